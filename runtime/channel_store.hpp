@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "runtime/event_batch.hpp"
+#include "runtime/lease.hpp"
+
+namespace sluice {
+
+/// Where a channel keeps its events: in memory or in a durable log.
+///
+/// Owned by one channel actor and called from it only. Batches leave the
+/// head in order; a rolled-back lease returns to the head in its original
+/// order, before anything taken after it.
+class channel_store {
+public:
+  virtual ~channel_store() = default;
+
+  /// Recovers what a previous run left (durable stores); idempotent.
+  virtual caf::error open() = 0;
+
+  /// Appends a batch at the tail. Not durable until `sync`.
+  virtual caf::error append(event_batch&& batch) = 0;
+
+  /// Makes every appended batch durable (one fsync for many appends).
+  virtual caf::error sync() = 0;
+
+  /// Leases whole batches from the head, at most `max_events` events but
+  /// always at least one batch when any is queued. Returns an empty lease
+  /// (id 0) when nothing is queued.
+  virtual caf::expected<lease> take(size_t max_events) = 0;
+
+  /// Forgets the leased batches for good.
+  virtual caf::error commit(uint64_t lease_id) = 0;
+
+  /// Returns the leased batches to the head, in order.
+  virtual caf::error rollback(uint64_t lease_id) = 0;
+
+  /// Events held, queued or leased.
+  virtual size_t events() const noexcept = 0;
+
+  /// Events queued and not leased.
+  virtual size_t queued_events() const noexcept = 0;
+
+  /// Bytes held (bodies and headers), queued or leased.
+  virtual size_t bytes() const noexcept = 0;
+
+  /// Makes everything durable and releases resources; idempotent.
+  virtual void close() = 0;
+};
+
+using channel_store_ptr = std::unique_ptr<channel_store>;
+
+} // namespace sluice

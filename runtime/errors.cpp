@@ -1,0 +1,132 @@
+#include "runtime/errors.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+namespace sluice {
+
+namespace {
+
+constexpr auto connector_category = caf::atom("connector");
+constexpr auto channel_category = caf::atom("channel");
+constexpr auto config_category = caf::atom("config");
+constexpr auto supervisor_category = caf::atom("supervisor");
+
+std::string render(caf::atom_value category, uint8_t code) {
+  if (category == connector_category)
+    return to_string(static_cast<connector_errc>(code));
+  if (category == channel_category)
+    return to_string(static_cast<channel_errc>(code));
+  if (category == config_category)
+    return to_string(static_cast<config_errc>(code));
+  if (category == supervisor_category)
+    return to_string(static_cast<supervisor_errc>(code));
+  if (category == caf::atom("system"))
+    return caf::to_string(static_cast<caf::sec>(code));
+  return "error " + std::to_string(code);
+}
+
+std::string context_text(const caf::message& ctx) {
+  if (ctx.empty())
+    return {};
+  if (ctx.match_elements<std::string>())
+    return ctx.get_as<std::string>(0);
+  return caf::to_string(ctx);
+}
+
+} // namespace
+
+std::string to_string(connector_errc x) {
+  switch (x) {
+    case connector_errc::io_error:
+      return "I/O error";
+    case connector_errc::not_found:
+      return "not found";
+    case connector_errc::bad_input:
+      return "bad input";
+    case connector_errc::process_failed:
+      return "process failed";
+    case connector_errc::injected_failure:
+      return "injected failure";
+    case connector_errc::unsupported:
+      return "unsupported";
+  }
+  return "unknown connector error";
+}
+
+std::string to_string(channel_errc x) {
+  switch (x) {
+    case channel_errc::corrupt_log:
+      return "corrupt channel log";
+    case channel_errc::disk_full:
+      return "disk full";
+    case channel_errc::io_error:
+      return "channel I/O error";
+    case channel_errc::unknown_lease:
+      return "unknown lease";
+    case channel_errc::stopped:
+      return "channel stopped";
+  }
+  return "unknown channel error";
+}
+
+std::string to_string(config_errc x) {
+  switch (x) {
+    case config_errc::invalid:
+      return "invalid configuration";
+    case config_errc::not_found:
+      return "configuration not found";
+  }
+  return "unknown configuration error";
+}
+
+std::string to_string(supervisor_errc x) {
+  switch (x) {
+    case supervisor_errc::max_restarts_exceeded:
+      return "too many restarts";
+  }
+  return "unknown supervisor error";
+}
+
+caf::error make_error(connector_errc x) {
+  return {static_cast<uint8_t>(x), connector_category};
+}
+
+caf::error make_error(channel_errc x) {
+  return {static_cast<uint8_t>(x), channel_category};
+}
+
+caf::error make_error(config_errc x) {
+  return {static_cast<uint8_t>(x), config_category};
+}
+
+caf::error make_error(supervisor_errc x) {
+  return {static_cast<uint8_t>(x), supervisor_category};
+}
+
+std::string describe(const caf::error& err) {
+  if (!err)
+    return "no error";
+  auto result = render(err.category(), err.code());
+  auto ctx = context_text(err.context());
+  if (!ctx.empty()) {
+    result += ": ";
+    result += ctx;
+  }
+  return result;
+}
+
+void register_error_categories(caf::actor_system_config& cfg) {
+  for (auto category : {connector_category, channel_category, config_category,
+                        supervisor_category})
+    cfg.add_error_category(category, [](uint8_t code, caf::atom_value cat,
+                                        const caf::message& ctx) {
+      auto s = render(cat, code);
+      if (auto text = context_text(ctx); !text.empty())
+        s += ": " + text;
+      return s;
+    });
+}
+
+} // namespace sluice

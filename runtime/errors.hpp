@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+
+namespace caf {
+class actor_system_config;
+} // namespace caf
+
+namespace sluice {
+
+/// Errors of the outside world: files, processes, sockets, databases.
+enum class connector_errc : uint8_t {
+  io_error = 1,
+  not_found,
+  bad_input,
+  process_failed,
+  injected_failure,
+  unsupported,
+};
+
+/// Errors of channels and their storage.
+enum class channel_errc : uint8_t {
+  corrupt_log = 1,
+  disk_full,
+  io_error,
+  unknown_lease,
+  stopped,
+};
+
+/// Errors of topology files and command lines.
+enum class config_errc : uint8_t {
+  invalid = 1,
+  not_found,
+};
+
+/// Errors the supervisor reports when it gives up.
+enum class supervisor_errc : uint8_t {
+  max_restarts_exceeded = 1,
+};
+
+std::string to_string(connector_errc x);
+std::string to_string(channel_errc x);
+std::string to_string(config_errc x);
+std::string to_string(supervisor_errc x);
+
+caf::error make_error(connector_errc x);
+caf::error make_error(channel_errc x);
+caf::error make_error(config_errc x);
+caf::error make_error(supervisor_errc x);
+
+template <class E>
+caf::error make_error(E code, std::string context) {
+  auto err = make_error(code);
+  return caf::error{err.code(), err.category(),
+                    caf::make_message(std::move(context))};
+}
+
+/// Renders any error, the project's own and CAF's, for logs and users.
+std::string describe(const caf::error& err);
+
+/// Registers the project's error categories with an actor system config.
+void register_error_categories(caf::actor_system_config& cfg);
+
+} // namespace sluice

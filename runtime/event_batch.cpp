@@ -1,0 +1,182 @@
+#include "runtime/event_batch.hpp"
+
+#include <bit>
+#include <cstring>
+
+#include <zlib.h>
+
+#include "runtime/errors.hpp"
+
+namespace sluice {
+
+namespace {
+
+constexpr uint32_t batch_magic = 0x31424c53; // "SLB1"
+
+struct wire_header {
+  uint32_t magic;
+  uint32_t events;
+  uint32_t headers;
+  uint32_t bytes;
+};
+
+static_assert(std::endian::native == std::endian::little,
+              "the batch encoding is little-endian raw memory");
+
+uint32_t crc_of(const char* data, size_t size) {
+  return static_cast<uint32_t>(
+    crc32_z(0, reinterpret_cast<const Bytef*>(data), size));
+}
+
+template <class T>
+void put_raw(char*& out, const std::vector<T>& xs) {
+  auto n = xs.size() * sizeof(T);
+  if (n > 0)
+    std::memcpy(out, xs.data(), n);
+  out += n;
+}
+
+} // namespace
+
+std::string_view event_batch::header(size_t i,
+                                     std::string_view k) const noexcept {
+  for (auto& h : headers(i))
+    if (key(h) == k)
+      return value(h);
+  return {};
+}
+
+uint32_t event_batch::push_bytes(std::string_view s) {
+  auto offset = static_cast<uint32_t>(bytes_.size());
+  bytes_.insert(bytes_.end(), s.begin(), s.end());
+  return offset;
+}
+
+void event_batch::append(std::string_view body) {
+  auto offset = push_bytes(body);
+  events_.push_back({offset, static_cast<uint32_t>(body.size()),
+                     static_cast<uint32_t>(headers_.size()), 0});
+}
+
+void event_batch::append_from(const event_batch& other, size_t i) {
+  append(other.body(i));
+  for (auto& h : other.headers(i))
+    add_header(other.key(h), other.value(h));
+}
+
+void event_batch::add_header(std::string_view k, std::string_view v) {
+  auto& e = events_.back();
+  for (auto i = e.header_begin; i < e.header_begin + e.header_count; ++i) {
+    if (key(headers_[i]) == k) {
+      auto& h = headers_[i];
+      h.value_offset = push_bytes(v);
+      h.value_size = static_cast<uint32_t>(v.size());
+      return;
+    }
+  }
+  header_entry h;
+  h.key_offset = push_bytes(k);
+  h.key_size = static_cast<uint32_t>(k.size());
+  h.value_offset = push_bytes(v);
+  h.value_size = static_cast<uint32_t>(v.size());
+  headers_.push_back(h);
+  ++e.header_count;
+}
+
+void event_batch::pop_back() noexcept {
+  auto& e = events_.back();
+  headers_.resize(e.header_begin);
+  bytes_.resize(e.body_offset);
+  events_.pop_back();
+}
+
+void event_batch::clear() noexcept {
+  bytes_.clear();
+  events_.clear();
+  headers_.clear();
+}
+
+void event_batch::reserve(size_t events, size_t bytes) {
+  events_.reserve(events);
+  bytes_.reserve(bytes);
+}
+
+bool operator==(const event_batch& x, const event_batch& y) {
+  if (x.size() != y.size())
+    return false;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x.body(i) != y.body(i))
+      return false;
+    auto xs = x.headers(i);
+    auto ys = y.headers(i);
+    if (xs.size() != ys.size())
+      return false;
+    for (size_t j = 0; j < xs.size(); ++j)
+      if (x.key(xs[j]) != y.key(ys[j]) || x.value(xs[j]) != y.value(ys[j]))
+        return false;
+  }
+  return true;
+}
+
+size_t event_batch::encoded_size() const noexcept {
+  return sizeof(wire_header) + events_.size() * sizeof(event_entry)
+         + headers_.size() * sizeof(header_entry) + bytes_.size()
+         + sizeof(uint32_t);
+}
+
+void event_batch::encode(std::vector<char>& out) const {
+  auto start = out.size();
+  out.resize(start + encoded_size());
+  auto* p = out.data() + start;
+  wire_header hdr{batch_magic, static_cast<uint32_t>(events_.size()),
+                  static_cast<uint32_t>(headers_.size()),
+                  static_cast<uint32_t>(bytes_.size())};
+  std::memcpy(p, &hdr, sizeof(hdr));
+  p += sizeof(hdr);
+  put_raw(p, events_);
+  put_raw(p, headers_);
+  put_raw(p, bytes_);
+  auto crc = crc_of(out.data() + start, static_cast<size_t>(p - out.data())
+                                          - start);
+  std::memcpy(p, &crc, sizeof(crc));
+}
+
+caf::expected<event_batch> event_batch::decode(std::span<const char> in) {
+  wire_header hdr;
+  if (in.size() < sizeof(hdr) + sizeof(uint32_t))
+    return make_error(channel_errc::corrupt_log, "batch record too short");
+  std::memcpy(&hdr, in.data(), sizeof(hdr));
+  if (hdr.magic != batch_magic)
+    return make_error(channel_errc::corrupt_log, "bad batch magic");
+  auto expected = sizeof(hdr) + size_t{hdr.events} * sizeof(event_entry)
+                  + size_t{hdr.headers} * sizeof(header_entry) + hdr.bytes
+                  + sizeof(uint32_t);
+  if (in.size() != expected)
+    return make_error(channel_errc::corrupt_log, "batch record size mismatch");
+  uint32_t crc;
+  std::memcpy(&crc, in.data() + in.size() - sizeof(crc), sizeof(crc));
+  if (crc != crc_of(in.data(), in.size() - sizeof(crc)))
+    return make_error(channel_errc::corrupt_log, "batch record CRC mismatch");
+  event_batch result;
+  auto* p = in.data() + sizeof(hdr);
+  result.events_.resize(hdr.events);
+  std::memcpy(result.events_.data(), p, hdr.events * sizeof(event_entry));
+  p += hdr.events * sizeof(event_entry);
+  result.headers_.resize(hdr.headers);
+  std::memcpy(result.headers_.data(), p, hdr.headers * sizeof(header_entry));
+  p += hdr.headers * sizeof(header_entry);
+  result.bytes_.assign(p, p + hdr.bytes);
+  for (auto& e : result.events_) {
+    if (size_t{e.body_offset} + e.body_size > hdr.bytes
+        || size_t{e.header_begin} + e.header_count > hdr.headers)
+      return make_error(channel_errc::corrupt_log, "batch entry out of range");
+  }
+  for (auto& h : result.headers_) {
+    if (size_t{h.key_offset} + h.key_size > hdr.bytes
+        || size_t{h.value_offset} + h.value_size > hdr.bytes)
+      return make_error(channel_errc::corrupt_log, "header out of range");
+  }
+  return result;
+}
+
+} // namespace sluice

@@ -1,0 +1,125 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
+
+namespace sluice {
+
+/// Where one event's body and headers live inside its batch.
+struct event_entry {
+  uint32_t body_offset = 0;
+  uint32_t body_size = 0;
+  uint32_t header_begin = 0;
+  uint32_t header_count = 0;
+};
+
+/// One `key=value` header of an event, as offsets into the batch's bytes.
+struct header_entry {
+  uint32_t key_offset = 0;
+  uint32_t key_size = 0;
+  uint32_t value_offset = 0;
+  uint32_t value_size = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event_entry& x) {
+  return f(caf::meta::type_name("event_entry"), x.body_offset, x.body_size,
+           x.header_begin, x.header_count);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, header_entry& x) {
+  return f(caf::meta::type_name("header_entry"), x.key_offset, x.key_size,
+           x.value_offset, x.value_size);
+}
+
+/// A batch of events: the only unit of messaging between actors.
+///
+/// All bodies and header strings of the batch share one byte buffer; events
+/// and headers are fixed-size entries pointing into it. Appending an event
+/// copies its bytes into the buffer and allocates nothing once the vectors
+/// have grown to their working size, so a reused batch costs no allocation
+/// per event. Headers are added to the last appended event only, which keeps
+/// each event's headers contiguous.
+class event_batch {
+public:
+  /// The largest number of bytes one batch holds (offsets are 32 bits).
+  static constexpr size_t max_bytes = uint32_t(-1) / 2;
+
+  size_t size() const noexcept { return events_.size(); }
+  bool empty() const noexcept { return events_.empty(); }
+
+  /// Bytes of bodies and header strings.
+  size_t byte_size() const noexcept { return bytes_.size(); }
+
+  std::string_view body(size_t i) const noexcept {
+    auto& e = events_[i];
+    return {bytes_.data() + e.body_offset, e.body_size};
+  }
+
+  std::span<const header_entry> headers(size_t i) const noexcept {
+    auto& e = events_[i];
+    return {headers_.data() + e.header_begin, e.header_count};
+  }
+
+  std::string_view key(const header_entry& h) const noexcept {
+    return {bytes_.data() + h.key_offset, h.key_size};
+  }
+
+  std::string_view value(const header_entry& h) const noexcept {
+    return {bytes_.data() + h.value_offset, h.value_size};
+  }
+
+  /// Returns the value of header `k` of event `i`, or an empty view.
+  std::string_view header(size_t i, std::string_view k) const noexcept;
+
+  /// Appends an event without headers.
+  void append(std::string_view body);
+
+  /// Appends event `i` of `other` with its headers.
+  void append_from(const event_batch& other, size_t i);
+
+  /// Adds a header to the last event; replaces an existing key's value.
+  void add_header(std::string_view k, std::string_view v);
+
+  /// Removes the last event and its bytes.
+  void pop_back() noexcept;
+
+  /// Removes all events but keeps the capacity for reuse.
+  void clear() noexcept;
+
+  void reserve(size_t events, size_t bytes);
+
+  friend bool operator==(const event_batch& x, const event_batch& y);
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f,
+                                                 event_batch& x) {
+    return f(caf::meta::type_name("event_batch"), x.bytes_, x.events_,
+             x.headers_);
+  }
+
+  /// Appends the binary encoding of this batch (with a CRC) to `out`.
+  void encode(std::vector<char>& out) const;
+
+  /// Size in bytes of `encode`'s output.
+  size_t encoded_size() const noexcept;
+
+  /// Decodes a batch written by `encode`; checks sizes and the CRC.
+  static caf::expected<event_batch> decode(std::span<const char> in);
+
+private:
+  uint32_t push_bytes(std::string_view s);
+
+  std::vector<char> bytes_;
+  std::vector<event_entry> events_;
+  std::vector<header_entry> headers_;
+};
+
+} // namespace sluice

@@ -1,0 +1,83 @@
+#include "runtime/metrics.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace sluice {
+
+namespace {
+
+metrics_snapshot copy(const component_metrics& m) {
+  auto load = [](const std::atomic<uint64_t>& x) {
+    return x.load(std::memory_order_relaxed);
+  };
+  metrics_snapshot s;
+  s.name = m.name;
+  s.kind = m.kind;
+  s.events_in = load(m.events_in);
+  s.events_out = load(m.events_out);
+  s.batches_in = load(m.batches_in);
+  s.batches_out = load(m.batches_out);
+  s.bytes_in = load(m.bytes_in);
+  s.bytes_out = load(m.bytes_out);
+  s.events_dropped = load(m.events_dropped);
+  s.errors = load(m.errors);
+  s.rollbacks = load(m.rollbacks);
+  s.restarts = load(m.restarts);
+  s.fill_events = load(m.fill_events);
+  s.fill_bytes = load(m.fill_bytes);
+  s.capacity = load(m.capacity);
+  return s;
+}
+
+} // namespace
+
+std::shared_ptr<component_metrics>
+metrics_registry::get(const std::string& name, const std::string& kind) {
+  std::lock_guard guard{mtx_};
+  auto& entry = entries_[name];
+  if (!entry)
+    entry = std::make_shared<component_metrics>(name, kind);
+  return entry;
+}
+
+std::vector<metrics_snapshot> metrics_registry::snapshot() const {
+  std::vector<metrics_snapshot> result;
+  {
+    std::lock_guard guard{mtx_};
+    for (auto& [name, m] : entries_)
+      result.push_back(copy(*m));
+  }
+  auto rank = [](const std::string& kind) {
+    return kind == "source" ? 0 : kind == "channel" ? 1 : 2;
+  };
+  std::stable_sort(result.begin(), result.end(),
+                   [&](const auto& x, const auto& y) {
+                     return rank(x.kind) < rank(y.kind);
+                   });
+  return result;
+}
+
+metrics_snapshot metrics_registry::snapshot(const std::string& name) const {
+  std::lock_guard guard{mtx_};
+  if (auto i = entries_.find(name); i != entries_.end())
+    return copy(*i->second);
+  return {};
+}
+
+std::string to_string(const metrics_snapshot& x) {
+  auto line = fmt::format("{} {}: in={} out={} batches_in={} batches_out={} "
+                          "bytes_in={} bytes_out={}",
+                          x.kind, x.name, x.events_in, x.events_out,
+                          x.batches_in, x.batches_out, x.bytes_in,
+                          x.bytes_out);
+  if (x.kind == "channel")
+    line += fmt::format(" fill={}/{} fill_bytes={}", x.fill_events,
+                        x.capacity, x.fill_bytes);
+  line += fmt::format(" dropped={} errors={} rollbacks={} restarts={}",
+                      x.events_dropped, x.errors, x.rollbacks, x.restarts);
+  return line;
+}
+
+} // namespace sluice

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace sluice {
+
+/// Counters and gauges of one component; shared by the actor that updates
+/// them (relaxed atomics, once per batch) and by readers on other threads.
+/// They belong to the registry, so they survive the actor's restarts.
+struct component_metrics {
+  component_metrics(std::string name, std::string kind)
+    : name(std::move(name)), kind(std::move(kind)) {
+  }
+
+  const std::string name;
+  const std::string kind; ///< "source", "channel" or "sink"
+
+  std::atomic<uint64_t> events_in{0};
+  std::atomic<uint64_t> events_out{0};
+  std::atomic<uint64_t> batches_in{0};
+  std::atomic<uint64_t> batches_out{0};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};
+  std::atomic<uint64_t> events_dropped{0}; ///< filtered or rejected input
+  std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> rollbacks{0};
+  std::atomic<uint64_t> restarts{0};
+  std::atomic<uint64_t> fill_events{0}; ///< channels: events held
+  std::atomic<uint64_t> fill_bytes{0};  ///< channels: bytes held
+  std::atomic<uint64_t> capacity{0};    ///< channels: capacity in events
+
+  void add_in(uint64_t events, uint64_t bytes) {
+    events_in.fetch_add(events, std::memory_order_relaxed);
+    bytes_in.fetch_add(bytes, std::memory_order_relaxed);
+    batches_in.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void add_out(uint64_t events, uint64_t bytes) {
+    events_out.fetch_add(events, std::memory_order_relaxed);
+    bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    batches_out.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+/// A plain copy of a component's metrics at one point in time.
+struct metrics_snapshot {
+  std::string name;
+  std::string kind;
+  uint64_t events_in = 0;
+  uint64_t events_out = 0;
+  uint64_t batches_in = 0;
+  uint64_t batches_out = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t events_dropped = 0;
+  uint64_t errors = 0;
+  uint64_t rollbacks = 0;
+  uint64_t restarts = 0;
+  uint64_t fill_events = 0;
+  uint64_t fill_bytes = 0;
+  uint64_t capacity = 0;
+};
+
+/// All components' metrics of one engine, by name.
+class metrics_registry {
+public:
+  /// Returns the metrics of `name`, creating them on first use.
+  std::shared_ptr<component_metrics> get(const std::string& name,
+                                         const std::string& kind);
+
+  /// Copies every component's metrics, sorted by kind then name.
+  std::vector<metrics_snapshot> snapshot() const;
+
+  /// Copies one component's metrics; zeros when it is unknown.
+  metrics_snapshot snapshot(const std::string& name) const;
+
+private:
+  mutable std::mutex mtx_;
+  std::map<std::string, std::shared_ptr<component_metrics>> entries_;
+};
+
+/// Renders a snapshot as one human-readable line.
+std::string to_string(const metrics_snapshot& x);
+
+} // namespace sluice
