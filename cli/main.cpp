@@ -1,1 +1,166 @@
-int main() { return 0; }
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <pthread.h>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/demo.hpp"
+#include "config/options.hpp"
+#include "config/topology.hpp"
+#include "connectors/registry.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/log.hpp"
+
+namespace {
+
+using namespace sluice;
+
+constexpr int exit_ok = 0;
+constexpr int exit_failed = 1;
+constexpr int exit_config = 2;
+
+/// Blocks SIGINT and SIGTERM in every thread started after this call, so
+/// that one thread can wait for them with sigwait.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int check(const std::string& path, const connector_registry& registry) {
+  std::vector<diagnostic> problems;
+  auto spec = load_topology(path, registry, problems);
+  for (auto& p : problems)
+    std::cerr << to_string(p) << '\n';
+  if (!spec) {
+    std::cerr << path << ": " << problems.size() << " error(s)\n";
+    return exit_config;
+  }
+  std::cout << path << ": ok (" << spec->sources.size() << " source(s), "
+            << spec->channels.size() << " channel(s), " << spec->sinks.size()
+            << " sink(s))\n";
+  return exit_ok;
+}
+
+int run(const std::string& path, const connector_registry& registry,
+        engine_options opts) {
+  auto signals = block_stop_signals();
+  std::vector<diagnostic> problems;
+  auto spec = load_topology(path, registry, problems);
+  for (auto& p : problems)
+    std::cerr << to_string(p) << '\n';
+  if (!spec)
+    return exit_config;
+  auto eng = engine::make(std::move(*spec), registry, opts);
+  if (!eng) {
+    log().error("{}", describe(eng.error()));
+    return exit_config;
+  }
+  if (auto err = (*eng)->start()) {
+    log().error("{}", describe(err));
+    return exit_config;
+  }
+  log().info("sluice {} running {}", SLUICE_VERSION, path);
+  // A waiter thread turns the first signal into a graceful stop and a
+  // second one into an immediate exit.
+  std::atomic<bool> done{false};
+  std::thread waiter{[&signals, &done, e = eng->get()] {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0 || done)
+      return;
+    log().info("received {}; draining and stopping (again to force)",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
+    e->stop();
+    if (sigwait(&signals, &sig) == 0 && !done) {
+      log().warn("second signal: exiting now");
+      std::_Exit(exit_failed);
+    }
+  }};
+  auto err = (*eng)->wait();
+  for (auto& s : (*eng)->metrics().snapshot())
+    log().info("final {}", to_string(s));
+  // Wake the waiter thread if no signal came.
+  done = true;
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  if (err) {
+    log().critical("stopped on failure: {}", describe(err));
+    return exit_failed;
+  }
+  log().info("stopped cleanly");
+  return exit_ok;
+}
+
+caf::expected<int64_t> duration_option(const std::string& text) {
+  return parse_duration(text);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sluice: collect, buffer, compute and land event streams"};
+  app.set_version_flag("--version", std::string{"sluice "} + SLUICE_VERSION);
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error or off")
+    ->capture_default_str();
+
+  std::string topology;
+  std::string stats_interval = "0";
+  size_t threads = 0;
+  auto* run_cmd = app.add_subcommand("run", "run a topology until stopped");
+  run_cmd->add_option("TOPOLOGY", topology, "topology file (TOML)")
+    ->required();
+  run_cmd->add_option("--stats-interval", stats_interval,
+                      "log every component's metrics this often (e.g. 5s; "
+                      "0 = off)");
+  run_cmd->add_option("--threads", threads,
+                      "scheduler threads (0 = one per core)");
+
+  auto* check_cmd = app.add_subcommand(
+    "check", "validate a topology file and list every error");
+  check_cmd->add_option("TOPOLOGY", topology, "topology file (TOML)")
+    ->required();
+
+  demo_options demo;
+  auto* demo_cmd = app.add_subcommand(
+    "demo", "run the collection scenario end to end on this machine");
+  demo_cmd->add_option("--dir", demo.directory,
+                       "working directory (default: a new temporary one)");
+  demo_cmd->add_option("--lines", demo.lines, "lines the app writes")
+    ->capture_default_str();
+  demo_cmd->add_option("--interval-ms", demo.interval_ms,
+                       "pause between the app's lines")
+    ->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  if (!set_log_level(log_level)) {
+    std::cerr << "unknown log level '" << log_level << "'\n";
+    return exit_config;
+  }
+  auto registry = connector_registry::builtin();
+  if (*check_cmd)
+    return check(topology, registry);
+  if (*run_cmd) {
+    auto interval = duration_option(stats_interval);
+    if (!interval) {
+      std::cerr << "--stats-interval: " << describe(interval.error()) << '\n';
+      return exit_config;
+    }
+    return run(topology, registry, {threads, *interval});
+  }
+  if (*demo_cmd) {
+    block_stop_signals();
+    return run_demo(demo, registry);
+  }
+  return exit_config;
+}

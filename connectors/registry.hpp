@@ -18,6 +18,9 @@ namespace sluice {
 struct source_type {
   std::string name;
   std::string help;
+  /// False for connectors that never block (generators): their actor runs
+  /// on the shared scheduler instead of a thread of its own.
+  bool blocking = true;
   std::vector<option_spec> options;
   std::function<caf::expected<source_connector_ptr>(const connector_context&,
                                                     const options&)>
@@ -28,6 +31,8 @@ struct source_type {
 struct sink_type {
   std::string name;
   std::string help;
+  /// False for connectors that never block: see source_type::blocking.
+  bool blocking = true;
   std::vector<option_spec> options;
   std::function<caf::expected<sink_connector_ptr>(const connector_context&,
                                                   const options&)>

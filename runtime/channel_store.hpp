@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -48,6 +49,14 @@ public:
 
   /// Bytes held (bodies and headers), queued or leased.
   virtual size_t bytes() const noexcept = 0;
+
+  /// True when `bytes` more bytes can be stored; otherwise sets `why` to a
+  /// message for the user (disk short, size limit reached).
+  virtual bool has_room(size_t bytes, std::string& why) const {
+    static_cast<void>(bytes);
+    static_cast<void>(why);
+    return true;
+  }
 
   /// Makes everything durable and releases resources; idempotent.
   virtual void close() = 0;

@@ -1,0 +1,409 @@
+#include "actors/channel.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "runtime/atoms.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/log.hpp"
+
+namespace sluice {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct attached_source {
+  caf::actor handle;
+  uint64_t window = 0;  ///< credit the source wants outstanding
+  uint64_t granted = 0; ///< credit given and not yet used by puts
+};
+
+struct pending_ack {
+  caf::actor source;
+  uint64_t seq = 0;
+};
+
+struct pending_put {
+  caf::actor source;
+  uint64_t seq = 0;
+  event_batch batch;
+};
+
+struct lease_info {
+  caf::actor_addr owner;
+  uint64_t events = 0;
+  uint64_t bytes = 0;
+};
+
+struct pending_take {
+  caf::actor_addr sink;
+  uint64_t max_events = 0;
+  caf::response_promise promise;
+};
+
+/// Everything a channel actor owns. The store holds the events; the rest is
+/// bookkeeping of who may send and who waits.
+struct channel_state {
+  channel_config cfg;
+  channel_store_ptr store;
+  std::vector<attached_source> sources;
+  std::vector<pending_ack> to_ack;       ///< appended, awaiting sync
+  std::deque<pending_put> unwritten;     ///< accepted, not yet appended
+  std::deque<pending_take> takes;        ///< sinks waiting for data
+  std::map<uint64_t, lease_info> leases;
+  std::vector<caf::actor_addr> monitored_sinks;
+  bool sync_scheduled = false;
+  bool dirty = false; ///< commits not yet persisted by a sync
+  bool retry_scheduled = false;
+  bool stopping = false;
+  bool room_warned = false;
+  caf::timestamp stop_deadline;
+  static inline const char* name = "sluice.channel";
+};
+
+using channel_ptr = caf::stateful_actor<channel_state>*;
+
+void update_gauges(channel_ptr self) {
+  auto& st = self->state;
+  st.cfg.metrics->fill_events.store(st.store->events(),
+                                    std::memory_order_relaxed);
+  st.cfg.metrics->fill_bytes.store(st.store->bytes(),
+                                   std::memory_order_relaxed);
+}
+
+uint64_t outstanding_credit(const channel_state& st) {
+  uint64_t n = 0;
+  for (auto& s : st.sources)
+    n += s.granted;
+  return n;
+}
+
+/// Credit this channel can still give without passing its capacity.
+uint64_t free_credit(channel_ptr self) {
+  auto& st = self->state;
+  if (st.stopping)
+    return 0;
+  auto held = st.store->events();
+  for (auto& p : st.unwritten)
+    held += p.batch.size();
+  auto used = held + outstanding_credit(st);
+  if (used >= st.cfg.capacity || st.store->bytes() >= st.cfg.byte_capacity)
+    return 0;
+  std::string why;
+  if (!st.store->has_room(st.cfg.transaction_capacity * 128, why)) {
+    if (!st.room_warned) {
+      log().error("channel {}: {}; pausing its sources until space frees",
+                  st.cfg.name, why);
+      st.room_warned = true;
+    }
+    return 0;
+  }
+  if (st.room_warned) {
+    log().info("channel {}: space available again; resuming sources",
+               st.cfg.name);
+    st.room_warned = false;
+  }
+  return st.cfg.capacity - used;
+}
+
+/// Tops up `src` to its window within free capacity; returns the grant.
+uint64_t top_up(channel_ptr self, attached_source& src) {
+  if (src.granted >= src.window)
+    return 0;
+  auto grant = std::min(src.window - src.granted, free_credit(self));
+  src.granted += grant;
+  return grant;
+}
+
+void grant_all(channel_ptr self) {
+  for (auto& src : self->state.sources)
+    if (auto n = top_up(self, src); n > 0)
+      self->send(src.handle, credit_atom::value, n);
+}
+
+attached_source* find_source(channel_ptr self, const caf::actor_addr& addr) {
+  for (auto& s : self->state.sources)
+    if (s.handle.address() == addr)
+      return &s;
+  return nullptr;
+}
+
+void maybe_finish_stop(channel_ptr self);
+
+void serve_takes(channel_ptr self) {
+  auto& st = self->state;
+  while (!st.takes.empty() && st.store->queued_events() > 0) {
+    auto take = std::move(st.takes.front());
+    st.takes.pop_front();
+    auto l = st.store->take(take.max_events);
+    if (!l) {
+      log().error("channel {}: cannot read queued events: {}", st.cfg.name,
+                  describe(l.error()));
+      st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+      take.promise.deliver(l.error());
+      continue;
+    }
+    st.leases.emplace(l->id, lease_info{take.sink, l->batches.events(),
+                                        l->batches.bytes()});
+    take.promise.deliver(std::move(*l));
+  }
+}
+
+void schedule_sync(channel_ptr self) {
+  if (!self->state.sync_scheduled) {
+    self->state.sync_scheduled = true;
+    self->send(self, sync_atom::value);
+  }
+}
+
+/// Appends accepted puts to the store; stops at the first failure (disk
+/// full) and keeps the rest in memory for a retry.
+void append_unwritten(channel_ptr self) {
+  auto& st = self->state;
+  while (!st.unwritten.empty()) {
+    auto& p = st.unwritten.front();
+    auto events = p.batch.size();
+    auto bytes = p.batch.byte_size();
+    if (auto err = st.store->append(std::move(p.batch))) {
+      st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+      log().error("channel {}: cannot store a batch: {}; holding {} batch(es) "
+                  "in memory and retrying",
+                  st.cfg.name, describe(err), st.unwritten.size());
+      if (!st.retry_scheduled) {
+        st.retry_scheduled = true;
+        self->delayed_send(self, 500ms, sync_atom::value);
+      }
+      return;
+    }
+    st.cfg.metrics->add_in(events, bytes);
+    st.to_ack.push_back({std::move(p.source), p.seq});
+    st.unwritten.pop_front();
+  }
+}
+
+void do_sync(channel_ptr self) {
+  auto& st = self->state;
+  st.sync_scheduled = false;
+  st.retry_scheduled = false;
+  append_unwritten(self);
+  if (st.to_ack.empty() && !st.dirty)
+    return;
+  st.dirty = false;
+  if (auto err = st.store->sync()) {
+    st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+    log().error("channel {}: sync failed: {}; retrying", st.cfg.name,
+                describe(err));
+    st.retry_scheduled = true;
+    self->delayed_send(self, 500ms, sync_atom::value);
+    return;
+  }
+  for (auto& a : st.to_ack) {
+    auto* src = find_source(self, a.source.address());
+    uint64_t grant = src ? top_up(self, *src) : 0;
+    self->send(a.source, ack_atom::value, a.seq, grant);
+  }
+  st.to_ack.clear();
+  update_gauges(self);
+  serve_takes(self);
+}
+
+void rollback_leases_of(channel_ptr self, const caf::actor_addr& sink) {
+  auto& st = self->state;
+  std::vector<uint64_t> ids;
+  for (auto& [id, info] : st.leases)
+    if (info.owner == sink)
+      ids.push_back(id);
+  // Roll back newest first so the oldest ends up at the head.
+  for (auto i = ids.rbegin(); i != ids.rend(); ++i) {
+    if (auto err = st.store->rollback(*i))
+      log().error("channel {}: rollback of lease {} failed: {}", st.cfg.name,
+                  *i, describe(err));
+    st.leases.erase(*i);
+    st.cfg.metrics->rollbacks.fetch_add(1, std::memory_order_relaxed);
+  }
+  st.takes.erase(std::remove_if(st.takes.begin(), st.takes.end(),
+                                [&](auto& t) { return t.sink == sink; }),
+                 st.takes.end());
+}
+
+void finish_stop(channel_ptr self) {
+  auto& st = self->state;
+  append_unwritten(self);
+  if (auto err = st.store->sync())
+    log().error("channel {}: final sync failed: {}", st.cfg.name,
+                describe(err));
+  for (auto& a : st.to_ack)
+    self->send(a.source, ack_atom::value, a.seq, uint64_t{0});
+  st.to_ack.clear();
+  auto left = st.store->queued_events();
+  if (left > 0 && st.cfg.drain_on_stop)
+    log().warn("channel {}: stopped with {} undelivered event(s) (memory "
+               "channel: they are lost)",
+               st.cfg.name, left);
+  else if (left > 0)
+    log().info("channel {}: {} event(s) persisted for the next run",
+               st.cfg.name, left);
+  for (auto& t : st.takes)
+    t.promise.deliver(lease{});
+  st.takes.clear();
+  update_gauges(self);
+  st.store->close();
+  self->quit();
+}
+
+void maybe_finish_stop(channel_ptr self) {
+  auto& st = self->state;
+  if (!st.stopping)
+    return;
+  bool drained = st.cfg.drain_on_stop
+                   ? st.store->events() == 0 && st.unwritten.empty()
+                   : st.leases.empty();
+  if (drained || caf::make_timestamp() >= st.stop_deadline)
+    finish_stop(self);
+}
+
+caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  auto store = st.cfg.make_store();
+  if (!store) {
+    log().error("channel {}: cannot open: {}", st.cfg.name,
+                describe(store.error()));
+    self->quit(store.error());
+    return {};
+  }
+  st.store = std::move(*store);
+  if (auto err = st.store->open()) {
+    log().error("channel {}: cannot open: {}", st.cfg.name, describe(err));
+    self->quit(err);
+    return {};
+  }
+  st.cfg.metrics->capacity.store(st.cfg.capacity, std::memory_order_relaxed);
+  update_gauges(self);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    auto& srcs = st.sources;
+    srcs.erase(std::remove_if(srcs.begin(), srcs.end(),
+                              [&](auto& s) {
+                                return s.handle.address() == msg.source;
+                              }),
+               srcs.end());
+    rollback_leases_of(self, msg.source);
+    auto& ms = st.monitored_sinks;
+    ms.erase(std::remove(ms.begin(), ms.end(), msg.source), ms.end());
+    grant_all(self);
+    serve_takes(self);
+    update_gauges(self);
+    maybe_finish_stop(self);
+  });
+  return {
+    [self](attach_atom, uint64_t window) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      auto src = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!src)
+        return make_error(channel_errc::stopped, "anonymous source");
+      if (st.stopping)
+        return make_error(channel_errc::stopped, st.cfg.name + " is stopping");
+      self->monitor(src);
+      st.sources.push_back({src, window, 0});
+      return top_up(self, st.sources.back());
+    },
+    [self](put_atom, uint64_t seq, event_batch& batch) {
+      auto& st = self->state;
+      auto src = caf::actor_cast<caf::actor>(self->current_sender());
+      if (auto* s = find_source(self, src.address()))
+        s->granted -= std::min<uint64_t>(s->granted, batch.size());
+      st.unwritten.push_back({src, seq, std::move(batch)});
+      if (st.unwritten.size() == 1)
+        append_unwritten(self);
+      schedule_sync(self);
+      serve_takes(self);
+    },
+    [self](sync_atom) {
+      do_sync(self);
+      maybe_finish_stop(self);
+    },
+    [self](take_atom, uint64_t max_events) -> caf::result<lease> {
+      auto& st = self->state;
+      auto sink = self->current_sender();
+      auto addr = caf::actor_cast<caf::actor_addr>(sink);
+      if (std::find(st.monitored_sinks.begin(), st.monitored_sinks.end(), addr)
+          == st.monitored_sinks.end()) {
+        self->monitor(sink);
+        st.monitored_sinks.push_back(addr);
+      }
+      max_events = std::clamp<uint64_t>(max_events, 1,
+                                        st.cfg.transaction_capacity);
+      if (st.store->queued_events() == 0) {
+        if (st.stopping)
+          return lease{};
+        auto rp = self->make_response_promise();
+        st.takes.push_back({addr, max_events, rp});
+        return rp;
+      }
+      auto l = st.store->take(max_events);
+      if (!l)
+        return l.error();
+      st.leases.emplace(l->id, lease_info{addr, l->batches.events(),
+                                          l->batches.bytes()});
+      return std::move(*l);
+    },
+    [self](commit_atom, uint64_t id) {
+      auto& st = self->state;
+      if (auto err = st.store->commit(id)) {
+        st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+        log().error("channel {}: commit of lease {} failed: {}", st.cfg.name,
+                    id, describe(err));
+      }
+      if (auto i = st.leases.find(id); i != st.leases.end()) {
+        st.cfg.metrics->add_out(i->second.events, i->second.bytes);
+        st.leases.erase(i);
+      }
+      st.dirty = true;
+      schedule_sync(self);
+      grant_all(self);
+      update_gauges(self);
+      maybe_finish_stop(self);
+    },
+    [self](rollback_atom, uint64_t id) {
+      auto& st = self->state;
+      if (auto err = st.store->rollback(id))
+        log().error("channel {}: rollback of lease {} failed: {}",
+                    st.cfg.name, id, describe(err));
+      st.leases.erase(id);
+      st.cfg.metrics->rollbacks.fetch_add(1, std::memory_order_relaxed);
+      serve_takes(self);
+    },
+    [self](stop_atom) {
+      auto& st = self->state;
+      if (st.stopping)
+        return;
+      st.stopping = true;
+      st.stop_deadline = caf::make_timestamp()
+                         + std::chrono::milliseconds{st.cfg.drain_timeout_ms};
+      self->delayed_send(self, std::chrono::milliseconds{st.cfg.drain_timeout_ms},
+                         timeout_atom::value);
+      maybe_finish_stop(self);
+    },
+    [self](timeout_atom) { maybe_finish_stop(self); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_channel(caf::actor_system& sys, channel_config cfg,
+                         bool detached) {
+  if (detached)
+    return sys.spawn<caf::detached>(channel_impl, std::move(cfg));
+  return sys.spawn(channel_impl, std::move(cfg));
+}
+
+} // namespace sluice

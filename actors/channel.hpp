@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "runtime/channel_store.hpp"
+#include "runtime/metrics.hpp"
+
+namespace sluice {
+
+/// What a channel actor needs to run.
+struct channel_config {
+  std::string name;
+  size_t capacity = 10'000;            ///< events held, queued or leased
+  size_t transaction_capacity = 1'000; ///< largest lease, in events
+  size_t byte_capacity = 256 << 20;    ///< bytes held, queued or leased
+  bool drain_on_stop = true;           ///< memory: drain; file: persist
+  int64_t drain_timeout_ms = 30'000;
+  /// Builds the store inside the actor (so a restart builds a fresh one).
+  std::function<caf::expected<channel_store_ptr>()> make_store;
+  std::shared_ptr<component_metrics> metrics;
+};
+
+/// The channel actor: holds events between sources and sinks.
+///
+/// Protocol, sources:
+/// - `(attach_atom, uint64_t window)` -> `uint64_t credit`: registers the
+///   sender as a source that wants up to `window` events of credit; the
+///   reply is its first credit (maybe 0). The channel monitors the source.
+/// - `(put_atom, uint64_t seq, event_batch)`: a batch within credit. The
+///   channel answers `(ack_atom, uint64_t seq, uint64_t credit)` once the
+///   batch is durable (memory: at once; file: after the group commit that
+///   covers it), in put order, with new credit.
+/// - `(credit_atom, uint64_t n)` goes to a source when space frees up.
+/// Protocol, sinks:
+/// - `(take_atom, uint64_t max_events)` -> `lease`: whole batches from the
+///   head. Without data the answer waits until data arrives; during a stop
+///   it is an empty lease (id 0). The channel monitors the sink.
+/// - `(commit_atom, uint64_t lease_id)` forgets the leased events;
+///   `(rollback_atom, uint64_t lease_id)` returns them to the head in order.
+///   A sink that dies with leases has them rolled back.
+/// Backpressure: credit never exceeds free capacity, so the events held plus
+/// the credit outstanding stay within `capacity`; a full channel stops
+/// granting and its sources stop reading.
+/// Stop: `stop_atom` refuses new attaches; a draining channel waits until
+/// every event is committed (or `drain_timeout_ms`), a persisting one only
+/// for open leases; then it syncs, closes its store and quits. Idempotent.
+/// A restart keeps what the store keeps: nothing for memory, every
+/// appended and synced batch for file.
+caf::actor spawn_channel(caf::actor_system& sys, channel_config cfg,
+                         bool detached);
+
+} // namespace sluice

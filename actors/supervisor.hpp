@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "runtime/metrics.hpp"
+
+namespace sluice {
+
+/// The live handles of a supervisor's children, by name.
+using child_handles = std::map<std::string, caf::actor>;
+
+/// One child of a supervisor.
+struct child_spec {
+  std::string name;
+  /// Children stop phase by phase, lowest first (sources, channels, sinks).
+  int stop_phase = 0;
+  /// Children that must restart whenever one of these restarts, because
+  /// they hold its handle (a channel's sources and sinks).
+  std::vector<std::string> dependents;
+  /// Spawns the child; `peers` holds the handles of children started
+  /// before it. Returns an invalid handle when it cannot.
+  std::function<caf::actor(caf::actor_system&, const child_handles& peers)>
+    start;
+  std::shared_ptr<component_metrics> metrics; ///< counts restarts; may be null
+};
+
+/// When and how often failed children are restarted.
+struct restart_policy {
+  int64_t max_restarts = 10; ///< within `window_ms`, per child
+  int64_t window_ms = 60'000;
+  int64_t initial_backoff_ms = 100;
+  int64_t max_backoff_ms = 10'000;
+};
+
+/// What a supervisor needs to run.
+struct supervisor_config {
+  std::string name = "supervisor";
+  restart_policy policy;
+  std::vector<child_spec> children; ///< started in this order
+  /// When every child of this phase has ended normally (all sources are
+  /// finished), the supervisor stops the rest; negative disables it.
+  int finish_phase = 0;
+  /// Longest wait for one stop phase before its children are killed.
+  int64_t phase_timeout_ms = 60'000;
+};
+
+/// The supervisor actor: starts its children and keeps them running.
+///
+/// Restarts are one-for-one: a child that ends with an error is started
+/// again after an exponential back-off (initial, doubled per failure within
+/// the window, capped), together with its dependents. A child that fails
+/// more than `max_restarts` times within `window_ms` escalates: the
+/// supervisor logs why, kills the rest and ends with
+/// `supervisor_errc::max_restarts_exceeded`, which its own supervisor (or
+/// the engine, which reports it and sets the exit code) sees.
+/// A child that ends normally is not restarted.
+/// Stop: `stop_atom` stops the children phase by phase with `stop_atom`,
+/// waiting for each phase to end (killing what outlives
+/// `phase_timeout_ms`), then quits normally. Idempotent.
+caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_config cfg);
+
+} // namespace sluice

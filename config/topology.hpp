@@ -1,0 +1,107 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "config/options.hpp"
+
+namespace sluice {
+
+class connector_registry;
+
+/// Where something was declared in a topology file (1-based; 0 = unknown).
+struct source_position {
+  std::string file;
+  uint32_t line = 0;
+  uint32_t column = 0;
+};
+
+/// One interceptor on a source, in chain order.
+struct interceptor_spec {
+  std::string type;
+  options opts;
+  source_position where;
+};
+
+/// A source: a connector type, its options, its channel and interceptors.
+struct source_spec {
+  std::string name;
+  std::string type;
+  std::string channel;
+  size_t batch_size = 1000;
+  options opts;
+  std::vector<interceptor_spec> interceptors;
+  source_position where;
+};
+
+/// A channel: "memory" or "file", with its options.
+struct channel_spec {
+  std::string name;
+  std::string type;
+  options opts;
+  source_position where;
+};
+
+/// A sink: a connector type, its options and the channel it drains.
+struct sink_spec {
+  std::string name;
+  std::string type;
+  std::string channel;
+  size_t batch_size = 1000;
+  options opts;
+  source_position where;
+};
+
+/// How supervisors restart failed components.
+struct supervision_spec {
+  int64_t max_restarts = 10;      ///< within `restart_window_ms`
+  int64_t restart_window_ms = 60'000;
+  int64_t initial_backoff_ms = 100;
+  int64_t max_backoff_ms = 10'000;
+};
+
+/// A whole topology: what `sluice run` starts.
+struct topology_spec {
+  std::vector<source_spec> sources;
+  std::vector<channel_spec> channels;
+  std::vector<sink_spec> sinks;
+  supervision_spec supervision;
+  /// How long a stop waits for channels to drain into sinks.
+  int64_t drain_timeout_ms = 30'000;
+  /// Channels that actors added in code feed or drain (embedding): they
+  /// count as having a source and a sink.
+  std::vector<std::string> attached_channels;
+};
+
+/// One problem found in a topology file.
+struct diagnostic {
+  source_position where;
+  std::string message;
+};
+
+/// Renders "file:line:column: error: message".
+std::string to_string(const diagnostic& x);
+
+/// Options every channel type takes (memory and file), by type.
+const std::vector<option_spec>& channel_options(const std::string& type);
+
+/// Parses and validates a topology from TOML text. On failure, returns every
+/// problem found, each with its position.
+caf::expected<topology_spec> parse_topology(std::string_view text,
+                                            const std::string& file_name,
+                                            const connector_registry& registry,
+                                            std::vector<diagnostic>& problems);
+
+/// Reads and parses a topology file.
+caf::expected<topology_spec> load_topology(const std::string& path,
+                                           const connector_registry& registry,
+                                           std::vector<diagnostic>& problems);
+
+/// Validates a topology built in code (names, references, options, sizes).
+std::vector<diagnostic> validate(topology_spec& spec,
+                                 const connector_registry& registry);
+
+} // namespace sluice

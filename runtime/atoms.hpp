@@ -1,0 +1,27 @@
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace sluice {
+
+// Source <-> channel.
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
+using put_atom = caf::atom_constant<caf::atom("put")>;
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
+using credit_atom = caf::atom_constant<caf::atom("credit")>;
+
+// Sink <-> channel.
+using take_atom = caf::atom_constant<caf::atom("take")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using rollback_atom = caf::atom_constant<caf::atom("rollback")>;
+
+// Lifecycle and timers.
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using poll_atom = caf::atom_constant<caf::atom("poll")>;
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+using fail_atom = caf::atom_constant<caf::atom("fail")>;
+
+} // namespace sluice

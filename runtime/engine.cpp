@@ -1,0 +1,327 @@
+#include "runtime/engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/channel.hpp"
+#include "actors/sink.hpp"
+#include "actors/source.hpp"
+#include "actors/supervisor.hpp"
+#include "runtime/atoms.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/file_store.hpp"
+#include "runtime/log.hpp"
+#include "runtime/memory_store.hpp"
+#include "runtime/type_ids.hpp"
+
+namespace sluice {
+
+namespace {
+
+struct custom_actor {
+  std::string name;
+  std::string channel;
+  bool is_sink = false;
+  actor_factory factory;
+};
+
+caf::behavior stats_printer(caf::event_based_actor* self,
+                            metrics_registry* registry, int64_t interval_ms) {
+  auto interval = std::chrono::milliseconds{interval_ms};
+  self->delayed_send(self, interval, tick_atom::value);
+  return {
+    [=](tick_atom) {
+      for (auto& s : registry->snapshot())
+        log().info("stats {}", to_string(s));
+      self->delayed_send(self, interval, tick_atom::value);
+    },
+    [=](stop_atom) { self->quit(); },
+  };
+}
+
+size_t option_or(const options& opts, const std::string& key,
+                 size_t fallback) {
+  return opts.contains(key) ? static_cast<size_t>(opts.get_int(key))
+                            : fallback;
+}
+
+channel_config make_channel_config(const channel_spec& spec,
+                                   const topology_spec& topo,
+                                   metrics_registry& metrics) {
+  channel_config cfg;
+  cfg.name = spec.name;
+  cfg.metrics = metrics.get(spec.name, "channel");
+  cfg.capacity = option_or(spec.opts, "capacity", cfg.capacity);
+  cfg.transaction_capacity = option_or(spec.opts, "transaction_capacity",
+                                       cfg.transaction_capacity);
+  cfg.drain_timeout_ms = topo.drain_timeout_ms;
+  if (spec.type == "file") {
+    file_store_config fs;
+    fs.directory = spec.opts.get_string("directory");
+    fs.segment_size = spec.opts.get_int("segment_size");
+    fs.max_disk_bytes = spec.opts.get_int("max_disk_bytes");
+    fs.min_free_space = spec.opts.get_int("min_free_space");
+    cfg.byte_capacity = static_cast<size_t>(fs.max_disk_bytes);
+    cfg.drain_on_stop = false;
+    cfg.make_store = [fs]() -> caf::expected<channel_store_ptr> {
+      auto store = file_store::make(fs);
+      if (!store)
+        return store.error();
+      return channel_store_ptr{std::move(*store)};
+    };
+  } else {
+    cfg.byte_capacity = option_or(spec.opts, "byte_capacity",
+                                  cfg.byte_capacity);
+    cfg.drain_on_stop = true;
+    cfg.make_store = []() -> caf::expected<channel_store_ptr> {
+      return channel_store_ptr{std::make_unique<memory_store>()};
+    };
+  }
+  return cfg;
+}
+
+} // namespace
+
+struct engine::impl {
+  topology_spec spec;
+  connector_registry registry;
+  engine_options opts;
+  metrics_registry metrics;
+  std::vector<custom_actor> customs;
+  std::unique_ptr<caf::actor_system_config> sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::actor supervisor;
+  caf::actor stats;
+  std::unique_ptr<caf::scoped_actor> waiter;
+  bool started = false;
+  bool waited = false;
+  caf::error result;
+
+  supervisor_config make_supervisor_config();
+  child_spec source_child(const source_spec& src);
+  child_spec sink_child(const sink_spec& snk);
+};
+
+child_spec engine::impl::source_child(const source_spec& src) {
+  auto* type = registry.find_source(src.type);
+  auto m = metrics.get(src.name, "source");
+  const interceptor_type* none = nullptr;
+  std::vector<std::pair<const interceptor_type*, options>> chain;
+  for (auto& i : src.interceptors) {
+    auto* t = registry.find_interceptor(i.type);
+    chain.emplace_back(t ? t : none, i.opts);
+  }
+  child_spec child;
+  child.name = src.name;
+  child.stop_phase = 0;
+  child.metrics = m;
+  child.start = [type, src, m, chain](caf::actor_system& sys,
+                                      const child_handles& peers) {
+    auto ch = peers.find(src.channel);
+    if (ch == peers.end())
+      return caf::actor{};
+    source_config cfg;
+    cfg.name = src.name;
+    cfg.channel = ch->second;
+    cfg.batch_size = src.batch_size;
+    cfg.metrics = m;
+    connector_context ctx{src.name, m};
+    cfg.make_connector = [type, ctx, opts = src.opts] {
+      return type->make(ctx, opts);
+    };
+    cfg.make_interceptors =
+      [chain]() -> caf::expected<std::vector<interceptor_ptr>> {
+      std::vector<interceptor_ptr> result;
+      for (auto& [t, opts] : chain) {
+        auto i = t->make(opts);
+        if (!i)
+          return i.error();
+        result.push_back(std::move(*i));
+      }
+      return result;
+    };
+    return spawn_source(sys, std::move(cfg), type->blocking);
+  };
+  return child;
+}
+
+child_spec engine::impl::sink_child(const sink_spec& snk) {
+  auto* type = registry.find_sink(snk.type);
+  auto m = metrics.get(snk.name, "sink");
+  child_spec child;
+  child.name = snk.name;
+  child.stop_phase = 2;
+  child.metrics = m;
+  child.start = [type, snk, m](caf::actor_system& sys,
+                               const child_handles& peers) {
+    auto ch = peers.find(snk.channel);
+    if (ch == peers.end())
+      return caf::actor{};
+    sink_config cfg;
+    cfg.name = snk.name;
+    cfg.channel = ch->second;
+    cfg.batch_size = snk.batch_size;
+    cfg.metrics = m;
+    connector_context ctx{snk.name, m};
+    cfg.make_connector = [type, ctx, opts = snk.opts] {
+      return type->make(ctx, opts);
+    };
+    return spawn_sink(sys, std::move(cfg), type->blocking);
+  };
+  return child;
+}
+
+supervisor_config engine::impl::make_supervisor_config() {
+  supervisor_config cfg;
+  cfg.name = "supervisor";
+  auto& sv = spec.supervision;
+  cfg.policy = {sv.max_restarts, sv.restart_window_ms, sv.initial_backoff_ms,
+                sv.max_backoff_ms};
+  cfg.phase_timeout_ms = spec.drain_timeout_ms + 10'000;
+  for (auto& ch : spec.channels) {
+    child_spec child;
+    child.name = ch.name;
+    child.stop_phase = 1;
+    for (auto& s : spec.sources)
+      if (s.channel == ch.name)
+        child.dependents.push_back(s.name);
+    for (auto& s : spec.sinks)
+      if (s.channel == ch.name)
+        child.dependents.push_back(s.name);
+    for (auto& c : customs)
+      if (c.channel == ch.name)
+        child.dependents.push_back(c.name);
+    auto ccfg = make_channel_config(ch, spec, metrics);
+    child.metrics = ccfg.metrics;
+    bool detached = ch.type == "file";
+    child.start = [ccfg, detached](caf::actor_system& sys,
+                                   const child_handles&) {
+      return spawn_channel(sys, ccfg, detached);
+    };
+    cfg.children.push_back(std::move(child));
+  }
+  for (auto& src : spec.sources)
+    cfg.children.push_back(source_child(src));
+  for (auto& snk : spec.sinks)
+    cfg.children.push_back(sink_child(snk));
+  for (auto& c : customs) {
+    child_spec child;
+    child.name = c.name;
+    child.stop_phase = c.is_sink ? 2 : 0;
+    child.metrics = metrics.get(c.name, c.is_sink ? "sink" : "source");
+    child.start = [c](caf::actor_system& sys, const child_handles& peers) {
+      auto ch = peers.find(c.channel);
+      return ch == peers.end() ? caf::actor{} : c.factory(sys, ch->second);
+    };
+    cfg.children.push_back(std::move(child));
+  }
+  return cfg;
+}
+
+engine::engine(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
+}
+
+engine::~engine() {
+  if (impl_->started && !impl_->waited) {
+    stop();
+    wait();
+  }
+}
+
+caf::expected<std::unique_ptr<engine>>
+engine::make(topology_spec spec, connector_registry registry,
+             engine_options opts) {
+  auto ptr = std::make_unique<impl>();
+  ptr->spec = std::move(spec);
+  ptr->registry = std::move(registry);
+  ptr->opts = opts;
+  return std::unique_ptr<engine>{new engine(std::move(ptr))};
+}
+
+caf::error engine::add_sink_actor(std::string name, std::string channel,
+                                  actor_factory factory) {
+  if (impl_->started)
+    return make_error(config_errc::invalid, "the engine already started");
+  impl_->spec.attached_channels.push_back(channel);
+  impl_->customs.push_back(
+    {std::move(name), std::move(channel), true, std::move(factory)});
+  return {};
+}
+
+caf::error engine::add_source_actor(std::string name, std::string channel,
+                                    actor_factory factory) {
+  if (impl_->started)
+    return make_error(config_errc::invalid, "the engine already started");
+  impl_->spec.attached_channels.push_back(channel);
+  impl_->customs.push_back(
+    {std::move(name), std::move(channel), false, std::move(factory)});
+  return {};
+}
+
+caf::error engine::start() {
+  auto& d = *impl_;
+  if (d.started)
+    return make_error(config_errc::invalid, "the engine already started");
+  if (auto problems = validate(d.spec, d.registry); !problems.empty()) {
+    std::string text;
+    for (auto& p : problems)
+      text += (text.empty() ? "" : "\n") + to_string(p);
+    return make_error(config_errc::invalid, std::move(text));
+  }
+  d.sys_cfg = std::make_unique<caf::actor_system_config>();
+  register_types(*d.sys_cfg);
+  auto threads = d.opts.threads > 0
+                   ? d.opts.threads
+                   : std::max<size_t>(2, std::thread::hardware_concurrency());
+  d.sys_cfg->set("scheduler.max-threads", threads);
+  d.sys_cfg->set("logger.verbosity", caf::atom("quiet"));
+  d.sys_cfg->set("logger.console", caf::atom("none"));
+  d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
+  d.started = true;
+  d.waiter = std::make_unique<caf::scoped_actor>(*d.sys);
+  d.supervisor = spawn_supervisor(*d.sys, d.make_supervisor_config());
+  (*d.waiter)->monitor(d.supervisor);
+  if (d.opts.stats_interval_ms > 0)
+    d.stats = d.sys->spawn(stats_printer, &d.metrics, d.opts.stats_interval_ms);
+  return {};
+}
+
+void engine::stop() {
+  if (impl_->supervisor)
+    caf::anon_send(impl_->supervisor, stop_atom::value);
+}
+
+caf::error engine::wait() {
+  auto& d = *impl_;
+  if (!d.started || d.waited)
+    return d.result;
+  (*d.waiter)->receive([&](caf::down_msg& msg) { d.result = msg.reason; });
+  d.waited = true;
+  if (d.stats)
+    caf::anon_send(d.stats, stop_atom::value);
+  d.waiter.reset();
+  d.supervisor = nullptr;
+  d.stats = nullptr;
+  d.sys.reset();
+  return d.result;
+}
+
+metrics_registry& engine::metrics() noexcept {
+  return impl_->metrics;
+}
+
+caf::actor_system& engine::system() noexcept {
+  return *impl_->sys;
+}
+
+const topology_spec& engine::spec() const noexcept {
+  return impl_->spec;
+}
+
+} // namespace sluice

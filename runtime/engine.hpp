@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "config/topology.hpp"
+#include "connectors/registry.hpp"
+#include "runtime/metrics.hpp"
+
+namespace sluice {
+
+/// How an engine runs, beyond its topology.
+struct engine_options {
+  size_t threads = 0;            ///< scheduler threads; 0 = one per core
+  int64_t stats_interval_ms = 0; ///< log every component's metrics; 0 = off
+};
+
+/// Spawns an actor written by an embedding program that speaks a channel's
+/// protocol (actors/channel.hpp): a sink takes leases, a source puts batches.
+using actor_factory
+  = std::function<caf::actor(caf::actor_system&, caf::actor channel)>;
+
+/// Runs one topology: an actor system, a supervisor, and the source,
+/// channel and sink actors under it. The CLI's `run` and embedding
+/// programs both use it.
+class engine {
+public:
+  ~engine();
+
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Builds an engine for `spec`; validates it against `registry` and
+  /// returns every problem in the error's text when it is invalid.
+  static caf::expected<std::unique_ptr<engine>>
+  make(topology_spec spec,
+       connector_registry registry = connector_registry::builtin(),
+       engine_options opts = {});
+
+  /// Adds an actor of the embedding program that drains `channel` (before
+  /// `start`).
+  caf::error add_sink_actor(std::string name, std::string channel,
+                            actor_factory factory);
+
+  /// Adds an actor of the embedding program that feeds `channel`.
+  caf::error add_source_actor(std::string name, std::string channel,
+                              actor_factory factory);
+
+  /// Starts every component.
+  caf::error start();
+
+  /// Asks every component to stop: sources first, then channels drain or
+  /// persist, then sinks. Thread-safe and idempotent; returns at once.
+  void stop();
+
+  /// Blocks until the topology has stopped: after `stop`, after every
+  /// source finished, or after a failure escalated. Returns that failure.
+  caf::error wait();
+
+  /// Metrics of every component, readable from any thread.
+  metrics_registry& metrics() noexcept;
+
+  /// The actor system that runs the topology.
+  caf::actor_system& system() noexcept;
+
+  const topology_spec& spec() const noexcept;
+
+private:
+  struct impl;
+  explicit engine(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace sluice

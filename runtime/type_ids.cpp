@@ -1,0 +1,20 @@
+#include "runtime/type_ids.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+#include "runtime/errors.hpp"
+#include "runtime/event_batch.hpp"
+#include "runtime/lease.hpp"
+
+namespace sluice {
+
+void register_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<event_entry>("sluice::event_entry");
+  cfg.add_message_type<header_entry>("sluice::header_entry");
+  cfg.add_message_type<event_batch>("sluice::event_batch");
+  cfg.add_message_type<shared_batches>("sluice::shared_batches");
+  cfg.add_message_type<lease>("sluice::lease");
+  register_error_categories(cfg);
+}
+
+} // namespace sluice
