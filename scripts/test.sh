@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, the build, the unit and end-to-end tests, a
+# short run of each benchmark (so they do not rot), then the tests again
+# under AddressSanitizer/UBSan and the concurrency tests under
+# ThreadSanitizer. SLUICE_SANITIZERS=0 skips the sanitizer builds.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=${JOBS:-$(nproc)}
+export CCACHE_DIR=${CCACHE_DIR:-$root/.ccache}
+
+"$root/scripts/setup.sh"
+
+echo "== formatting"
+if command -v clang-format >/dev/null; then
+  files=$(git ls-files '*.cpp' '*.hpp')
+  clang-format --dry-run --Werror $files
+else
+  echo "clang-format not installed; skipped"
+fi
+
+echo "== build and test"
+BUILD_DIR="$root/build" "$root/scripts/build.sh"
+(cd "$root/build" && ctest --output-on-failure -j "$jobs" --timeout 300)
+
+echo "== benchmarks, briefly"
+for b in "$root"/build/benchmarks/*_benchmark; do
+  [[ -x "$b" ]] || continue
+  "$b" --benchmark_min_time=0.01 >/dev/null
+done
+
+if [[ "${SLUICE_SANITIZERS:-1}" == 1 ]]; then
+  echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
+  BUILD_DIR="$root/build-asan" BUILD_TYPE=Debug "$root/scripts/build.sh" \
+    -DSLUICE_SANITIZE=address,undefined -DSLUICE_BUILD_BENCHMARKS=OFF
+  (cd "$root/build-asan" && \
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --output-on-failure -j "$jobs" --timeout 600)
+
+  echo "== ThreadSanitizer (concurrency tests)"
+  BUILD_DIR="$root/build-tsan" BUILD_TYPE=Debug "$root/scripts/build.sh" \
+    -DSLUICE_SANITIZE=thread -DSLUICE_BUILD_BENCHMARKS=OFF
+  (cd "$root/build-tsan" && \
+    TSAN_OPTIONS=halt_on_error=1 ./tests/sluice_tests "[pipeline]")
+fi
+echo "== all tests passed"
