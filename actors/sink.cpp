@@ -5,6 +5,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "runtime/atoms.hpp"
@@ -87,7 +88,9 @@ void request_lease(sink_ptr self) {
           [self](caf::error& err) {
             auto& st = self->state;
             st.waiting = false;
-            if (st.stopping) {
+            // A channel that ended is the down handler's business: if it
+            // failed, the supervisor restarts this sink with it.
+            if (st.stopping || err == caf::sec::request_receiver_down) {
               stop_now(self);
               return;
             }

@@ -57,6 +57,20 @@ size_t index_of(supervisor_ptr self, const caf::actor_addr& addr) {
   return cs.size();
 }
 
+/// True when a child that `i` depends on is down: its restart will start
+/// `i` again, so `i` neither counts a failure nor restarts on its own.
+bool dependency_down(supervisor_ptr self, size_t i) {
+  auto& st = self->state;
+  auto& name = st.cfg.children[i].name;
+  for (size_t k = 0; k < st.children.size(); ++k) {
+    auto& deps = st.cfg.children[k].dependents;
+    if (!st.children[k].running && !st.children[k].ended
+        && std::find(deps.begin(), deps.end(), name) != deps.end())
+      return true;
+  }
+  return false;
+}
+
 bool start_child(supervisor_ptr self, size_t i) {
   auto& st = self->state;
   auto& spec = st.cfg.children[i];
@@ -240,6 +254,11 @@ caf::behavior supervisor_impl(supervisor_ptr self, supervisor_config cfg) {
       }
       return;
     }
+    if (dependency_down(self, i)) {
+      log().info("{}: {} stopped with its dependency ({})", st.cfg.name,
+                 st.cfg.children[i].name, describe(msg.reason));
+      return;
+    }
     on_child_failed(self, i, msg.reason);
   });
   return {
@@ -248,7 +267,7 @@ caf::behavior supervisor_impl(supervisor_ptr self, supervisor_config cfg) {
       if (st.stopping || i >= st.children.size())
         return;
       auto& c = st.children[i];
-      if (c.running || c.generation != generation)
+      if (c.running || c.generation != generation || dependency_down(self, i))
         return;
       ++c.generation;
       restart(self, i);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <initializer_list>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,17 @@ public:
               std::string_view value) {
     batch_.append(body);
     batch_.add_header(key, value);
+    return finish();
+  }
+
+  /// Appends an event with headers set by the source.
+  bool append(
+    std::string_view body,
+    std::initializer_list<std::pair<std::string_view, std::string_view>>
+      headers) {
+    batch_.append(body);
+    for (auto& [k, v] : headers)
+      batch_.add_header(k, v);
     return finish();
   }
 

@@ -23,7 +23,7 @@ struct source_type {
   bool blocking = true;
   std::vector<option_spec> options;
   std::function<caf::expected<source_connector_ptr>(const connector_context&,
-                                                    const options&)>
+                                                    const sluice::options&)>
     make;
 };
 
@@ -35,7 +35,7 @@ struct sink_type {
   bool blocking = true;
   std::vector<option_spec> options;
   std::function<caf::expected<sink_connector_ptr>(const connector_context&,
-                                                  const options&)>
+                                                  const sluice::options&)>
     make;
 };
 
@@ -44,7 +44,7 @@ struct interceptor_type {
   std::string name;
   std::string help;
   std::vector<option_spec> options;
-  std::function<caf::expected<interceptor_ptr>(const options&)> make;
+  std::function<caf::expected<interceptor_ptr>(const sluice::options&)> make;
 };
 
 /// The connector types an engine knows: the built-in ones and the ones an

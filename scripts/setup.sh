@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config ccache git
   libcaf-dev libboost1.81-dev capnproto libcapnp-dev
   libmariadb-dev catch2 libbenchmark-dev libtomlplusplus-dev
-  libfmt-dev libspdlog-dev libcli11-dev libre2-dev zlib1g-dev
+  libfmt-dev libspdlog-dev libcli11-dev libre2-dev zlib1g-dev nlohmann-json3-dev clang-format
 )
 if [[ "${SLUICE_SETUP_BENCH:-0}" == 1 ]]; then
   packages+=(rsyslog time util-linux)

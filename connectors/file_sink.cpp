@@ -1,0 +1,171 @@
+#include "connectors/file_sink.hpp"
+
+#include <cerrno>
+#include <ctime>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "connectors/fd_io.hpp"
+#include "connectors/registry.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/log.hpp"
+
+namespace sluice {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string utc_now() {
+  auto t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%S", &tm);
+  return buf;
+}
+
+/// The counter of a file named `PREFIX.NNNNNNNN.*`, or 0.
+uint64_t counter_of(const std::string& name, const std::string& prefix) {
+  if (name.size() <= prefix.size() + 1 || name.compare(0, prefix.size(), prefix)
+      || name[prefix.size()] != '.')
+    return 0;
+  uint64_t n = 0;
+  for (size_t i = prefix.size() + 1; i < name.size() && isdigit(name[i]); ++i)
+    n = n * 10 + static_cast<uint64_t>(name[i] - '0');
+  return n;
+}
+
+} // namespace
+
+file_sink::~file_sink() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+caf::error file_sink::open() {
+  std::error_code ec;
+  fs::create_directories(cfg_.directory, ec);
+  if (ec)
+    return make_error(connector_errc::io_error,
+                      "cannot create " + cfg_.directory.string() + ": "
+                        + ec.message());
+  for (auto& e : fs::directory_iterator{cfg_.directory, ec})
+    counter_ = std::max(counter_,
+                        counter_of(e.path().filename().string(), cfg_.prefix));
+  if (ec)
+    return make_error(connector_errc::io_error,
+                      "cannot list " + cfg_.directory.string() + ": "
+                        + ec.message());
+  return open_next();
+}
+
+caf::error file_sink::open_next() {
+  path_ = cfg_.directory
+          / fmt::format("{}.{:08d}.{}{}", cfg_.prefix, ++counter_, utc_now(),
+                        cfg_.suffix);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+               0644);
+  if (fd_ < 0)
+    return make_error(connector_errc::io_error,
+                      "cannot open " + path_.string() + ": "
+                        + errno_text(errno));
+  file_bytes_ = 0;
+  opened_at_ = std::chrono::steady_clock::now();
+  return {};
+}
+
+caf::error file_sink::roll() {
+  if (auto err = flush())
+    return err;
+  ::close(fd_);
+  fd_ = -1;
+  return open_next();
+}
+
+caf::error file_sink::write(const event_batch& batch) {
+  if (fd_ < 0)
+    return make_error(connector_errc::io_error, "file sink is closed");
+  buf_.clear();
+  format_lines(batch, cfg_.headers, buf_);
+  if (auto err = write_fully(fd_, buf_.data(), buf_.size(), path_.string()))
+    return err;
+  file_bytes_ += static_cast<int64_t>(buf_.size());
+  dirty_ = true;
+  if (cfg_.roll_size > 0 && file_bytes_ >= cfg_.roll_size)
+    return roll();
+  return {};
+}
+
+caf::error file_sink::flush() {
+  if (!dirty_ || fd_ < 0)
+    return {};
+  if (cfg_.sync && ::fdatasync(fd_) != 0)
+    return make_error(connector_errc::io_error,
+                      "cannot sync " + path_.string() + ": "
+                        + errno_text(errno));
+  dirty_ = false;
+  return {};
+}
+
+caf::error file_sink::tick() {
+  if (fd_ < 0 || cfg_.roll_interval_ms <= 0 || file_bytes_ == 0)
+    return {};
+  auto age = std::chrono::steady_clock::now() - opened_at_;
+  if (age >= std::chrono::milliseconds{cfg_.roll_interval_ms})
+    return roll();
+  return {};
+}
+
+void file_sink::close() {
+  if (fd_ < 0)
+    return;
+  if (auto err = flush())
+    log().error("file sink: {}", describe(err));
+  ::close(fd_);
+  fd_ = -1;
+  // An empty last file carries nothing; do not leave it behind.
+  if (file_bytes_ == 0) {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+}
+
+sink_type file_sink_type() {
+  sink_type t;
+  t.name = "file";
+  t.help = "appends events as lines to rolling files in a directory";
+  t.options = {
+    {"directory", option_type::string, "directory of the files", true},
+    {"prefix", option_type::string, "file name prefix", false,
+     option_value{std::string{"events"}}},
+    {"suffix", option_type::string, "file name suffix", false,
+     option_value{std::string{".log"}}},
+    {"roll_size", option_type::bytes, "start a new file past this size",
+     false, option_value{int64_t{128} << 20}, 0},
+    {"roll_interval", option_type::duration, "start a new file after this long",
+     false, option_value{int64_t{0}}, 0},
+    {"sync", option_type::string, "\"batch\": fdatasync before each commit",
+     false, option_value{std::string{"batch"}}, std::nullopt, std::nullopt,
+     {"batch", "none"}},
+    {"headers", option_type::boolean, "prefix each line with its headers",
+     false, option_value{false}},
+  };
+  t.make = [](const connector_context&,
+              const options& opts) -> caf::expected<sink_connector_ptr> {
+    file_sink_config cfg;
+    cfg.directory = opts.get_string("directory");
+    cfg.prefix = opts.get_string("prefix");
+    cfg.suffix = opts.get_string("suffix");
+    cfg.roll_size = opts.get_int("roll_size");
+    cfg.roll_interval_ms = opts.get_int("roll_interval");
+    cfg.sync = opts.get_string("sync") == "batch";
+    cfg.headers = opts.get_bool("headers");
+    return sink_connector_ptr{std::make_unique<file_sink>(std::move(cfg))};
+  };
+  return t;
+}
+
+} // namespace sluice

@@ -1,0 +1,489 @@
+#include "runtime/file_store.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include "runtime/errors.hpp"
+#include "runtime/log.hpp"
+
+namespace sluice {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uint32_t record_magic = 0x31524c53; // "SLR1"
+constexpr uint64_t pointer_magic = 0x3150544f50554c53; // "SLUPOTP1"
+
+struct record_header {
+  uint32_t magic;
+  uint32_t payload;
+  uint64_t seq;
+  uint32_t events;
+  uint32_t crc; ///< of the fields above
+};
+static_assert(sizeof(record_header) == 24);
+
+struct pointer_slot {
+  uint64_t magic;
+  uint64_t generation;
+  uint64_t pointer;
+  uint32_t crc; ///< of the fields above
+  uint32_t pad;
+};
+static_assert(sizeof(pointer_slot) == 32);
+
+template <class T>
+uint32_t crc_of_prefix(const T& x, size_t n) {
+  return static_cast<uint32_t>(
+    crc32_z(0, reinterpret_cast<const Bytef*>(&x), n));
+}
+
+uint32_t header_crc(const record_header& h) {
+  return crc_of_prefix(h, offsetof(record_header, crc));
+}
+
+uint32_t slot_crc(const pointer_slot& s) {
+  return crc_of_prefix(s, offsetof(pointer_slot, crc));
+}
+
+std::string err_text() {
+  return std::strerror(errno);
+}
+
+caf::error io_error(const fs::path& path, const std::string& what) {
+  auto code = errno == ENOSPC || errno == EDQUOT ? channel_errc::disk_full
+                                                 : channel_errc::io_error;
+  return make_error(code, path.string() + ": " + what + ": " + err_text());
+}
+
+/// Reads exactly `n` bytes at `offset`; false at end of file or on error.
+bool pread_fully(int fd, char* out, size_t n, int64_t offset) {
+  while (n > 0) {
+    auto r = ::pread(fd, out, n, offset);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return false;
+    out += r;
+    n -= static_cast<size_t>(r);
+    offset += r;
+  }
+  return true;
+}
+
+} // namespace
+
+file_store::file_store(file_store_config cfg) : cfg_(std::move(cfg)) {
+}
+
+caf::expected<std::unique_ptr<file_store>>
+file_store::make(file_store_config cfg) {
+  if (cfg.directory.empty())
+    return make_error(channel_errc::io_error, "file channel needs a directory");
+  return std::unique_ptr<file_store>{new file_store(std::move(cfg))};
+}
+
+file_store::~file_store() {
+  // No sync here: a store dropped without close behaves like a crash.
+  for (int fd : {fd_, pointer_fd_, dir_fd_})
+    if (fd >= 0)
+      ::close(fd);
+}
+
+fs::path file_store::segment_path(uint64_t number) const {
+  return cfg_.directory / fmt::format("{:020d}.seg", number);
+}
+
+caf::error file_store::read_pointer() {
+  auto path = cfg_.directory / "commit.ptr";
+  pointer_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (pointer_fd_ < 0)
+    return io_error(path, "cannot open");
+  pointer_slot slots[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    if (!pread_fully(pointer_fd_, reinterpret_cast<char*>(&slots[i]),
+                     sizeof(pointer_slot), i * sizeof(pointer_slot)))
+      continue;
+    auto& s = slots[i];
+    if (s.magic != pointer_magic || s.crc != slot_crc(s))
+      continue;
+    if (s.generation >= st_.pointer_generation) {
+      st_.pointer_generation = s.generation;
+      st_.committed_through = s.pointer;
+    }
+  }
+  st_.persisted_pointer = st_.committed_through;
+  return {};
+}
+
+caf::error file_store::write_pointer() {
+  if (st_.committed_through == st_.persisted_pointer)
+    return {};
+  pointer_slot s{};
+  s.magic = pointer_magic;
+  s.generation = ++st_.pointer_generation;
+  s.pointer = st_.committed_through;
+  s.crc = slot_crc(s);
+  auto offset = static_cast<off_t>((s.generation % 2) * sizeof(s));
+  auto path = cfg_.directory / "commit.ptr";
+  if (::pwrite(pointer_fd_, &s, sizeof(s), offset)
+      != static_cast<ssize_t>(sizeof(s)))
+    return io_error(path, "cannot write");
+  if (::fdatasync(pointer_fd_) != 0)
+    return io_error(path, "cannot sync");
+  st_.persisted_pointer = s.pointer;
+  return {};
+}
+
+caf::error file_store::scan_segment(uint64_t number, bool last) {
+  auto path = segment_path(number);
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return io_error(path, "cannot open");
+  auto size = static_cast<int64_t>(::lseek(fd, 0, SEEK_END));
+  segment_info info;
+  int64_t offset = 0;
+  std::vector<char> payload;
+  caf::error result;
+  while (offset < size) {
+    record_header h{};
+    std::string problem;
+    bool ok = pread_fully(fd, reinterpret_cast<char*>(&h), sizeof(h), offset);
+    if (!ok)
+      problem = "record header cut short";
+    else if (h.magic != record_magic || h.crc != header_crc(h))
+      problem = "bad record header";
+    else if (offset + static_cast<int64_t>(sizeof(h) + h.payload) > size)
+      problem = "record cut short";
+    else {
+      // Check the payload of every record still to deliver, and of every
+      // record of the last segment (where a crash may have torn a write).
+      if (last || h.seq > st_.committed_through) {
+        payload.resize(h.payload);
+        if (!pread_fully(fd, payload.data(), h.payload,
+                         offset + static_cast<int64_t>(sizeof(h))))
+          problem = "record payload unreadable";
+        else if (!event_batch::decode(payload))
+          problem = "record payload damaged";
+      }
+    }
+    if (!problem.empty()) {
+      if (!last) {
+        result = make_error(channel_errc::corrupt_log,
+                            fmt::format("{} at byte {}: {}", path.string(),
+                                        offset, problem));
+        break;
+      }
+      log().warn("file channel: {} at byte {} of {}: cutting off a torn "
+                 "write of the last run",
+                 problem, offset, path.string());
+      ++torn_records_;
+      if (::ftruncate(fd, offset) != 0 || ::fdatasync(fd) != 0)
+        result = io_error(path, "cannot cut off the torn record");
+      size = offset;
+      break;
+    }
+    auto length = static_cast<uint32_t>(sizeof(h) + h.payload);
+    if (h.seq > st_.committed_through) {
+      st_.queue.push_back({number, offset, length, h.seq, h.events});
+      st_.queued_events += h.events;
+      st_.held_events += h.events;
+      st_.held_bytes += h.payload;
+      recovered_events_ += h.events;
+    }
+    info.max_seq = std::max(info.max_seq, h.seq);
+    st_.next_seq = std::max(st_.next_seq, h.seq + 1);
+    offset += length;
+  }
+  ::close(fd);
+  info.size = size;
+  st_.segments[number] = info;
+  st_.disk_bytes += size;
+  return result;
+}
+
+caf::error file_store::open_segment(uint64_t number) {
+  auto path = segment_path(number);
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    return io_error(path, "cannot create");
+  if (::fsync(dir_fd_) != 0)
+    return io_error(cfg_.directory, "cannot sync the directory");
+  st_.active = number;
+  st_.segments[number] = segment_info{};
+  return {};
+}
+
+caf::error file_store::open() {
+  if (opened_)
+    return {};
+  std::error_code ec;
+  fs::create_directories(cfg_.directory, ec);
+  if (ec)
+    return make_error(channel_errc::io_error,
+                      "cannot create " + cfg_.directory.string() + ": "
+                        + ec.message());
+  dir_fd_ = ::open(cfg_.directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd_ < 0)
+    return io_error(cfg_.directory, "cannot open");
+  if (auto err = read_pointer())
+    return err;
+  std::vector<uint64_t> numbers;
+  for (auto& e : fs::directory_iterator{cfg_.directory, ec}) {
+    auto name = e.path().filename().string();
+    if (name.size() == 24 && name.ends_with(".seg"))
+      numbers.push_back(std::stoull(name.substr(0, 20)));
+  }
+  std::sort(numbers.begin(), numbers.end());
+  for (size_t i = 0; i < numbers.size(); ++i)
+    if (auto err = scan_segment(numbers[i], i + 1 == numbers.size()))
+      return err;
+  st_.next_seq = std::max(st_.next_seq, st_.committed_through + 1);
+  if (auto err = open_segment(numbers.empty() ? 1 : numbers.back() + 1))
+    return err;
+  if (recovered_events_ > 0 || torn_records_ > 0)
+    log().info("file channel {}: recovered {} uncommitted event(s){}",
+               cfg_.directory.string(), recovered_events_,
+               torn_records_ > 0 ? fmt::format(", cut off {} torn record(s)",
+                                               torn_records_)
+                                 : std::string{});
+  delete_committed_segments();
+  opened_ = true;
+  return {};
+}
+
+caf::error file_store::roll() {
+  if (::fdatasync(fd_) != 0)
+    return io_error(segment_path(st_.active), "cannot sync");
+  ::close(fd_);
+  fd_ = -1;
+  return open_segment(st_.active + 1);
+}
+
+caf::error file_store::append(event_batch&& batch) {
+  if (fd_ < 0)
+    return make_error(channel_errc::stopped, "file channel is closed");
+  if (st_.segments[st_.active].size >= cfg_.segment_size)
+    if (auto err = roll())
+      return err;
+  buf_.clear();
+  batch.encode(buf_);
+  record_header h{record_magic, static_cast<uint32_t>(buf_.size()),
+                  st_.next_seq, static_cast<uint32_t>(batch.size()), 0};
+  h.crc = header_crc(h);
+  iovec iov[2] = {{&h, sizeof(h)}, {buf_.data(), buf_.size()}};
+  auto length = sizeof(h) + buf_.size();
+  auto& seg = st_.segments[st_.active];
+  auto written = ::writev(fd_, iov, 2);
+  if (written != static_cast<ssize_t>(length)) {
+    auto err = written < 0 ? io_error(segment_path(st_.active), "cannot append")
+                           : make_error(channel_errc::disk_full,
+                                        segment_path(st_.active).string()
+                                          + ": short write (disk full?)");
+    // Cut a partial record off so the log stays valid.
+    if (written > 0 && ::ftruncate(fd_, seg.size) != 0)
+      log().error("file channel: cannot cut off a partial record of {}",
+                  segment_path(st_.active).string());
+    return err;
+  }
+  st_.queue.push_back({st_.active, seg.size, static_cast<uint32_t>(length),
+                       st_.next_seq, h.events});
+  seg.size += static_cast<int64_t>(length);
+  seg.max_seq = st_.next_seq;
+  ++st_.next_seq;
+  st_.disk_bytes += static_cast<int64_t>(length);
+  st_.queued_events += batch.size();
+  st_.held_events += batch.size();
+  st_.held_bytes += buf_.size();
+  st_.dirty = true;
+  return {};
+}
+
+caf::error file_store::sync() {
+  if (st_.dirty && fd_ >= 0) {
+    if (::fdatasync(fd_) != 0)
+      return io_error(segment_path(st_.active), "cannot sync");
+    st_.dirty = false;
+  }
+  if (pointer_fd_ >= 0) {
+    if (auto err = write_pointer())
+      return err;
+    delete_committed_segments();
+  }
+  return {};
+}
+
+caf::expected<event_batch> file_store::read_record(const record_ref& ref) {
+  auto path = segment_path(ref.segment);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return io_error(path, "cannot open");
+  buf_.resize(ref.length);
+  bool ok = pread_fully(fd, buf_.data(), ref.length, ref.offset);
+  ::close(fd);
+  if (!ok)
+    return make_error(channel_errc::corrupt_log,
+                      fmt::format("{} at byte {}: record unreadable",
+                                  path.string(), ref.offset));
+  record_header h;
+  std::memcpy(&h, buf_.data(), sizeof(h));
+  if (h.magic != record_magic || h.crc != header_crc(h) || h.seq != ref.seq)
+    return make_error(channel_errc::corrupt_log,
+                      fmt::format("{} at byte {}: bad record header",
+                                  path.string(), ref.offset));
+  auto batch = event_batch::decode(
+    std::span<const char>{buf_.data() + sizeof(h), h.payload});
+  if (!batch)
+    return make_error(channel_errc::corrupt_log,
+                      fmt::format("{} at byte {}: {}", path.string(),
+                                  ref.offset, describe(batch.error())));
+  return batch;
+}
+
+caf::expected<lease> file_store::take(size_t max_events) {
+  if (st_.queue.empty())
+    return lease{};
+  std::vector<record_ref> refs;
+  std::vector<event_batch> batches;
+  size_t n = 0;
+  while (!st_.queue.empty()
+         && (refs.empty() || n + st_.queue.front().events <= max_events)) {
+    auto& ref = st_.queue.front();
+    auto batch = read_record(ref);
+    if (!batch) {
+      // Leave everything queued, in order.
+      for (auto r = refs.rbegin(); r != refs.rend(); ++r)
+        st_.queue.push_front(*r);
+      return batch.error();
+    }
+    n += ref.events;
+    batches.push_back(std::move(*batch));
+    refs.push_back(ref);
+    st_.queue.pop_front();
+  }
+  st_.queued_events -= n;
+  lease l;
+  l.id = st_.next_lease++;
+  l.batches.ptr = std::make_shared<const std::vector<event_batch>>(
+    std::move(batches));
+  st_.leases.emplace(l.id, std::move(refs));
+  return l;
+}
+
+caf::error file_store::commit(uint64_t lease_id) {
+  auto i = st_.leases.find(lease_id);
+  if (i == st_.leases.end())
+    return make_error(channel_errc::unknown_lease,
+                      "lease " + std::to_string(lease_id));
+  for (auto& ref : i->second) {
+    st_.held_events -= ref.events;
+    st_.held_bytes -= ref.length - sizeof(record_header);
+    st_.committed_above.insert(ref.seq);
+  }
+  st_.leases.erase(i);
+  auto& above = st_.committed_above;
+  while (!above.empty() && *above.begin() <= st_.committed_through + 1) {
+    st_.committed_through = std::max(st_.committed_through, *above.begin());
+    above.erase(above.begin());
+  }
+  return {};
+}
+
+caf::error file_store::rollback(uint64_t lease_id) {
+  auto i = st_.leases.find(lease_id);
+  if (i == st_.leases.end())
+    return make_error(channel_errc::unknown_lease,
+                      "lease " + std::to_string(lease_id));
+  auto& refs = i->second;
+  for (auto r = refs.rbegin(); r != refs.rend(); ++r) {
+    st_.queue.push_front(*r);
+    st_.queued_events += r->events;
+  }
+  st_.leases.erase(i);
+  return {};
+}
+
+void file_store::delete_committed_segments() {
+  for (auto i = st_.segments.begin(); i != st_.segments.end();) {
+    if (i->first == st_.active || i->second.max_seq > st_.persisted_pointer) {
+      ++i;
+      continue;
+    }
+    auto path = segment_path(i->first);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      log().warn("file channel: cannot delete {}: {}", path.string(),
+                 err_text());
+      ++i;
+      continue;
+    }
+    st_.disk_bytes -= i->second.size;
+    i = st_.segments.erase(i);
+  }
+}
+
+size_t file_store::events() const noexcept {
+  return st_.held_events;
+}
+
+size_t file_store::queued_events() const noexcept {
+  return st_.queued_events;
+}
+
+size_t file_store::bytes() const noexcept {
+  return st_.held_bytes;
+}
+
+size_t file_store::indexed_records() const noexcept {
+  size_t n = st_.queue.size();
+  for (auto& [_, refs] : st_.leases)
+    n += refs.size();
+  return n;
+}
+
+bool file_store::has_room(size_t bytes, std::string& why) const {
+  auto need = static_cast<int64_t>(bytes);
+  if (st_.disk_bytes + need > cfg_.max_disk_bytes) {
+    why = fmt::format("directory {}: max_disk_bytes {} reached ({} in use)",
+                      cfg_.directory.string(), cfg_.max_disk_bytes,
+                      st_.disk_bytes);
+    return false;
+  }
+  struct statvfs sv;
+  if (::statvfs(cfg_.directory.c_str(), &sv) == 0) {
+    auto free_bytes = static_cast<int64_t>(sv.f_bavail)
+                      * static_cast<int64_t>(sv.f_frsize);
+    if (free_bytes - need < cfg_.min_free_space) {
+      why = fmt::format("directory {}: {} MiB free, below min_free_space {} "
+                        "MiB",
+                        cfg_.directory.string(), free_bytes >> 20,
+                        cfg_.min_free_space >> 20);
+      return false;
+    }
+  }
+  return true;
+}
+
+void file_store::close() {
+  if (!opened_)
+    return;
+  if (auto err = sync())
+    log().error("file channel {}: {}", cfg_.directory.string(),
+                describe(err));
+  for (int* fd : {&fd_, &pointer_fd_, &dir_fd_}) {
+    if (*fd >= 0)
+      ::close(*fd);
+    *fd = -1;
+  }
+  opened_ = false;
+}
+
+} // namespace sluice

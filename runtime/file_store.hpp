@@ -1,0 +1,127 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "runtime/channel_store.hpp"
+
+namespace sluice {
+
+/// Settings of a file channel's store.
+struct file_store_config {
+  std::filesystem::path directory;
+  int64_t segment_size = int64_t{64} << 20;
+  int64_t max_disk_bytes = int64_t{2} << 30;
+  int64_t min_free_space = int64_t{256} << 20;
+};
+
+/// A durable channel store: an append-only log of segment files.
+///
+/// Each record is a header (magic, length, batch sequence number, event
+/// count, header CRC) and an encoded batch (with its own CRC). Appends are
+/// plain writes; `sync` makes all of them durable with one fdatasync (group
+/// commit) and persists the commit pointer: the highest sequence number up
+/// to which every batch was committed, kept in two alternating CRC-checked
+/// slots so that a torn write never loses the previous value. Only an index
+/// of queued records stays in memory; batches are read back from the log
+/// when leased, so memory does not grow with the backlog. Segments whose
+/// records are all committed are deleted.
+///
+/// Recovery (`open`): records after the pointer are queued again in order;
+/// a damaged record at the end of the last segment is a torn write and is
+/// cut off; damage anywhere else is `channel_errc::corrupt_log`. Batches
+/// committed out of order above an uncommitted one are delivered again after
+/// a restart (at-least-once).
+class file_store : public channel_store {
+public:
+  static caf::expected<std::unique_ptr<file_store>> make(file_store_config cfg);
+
+  ~file_store() override;
+
+  caf::error open() override;
+  caf::error append(event_batch&& batch) override;
+  caf::error sync() override;
+  caf::expected<lease> take(size_t max_events) override;
+  caf::error commit(uint64_t lease_id) override;
+  caf::error rollback(uint64_t lease_id) override;
+  size_t events() const noexcept override;
+  size_t queued_events() const noexcept override;
+  size_t bytes() const noexcept override;
+  bool has_room(size_t bytes, std::string& why) const override;
+  void close() override;
+
+  /// Events found uncommitted by `open`.
+  size_t recovered_events() const noexcept { return recovered_events_; }
+
+  /// Torn records cut off the log's end by `open`.
+  size_t torn_records() const noexcept { return torn_records_; }
+
+  /// Bytes of live segment files.
+  int64_t disk_bytes() const noexcept { return st_.disk_bytes; }
+
+  /// Records in the in-memory index (queued and leased).
+  size_t indexed_records() const noexcept;
+
+private:
+  explicit file_store(file_store_config cfg);
+
+  /// Where one record lives.
+  struct record_ref {
+    uint64_t segment = 0;
+    int64_t offset = 0;
+    uint32_t length = 0; ///< header and payload
+    uint64_t seq = 0;
+    uint32_t events = 0;
+  };
+
+  struct segment_info {
+    int64_t size = 0;
+    uint64_t max_seq = 0;
+  };
+
+  /// Everything the store knows; the files hold the rest.
+  struct state {
+    uint64_t committed_through = 0;     ///< the commit pointer
+    uint64_t pointer_generation = 0;    ///< slot writes so far
+    uint64_t persisted_pointer = 0;
+    std::set<uint64_t> committed_above; ///< commits past a gap
+    uint64_t next_seq = 1;
+    uint64_t next_lease = 1;
+    std::deque<record_ref> queue;
+    std::map<uint64_t, std::vector<record_ref>> leases;
+    std::map<uint64_t, segment_info> segments; ///< by segment number
+    uint64_t active = 0;                       ///< segment appended to
+    size_t held_events = 0;
+    size_t queued_events = 0;
+    size_t held_bytes = 0;
+    int64_t disk_bytes = 0;
+    bool dirty = false;
+  };
+
+  std::filesystem::path segment_path(uint64_t number) const;
+  caf::error read_pointer();
+  caf::error write_pointer();
+  caf::error scan_segment(uint64_t number, bool last);
+  caf::error open_segment(uint64_t number);
+  caf::error roll();
+  void delete_committed_segments();
+  caf::expected<event_batch> read_record(const record_ref& ref);
+
+  file_store_config cfg_;
+  state st_;
+  int fd_ = -1;         ///< active segment
+  int pointer_fd_ = -1; ///< commit pointer slots
+  int dir_fd_ = -1;
+  bool opened_ = false;
+  size_t recovered_events_ = 0;
+  size_t torn_records_ = 0;
+  std::vector<char> buf_;
+};
+
+} // namespace sluice

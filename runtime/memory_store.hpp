@@ -1,0 +1,37 @@
+#pragma once
+
+#include <deque>
+#include <map>
+
+#include "runtime/channel_store.hpp"
+
+namespace sluice {
+
+/// A channel store in memory: fast, and lost when the process dies.
+class memory_store : public channel_store {
+public:
+  caf::error open() override;
+  caf::error append(event_batch&& batch) override;
+  caf::error sync() override;
+  caf::expected<lease> take(size_t max_events) override;
+  caf::error commit(uint64_t lease_id) override;
+  caf::error rollback(uint64_t lease_id) override;
+  size_t events() const noexcept override;
+  size_t queued_events() const noexcept override;
+  size_t bytes() const noexcept override;
+  void close() override;
+
+private:
+  /// Queued batches and open leases; everything the store holds.
+  struct state {
+    std::deque<event_batch> queue;
+    std::map<uint64_t, shared_batches> leases;
+    uint64_t next_lease = 1;
+    size_t queued_events = 0;
+    size_t leased_events = 0;
+    size_t bytes = 0;
+  };
+  state st_;
+};
+
+} // namespace sluice
