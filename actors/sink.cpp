@@ -88,12 +88,14 @@ void request_lease(sink_ptr self) {
           [self](caf::error& err) {
             auto& st = self->state;
             st.waiting = false;
-            // A channel that ended is the down handler's business: if it
-            // failed, the supervisor restarts this sink with it.
-            if (st.stopping || err == caf::sec::request_receiver_down) {
+            if (st.stopping) {
               stop_now(self);
               return;
             }
+            // A channel that ended is the down handler's business: it stops
+            // this sink, or fails it so that it restarts with the channel.
+            if (err == caf::sec::request_receiver_down)
+              return;
             log().error("sink {}: its channel failed: {}", st.cfg.name,
                         describe(err));
             close_connector(self);
