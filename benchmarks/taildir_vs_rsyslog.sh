@@ -76,9 +76,14 @@ sluice_s=$(wait_bytes "$work/sluice/out/*" "$bytes" "$start")
 pkill -TERM -P "$pid" sluice || true
 wait "$pid" || true
 sluice_lines=$(cat "$work"/sluice/out/* | wc -l)
+if cat "$work"/sluice/out/* | cmp -s - "$work/in/bench.log"; then
+  echo "sluice output is identical to the input"
+else
+  echo "sluice output DIFFERS from the input"
+fi
 
 start=$(date +%s.%N)
-/usr/bin/time -f "%M" -o "$work/rsyslog.rss" rsyslogd -n -iNONE -f "$work/rsyslog/rsyslog.conf" &
+/usr/bin/time -f "%M" -o "$work/rsyslog.rss" rsyslogd -n -iNONE -f "$work/rsyslog/rsyslog.conf" 2>"$work/rsyslog/stderr.log" &
 pid=$!
 rsyslog_s=$(wait_bytes "$work/rsyslog/out.log" "$bytes" "$start")
 pkill -TERM -P "$pid" rsyslogd || true

@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
   CLI::App app{"sluice: collect, buffer, compute and land event streams"};
   app.set_version_flag("--version", std::string{"sluice "} + SLUICE_VERSION);
   app.require_subcommand(1);
+  app.fallthrough();
   std::string log_level = "info";
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error or off")
