@@ -1,0 +1,276 @@
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "runtime/errors.hpp"
+#include "runtime/file_store.hpp"
+#include "runtime/memory_store.hpp"
+#include "tests/support/process.hpp"
+
+using namespace sluice;
+namespace fs = std::filesystem;
+
+namespace {
+
+event_batch numbered(int from, int n) {
+  event_batch b;
+  for (int i = from; i < from + n; ++i)
+    b.append("event-" + std::to_string(i));
+  return b;
+}
+
+std::vector<std::string> bodies(const lease& l) {
+  std::vector<std::string> result;
+  for (auto& b : *l.batches.ptr)
+    for (size_t i = 0; i < b.size(); ++i)
+      result.emplace_back(b.body(i));
+  return result;
+}
+
+std::vector<std::string> expected(int from, int n) {
+  std::vector<std::string> result;
+  for (int i = from; i < from + n; ++i)
+    result.push_back("event-" + std::to_string(i));
+  return result;
+}
+
+file_store_config small_config(const test::temp_dir& dir) {
+  file_store_config cfg;
+  cfg.directory = dir / "channel";
+  cfg.segment_size = 4096;
+  cfg.min_free_space = 0;
+  return cfg;
+}
+
+std::unique_ptr<file_store> open_store(const file_store_config& cfg) {
+  auto store = file_store::make(cfg);
+  REQUIRE(store);
+  REQUIRE(!(*store)->open());
+  return std::move(*store);
+}
+
+size_t segment_count(const fs::path& dir) {
+  size_t n = 0;
+  for (auto& e : fs::directory_iterator{dir})
+    n += e.path().extension() == ".seg";
+  return n;
+}
+
+template <class Store>
+void check_lease_order(Store& store) {
+  REQUIRE(!store.append(numbered(0, 10)));
+  REQUIRE(!store.append(numbered(10, 10)));
+  REQUIRE(!store.append(numbered(20, 10)));
+  REQUIRE(!store.sync());
+  CHECK(store.events() == 30);
+  auto first = store.take(10);
+  REQUIRE(first);
+  CHECK(bodies(*first) == expected(0, 10));
+  auto second = store.take(15);
+  REQUIRE(second);
+  THEN("a lease holds whole batches up to its size") {
+    CHECK(bodies(*second) == expected(10, 10));
+  }
+  WHEN("the first lease rolls back") {
+    REQUIRE(!store.rollback(first->id));
+    THEN("its batches come back before anything newer") {
+      auto again = store.take(100);
+      REQUIRE(again);
+      CHECK(bodies(*again) == [] {
+        auto xs = expected(0, 10);
+        auto ys = expected(20, 10);
+        xs.insert(xs.end(), ys.begin(), ys.end());
+        return xs;
+      }());
+    }
+  }
+  WHEN("both commit") {
+    REQUIRE(!store.commit(first->id));
+    REQUIRE(!store.commit(second->id));
+    THEN("only the last batch is held") {
+      CHECK(store.events() == 10);
+      CHECK(store.queued_events() == 10);
+    }
+  }
+  THEN("an unknown lease is an error") {
+    CHECK(store.commit(999));
+  }
+}
+
+} // namespace
+
+SCENARIO("a memory store leases batches in order", "[memory_store]") {
+  memory_store store;
+  REQUIRE(!store.open());
+  check_lease_order(store);
+}
+
+SCENARIO("a file store leases batches in order", "[file_store]") {
+  test::temp_dir dir;
+  auto store = open_store(small_config(dir));
+  check_lease_order(*store);
+}
+
+SCENARIO("a file store keeps what was synced and not committed across a "
+         "crash",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 50; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+    auto l = store->take(100);
+    REQUIRE(l);
+    REQUIRE(!store->commit(l->id));
+    auto in_flight = store->take(30);
+    REQUIRE(in_flight);
+    REQUIRE(!store->sync());
+    // Destroyed without close: like kill -9.
+  }
+  auto store = open_store(cfg);
+  THEN("exactly the uncommitted batches come back, in order") {
+    CHECK(store->recovered_events() == 400);
+    auto l = store->take(1000);
+    REQUIRE(l);
+    CHECK(bodies(*l) == expected(100, 400));
+  }
+  THEN("committed segments were deleted") {
+    CHECK(store->disk_bytes() < 50 * 300);
+  }
+}
+
+SCENARIO("a torn write at the end of the log is cut off", "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.segment_size = 1 << 20;
+  fs::path last;
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 5; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+    for (auto& e : fs::directory_iterator{cfg.directory})
+      if (e.path().extension() == ".seg" && fs::file_size(e.path()) > 0)
+        last = e.path();
+  }
+  REQUIRE(!last.empty());
+  // Cut the last record in half, as a crash during write would.
+  fs::resize_file(last, fs::file_size(last) - 40);
+  auto store = open_store(cfg);
+  THEN("the complete records survive and the torn one is counted") {
+    CHECK(store->torn_records() == 1);
+    auto l = store->take(1000);
+    REQUIRE(l);
+    CHECK(bodies(*l) == expected(0, 40));
+  }
+  AND_THEN("new appends follow") {
+    REQUIRE(!store->append(numbered(100, 1)));
+    REQUIRE(!store->sync());
+    CHECK(store->queued_events() == 41);
+  }
+}
+
+SCENARIO("damage in the middle of the log is reported, not skipped",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 60; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+  }
+  std::vector<fs::path> segs;
+  for (auto& e : fs::directory_iterator{cfg.directory})
+    if (e.path().extension() == ".seg")
+      segs.push_back(e.path());
+  std::sort(segs.begin(), segs.end());
+  REQUIRE(segs.size() >= 3);
+  {
+    std::fstream f{segs.front(), std::ios::in | std::ios::out | std::ios::binary};
+    f.seekp(100);
+    f.put('\x7f');
+  }
+  auto store = file_store::make(cfg);
+  REQUIRE(store);
+  auto err = (*store)->open();
+  REQUIRE(err);
+  CHECK(err == make_error(channel_errc::corrupt_log));
+  CHECK_THAT(describe(err), Catch::Contains(segs.front().string()));
+}
+
+SCENARIO("commits out of order advance the pointer only past a closed gap",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+    auto a = store->take(10);
+    auto b = store->take(10);
+    REQUIRE((a && b));
+    REQUIRE(!store->commit(b->id));
+    REQUIRE(!store->sync());
+  }
+  auto store = open_store(cfg);
+  THEN("the uncommitted first lease comes back; the committed later one is "
+       "delivered again too (at-least-once)") {
+    auto l = store->take(100);
+    REQUIRE(l);
+    CHECK(bodies(*l) == expected(0, 30));
+  }
+}
+
+SCENARIO("a file store keeps an index, not the events, in memory",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.segment_size = 1 << 20;
+  auto store = open_store(cfg);
+  for (int i = 0; i < 2000; ++i)
+    REQUIRE(!store->append(numbered(i * 5, 5)));
+  REQUIRE(!store->sync());
+  CHECK(store->indexed_records() == 2000);
+  CHECK(store->events() == 10'000);
+  WHEN("everything is leased and committed") {
+    while (store->queued_events() > 0) {
+      auto l = store->take(500);
+      REQUIRE(l);
+      REQUIRE(!store->commit(l->id));
+    }
+    REQUIRE(!store->sync());
+    THEN("old segments are deleted and the index is empty") {
+      CHECK(store->indexed_records() == 0);
+      CHECK(segment_count(cfg.directory) == 1);
+    }
+  }
+}
+
+SCENARIO("a file store refuses room past its limits with a clear reason",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.max_disk_bytes = 2000;
+  auto store = open_store(cfg);
+  std::string why;
+  CHECK(store->has_room(100, why));
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(!store->append(numbered(i * 10, 10)));
+  CHECK_FALSE(store->has_room(100, why));
+  CHECK_THAT(why, Catch::Contains("max_disk_bytes"));
+  WHEN("the file system has less free space than min_free_space") {
+    auto big = small_config(dir);
+    big.directory = dir / "other";
+    big.min_free_space = int64_t{1} << 62;
+    auto other = open_store(big);
+    std::string reason;
+    CHECK_FALSE(other->has_room(1, reason));
+    CHECK_THAT(reason, Catch::Contains("min_free_space"));
+  }
+}
