@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -204,8 +205,11 @@ bool parser::convert(const toml::node& node, const option_spec& spec,
       auto parsed = spec.type == option_type::bytes ? parse_bytes(text)
                                                     : parse_duration(text);
       if (!parsed) {
-        error(node.source(), "option '" + spec.name + "' of " + what + ": "
-                               + describe(parsed.error()));
+        auto text = describe(parsed.error());
+        if (auto colon = text.find(": "); colon != std::string::npos)
+          text.erase(0, colon + 2);
+        error(node.source(),
+              "option '" + spec.name + "' of " + what + ": " + text);
         return false;
       }
       out = *parsed;
@@ -259,7 +263,7 @@ void parser::parse_options(const toml::table& tbl, const std::string& what,
     known.push_back(s.name);
   for (auto& [k, v] : tbl) {
     std::string key{k.str()};
-    keys_[component + "\n" + key] = at(k.source());
+    keys_[component + "\n" + key] = at(v.source());
     if (common.count(key) > 0)
       continue;
     auto spec = std::find_if(specs.begin(), specs.end(),
@@ -525,7 +529,8 @@ int64_t int_option(const options& opts, const std::string& key,
 
 std::vector<diagnostic> validate_impl(topology_spec& spec,
                                       const connector_registry& registry,
-                                      const position_lookup& where) {
+                                      const position_lookup& where,
+                                      bool check_types) {
   std::vector<diagnostic> problems;
   auto error = [&](const std::string& component, const std::string& key,
                    std::string msg) {
@@ -584,14 +589,14 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
   };
   for (auto& s : spec.sources) {
     name_check(s.name, "source");
-    if (!s.type.empty() && !registry.find_source(s.type))
+    if (check_types && !s.type.empty() && !registry.find_source(s.type))
       error(s.name, "type", "unknown source type '" + s.type + "'");
     check_link(s.name, "source", s.channel, s.batch_size);
     fed.insert(s.channel);
   }
   for (auto& s : spec.sinks) {
     name_check(s.name, "sink");
-    if (!s.type.empty() && !registry.find_sink(s.type))
+    if (check_types && !s.type.empty() && !registry.find_sink(s.type))
       error(s.name, "type", "unknown sink type '" + s.type + "'");
     check_link(s.name, "sink", s.channel, s.batch_size);
     drained.insert(s.channel);
@@ -641,8 +646,14 @@ caf::expected<topology_spec> parse_topology(std::string_view text,
   for (auto& d : validate_impl(spec, registry,
                                [&](auto& component, auto& key) {
                                  return p.key_position(component, key);
-                               }))
+                               },
+                               false))
     problems.push_back(std::move(d));
+  std::stable_sort(problems.begin() + static_cast<ptrdiff_t>(before),
+                   problems.end(), [](auto& x, auto& y) {
+                     return std::tie(x.where.line, x.where.column)
+                            < std::tie(y.where.line, y.where.column);
+                   });
   if (problems.size() > before)
     return make_error(config_errc::invalid,
                       std::to_string(problems.size() - before)
@@ -675,7 +686,8 @@ std::vector<diagnostic> validate(topology_spec& spec,
   auto problems = validate_impl(spec, registry,
                                 [&](auto& component, auto&) {
                                   return where[component];
-                                });
+                                },
+                                true);
   // Specs built in code may leave options out: fill in and check them.
   auto check = [&](const std::string& name, const source_position& pos,
                    options& opts, const std::vector<option_spec>& specs) {

@@ -1,0 +1,250 @@
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+#include "config/topology.hpp"
+#include "connectors/registry.hpp"
+#include "runtime/errors.hpp"
+
+using namespace sluice;
+
+namespace {
+
+const connector_registry& registry() {
+  static auto r = connector_registry::builtin();
+  return r;
+}
+
+std::vector<std::string> parse_errors(std::string_view text) {
+  std::vector<diagnostic> problems;
+  auto spec = parse_topology(text, "t.toml", registry(), problems);
+  std::vector<std::string> result;
+  for (auto& p : problems)
+    result.push_back(to_string(p));
+  if (spec)
+    REQUIRE(result.empty());
+  return result;
+}
+
+bool has(const std::vector<std::string>& xs, const std::string& needle) {
+  for (auto& x : xs)
+    if (x.find(needle) != std::string::npos)
+      return true;
+  return false;
+}
+
+} // namespace
+
+SCENARIO("a valid topology parses into its spec", "[topology]") {
+  std::vector<diagnostic> problems;
+  auto spec = parse_topology(R"([supervision]
+max_restarts = 3
+restart_window = "2m"
+initial_backoff = "250ms"
+max_backoff = 5000
+
+[engine]
+drain_timeout = "10s"
+
+[sources.r1]
+type = "taildir"
+channel = "c1"
+batch_size = 100
+filegroups = { app = "/var/log/app/*.log" }
+position_file = "/tmp/pos.json"
+[[sources.r1.interceptors]]
+type = "static"
+key = "dc"
+value = "eu-1"
+
+[channels.c1]
+type = "file"
+directory = "/tmp/ch"
+segment_size = "1MiB"
+transaction_capacity = 500
+
+[sinks.k1]
+type = "file"
+channel = "c1"
+batch_size = 500
+directory = "/tmp/out"
+roll_interval = "1h"
+)",
+                             "t.toml", registry(), problems);
+  for (auto& p : problems)
+    UNSCOPED_INFO(to_string(p));
+  REQUIRE(spec);
+  CHECK(spec->supervision.max_restarts == 3);
+  CHECK(spec->supervision.restart_window_ms == 120'000);
+  CHECK(spec->supervision.initial_backoff_ms == 250);
+  CHECK(spec->supervision.max_backoff_ms == 5000);
+  CHECK(spec->drain_timeout_ms == 10'000);
+  REQUIRE(spec->sources.size() == 1);
+  auto& src = spec->sources[0];
+  CHECK(src.batch_size == 100);
+  CHECK(src.opts.get_map("filegroups").at("app") == "/var/log/app/*.log");
+  CHECK(src.opts.get_int("max_line_length") == 1 << 20);
+  REQUIRE(src.interceptors.size() == 1);
+  CHECK(src.interceptors[0].opts.get_string("value") == "eu-1");
+  CHECK(src.where.line == 10);
+  REQUIRE(spec->channels.size() == 1);
+  CHECK(spec->channels[0].opts.get_int("segment_size") == 1 << 20);
+  CHECK(spec->channels[0].opts.get_int("capacity") == 1'000'000);
+  CHECK(spec->sinks[0].opts.get_int("roll_interval") == 3'600'000);
+}
+
+SCENARIO("every mistake of a topology is reported with its position",
+         "[topology]") {
+  auto errors = parse_errors(R"([sources.r1]
+type = "generator"
+channel = "nowhere"
+batch_size = 5000
+rate = "fast"
+
+[channels.c1]
+type = "memory"
+capcity = 100
+transaction_capacity = 2000
+
+[sinks.k1]
+type = "nul"
+channel = "c1"
+
+[sinks.k2]
+type = "file"
+channel = "c1"
+
+[topics.t1]
+shards = 4
+)");
+  THEN("each one is listed") {
+    CHECK(has(errors, "t.toml:3:11: error: source 'r1' refers to an "
+                      "undeclared channel 'nowhere'"));
+    CHECK(has(errors, "t.toml:5:8: error: option 'rate' of generator source "
+                      "'r1' must be integer"));
+    CHECK(has(errors, "t.toml:9:1: error: unknown option 'capcity' for memory "
+                      "channel 'c1'; did you mean 'capacity'?"));
+    CHECK(has(errors, "t.toml:13:8: error: unknown sink type 'nul'; known "
+                      "types: console, file, null"));
+    CHECK(has(errors, "t.toml:16:1: error: file sink 'k2' needs option "
+                      "'directory'"));
+    CHECK(has(errors, "t.toml:20:2: error: 'topics' is not supported yet"));
+    CHECK(has(errors, "channel 'c1' has no source feeding it"));
+    CHECK(errors.size() == 7);
+  }
+}
+
+SCENARIO("a batch larger than its channel's transactions is an error",
+         "[topology]") {
+  auto errors = parse_errors(R"([sources.r1]
+type = "generator"
+channel = "c1"
+batch_size = 2000
+
+[channels.c1]
+type = "memory"
+capacity = 500
+
+[sinks.k1]
+type = "null"
+channel = "c1"
+)");
+  CHECK(has(errors, "error: transaction_capacity of channel 'c1' exceeds "
+                    "its capacity"));
+  CHECK(has(errors, "t.toml:4:14: error: batch_size 2000 of source 'r1' "
+                    "exceeds transaction_capacity 1000 of channel 'c1'"));
+}
+
+SCENARIO("syntax errors, bad sizes and bad names are positioned",
+         "[topology]") {
+  CHECK(has(parse_errors("[sources.r1]\ntype = \"generator\nchannel = 1\n"),
+            "t.toml:2:"));
+  auto errors = parse_errors(R"([sources."bad name"]
+type = "generator"
+channel = "c1"
+
+[channels.c1]
+type = "memory"
+byte_capacity = "12 parsecs"
+
+[sinks.c1]
+type = "null"
+channel = "c1"
+)");
+  CHECK(has(errors, "t.toml:7:17: error: option 'byte_capacity' of memory "
+                    "channel 'c1': unknown size unit 'parsecs'"));
+  CHECK(has(errors, "source name 'bad name' may use only"));
+  CHECK(has(errors, "names must be unique"));
+}
+
+SCENARIO("interceptors are checked like components", "[topology]") {
+  auto errors = parse_errors(R"([sources.r1]
+type = "generator"
+channel = "c1"
+[[sources.r1.interceptors]]
+type = "regex_filter"
+pattern = "x"
+[[sources.r1.interceptors]]
+type = "stamp"
+
+[channels.c1]
+type = "memory"
+
+[sinks.k1]
+type = "null"
+channel = "c1"
+)");
+  CHECK(has(errors, "t.toml:6:1: error: unknown option 'pattern'"));
+  CHECK(has(errors, "needs option 'regex'"));
+  CHECK(has(errors, "t.toml:8:8: error: unknown interceptor type 'stamp'"));
+}
+
+SCENARIO("validate checks a topology built in code", "[topology]") {
+  topology_spec spec;
+  source_spec src;
+  src.name = "gen";
+  src.type = "generator";
+  src.channel = "mem";
+  spec.sources.push_back(src);
+  channel_spec ch;
+  ch.name = "mem";
+  ch.type = "memory";
+  spec.channels.push_back(ch);
+  WHEN("the channel has no sink") {
+    auto problems = validate(spec, registry());
+    REQUIRE(problems.size() == 1);
+    CHECK_THAT(problems[0].message, Catch::Contains("no sink"));
+  }
+  WHEN("an actor added in code drains it") {
+    spec.attached_channels.push_back("mem");
+    CHECK(validate(spec, registry()).empty());
+    THEN("fallbacks were filled in") {
+      CHECK(spec.sources[0].opts.get_int("line_size") == 100);
+      CHECK(spec.channels[0].opts.get_int("capacity") == 10'000);
+    }
+  }
+}
+
+SCENARIO("the example topologies are valid", "[topology]") {
+  namespace fs = std::filesystem;
+  size_t n = 0;
+  for (auto& e :
+       fs::directory_iterator{fs::path{SLUICE_SOURCE_DIR} / "examples/topologies"}) {
+    std::vector<diagnostic> problems;
+    auto spec = load_topology(e.path().string(), registry(), problems);
+    for (auto& p : problems)
+      UNSCOPED_INFO(to_string(p));
+    CHECK(spec);
+    ++n;
+  }
+  CHECK(n >= 3);
+}
+
+SCENARIO("a missing topology file is one clear error", "[topology]") {
+  std::vector<diagnostic> problems;
+  auto spec = load_topology("/nonexistent/t.toml", registry(), problems);
+  CHECK_FALSE(spec);
+  REQUIRE(problems.size() == 1);
+  CHECK(to_string(problems[0])
+        == "/nonexistent/t.toml: error: cannot read the topology file");
+}
