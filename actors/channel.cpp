@@ -55,9 +55,9 @@ struct channel_state {
   channel_config cfg;
   channel_store_ptr store;
   std::vector<attached_source> sources;
-  std::vector<pending_ack> to_ack;       ///< appended, awaiting sync
-  std::deque<pending_put> unwritten;     ///< accepted, not yet appended
-  std::deque<pending_take> takes;        ///< sinks waiting for data
+  std::vector<pending_ack> to_ack;   ///< appended, awaiting sync
+  std::deque<pending_put> unwritten; ///< accepted, not yet appended
+  std::deque<pending_take> takes;    ///< sinks waiting for data
   std::map<uint64_t, lease_info> leases;
   std::vector<caf::actor_addr> monitored_sinks;
   bool sync_scheduled = false;
@@ -151,8 +151,8 @@ void serve_takes(channel_ptr self) {
       take.promise.deliver(l.error());
       continue;
     }
-    st.leases.emplace(l->id, lease_info{take.sink, l->batches.events(),
-                                        l->batches.bytes()});
+    st.leases.emplace(
+        l->id, lease_info{take.sink, l->batches.events(), l->batches.bytes()});
     take.promise.deliver(std::move(*l));
   }
 }
@@ -264,8 +264,8 @@ void maybe_finish_stop(channel_ptr self) {
   if (!st.stopping)
     return;
   bool drained = st.cfg.drain_on_stop
-                   ? st.store->events() == 0 && st.unwritten.empty()
-                   : st.leases.empty();
+                     ? st.store->events() == 0 && st.unwritten.empty()
+                     : st.leases.empty();
   if (drained || caf::make_timestamp() >= st.stop_deadline)
     finish_stop(self);
 }
@@ -291,10 +291,9 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto& srcs = st.sources;
-    srcs.erase(std::remove_if(srcs.begin(), srcs.end(),
-                              [&](auto& s) {
-                                return s.handle.address() == msg.source;
-                              }),
+    srcs.erase(std::remove_if(
+                   srcs.begin(), srcs.end(),
+                   [&](auto& s) { return s.handle.address() == msg.source; }),
                srcs.end());
     rollback_leases_of(self, msg.source);
     auto& ms = st.monitored_sinks;
@@ -305,95 +304,97 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
     maybe_finish_stop(self);
   });
   return {
-    [self](attach_atom, uint64_t window) -> caf::result<uint64_t> {
-      auto& st = self->state;
-      auto src = caf::actor_cast<caf::actor>(self->current_sender());
-      if (!src)
-        return make_error(channel_errc::stopped, "anonymous source");
-      if (st.stopping)
-        return make_error(channel_errc::stopped, st.cfg.name + " is stopping");
-      self->monitor(src);
-      st.sources.push_back({src, window, 0});
-      return top_up(self, st.sources.back());
-    },
-    [self](put_atom, uint64_t seq, event_batch& batch) {
-      auto& st = self->state;
-      auto src = caf::actor_cast<caf::actor>(self->current_sender());
-      if (auto* s = find_source(self, src.address()))
-        s->granted -= std::min<uint64_t>(s->granted, batch.size());
-      st.unwritten.push_back({src, seq, std::move(batch)});
-      if (st.unwritten.size() == 1)
-        append_unwritten(self);
-      schedule_sync(self);
-      serve_takes(self);
-    },
-    [self](sync_atom) {
-      do_sync(self);
-      maybe_finish_stop(self);
-    },
-    [self](take_atom, uint64_t max_events) -> caf::result<lease> {
-      auto& st = self->state;
-      auto sink = self->current_sender();
-      auto addr = caf::actor_cast<caf::actor_addr>(sink);
-      if (std::find(st.monitored_sinks.begin(), st.monitored_sinks.end(), addr)
-          == st.monitored_sinks.end()) {
-        self->monitor(sink);
-        st.monitored_sinks.push_back(addr);
-      }
-      max_events = std::clamp<uint64_t>(max_events, 1,
-                                        st.cfg.transaction_capacity);
-      if (st.store->queued_events() == 0) {
+      [self](attach_atom, uint64_t window) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        auto src = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!src)
+          return make_error(channel_errc::stopped, "anonymous source");
         if (st.stopping)
-          return lease{};
-        auto rp = self->make_response_promise();
-        st.takes.push_back({addr, max_events, rp});
-        return rp;
-      }
-      auto l = st.store->take(max_events);
-      if (!l)
-        return l.error();
-      st.leases.emplace(l->id, lease_info{addr, l->batches.events(),
-                                          l->batches.bytes()});
-      return std::move(*l);
-    },
-    [self](commit_atom, uint64_t id) {
-      auto& st = self->state;
-      if (auto err = st.store->commit(id)) {
-        st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
-        log().error("channel {}: commit of lease {} failed: {}", st.cfg.name,
-                    id, describe(err));
-      }
-      if (auto i = st.leases.find(id); i != st.leases.end()) {
-        st.cfg.metrics->add_out(i->second.events, i->second.bytes);
-        st.leases.erase(i);
-      }
-      st.dirty = true;
-      schedule_sync(self);
-      grant_all(self);
-      update_gauges(self);
-      maybe_finish_stop(self);
-    },
-    [self](rollback_atom, uint64_t id) {
-      auto& st = self->state;
-      if (auto err = st.store->rollback(id))
-        log().error("channel {}: rollback of lease {} failed: {}",
-                    st.cfg.name, id, describe(err));
-      st.leases.erase(id);
-      st.cfg.metrics->rollbacks.fetch_add(1, std::memory_order_relaxed);
-      serve_takes(self);
-    },
-    [self](stop_atom) {
-      auto& st = self->state;
-      if (st.stopping)
-        return;
-      st.stopping = true;
-      st.stop_deadline = caf::make_timestamp()
-                         + std::chrono::milliseconds{st.cfg.drain_timeout_ms};
-      self->delayed_send(self, std::chrono::milliseconds{st.cfg.drain_timeout_ms},
-                         timeout_atom::value);
-      maybe_finish_stop(self);
-    },
-    [self](timeout_atom) { maybe_finish_stop(self); },
+          return make_error(channel_errc::stopped,
+                            st.cfg.name + " is stopping");
+        self->monitor(src);
+        st.sources.push_back({src, window, 0});
+        return top_up(self, st.sources.back());
+      },
+      [self](put_atom, uint64_t seq, event_batch& batch) {
+        auto& st = self->state;
+        auto src = caf::actor_cast<caf::actor>(self->current_sender());
+        if (auto* s = find_source(self, src.address()))
+          s->granted -= std::min<uint64_t>(s->granted, batch.size());
+        st.unwritten.push_back({src, seq, std::move(batch)});
+        if (st.unwritten.size() == 1)
+          append_unwritten(self);
+        schedule_sync(self);
+        serve_takes(self);
+      },
+      [self](sync_atom) {
+        do_sync(self);
+        maybe_finish_stop(self);
+      },
+      [self](take_atom, uint64_t max_events) -> caf::result<lease> {
+        auto& st = self->state;
+        auto sink = self->current_sender();
+        auto addr = caf::actor_cast<caf::actor_addr>(sink);
+        if (std::find(st.monitored_sinks.begin(), st.monitored_sinks.end(),
+                      addr) == st.monitored_sinks.end()) {
+          self->monitor(sink);
+          st.monitored_sinks.push_back(addr);
+        }
+        max_events =
+            std::clamp<uint64_t>(max_events, 1, st.cfg.transaction_capacity);
+        if (st.store->queued_events() == 0) {
+          if (st.stopping)
+            return lease{};
+          auto rp = self->make_response_promise();
+          st.takes.push_back({addr, max_events, rp});
+          return rp;
+        }
+        auto l = st.store->take(max_events);
+        if (!l)
+          return l.error();
+        st.leases.emplace(
+            l->id, lease_info{addr, l->batches.events(), l->batches.bytes()});
+        return std::move(*l);
+      },
+      [self](commit_atom, uint64_t id) {
+        auto& st = self->state;
+        if (auto err = st.store->commit(id)) {
+          st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+          log().error("channel {}: commit of lease {} failed: {}", st.cfg.name,
+                      id, describe(err));
+        }
+        if (auto i = st.leases.find(id); i != st.leases.end()) {
+          st.cfg.metrics->add_out(i->second.events, i->second.bytes);
+          st.leases.erase(i);
+        }
+        st.dirty = true;
+        schedule_sync(self);
+        grant_all(self);
+        update_gauges(self);
+        maybe_finish_stop(self);
+      },
+      [self](rollback_atom, uint64_t id) {
+        auto& st = self->state;
+        if (auto err = st.store->rollback(id))
+          log().error("channel {}: rollback of lease {} failed: {}",
+                      st.cfg.name, id, describe(err));
+        st.leases.erase(id);
+        st.cfg.metrics->rollbacks.fetch_add(1, std::memory_order_relaxed);
+        serve_takes(self);
+      },
+      [self](stop_atom) {
+        auto& st = self->state;
+        if (st.stopping)
+          return;
+        st.stopping = true;
+        st.stop_deadline = caf::make_timestamp() +
+                           std::chrono::milliseconds{st.cfg.drain_timeout_ms};
+        self->delayed_send(self,
+                           std::chrono::milliseconds{st.cfg.drain_timeout_ms},
+                           timeout_atom::value);
+        maybe_finish_stop(self);
+      },
+      [self](timeout_atom) { maybe_finish_stop(self); },
   };
 }
 

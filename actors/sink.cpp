@@ -84,23 +84,23 @@ void request_lease(sink_ptr self) {
   st.waiting = true;
   self->request(st.cfg.channel, caf::infinite, take_atom::value,
                 uint64_t{st.cfg.batch_size})
-    .then([self](lease& l) { handle_lease(self, l); },
-          [self](caf::error& err) {
-            auto& st = self->state;
-            st.waiting = false;
-            if (st.stopping) {
-              stop_now(self);
-              return;
-            }
-            // A channel that ended is the down handler's business: it stops
-            // this sink, or fails it so that it restarts with the channel.
-            if (err == caf::sec::request_receiver_down)
-              return;
-            log().error("sink {}: its channel failed: {}", st.cfg.name,
-                        describe(err));
-            close_connector(self);
-            self->quit(err);
-          });
+      .then([self](lease& l) { handle_lease(self, l); },
+            [self](caf::error& err) {
+              auto& st = self->state;
+              st.waiting = false;
+              if (st.stopping) {
+                stop_now(self);
+                return;
+              }
+              // A channel that ended is the down handler's business: it stops
+              // this sink, or fails it so that it restarts with the channel.
+              if (err == caf::sec::request_receiver_down)
+                return;
+              log().error("sink {}: its channel failed: {}", st.cfg.name,
+                          describe(err));
+              close_connector(self);
+              self->quit(err);
+            });
 }
 
 caf::behavior sink_impl(sink_ptr self, sink_config cfg) {
@@ -131,39 +131,39 @@ caf::behavior sink_impl(sink_ptr self, sink_config cfg) {
     }
     log().warn("sink {}: its channel is gone", st.cfg.name);
     close_connector(self);
-    self->quit(msg.reason ? msg.reason
-                          : make_error(channel_errc::stopped,
-                                       "channel stopped"));
+    self->quit(msg.reason
+                   ? msg.reason
+                   : make_error(channel_errc::stopped, "channel stopped"));
   });
   request_lease(self);
   self->delayed_send(self, 1s, tick_atom::value);
   return {
-    [self](tick_atom) {
-      auto& st = self->state;
-      if (st.closed)
-        return;
-      if (auto err = st.connector->tick()) {
-        st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
-        log().error("sink {}: {}", st.cfg.name, describe(err));
-        close_connector(self);
-        self->quit(err);
-        return;
-      }
-      self->delayed_send(self, 1s, tick_atom::value);
-    },
-    [self](stop_atom) {
-      auto& st = self->state;
-      if (st.stopping)
-        return;
-      st.stopping = true;
-      // Leases are written inside their handler, so none is half done here;
-      // an outstanding take is answered by the stopping channel.
-      if (!st.waiting)
-        stop_now(self);
-      else
-        self->delayed_send(self, 2s, timeout_atom::value);
-    },
-    [self](timeout_atom) { stop_now(self); },
+      [self](tick_atom) {
+        auto& st = self->state;
+        if (st.closed)
+          return;
+        if (auto err = st.connector->tick()) {
+          st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+          log().error("sink {}: {}", st.cfg.name, describe(err));
+          close_connector(self);
+          self->quit(err);
+          return;
+        }
+        self->delayed_send(self, 1s, tick_atom::value);
+      },
+      [self](stop_atom) {
+        auto& st = self->state;
+        if (st.stopping)
+          return;
+        st.stopping = true;
+        // Leases are written inside their handler, so none is half done here;
+        // an outstanding take is answered by the stopping channel.
+        if (!st.waiting)
+          stop_now(self);
+        else
+          self->delayed_send(self, 2s, timeout_atom::value);
+      },
+      [self](timeout_atom) { stop_now(self); },
   };
 }
 

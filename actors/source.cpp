@@ -20,11 +20,11 @@ struct source_state {
   source_config cfg;
   source_connector_ptr connector;
   std::vector<interceptor_ptr> interceptors;
-  event_batch batch;        ///< being filled
-  uint64_t next_seq = 1;    ///< sequence number of the next batch sent
-  uint64_t acked_seq = 0;   ///< highest acknowledged batch
-  uint64_t credit = 0;      ///< events the channel lets us send
-  int64_t idle_ms = 0;      ///< current pause between idle polls
+  event_batch batch;      ///< being filled
+  uint64_t next_seq = 1;  ///< sequence number of the next batch sent
+  uint64_t acked_seq = 0; ///< highest acknowledged batch
+  uint64_t credit = 0;    ///< events the channel lets us send
+  int64_t idle_ms = 0;    ///< current pause between idle polls
   bool poll_scheduled = false;
   bool finished = false;
   bool stopping = false;
@@ -110,24 +110,23 @@ void do_poll(source_ptr self) {
   if (auto dropped = builder.dropped(); dropped > 0)
     st.cfg.metrics->events_dropped.fetch_add(dropped,
                                              std::memory_order_relaxed);
-  if (status == poll_status::more || st.batch.size() >= limit
-      || !st.batch.empty())
+  if (status == poll_status::more || st.batch.size() >= limit ||
+      !st.batch.empty())
     send_batch(self);
   switch (status) {
-    case poll_status::more:
-      st.idle_ms = 0;
-      schedule_poll(self, 0);
-      break;
-    case poll_status::idle:
-      st.idle_ms = st.idle_ms == 0 ? 1
-                                   : std::min(st.idle_ms * 2,
-                                              st.cfg.max_idle_ms);
-      schedule_poll(self, st.idle_ms);
-      break;
-    case poll_status::finished:
-      st.finished = true;
-      maybe_quit(self);
-      break;
+  case poll_status::more:
+    st.idle_ms = 0;
+    schedule_poll(self, 0);
+    break;
+  case poll_status::idle:
+    st.idle_ms =
+        st.idle_ms == 0 ? 1 : std::min(st.idle_ms * 2, st.cfg.max_idle_ms);
+    schedule_poll(self, st.idle_ms);
+    break;
+  case poll_status::finished:
+    st.finished = true;
+    maybe_quit(self);
+    break;
   }
 }
 
@@ -162,60 +161,60 @@ caf::behavior source_impl(source_ptr self, source_config cfg) {
         return;
       }
       log().warn("source {}: its channel is gone", self->state.cfg.name);
-      self->quit(msg.reason ? msg.reason
-                            : make_error(channel_errc::stopped,
-                                         "channel stopped"));
+      self->quit(msg.reason
+                     ? msg.reason
+                     : make_error(channel_errc::stopped, "channel stopped"));
     }
   });
   uint64_t window = st.cfg.batch_size * 4;
   self->request(st.cfg.channel, caf::infinite, attach_atom::value, window)
-    .then(
-      [self](uint64_t credit) {
+      .then(
+          [self](uint64_t credit) {
+            self->state.credit += credit;
+            schedule_poll(self, 0);
+          },
+          [self](caf::error& err) {
+            log().error("source {}: cannot attach to its channel: {}",
+                        self->state.cfg.name, describe(err));
+            self->quit(err);
+          });
+  return {
+      [self](poll_atom) { do_poll(self); },
+      [self](ack_atom, uint64_t seq, uint64_t credit) {
+        auto& st = self->state;
+        st.acked_seq = std::max(st.acked_seq, seq);
+        st.credit += credit;
+        if (auto err = st.connector->commit(seq)) {
+          st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+          log().error("source {}: cannot commit its position: {}", st.cfg.name,
+                      describe(err));
+        }
+        if (credit > 0)
+          schedule_poll(self, 0);
+        maybe_quit(self);
+      },
+      [self](credit_atom, uint64_t credit) {
         self->state.credit += credit;
         schedule_poll(self, 0);
       },
-      [self](caf::error& err) {
-        log().error("source {}: cannot attach to its channel: {}",
-                    self->state.cfg.name, describe(err));
-        self->quit(err);
-      });
-  return {
-    [self](poll_atom) { do_poll(self); },
-    [self](ack_atom, uint64_t seq, uint64_t credit) {
-      auto& st = self->state;
-      st.acked_seq = std::max(st.acked_seq, seq);
-      st.credit += credit;
-      if (auto err = st.connector->commit(seq)) {
-        st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
-        log().error("source {}: cannot commit its position: {}", st.cfg.name,
-                    describe(err));
-      }
-      if (credit > 0)
-        schedule_poll(self, 0);
-      maybe_quit(self);
-    },
-    [self](credit_atom, uint64_t credit) {
-      self->state.credit += credit;
-      schedule_poll(self, 0);
-    },
-    [self](stop_atom) {
-      auto& st = self->state;
-      if (st.stopping)
-        return;
-      send_batch(self);
-      st.stopping = true;
-      self->delayed_send(self,
-                         std::chrono::milliseconds{st.cfg.stop_timeout_ms},
-                         timeout_atom::value);
-      maybe_quit(self);
-    },
-    [self](timeout_atom) {
-      auto& st = self->state;
-      log().warn("source {}: stopping without acks for {} batch(es)",
-                 st.cfg.name, st.next_seq - 1 - st.acked_seq);
-      close_connector(self);
-      self->quit();
-    },
+      [self](stop_atom) {
+        auto& st = self->state;
+        if (st.stopping)
+          return;
+        send_batch(self);
+        st.stopping = true;
+        self->delayed_send(self,
+                           std::chrono::milliseconds{st.cfg.stop_timeout_ms},
+                           timeout_atom::value);
+        maybe_quit(self);
+      },
+      [self](timeout_atom) {
+        auto& st = self->state;
+        log().warn("source {}: stopping without acks for {} batch(es)",
+                   st.cfg.name, st.next_seq - 1 - st.acked_seq);
+        close_connector(self);
+        self->quit();
+      },
   };
 }
 

@@ -29,7 +29,7 @@ struct source_config {
   std::function<caf::expected<source_connector_ptr>()> make_connector;
   /// Builds the interceptor chain inside the actor.
   std::function<caf::expected<std::vector<interceptor_ptr>>()>
-    make_interceptors;
+      make_interceptors;
   std::shared_ptr<component_metrics> metrics;
 };
 

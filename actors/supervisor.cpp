@@ -22,8 +22,8 @@ using clock = std::chrono::steady_clock;
 struct child_state {
   caf::actor handle;
   bool running = false;
-  bool ended = false;         ///< ended normally; not restarted
-  uint64_t generation = 0;    ///< invalidates stale restart timers
+  bool ended = false;                     ///< ended normally; not restarted
+  uint64_t generation = 0;                ///< invalidates stale restart timers
   std::deque<clock::time_point> failures; ///< within the window
   std::set<caf::actor_addr> replaced;     ///< killed by us on purpose
 };
@@ -64,8 +64,8 @@ bool dependency_down(supervisor_ptr self, size_t i) {
   auto& name = st.cfg.children[i].name;
   for (size_t k = 0; k < st.children.size(); ++k) {
     auto& deps = st.cfg.children[k].dependents;
-    if (!st.children[k].running && !st.children[k].ended
-        && std::find(deps.begin(), deps.end(), name) != deps.end())
+    if (!st.children[k].running && !st.children[k].ended &&
+        std::find(deps.begin(), deps.end(), name) != deps.end())
       return true;
   }
   return false;
@@ -147,16 +147,16 @@ void on_child_failed(supervisor_ptr self, size_t i, const caf::error& reason) {
     c.failures.pop_front();
   c.failures.push_back(now);
   if (static_cast<int64_t>(c.failures.size()) > st.cfg.policy.max_restarts) {
-    auto msg = spec.name + " failed " + std::to_string(c.failures.size())
-               + " times within " + std::to_string(st.cfg.policy.window_ms)
-               + " ms; last error: " + describe(reason);
+    auto msg = spec.name + " failed " + std::to_string(c.failures.size()) +
+               " times within " + std::to_string(st.cfg.policy.window_ms) +
+               " ms; last error: " + describe(reason);
     log().critical("{}: giving up: {}", st.cfg.name, msg);
     escalate(self, make_error(supervisor_errc::max_restarts_exceeded, msg));
     return;
   }
   auto delay = backoff_ms(st.cfg.policy, c.failures.size());
-  log().warn("{}: {} failed ({}); restart {} in {} ms", st.cfg.name,
-             spec.name, describe(reason), c.failures.size(), delay);
+  log().warn("{}: {} failed ({}); restart {} in {} ms", st.cfg.name, spec.name,
+             describe(reason), c.failures.size(), delay);
   self->delayed_send(self, std::chrono::milliseconds{delay},
                      restart_atom::value, uint64_t{i}, c.generation);
 }
@@ -183,8 +183,8 @@ void next_phase(supervisor_ptr self) {
     // The lowest phase with a running child.
     int phase = -1;
     for (size_t i = 0; i < st.children.size(); ++i)
-      if (st.children[i].running
-          && (phase < 0 || st.cfg.children[i].stop_phase < phase))
+      if (st.children[i].running &&
+          (phase < 0 || st.cfg.children[i].stop_phase < phase))
         phase = st.cfg.children[i].stop_phase;
     if (phase < 0) {
       self->quit(st.failure);
@@ -262,29 +262,30 @@ caf::behavior supervisor_impl(supervisor_ptr self, supervisor_config cfg) {
     on_child_failed(self, i, msg.reason);
   });
   return {
-    [self](restart_atom, uint64_t i, uint64_t generation) {
-      auto& st = self->state;
-      if (st.stopping || i >= st.children.size())
-        return;
-      auto& c = st.children[i];
-      if (c.running || c.generation != generation || dependency_down(self, i))
-        return;
-      ++c.generation;
-      restart(self, i);
-    },
-    [self](stop_atom) { begin_stop(self); },
-    [self](timeout_atom, int phase) {
-      auto& st = self->state;
-      if (!st.stopping || st.phase != phase)
-        return;
-      for (size_t i = 0; i < st.children.size(); ++i) {
-        if (st.children[i].running && st.cfg.children[i].stop_phase == phase) {
-          log().warn("{}: {} did not stop in time; killing it", st.cfg.name,
-                     st.cfg.children[i].name);
-          self->send_exit(st.children[i].handle, caf::exit_reason::kill);
+      [self](restart_atom, uint64_t i, uint64_t generation) {
+        auto& st = self->state;
+        if (st.stopping || i >= st.children.size())
+          return;
+        auto& c = st.children[i];
+        if (c.running || c.generation != generation || dependency_down(self, i))
+          return;
+        ++c.generation;
+        restart(self, i);
+      },
+      [self](stop_atom) { begin_stop(self); },
+      [self](timeout_atom, int phase) {
+        auto& st = self->state;
+        if (!st.stopping || st.phase != phase)
+          return;
+        for (size_t i = 0; i < st.children.size(); ++i) {
+          if (st.children[i].running &&
+              st.cfg.children[i].stop_phase == phase) {
+            log().warn("{}: {} did not stop in time; killing it", st.cfg.name,
+                       st.cfg.children[i].name);
+            self->send_exit(st.children[i].handle, caf::exit_reason::kill);
+          }
         }
-      }
-    },
+      },
   };
 }
 

@@ -28,7 +28,7 @@ struct child_spec {
   /// Spawns the child; `peers` holds the handles of children started
   /// before it. Returns an invalid handle when it cannot.
   std::function<caf::actor(caf::actor_system&, const child_handles& peers)>
-    start;
+      start;
   std::shared_ptr<component_metrics> metrics; ///< counts restarts; may be null
 };
 

@@ -59,7 +59,7 @@ void BM_channel_actor_handoff(benchmark::State& state) {
   caf::scoped_actor self{sys};
   uint64_t credit = 0;
   self->request(ch, caf::infinite, attach_atom::value, uint64_t{64'000})
-    .receive([&](uint64_t c) { credit = c; }, [](caf::error&) {});
+      .receive([&](uint64_t c) { credit = c; }, [](caf::error&) {});
   auto proto = make_batch();
   uint64_t seq = 0;
   for (auto _ : state) {
@@ -72,7 +72,7 @@ void BM_channel_actor_handoff(benchmark::State& state) {
     for (int i = 0; i < 8; ++i) {
       uint64_t id = 0;
       self->request(ch, caf::infinite, take_atom::value, uint64_t{1000})
-        .receive([&](lease& l) { id = l.id; }, [](caf::error&) {});
+          .receive([&](lease& l) { id = l.id; }, [](caf::error&) {});
       self->send(ch, commit_atom::value, id);
     }
     // Acks and credit come back to us, as to a source.

@@ -55,7 +55,9 @@ roll_size = "16KiB"
 std::string order_line(int64_t i) {
   return fmt::format("order id={:06d} amount={}.{:02d} region={}", i,
                      (i * 37) % 500, i % 100,
-                     i % 3 == 0 ? "north" : i % 3 == 1 ? "south" : "west");
+                     i % 3 == 0   ? "north"
+                     : i % 3 == 1 ? "south"
+                                  : "west");
 }
 
 /// The application: writes lines, rotating its log twice along the way.
@@ -106,7 +108,8 @@ landing_report check_landing(const fs::path& out_dir, int64_t lines) {
         continue;
       }
       auto pos = line.find("id=");
-      auto id = pos == std::string::npos ? 0 : std::atoll(line.c_str() + pos + 3);
+      auto id =
+          pos == std::string::npos ? 0 : std::atoll(line.c_str() + pos + 3);
       if (id < last)
         r.ordered = false;
       last = id;
@@ -157,9 +160,9 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
   write_app_log(dir, opts.lines, opts.interval_ms);
   // Wait until the sink has landed every line, or give up after a while.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
-  while (std::chrono::steady_clock::now() < deadline
-         && (*eng)->metrics().snapshot("landing").events_out
-              < static_cast<uint64_t>(opts.lines))
+  while (std::chrono::steady_clock::now() < deadline &&
+         (*eng)->metrics().snapshot("landing").events_out <
+             static_cast<uint64_t>(opts.lines))
     std::this_thread::sleep_for(std::chrono::milliseconds{50});
   (*eng)->stop();
   if (auto err = (*eng)->wait()) {

@@ -113,14 +113,13 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error or off")
-    ->capture_default_str();
+      ->capture_default_str();
 
   std::string topology;
   std::string stats_interval = "0";
   size_t threads = 0;
   auto* run_cmd = app.add_subcommand("run", "run a topology until stopped");
-  run_cmd->add_option("TOPOLOGY", topology, "topology file (TOML)")
-    ->required();
+  run_cmd->add_option("TOPOLOGY", topology, "topology file (TOML)")->required();
   run_cmd->add_option("--stats-interval", stats_interval,
                       "log every component's metrics this often (e.g. 5s; "
                       "0 = off)");
@@ -128,20 +127,21 @@ int main(int argc, char** argv) {
                       "scheduler threads (0 = one per core)");
 
   auto* check_cmd = app.add_subcommand(
-    "check", "validate a topology file and list every error");
+      "check", "validate a topology file and list every error");
   check_cmd->add_option("TOPOLOGY", topology, "topology file (TOML)")
-    ->required();
+      ->required();
 
   demo_options demo;
   auto* demo_cmd = app.add_subcommand(
-    "demo", "run the collection scenario end to end on this machine");
+      "demo", "run the collection scenario end to end on this machine");
   demo_cmd->add_option("--dir", demo.directory,
                        "working directory (default: a new temporary one)");
   demo_cmd->add_option("--lines", demo.lines, "lines the app writes")
-    ->capture_default_str();
-  demo_cmd->add_option("--interval-ms", demo.interval_ms,
-                       "pause between the app's lines")
-    ->capture_default_str();
+      ->capture_default_str();
+  demo_cmd
+      ->add_option("--interval-ms", demo.interval_ms,
+                   "pause between the app's lines")
+      ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
   if (!set_log_level(log_level)) {

@@ -51,20 +51,20 @@ split_number(std::string_view text) {
 
 std::string to_string(option_type x) {
   switch (x) {
-    case option_type::string:
-      return "string";
-    case option_type::integer:
-      return "integer";
-    case option_type::boolean:
-      return "boolean";
-    case option_type::bytes:
-      return "size (e.g. \"64MiB\")";
-    case option_type::duration:
-      return "duration (e.g. \"500ms\", \"30s\")";
-    case option_type::string_list:
-      return "array of strings";
-    case option_type::string_map:
-      return "table of strings";
+  case option_type::string:
+    return "string";
+  case option_type::integer:
+    return "integer";
+  case option_type::boolean:
+    return "boolean";
+  case option_type::bytes:
+    return "size (e.g. \"64MiB\")";
+  case option_type::duration:
+    return "duration (e.g. \"500ms\", \"30s\")";
+  case option_type::string_list:
+    return "array of strings";
+  case option_type::string_map:
+    return "table of strings";
   }
   return "?";
 }
@@ -130,8 +130,8 @@ caf::expected<int64_t> parse_bytes(std::string_view text) {
     scale = int64_t{1024} * 1024 * 1024 * 1024;
   else
     return make_error(config_errc::invalid,
-                      "unknown size unit '" + unit
-                        + "' (use B, KB, KiB, MB, MiB, GB, GiB, TB, TiB)");
+                      "unknown size unit '" + unit +
+                          "' (use B, KB, KiB, MB, MiB, GB, GiB, TB, TiB)");
   if (n > INT64_MAX / scale)
     return make_error(config_errc::invalid, "size too large");
   return n * scale;
@@ -154,9 +154,8 @@ caf::expected<int64_t> parse_duration(std::string_view text) {
   else if (unit == "d")
     scale = 24 * 3600 * 1000;
   else
-    return make_error(config_errc::invalid,
-                      "unknown duration unit '" + unit
-                        + "' (use ms, s, m, h or d)");
+    return make_error(config_errc::invalid, "unknown duration unit '" + unit +
+                                                "' (use ms, s, m, h or d)");
   if (n > INT64_MAX / scale)
     return make_error(config_errc::invalid, "duration too large");
   return n * scale;
@@ -168,38 +167,38 @@ std::vector<std::string> check_options(const options& opts,
   for (auto& spec : specs) {
     if (!opts.contains(spec.name)) {
       if (spec.required)
-        problems.push_back("missing required option '" + spec.name + "' ("
-                           + spec.help + ")");
+        problems.push_back("missing required option '" + spec.name + "' (" +
+                           spec.help + ")");
       continue;
     }
     auto& value = opts.values().at(spec.name);
     switch (spec.type) {
-      case option_type::integer:
-      case option_type::bytes:
-      case option_type::duration:
-        if (auto* n = std::get_if<int64_t>(&value)) {
-          if (spec.min && *n < *spec.min)
-            problems.push_back("option '" + spec.name + "' must be at least "
-                               + std::to_string(*spec.min));
-          if (spec.max && *n > *spec.max)
-            problems.push_back("option '" + spec.name + "' must be at most "
-                               + std::to_string(*spec.max));
-        }
-        break;
-      case option_type::string:
-        if (auto* s = std::get_if<std::string>(&value);
-            s && !spec.one_of.empty()
-            && std::find(spec.one_of.begin(), spec.one_of.end(), *s)
-                 == spec.one_of.end()) {
-          std::string allowed;
-          for (auto& x : spec.one_of)
-            allowed += (allowed.empty() ? "\"" : ", \"") + x + "\"";
-          problems.push_back("option '" + spec.name + "' must be one of "
-                             + allowed + ", got \"" + *s + "\"");
-        }
-        break;
-      default:
-        break;
+    case option_type::integer:
+    case option_type::bytes:
+    case option_type::duration:
+      if (auto* n = std::get_if<int64_t>(&value)) {
+        if (spec.min && *n < *spec.min)
+          problems.push_back("option '" + spec.name + "' must be at least " +
+                             std::to_string(*spec.min));
+        if (spec.max && *n > *spec.max)
+          problems.push_back("option '" + spec.name + "' must be at most " +
+                             std::to_string(*spec.max));
+      }
+      break;
+    case option_type::string:
+      if (auto* s = std::get_if<std::string>(&value);
+          s && !spec.one_of.empty() &&
+          std::find(spec.one_of.begin(), spec.one_of.end(), *s) ==
+              spec.one_of.end()) {
+        std::string allowed;
+        for (auto& x : spec.one_of)
+          allowed += (allowed.empty() ? "\"" : ", \"") + x + "\"";
+        problems.push_back("option '" + spec.name + "' must be one of " +
+                           allowed + ", got \"" + *s + "\"");
+      }
+      break;
+    default:
+      break;
     }
   }
   return problems;

@@ -46,7 +46,7 @@ struct option_spec {
 
 /// The option values of one component, after validation against its specs.
 class options {
-public:
+ public:
   options() = default;
 
   void set(std::string name, option_value value);
@@ -66,7 +66,7 @@ public:
 
   const std::map<std::string, option_value>& values() const { return values_; }
 
-private:
+ private:
   std::map<std::string, option_value> values_;
 };
 

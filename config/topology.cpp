@@ -5,8 +5,8 @@
 #include <functional>
 #include <map>
 #include <set>
-#include <tuple>
 #include <sstream>
+#include <tuple>
 
 #include <toml++/toml.h>
 
@@ -19,7 +19,7 @@ namespace {
 
 /// Finds where a key of a component was written, for messages.
 using position_lookup = std::function<source_position(
-  const std::string& component, const std::string& key)>;
+    const std::string& component, const std::string& key)>;
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -57,46 +57,46 @@ std::string join(const std::vector<std::string>& xs) {
 }
 
 bool valid_name(const std::string& name) {
-  return !name.empty()
-         && std::all_of(name.begin(), name.end(), [](unsigned char c) {
-              return std::isalnum(c) || c == '_' || c == '-' || c == '.';
-            });
+  return !name.empty() &&
+         std::all_of(name.begin(), name.end(), [](unsigned char c) {
+           return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+         });
 }
 
 std::vector<option_spec> memory_channel_options() {
   return {
-    {"capacity", option_type::integer, "events held", false,
-     option_value{int64_t{10'000}}, 1},
-    {"transaction_capacity", option_type::integer, "most events per batch",
-     false, option_value{int64_t{1'000}}, 1},
-    {"byte_capacity", option_type::bytes, "bytes held", false,
-     option_value{int64_t{256} << 20}, 1024},
+      {"capacity", option_type::integer, "events held", false,
+       option_value{int64_t{10'000}}, 1},
+      {"transaction_capacity", option_type::integer, "most events per batch",
+       false, option_value{int64_t{1'000}}, 1},
+      {"byte_capacity", option_type::bytes, "bytes held", false,
+       option_value{int64_t{256} << 20}, 1024},
   };
 }
 
 std::vector<option_spec> file_channel_options() {
   return {
-    {"directory", option_type::string, "directory of the channel's log", true},
-    {"capacity", option_type::integer, "events held", false,
-     option_value{int64_t{1'000'000}}, 1},
-    {"transaction_capacity", option_type::integer, "most events per batch",
-     false, option_value{int64_t{10'000}}, 1},
-    {"segment_size", option_type::bytes, "size of one log segment", false,
-     option_value{int64_t{64} << 20}, 64 << 10},
-    {"max_disk_bytes", option_type::bytes, "disk the channel may use", false,
-     option_value{int64_t{2} << 30}, 1 << 20},
-    {"min_free_space", option_type::bytes,
-     "free space the channel leaves on the file system", false,
-     option_value{int64_t{256} << 20}, 0},
+      {"directory", option_type::string, "directory of the channel's log",
+       true},
+      {"capacity", option_type::integer, "events held", false,
+       option_value{int64_t{1'000'000}}, 1},
+      {"transaction_capacity", option_type::integer, "most events per batch",
+       false, option_value{int64_t{10'000}}, 1},
+      {"segment_size", option_type::bytes, "size of one log segment", false,
+       option_value{int64_t{64} << 20}, 64 << 10},
+      {"max_disk_bytes", option_type::bytes, "disk the channel may use", false,
+       option_value{int64_t{2} << 30}, 1 << 20},
+      {"min_free_space", option_type::bytes,
+       "free space the channel leaves on the file system", false,
+       option_value{int64_t{256} << 20}, 0},
   };
 }
 
 class parser {
-public:
+ public:
   parser(std::string file, const connector_registry& registry,
          std::vector<diagnostic>& problems)
-    : file_(std::move(file)), registry_(registry), problems_(problems) {
-  }
+      : file_(std::move(file)), registry_(registry), problems_(problems) {}
 
   source_position at(const toml::source_region& r) const {
     return {file_, static_cast<uint32_t>(r.begin.line),
@@ -122,7 +122,7 @@ public:
 
   topology_spec parse(const toml::table& root);
 
-private:
+ private:
   bool convert(const toml::node& node, const option_spec& spec,
                const std::string& what, option_value& out);
   void parse_options(const toml::table& tbl, const std::string& what,
@@ -150,105 +150,105 @@ private:
 
 std::string type_name(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::table:
-      return "a table";
-    default:
-      return "a date or time";
+  case toml::node_type::string:
+    return "a string";
+  case toml::node_type::integer:
+    return "an integer";
+  case toml::node_type::floating_point:
+    return "a float";
+  case toml::node_type::boolean:
+    return "a boolean";
+  case toml::node_type::array:
+    return "an array";
+  case toml::node_type::table:
+    return "a table";
+  default:
+    return "a date or time";
   }
 }
 
 bool parser::convert(const toml::node& node, const option_spec& spec,
                      const std::string& what, option_value& out) {
   auto mismatch = [&] {
-    error(node.source(), "option '" + spec.name + "' of " + what + " must be "
-                           + to_string(spec.type) + ", got " + type_name(node));
+    error(node.source(), "option '" + spec.name + "' of " + what + " must be " +
+                             to_string(spec.type) + ", got " + type_name(node));
     return false;
   };
   switch (spec.type) {
-    case option_type::string:
-      if (auto s = node.value<std::string>(); s && node.is_string()) {
-        out = *s;
-        return true;
-      }
+  case option_type::string:
+    if (auto s = node.value<std::string>(); s && node.is_string()) {
+      out = *s;
+      return true;
+    }
+    return mismatch();
+  case option_type::integer:
+    if (node.is_integer()) {
+      out = *node.value<int64_t>();
+      return true;
+    }
+    return mismatch();
+  case option_type::boolean:
+    if (node.is_boolean()) {
+      out = *node.value<bool>();
+      return true;
+    }
+    return mismatch();
+  case option_type::bytes:
+  case option_type::duration: {
+    if (node.is_integer()) {
+      out = *node.value<int64_t>();
+      return true;
+    }
+    if (!node.is_string())
       return mismatch();
-    case option_type::integer:
-      if (node.is_integer()) {
-        out = *node.value<int64_t>();
-        return true;
-      }
+    auto text = *node.value<std::string>();
+    auto parsed = spec.type == option_type::bytes ? parse_bytes(text)
+                                                  : parse_duration(text);
+    if (!parsed) {
+      auto text = describe(parsed.error());
+      if (auto colon = text.find(": "); colon != std::string::npos)
+        text.erase(0, colon + 2);
+      error(node.source(),
+            "option '" + spec.name + "' of " + what + ": " + text);
+      return false;
+    }
+    out = *parsed;
+    return true;
+  }
+  case option_type::string_list: {
+    auto* arr = node.as_array();
+    if (!arr)
       return mismatch();
-    case option_type::boolean:
-      if (node.is_boolean()) {
-        out = *node.value<bool>();
-        return true;
-      }
-      return mismatch();
-    case option_type::bytes:
-    case option_type::duration: {
-      if (node.is_integer()) {
-        out = *node.value<int64_t>();
-        return true;
-      }
-      if (!node.is_string())
-        return mismatch();
-      auto text = *node.value<std::string>();
-      auto parsed = spec.type == option_type::bytes ? parse_bytes(text)
-                                                    : parse_duration(text);
-      if (!parsed) {
-        auto text = describe(parsed.error());
-        if (auto colon = text.find(": "); colon != std::string::npos)
-          text.erase(0, colon + 2);
-        error(node.source(),
-              "option '" + spec.name + "' of " + what + ": " + text);
+    std::vector<std::string> xs;
+    for (auto& x : *arr) {
+      if (!x.is_string()) {
+        error(x.source(), "option '" + spec.name + "' of " + what +
+                              " must hold strings, got " + type_name(x));
         return false;
       }
-      out = *parsed;
-      return true;
+      xs.push_back(*x.value<std::string>());
     }
-    case option_type::string_list: {
-      auto* arr = node.as_array();
-      if (!arr)
-        return mismatch();
-      std::vector<std::string> xs;
-      for (auto& x : *arr) {
-        if (!x.is_string()) {
-          error(x.source(), "option '" + spec.name + "' of " + what
-                              + " must hold strings, got " + type_name(x));
-          return false;
-        }
-        xs.push_back(*x.value<std::string>());
+    out = std::move(xs);
+    return true;
+  }
+  case option_type::string_map: {
+    auto* tbl = node.as_table();
+    if (!tbl)
+      return mismatch();
+    string_map m;
+    for (auto& [k, v] : *tbl) {
+      if (!v.is_string()) {
+        error(v.source(), "option '" + spec.name + "' of " + what +
+                              " must map names to strings, got " +
+                              type_name(v) + " for '" + std::string{k.str()} +
+                              "'");
+        return false;
       }
-      out = std::move(xs);
-      return true;
+      m[std::string{k.str()}] = *v.value<std::string>();
     }
-    case option_type::string_map: {
-      auto* tbl = node.as_table();
-      if (!tbl)
-        return mismatch();
-      string_map m;
-      for (auto& [k, v] : *tbl) {
-        if (!v.is_string()) {
-          error(v.source(), "option '" + spec.name + "' of " + what
-                              + " must map names to strings, got "
-                              + type_name(v) + " for '"
-                              + std::string{k.str()} + "'");
-          return false;
-        }
-        m[std::string{k.str()}] = *v.value<std::string>();
-      }
-      out = std::move(m);
-      return true;
-    }
+    out = std::move(m);
+    return true;
+  }
   }
   return mismatch();
 }
@@ -256,8 +256,7 @@ bool parser::convert(const toml::node& node, const option_spec& spec,
 void parser::parse_options(const toml::table& tbl, const std::string& what,
                            const std::string& component,
                            const std::vector<option_spec>& specs,
-                           const std::set<std::string>& common,
-                           options& out) {
+                           const std::set<std::string>& common, options& out) {
   std::vector<std::string> known(common.begin(), common.end());
   for (auto& s : specs)
     known.push_back(s.name);
@@ -269,8 +268,8 @@ void parser::parse_options(const toml::table& tbl, const std::string& what,
     auto spec = std::find_if(specs.begin(), specs.end(),
                              [&](auto& s) { return s.name == key; });
     if (spec == specs.end()) {
-      error(k.source(), "unknown option '" + key + "' for " + what
-                          + suggestion(key, known));
+      error(k.source(), "unknown option '" + key + "' for " + what +
+                            suggestion(key, known));
       continue;
     }
     option_value value;
@@ -279,8 +278,8 @@ void parser::parse_options(const toml::table& tbl, const std::string& what,
   }
   for (auto& spec : specs)
     if (spec.required && !out.contains(spec.name) && !tbl.contains(spec.name))
-      error(tbl.source(), what + " needs option '" + spec.name + "' ("
-                            + spec.help + ")");
+      error(tbl.source(),
+            what + " needs option '" + spec.name + "' (" + spec.help + ")");
   out.apply_fallbacks(specs);
   for (auto& msg : check_options(out, specs))
     if (msg.rfind("missing required", 0) != 0)
@@ -296,9 +295,8 @@ std::string parser::string_key(const toml::table& tbl, const std::string& key,
     return {};
   }
   if (!node->is_string()) {
-    error(node->source(),
-          "'" + key + "' of " + what + " must be a string, got "
-            + type_name(*node));
+    error(node->source(), "'" + key + "' of " + what +
+                              " must be a string, got " + type_name(*node));
     return {};
   }
   return *node->value<std::string>();
@@ -309,15 +307,15 @@ size_t parser::batch_size(const toml::table& tbl, const std::string& what) {
   if (!node)
     return 1000;
   if (!node->is_integer()) {
-    error(node->source(), "'batch_size' of " + what
-                            + " must be an integer, got " + type_name(*node));
+    error(node->source(), "'batch_size' of " + what +
+                              " must be an integer, got " + type_name(*node));
     return 1000;
   }
   auto n = *node->value<int64_t>();
   if (n < 1 || n > 1'000'000) {
-    error(node->source(), "'batch_size' of " + what
-                            + " must be between 1 and 1000000, got "
-                            + std::to_string(n));
+    error(node->source(), "'batch_size' of " + what +
+                              " must be between 1 and 1000000, got " +
+                              std::to_string(n));
     return 1000;
   }
   return static_cast<size_t>(n);
@@ -336,8 +334,8 @@ parser::parse_interceptors(const toml::node& node, const std::string& what) {
   std::vector<interceptor_spec> result;
   auto* arr = node.as_array();
   if (!arr) {
-    error(node.source(), "'interceptors' of " + what
-                           + " must be an array of tables "
+    error(node.source(), "'interceptors' of " + what +
+                             " must be an array of tables "
                              "([[sources.NAME.interceptors]])");
     return result;
   }
@@ -358,12 +356,12 @@ parser::parse_interceptors(const toml::node& node, const std::string& what) {
     auto* type = registry_.find_interceptor(spec.type);
     if (!type) {
       error(tbl->get("type")->source(),
-            "unknown interceptor type '" + spec.type
-              + "'; known types: " + join(registry_.interceptor_names()));
+            "unknown interceptor type '" + spec.type +
+                "'; known types: " + join(registry_.interceptor_names()));
       continue;
     }
-    parse_options(*tbl, spec.type + " " + iwhat, iwhat, type->options,
-                  {"type"}, spec.opts);
+    parse_options(*tbl, spec.type + " " + iwhat, iwhat, type->options, {"type"},
+                  spec.opts);
     result.push_back(std::move(spec));
   }
   return result;
@@ -371,10 +369,10 @@ parser::parse_interceptors(const toml::node& node, const std::string& what) {
 
 void parser::parse_supervision(const toml::table& tbl, supervision_spec& out) {
   static const std::vector<option_spec> specs = {
-    {"max_restarts", option_type::integer, "", false, std::nullopt, 0},
-    {"restart_window", option_type::duration, "", false, std::nullopt, 1},
-    {"initial_backoff", option_type::duration, "", false, std::nullopt, 1},
-    {"max_backoff", option_type::duration, "", false, std::nullopt, 1},
+      {"max_restarts", option_type::integer, "", false, std::nullopt, 0},
+      {"restart_window", option_type::duration, "", false, std::nullopt, 1},
+      {"initial_backoff", option_type::duration, "", false, std::nullopt, 1},
+      {"max_backoff", option_type::duration, "", false, std::nullopt, 1},
   };
   options opts;
   parse_options(tbl, "[supervision]", "supervision", specs, {}, opts);
@@ -390,7 +388,7 @@ void parser::parse_supervision(const toml::table& tbl, supervision_spec& out) {
 
 void parser::parse_engine(const toml::table& tbl, topology_spec& out) {
   static const std::vector<option_spec> specs = {
-    {"drain_timeout", option_type::duration, "", false, std::nullopt, 0},
+      {"drain_timeout", option_type::duration, "", false, std::nullopt, 0},
   };
   options opts;
   parse_options(tbl, "[engine]", "engine", specs, {}, opts);
@@ -417,13 +415,12 @@ void parser::parse_sources(const toml::table& tbl, topology_spec& out) {
     auto* type = spec.type.empty() ? nullptr : registry_.find_source(spec.type);
     if (!spec.type.empty() && !type)
       error(t->get("type")->source(),
-            "unknown source type '" + spec.type
-              + "'; known types: " + join(registry_.source_names()));
+            "unknown source type '" + spec.type +
+                "'; known types: " + join(registry_.source_names()));
     static const std::vector<option_spec> none;
     parse_options(*t, (spec.type.empty() ? "" : spec.type + " ") + what, name,
                   type ? type->options : none,
-                  {"type", "channel", "batch_size", "interceptors"},
-                  spec.opts);
+                  {"type", "channel", "batch_size", "interceptors"}, spec.opts);
     out.sources.push_back(std::move(spec));
   }
 }
@@ -441,8 +438,8 @@ void parser::parse_channels(const toml::table& tbl, topology_spec& out) {
     keys_[name + "\n"] = spec.where;
     spec.type = string_key(*t, "type", what, true);
     if (!spec.type.empty() && spec.type != "memory" && spec.type != "file") {
-      error(t->get("type")->source(), "unknown channel type '" + spec.type
-                                        + "'; known types: file, memory");
+      error(t->get("type")->source(), "unknown channel type '" + spec.type +
+                                          "'; known types: file, memory");
       spec.type.clear();
     }
     static const std::vector<option_spec> none;
@@ -470,8 +467,8 @@ void parser::parse_sinks(const toml::table& tbl, topology_spec& out) {
     auto* type = spec.type.empty() ? nullptr : registry_.find_sink(spec.type);
     if (!spec.type.empty() && !type)
       error(t->get("type")->source(),
-            "unknown sink type '" + spec.type
-              + "'; known types: " + join(registry_.sink_names()));
+            "unknown sink type '" + spec.type +
+                "'; known types: " + join(registry_.sink_names()));
     static const std::vector<option_spec> none;
     parse_options(*t, (spec.type.empty() ? "" : spec.type + " ") + what, name,
                   type ? type->options : none,
@@ -482,8 +479,8 @@ void parser::parse_sinks(const toml::table& tbl, topology_spec& out) {
 
 topology_spec parser::parse(const toml::table& root) {
   topology_spec spec;
-  static const std::set<std::string> future = {"nodes", "sink_groups",
-                                               "topics", "jobs"};
+  static const std::set<std::string> future = {"nodes", "sink_groups", "topics",
+                                               "jobs"};
   for (auto& [k, v] : root) {
     std::string key{k.str()};
     if (future.count(key) > 0) {
@@ -491,12 +488,12 @@ topology_spec parser::parse(const toml::table& root) {
       continue;
     }
     auto* t = v.as_table();
-    if (key != "supervision" && key != "engine" && key != "sources"
-        && key != "channels" && key != "sinks") {
-      error(k.source(), "unknown section '" + key
-                          + "'; allowed: sources, channels, sinks, "
-                            "supervision, engine"
-                          + suggestion(key, {"sources", "channels", "sinks",
+    if (key != "supervision" && key != "engine" && key != "sources" &&
+        key != "channels" && key != "sinks") {
+      error(k.source(), "unknown section '" + key +
+                            "'; allowed: sources, channels, sinks, "
+                            "supervision, engine" +
+                            suggestion(key, {"sources", "channels", "sinks",
                                              "supervision", "engine"}));
       continue;
     }
@@ -539,23 +536,24 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
   std::map<std::string, std::string> kinds;
   auto name_check = [&](const std::string& name, const std::string& kind) {
     if (!valid_name(name))
-      error(name, "", kind + " name '" + name
-                        + "' may use only letters, digits, '_', '-' and '.'");
+      error(name, "",
+            kind + " name '" + name +
+                "' may use only letters, digits, '_', '-' and '.'");
     auto [i, fresh] = kinds.emplace(name, kind);
     if (!fresh)
-      error(name, "", "the name '" + name + "' is used by a " + i->second
-                        + " and a " + kind + "; names must be unique");
+      error(name, "",
+            "the name '" + name + "' is used by a " + i->second + " and a " +
+                kind + "; names must be unique");
   };
   std::map<std::string, const channel_spec*> channels;
   for (auto& c : spec.channels) {
     name_check(c.name, "channel");
     channels.emplace(c.name, &c);
-    if (c.type == "memory"
-        && int_option(c.opts, "transaction_capacity", 1000)
-             > int_option(c.opts, "capacity", 10000))
+    if (c.type == "memory" && int_option(c.opts, "transaction_capacity", 1000) >
+                                  int_option(c.opts, "capacity", 10000))
       error(c.name, "transaction_capacity",
-            "transaction_capacity of channel '" + c.name
-              + "' exceeds its capacity");
+            "transaction_capacity of channel '" + c.name +
+                "' exceeds its capacity");
   }
   std::set<std::string> fed, drained;
   for (auto& a : spec.attached_channels) {
@@ -569,9 +567,8 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
     auto i = channels.find(channel);
     if (i == channels.end()) {
       error(name, "channel",
-            kind + " '" + name + "' refers to an undeclared channel '"
-              + channel + "'"
-              + suggestion(channel, [&] {
+            kind + " '" + name + "' refers to an undeclared channel '" +
+                channel + "'" + suggestion(channel, [&] {
                   std::vector<std::string> xs;
                   for (auto& [n, _] : channels)
                     xs.push_back(n);
@@ -583,9 +580,9 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
                          i->second->type == "file" ? 10'000 : 1'000);
     if (static_cast<int64_t>(batch) > tx)
       error(name, "batch_size",
-            "batch_size " + std::to_string(batch) + " of " + kind + " '" + name
-              + "' exceeds transaction_capacity " + std::to_string(tx)
-              + " of channel '" + channel + "'");
+            "batch_size " + std::to_string(batch) + " of " + kind + " '" +
+                name + "' exceeds transaction_capacity " + std::to_string(tx) +
+                " of channel '" + channel + "'");
   };
   for (auto& s : spec.sources) {
     name_check(s.name, "source");
@@ -615,8 +612,8 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
 std::string to_string(const diagnostic& x) {
   std::string result = x.where.file.empty() ? "<topology>" : x.where.file;
   if (x.where.line > 0)
-    result += ":" + std::to_string(x.where.line) + ":"
-              + std::to_string(x.where.column);
+    result += ":" + std::to_string(x.where.line) + ":" +
+              std::to_string(x.where.column);
   return result + ": error: " + x.message;
 }
 
@@ -636,28 +633,29 @@ caf::expected<topology_spec> parse_topology(std::string_view text,
     root = toml::parse(text, file_name);
   } catch (const toml::parse_error& e) {
     problems.push_back(
-      {{file_name, static_cast<uint32_t>(e.source().begin.line),
-        static_cast<uint32_t>(e.source().begin.column)},
-       std::string{e.description()}});
+        {{file_name, static_cast<uint32_t>(e.source().begin.line),
+          static_cast<uint32_t>(e.source().begin.column)},
+         std::string{e.description()}});
     return make_error(config_errc::invalid, to_string(problems.back()));
   }
   parser p{file_name, registry, problems};
   auto spec = p.parse(root);
-  for (auto& d : validate_impl(spec, registry,
-                               [&](auto& component, auto& key) {
-                                 return p.key_position(component, key);
-                               },
-                               false))
+  for (auto& d : validate_impl(
+           spec, registry,
+           [&](auto&component, auto&key) {
+             return p.key_position(component, key);
+           },
+           false))
     problems.push_back(std::move(d));
   std::stable_sort(problems.begin() + static_cast<ptrdiff_t>(before),
                    problems.end(), [](auto& x, auto& y) {
-                     return std::tie(x.where.line, x.where.column)
-                            < std::tie(y.where.line, y.where.column);
+                     return std::tie(x.where.line, x.where.column) <
+                            std::tie(y.where.line, y.where.column);
                    });
   if (problems.size() > before)
     return make_error(config_errc::invalid,
-                      std::to_string(problems.size() - before)
-                        + " error(s) in " + file_name);
+                      std::to_string(problems.size() - before) +
+                          " error(s) in " + file_name);
   return spec;
 }
 
@@ -683,11 +681,9 @@ std::vector<diagnostic> validate(topology_spec& spec,
     where[c.name] = c.where;
   for (auto& s : spec.sinks)
     where[s.name] = s.where;
-  auto problems = validate_impl(spec, registry,
-                                [&](auto& component, auto&) {
-                                  return where[component];
-                                },
-                                true);
+  auto problems = validate_impl(
+      spec, registry, [&](auto& component, auto&) { return where[component]; },
+      true);
   // Specs built in code may leave options out: fill in and check them.
   auto check = [&](const std::string& name, const source_position& pos,
                    options& opts, const std::vector<option_spec>& specs) {
@@ -699,8 +695,7 @@ std::vector<diagnostic> validate(topology_spec& spec,
     if (auto* t = registry.find_source(s.type))
       check("source '" + s.name + "'", s.where, s.opts, t->options);
   for (auto& c : spec.channels)
-    check("channel '" + c.name + "'", c.where, c.opts,
-          channel_options(c.type));
+    check("channel '" + c.name + "'", c.where, c.opts, channel_options(c.type));
   for (auto& s : spec.sinks)
     if (auto* t = registry.find_sink(s.type))
       check("sink '" + s.name + "'", s.where, s.opts, t->options);

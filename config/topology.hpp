@@ -57,7 +57,7 @@ struct sink_spec {
 
 /// How supervisors restart failed components.
 struct supervision_spec {
-  int64_t max_restarts = 10;      ///< within `restart_window_ms`
+  int64_t max_restarts = 10; ///< within `restart_window_ms`
   int64_t restart_window_ms = 60'000;
   int64_t initial_backoff_ms = 100;
   int64_t max_backoff_ms = 10'000;

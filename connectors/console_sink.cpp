@@ -18,13 +18,13 @@ sink_type console_sink_type() {
   t.name = "console";
   t.help = "writes each event as a line on standard output";
   t.options = {
-    {"headers", option_type::boolean, "prefix each line with its headers",
-     false, option_value{false}},
+      {"headers", option_type::boolean, "prefix each line with its headers",
+       false, option_value{false}},
   };
   t.make = [](const connector_context&,
               const options& opts) -> caf::expected<sink_connector_ptr> {
     return sink_connector_ptr{
-      std::make_unique<console_sink>(opts.get_bool("headers"))};
+        std::make_unique<console_sink>(opts.get_bool("headers"))};
   };
   return t;
 }

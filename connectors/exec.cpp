@@ -18,9 +18,8 @@ extern char** environ;
 namespace sluice {
 
 exec_source::exec_source(exec_config cfg, connector_context ctx)
-  : cfg_(std::move(cfg)), ctx_(std::move(ctx)),
-    out_(static_cast<size_t>(cfg_.max_line_length)), err_(4096) {
-}
+    : cfg_(std::move(cfg)), ctx_(std::move(ctx)),
+      out_(static_cast<size_t>(cfg_.max_line_length)), err_(4096) {}
 
 exec_source::~exec_source() {
   close();
@@ -60,8 +59,8 @@ caf::error exec_source::spawn() {
     ::close(err[0]);
     pid_ = -1;
     return make_error(connector_errc::process_failed,
-                      "cannot run '" + cfg_.command + "': "
-                        + std::strerror(rc));
+                      "cannot run '" + cfg_.command +
+                          "': " + std::strerror(rc));
   }
   out_fd_ = out[0];
   err_fd_ = err[0];
@@ -70,8 +69,7 @@ caf::error exec_source::spawn() {
   out_eof_ = false;
   out_ = line_buffer{static_cast<size_t>(cfg_.max_line_length)};
   cut_counted_ = 0;
-  log().info("source {}: started '{}' (pid {})", ctx_.name, cfg_.command,
-             pid_);
+  log().info("source {}: started '{}' (pid {})", ctx_.name, cfg_.command, pid_);
   return {};
 }
 
@@ -106,8 +104,8 @@ bool exec_source::reap(bool wait) {
   if (r != pid_)
     return false;
   if (WIFEXITED(status))
-    log().info("source {}: '{}' exited with status {}", ctx_.name,
-               cfg_.command, WEXITSTATUS(status));
+    log().info("source {}: '{}' exited with status {}", ctx_.name, cfg_.command,
+               WEXITSTATUS(status));
   else if (WIFSIGNALED(status))
     log().warn("source {}: '{}' was killed by signal {}", ctx_.name,
                cfg_.command, WTERMSIG(status));
@@ -140,8 +138,8 @@ caf::expected<poll_status> exec_source::poll(batch_builder& out,
       out_eof_ = true;
     else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
       return make_error(connector_errc::io_error,
-                        "reading the output of '" + cfg_.command
-                          + "': " + std::strerror(errno));
+                        "reading the output of '" + cfg_.command +
+                            "': " + std::strerror(errno));
     else if (n < 0)
       break;
   }
@@ -164,8 +162,8 @@ caf::expected<poll_status> exec_source::poll(batch_builder& out,
   drain_stderr();
   reap(true);
   if (cfg_.restart) {
-    restart_at_ = std::chrono::steady_clock::now()
-                  + std::chrono::milliseconds{cfg_.restart_throttle_ms};
+    restart_at_ = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds{cfg_.restart_throttle_ms};
     log().info("source {}: restarting '{}' in {} ms", ctx_.name, cfg_.command,
                cfg_.restart_throttle_ms);
     return emitted > 0 ? poll_status::more : poll_status::idle;
@@ -195,15 +193,15 @@ source_type exec_source_type() {
   t.name = "exec";
   t.help = "runs a command and reads its output lines";
   t.options = {
-    {"command", option_type::string, "shell command", true},
-    {"restart", option_type::boolean, "run the command again when it exits",
-     false, option_value{false}},
-    {"restart_throttle", option_type::duration, "pause before a restart",
-     false, option_value{int64_t{10'000}}, 0},
-    {"log_stderr", option_type::boolean, "log the command's stderr", false,
-     option_value{true}},
-    {"max_line_length", option_type::bytes, "longer lines are cut", false,
-     option_value{int64_t{1} << 20}, 16},
+      {"command", option_type::string, "shell command", true},
+      {"restart", option_type::boolean, "run the command again when it exits",
+       false, option_value{false}},
+      {"restart_throttle", option_type::duration, "pause before a restart",
+       false, option_value{int64_t{10'000}}, 0},
+      {"log_stderr", option_type::boolean, "log the command's stderr", false,
+       option_value{true}},
+      {"max_line_length", option_type::bytes, "longer lines are cut", false,
+       option_value{int64_t{1} << 20}, 16},
   };
   t.make = [](const connector_context& ctx,
               const options& opts) -> caf::expected<source_connector_ptr> {
@@ -214,7 +212,7 @@ source_type exec_source_type() {
     cfg.log_stderr = opts.get_bool("log_stderr");
     cfg.max_line_length = opts.get_int("max_line_length");
     return source_connector_ptr{
-      std::make_unique<exec_source>(std::move(cfg), ctx)};
+        std::make_unique<exec_source>(std::move(cfg), ctx)};
   };
   return t;
 }

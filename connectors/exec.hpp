@@ -26,7 +26,7 @@ struct exec_config {
 /// this source did not read yet is lost if sluice dies: prefer `taildir`
 /// for files (the same warning as Flume's exec source).
 class exec_source : public source_connector {
-public:
+ public:
   exec_source(exec_config cfg, connector_context ctx);
   ~exec_source() override;
 
@@ -38,7 +38,7 @@ public:
   /// The running child's pid, or -1.
   pid_t pid() const noexcept { return pid_; }
 
-private:
+ private:
   caf::error spawn();
   void drain_stderr();
   bool reap(bool wait);

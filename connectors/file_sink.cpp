@@ -29,8 +29,8 @@ std::string utc_now() {
 
 /// The counter of a file named `PREFIX.NNNNNNNN.*`, or 0.
 uint64_t counter_of(const std::string& name, const std::string& prefix) {
-  if (name.size() <= prefix.size() + 1 || name.compare(0, prefix.size(), prefix)
-      || name[prefix.size()] != '.')
+  if (name.size() <= prefix.size() + 1 ||
+      name.compare(0, prefix.size(), prefix) || name[prefix.size()] != '.')
     return 0;
   uint64_t n = 0;
   for (size_t i = prefix.size() + 1; i < name.size() && isdigit(name[i]); ++i)
@@ -49,29 +49,27 @@ caf::error file_sink::open() {
   std::error_code ec;
   fs::create_directories(cfg_.directory, ec);
   if (ec)
-    return make_error(connector_errc::io_error,
-                      "cannot create " + cfg_.directory.string() + ": "
-                        + ec.message());
+    return make_error(connector_errc::io_error, "cannot create " +
+                                                    cfg_.directory.string() +
+                                                    ": " + ec.message());
   for (auto& e : fs::directory_iterator{cfg_.directory, ec})
     counter_ = std::max(counter_,
                         counter_of(e.path().filename().string(), cfg_.prefix));
   if (ec)
-    return make_error(connector_errc::io_error,
-                      "cannot list " + cfg_.directory.string() + ": "
-                        + ec.message());
+    return make_error(connector_errc::io_error, "cannot list " +
+                                                    cfg_.directory.string() +
+                                                    ": " + ec.message());
   return open_next();
 }
 
 caf::error file_sink::open_next() {
-  path_ = cfg_.directory
-          / fmt::format("{}.{:08d}.{}{}", cfg_.prefix, ++counter_, utc_now(),
-                        cfg_.suffix);
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-               0644);
+  path_ = cfg_.directory / fmt::format("{}.{:08d}.{}{}", cfg_.prefix,
+                                       ++counter_, utc_now(), cfg_.suffix);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0)
-    return make_error(connector_errc::io_error,
-                      "cannot open " + path_.string() + ": "
-                        + errno_text(errno));
+    return make_error(connector_errc::io_error, "cannot open " +
+                                                    path_.string() + ": " +
+                                                    errno_text(errno));
   file_bytes_ = 0;
   opened_at_ = std::chrono::steady_clock::now();
   return {};
@@ -103,9 +101,9 @@ caf::error file_sink::flush() {
   if (!dirty_ || fd_ < 0)
     return {};
   if (cfg_.sync && ::fdatasync(fd_) != 0)
-    return make_error(connector_errc::io_error,
-                      "cannot sync " + path_.string() + ": "
-                        + errno_text(errno));
+    return make_error(connector_errc::io_error, "cannot sync " +
+                                                    path_.string() + ": " +
+                                                    errno_text(errno));
   dirty_ = false;
   return {};
 }
@@ -138,20 +136,25 @@ sink_type file_sink_type() {
   t.name = "file";
   t.help = "appends events as lines to rolling files in a directory";
   t.options = {
-    {"directory", option_type::string, "directory of the files", true},
-    {"prefix", option_type::string, "file name prefix", false,
-     option_value{std::string{"events"}}},
-    {"suffix", option_type::string, "file name suffix", false,
-     option_value{std::string{".log"}}},
-    {"roll_size", option_type::bytes, "start a new file past this size",
-     false, option_value{int64_t{128} << 20}, 0},
-    {"roll_interval", option_type::duration, "start a new file after this long",
-     false, option_value{int64_t{0}}, 0},
-    {"sync", option_type::string, "\"batch\": fdatasync before each commit",
-     false, option_value{std::string{"batch"}}, std::nullopt, std::nullopt,
-     {"batch", "none"}},
-    {"headers", option_type::boolean, "prefix each line with its headers",
-     false, option_value{false}},
+      {"directory", option_type::string, "directory of the files", true},
+      {"prefix", option_type::string, "file name prefix", false,
+       option_value{std::string{"events"}}},
+      {"suffix", option_type::string, "file name suffix", false,
+       option_value{std::string{".log"}}},
+      {"roll_size", option_type::bytes, "start a new file past this size",
+       false, option_value{int64_t{128} << 20}, 0},
+      {"roll_interval", option_type::duration,
+       "start a new file after this long", false, option_value{int64_t{0}}, 0},
+      {"sync",
+       option_type::string,
+       "\"batch\": fdatasync before each commit",
+       false,
+       option_value{std::string{"batch"}},
+       std::nullopt,
+       std::nullopt,
+       {"batch", "none"}},
+      {"headers", option_type::boolean, "prefix each line with its headers",
+       false, option_value{false}},
   };
   t.make = [](const connector_context&,
               const options& opts) -> caf::expected<sink_connector_ptr> {

@@ -26,9 +26,8 @@ struct file_sink_config {
 /// that continues after the highest existing file, so names sort in write
 /// order and a restart never appends to or overwrites an older file.
 class file_sink : public sink_connector {
-public:
-  explicit file_sink(file_sink_config cfg) : cfg_(std::move(cfg)) {
-  }
+ public:
+  explicit file_sink(file_sink_config cfg) : cfg_(std::move(cfg)) {}
   ~file_sink() override;
 
   caf::error open() override;
@@ -40,7 +39,7 @@ public:
   /// The file being written (empty before the first write).
   const std::filesystem::path& current_path() const { return path_; }
 
-private:
+ private:
   caf::error open_next();
   caf::error roll();
 

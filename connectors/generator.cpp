@@ -14,7 +14,7 @@ constexpr size_t digits = 12;
 } // namespace
 
 generator_source::generator_source(generator_config cfg)
-  : cfg_(cfg), line_(static_cast<size_t>(cfg.line_size), 'x') {
+    : cfg_(cfg), line_(static_cast<size_t>(cfg.line_size), 'x') {
   line_[digits] = ' ';
 }
 
@@ -64,14 +64,14 @@ source_type generator_source_type() {
   t.help = "produces numbered fixed-size lines (tests, benchmarks)";
   t.blocking = false;
   t.options = {
-    {"count", option_type::integer, "events to produce (0 = unlimited)", false,
-     option_value{int64_t{0}}, 0},
-    {"rate", option_type::integer, "events per second (0 = unlimited)", false,
-     option_value{int64_t{0}}, 0},
-    {"line_size", option_type::bytes, "bytes per line", false,
-     option_value{int64_t{100}}, 16, int64_t{1} << 20},
-    {"start", option_type::integer, "first sequence number", false,
-     option_value{int64_t{0}}, 0},
+      {"count", option_type::integer, "events to produce (0 = unlimited)",
+       false, option_value{int64_t{0}}, 0},
+      {"rate", option_type::integer, "events per second (0 = unlimited)", false,
+       option_value{int64_t{0}}, 0},
+      {"line_size", option_type::bytes, "bytes per line", false,
+       option_value{int64_t{100}}, 16, int64_t{1} << 20},
+      {"start", option_type::integer, "first sequence number", false,
+       option_value{int64_t{0}}, 0},
   };
   t.make = [](const connector_context&,
               const options& opts) -> caf::expected<source_connector_ptr> {

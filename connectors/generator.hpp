@@ -10,23 +10,23 @@ namespace sluice {
 
 /// Settings of the generator source.
 struct generator_config {
-  int64_t count = 0;     ///< events to produce; 0 = unlimited
-  int64_t rate = 0;      ///< events per second; 0 = as fast as possible
+  int64_t count = 0; ///< events to produce; 0 = unlimited
+  int64_t rate = 0;  ///< events per second; 0 = as fast as possible
   int64_t line_size = 100;
-  int64_t start = 0;     ///< first sequence number
+  int64_t start = 0; ///< first sequence number
 };
 
 /// Produces fixed-size lines: a 12-digit sequence number, a space, filler.
 /// For tests and benchmarks; allocates nothing per line.
 class generator_source : public source_connector {
-public:
+ public:
   explicit generator_source(generator_config cfg);
 
   caf::error open() override;
   caf::expected<poll_status> poll(batch_builder& out,
                                   size_t max_events) override;
 
-private:
+ private:
   /// The generator's whole state.
   struct state {
     int64_t next = 0;     ///< next sequence number

@@ -2,8 +2,8 @@
 
 #include <initializer_list>
 #include <memory>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/event_batch.hpp"
@@ -12,7 +12,7 @@ namespace sluice {
 
 /// Changes or drops an event as its source appends it (Flume's interceptor).
 class interceptor {
-public:
+ public:
   virtual ~interceptor() = default;
 
   /// Acts on the last event of `batch`; returns false to drop it.
@@ -23,11 +23,10 @@ using interceptor_ptr = std::unique_ptr<interceptor>;
 
 /// Appends events to a batch through a chain of interceptors.
 class batch_builder {
-public:
+ public:
   batch_builder(event_batch& batch,
                 const std::vector<interceptor_ptr>& chain) noexcept
-    : batch_(batch), chain_(chain) {
-  }
+      : batch_(batch), chain_(chain) {}
 
   /// Appends an event; returns false when an interceptor dropped it.
   bool append(std::string_view body) {
@@ -44,10 +43,10 @@ public:
   }
 
   /// Appends an event with headers set by the source.
-  bool append(
-    std::string_view body,
-    std::initializer_list<std::pair<std::string_view, std::string_view>>
-      headers) {
+  bool
+  append(std::string_view body,
+         std::initializer_list<std::pair<std::string_view, std::string_view>>
+             headers) {
     batch_.append(body);
     for (auto& [k, v] : headers)
       batch_.add_header(k, v);
@@ -60,7 +59,7 @@ public:
   /// Events dropped by interceptors through this builder.
   size_t dropped() const noexcept { return dropped_; }
 
-private:
+ private:
   bool finish() {
     for (auto& i : chain_) {
       if (!i->apply(batch_)) {

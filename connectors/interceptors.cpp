@@ -17,34 +17,32 @@ namespace sluice {
 namespace {
 
 class timestamp_interceptor : public interceptor {
-public:
+ public:
   timestamp_interceptor(std::string header, bool preserve)
-    : header_(std::move(header)), preserve_(preserve) {
-  }
+      : header_(std::move(header)), preserve_(preserve) {}
 
   bool apply(event_batch& b) override {
     auto last = b.size() - 1;
     if (preserve_ && !b.header(last, header_).empty())
       return true;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count();
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof(buf), ms);
     b.add_header(header_, {buf, static_cast<size_t>(r.ptr - buf)});
     return true;
   }
 
-private:
+ private:
   std::string header_;
   bool preserve_;
 };
 
 class static_interceptor : public interceptor {
-public:
+ public:
   static_interceptor(std::string key, std::string value, bool preserve)
-    : key_(std::move(key)), value_(std::move(value)), preserve_(preserve) {
-  }
+      : key_(std::move(key)), value_(std::move(value)), preserve_(preserve) {}
 
   bool apply(event_batch& b) override {
     if (preserve_ && !b.header(b.size() - 1, key_).empty())
@@ -53,36 +51,34 @@ public:
     return true;
   }
 
-private:
+ private:
   std::string key_;
   std::string value_;
   bool preserve_;
 };
 
 class regex_filter : public interceptor {
-public:
+ public:
   regex_filter(std::unique_ptr<RE2> re, bool exclude)
-    : re_(std::move(re)), exclude_(exclude) {
-  }
+      : re_(std::move(re)), exclude_(exclude) {}
 
   bool apply(event_batch& b) override {
     auto body = b.body(b.size() - 1);
-    bool match = RE2::PartialMatch(re2::StringPiece{body.data(), body.size()},
-                                   *re_);
+    bool match =
+        RE2::PartialMatch(re2::StringPiece{body.data(), body.size()}, *re_);
     return match != exclude_;
   }
 
-private:
+ private:
   std::unique_ptr<RE2> re_;
   bool exclude_;
 };
 
 class regex_extract : public interceptor {
-public:
+ public:
   regex_extract(std::unique_ptr<RE2> re, std::vector<std::string> headers)
-    : re_(std::move(re)), headers_(std::move(headers)),
-      groups_(static_cast<size_t>(re_->NumberOfCapturingGroups()) + 1) {
-  }
+      : re_(std::move(re)), headers_(std::move(headers)),
+        groups_(static_cast<size_t>(re_->NumberOfCapturingGroups()) + 1) {}
 
   bool apply(event_batch& b) override {
     auto last = b.size() - 1;
@@ -100,7 +96,7 @@ public:
     return true;
   }
 
-private:
+ private:
   std::unique_ptr<RE2> re_;
   std::vector<std::string> headers_;
   std::vector<re2::StringPiece> groups_;
@@ -160,7 +156,7 @@ std::vector<interceptor_type> builtin_interceptor_types() {
                  preserve_spec};
     t.make = [](const options& o) -> caf::expected<interceptor_ptr> {
       return interceptor_ptr{std::make_unique<timestamp_interceptor>(
-        o.get_string("header"), o.get_bool("preserve_existing"))};
+          o.get_string("header"), o.get_bool("preserve_existing"))};
     };
     result.push_back(std::move(t));
   }
@@ -170,13 +166,13 @@ std::vector<interceptor_type> builtin_interceptor_types() {
     t.help = "adds the host name or IPv4 address";
     t.options = {{"header", option_type::string, "header name", false,
                   option_value{std::string{"host"}}},
-                 {"use_ip", option_type::boolean, "use the IPv4 address",
-                  false, option_value{false}},
+                 {"use_ip", option_type::boolean, "use the IPv4 address", false,
+                  option_value{false}},
                  preserve_spec};
     t.make = [](const options& o) -> caf::expected<interceptor_ptr> {
       return interceptor_ptr{std::make_unique<static_interceptor>(
-        o.get_string("header"), host_name(o.get_bool("use_ip")),
-        o.get_bool("preserve_existing"))};
+          o.get_string("header"), host_name(o.get_bool("use_ip")),
+          o.get_bool("preserve_existing"))};
     };
     result.push_back(std::move(t));
   }
@@ -189,8 +185,8 @@ std::vector<interceptor_type> builtin_interceptor_types() {
                  preserve_spec};
     t.make = [](const options& o) -> caf::expected<interceptor_ptr> {
       return interceptor_ptr{std::make_unique<static_interceptor>(
-        o.get_string("key"), o.get_string("value"),
-        o.get_bool("preserve_existing"))};
+          o.get_string("key"), o.get_string("value"),
+          o.get_bool("preserve_existing"))};
     };
     result.push_back(std::move(t));
   }
@@ -205,8 +201,8 @@ std::vector<interceptor_type> builtin_interceptor_types() {
       auto re = compile(o.get_string("regex"));
       if (!re)
         return re.error();
-      return interceptor_ptr{
-        std::make_unique<regex_filter>(std::move(*re), o.get_bool("exclude"))};
+      return interceptor_ptr{std::make_unique<regex_filter>(
+          std::move(*re), o.get_bool("exclude"))};
     };
     result.push_back(std::move(t));
   }
@@ -222,16 +218,16 @@ std::vector<interceptor_type> builtin_interceptor_types() {
       if (!re)
         return re.error();
       auto& headers = o.get_list("headers");
-      if (static_cast<size_t>((*re)->NumberOfCapturingGroups())
-          < headers.size())
+      if (static_cast<size_t>((*re)->NumberOfCapturingGroups()) <
+          headers.size())
         return make_error(config_errc::invalid,
-                          "regex_extract: " + std::to_string(headers.size())
-                            + " headers but only "
-                            + std::to_string((*re)->NumberOfCapturingGroups())
-                            + " capture groups in '" + o.get_string("regex")
-                            + "'");
+                          "regex_extract: " + std::to_string(headers.size()) +
+                              " headers but only " +
+                              std::to_string((*re)->NumberOfCapturingGroups()) +
+                              " capture groups in '" + o.get_string("regex") +
+                              "'");
       return interceptor_ptr{
-        std::make_unique<regex_extract>(std::move(*re), headers)};
+          std::make_unique<regex_extract>(std::move(*re), headers)};
     };
     result.push_back(std::move(t));
   }

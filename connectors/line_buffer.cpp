@@ -8,7 +8,7 @@
 namespace sluice {
 
 line_buffer::line_buffer(size_t max_line_length, size_t read_size)
-  : max_(max_line_length), read_size_(read_size) {
+    : max_(max_line_length), read_size_(read_size) {
   buf_.resize(std::max(read_size_, max_ + 1) + read_size_);
 }
 

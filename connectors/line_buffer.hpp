@@ -12,7 +12,7 @@ namespace sluice {
 /// line and go on later without losing bytes. Lines longer than the limit
 /// are cut there and the rest up to the newline is dropped.
 class line_buffer {
-public:
+ public:
   explicit line_buffer(size_t max_line_length, size_t read_size = 64 << 10);
 
   /// Reads once from `fd`: bytes read, 0 at end of input, -1 with errno
@@ -32,7 +32,7 @@ public:
   /// Bytes held that are not handed out yet.
   size_t buffered() const noexcept { return end_ - begin_; }
 
-private:
+ private:
   std::vector<char> buf_;
   size_t begin_ = 0;
   size_t end_ = 0;

@@ -13,7 +13,8 @@ std::vector<std::string> names_of(const Map& m) {
 }
 
 template <class Map>
-auto find_in(const Map& m, const std::string& name) -> decltype(&m.begin()->second) {
+auto find_in(const Map& m, const std::string& name)
+    -> decltype(&m.begin()->second) {
   auto i = m.find(name);
   return i == m.end() ? nullptr : &i->second;
 }

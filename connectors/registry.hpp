@@ -24,7 +24,7 @@ struct source_type {
   std::vector<option_spec> options;
   std::function<caf::expected<source_connector_ptr>(const connector_context&,
                                                     const sluice::options&)>
-    make;
+      make;
 };
 
 /// How to build a sink connector of one type, and the options it takes.
@@ -36,7 +36,7 @@ struct sink_type {
   std::vector<option_spec> options;
   std::function<caf::expected<sink_connector_ptr>(const connector_context&,
                                                   const sluice::options&)>
-    make;
+      make;
 };
 
 /// How to build an interceptor of one type, and the options it takes.
@@ -50,7 +50,7 @@ struct interceptor_type {
 /// The connector types an engine knows: the built-in ones and the ones an
 /// embedding program adds.
 class connector_registry {
-public:
+ public:
   /// A registry with every built-in connector type.
   static connector_registry builtin();
 
@@ -66,7 +66,7 @@ public:
   std::vector<std::string> sink_names() const;
   std::vector<std::string> interceptor_names() const;
 
-private:
+ private:
   std::map<std::string, source_type> sources_;
   std::map<std::string, sink_type> sinks_;
   std::map<std::string, interceptor_type> interceptors_;

@@ -16,7 +16,7 @@ namespace sluice {
 /// of them succeed and rolls it back otherwise. A connector must therefore
 /// tolerate seeing the same events again after an error (at-least-once).
 class sink_connector {
-public:
+ public:
   virtual ~sink_connector() = default;
 
   /// Acquires resources (opens files, connects).
@@ -26,18 +26,13 @@ public:
   virtual caf::error write(const event_batch& batch) = 0;
 
   /// Makes everything written so far durable; the lease commits after it.
-  virtual caf::error flush() {
-    return {};
-  }
+  virtual caf::error flush() { return {}; }
 
   /// Called about once a second for time-based work such as rolling files.
-  virtual caf::error tick() {
-    return {};
-  }
+  virtual caf::error tick() { return {}; }
 
   /// Flushes and releases resources. Idempotent.
-  virtual void close() {
-  }
+  virtual void close() {}
 };
 
 using sink_connector_ptr = std::unique_ptr<sink_connector>;

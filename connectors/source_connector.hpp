@@ -14,7 +14,7 @@ namespace sluice {
 
 /// What a connector learns about the component it serves.
 struct connector_context {
-  std::string name;                            ///< the component's name
+  std::string name;                           ///< the component's name
   std::shared_ptr<component_metrics> metrics; ///< never null
 };
 
@@ -36,7 +36,7 @@ enum class poll_status {
 /// connector resumes from the last committed position, so a batch lost in
 /// flight is read again.
 class source_connector {
-public:
+ public:
   virtual ~source_connector() = default;
 
   /// Acquires resources and restores the committed position.
@@ -44,13 +44,10 @@ public:
 
   /// Appends at most `max_events` events through `out`.
   virtual caf::expected<poll_status> poll(batch_builder& out,
-                                          size_t max_events)
-    = 0;
+                                          size_t max_events) = 0;
 
   /// Remembers the position at the end of the batch numbered `seq`.
-  virtual void seal(uint64_t seq) {
-    static_cast<void>(seq);
-  }
+  virtual void seal(uint64_t seq) { static_cast<void>(seq); }
 
   /// Batch `seq` (and every one before it) is in the channel.
   virtual caf::error commit(uint64_t seq) {
@@ -59,8 +56,7 @@ public:
   }
 
   /// Releases resources; persists the committed position. Idempotent.
-  virtual void close() {
-  }
+  virtual void close() {}
 };
 
 using source_connector_ptr = std::unique_ptr<source_connector>;

@@ -37,9 +37,8 @@ std::vector<std::string> glob_paths(const std::string& pattern) {
 } // namespace
 
 taildir_source::taildir_source(taildir_config cfg, connector_context ctx)
-  : cfg_(std::move(cfg)), ctx_(std::move(ctx)),
-    buf_(static_cast<size_t>(cfg_.read_buffer)) {
-}
+    : cfg_(std::move(cfg)), ctx_(std::move(ctx)),
+      buf_(static_cast<size_t>(cfg_.read_buffer)) {}
 
 taildir_source::~taildir_source() {
   for (auto& f : st_.files)
@@ -58,8 +57,8 @@ caf::error taildir_source::load_positions() {
     return {};
   auto fail = [&](const std::string& why) {
     return make_error(connector_errc::bad_input,
-                      "position file " + cfg_.position_file + ": " + why
-                        + " (fix or remove it to start over)");
+                      "position file " + cfg_.position_file + ": " + why +
+                          " (fix or remove it to start over)");
   };
   try {
     auto doc = nlohmann::json::parse(text);
@@ -88,10 +87,8 @@ caf::error
 taildir_source::save_positions(const std::vector<file_position>& positions) {
   auto doc = nlohmann::json::array();
   for (auto& p : positions)
-    doc.push_back({{"inode", p.inode},
-                   {"dev", p.dev},
-                   {"pos", p.pos},
-                   {"file", p.path}});
+    doc.push_back(
+        {{"inode", p.inode}, {"dev", p.dev}, {"pos", p.pos}, {"file", p.path}});
   auto tmp = cfg_.position_file + ".tmp";
   {
     std::ofstream out{tmp, std::ios::trunc};
@@ -103,8 +100,8 @@ taildir_source::save_positions(const std::vector<file_position>& positions) {
   }
   if (::rename(tmp.c_str(), cfg_.position_file.c_str()) != 0)
     return make_error(connector_errc::io_error,
-                      "cannot replace position file " + cfg_.position_file
-                        + ": " + std::strerror(errno));
+                      "cannot replace position file " + cfg_.position_file +
+                          ": " + std::strerror(errno));
   return {};
 }
 
@@ -115,8 +112,7 @@ caf::error taildir_source::open() {
     fs::create_directories(parent, ec);
   if (ec)
     return make_error(connector_errc::io_error,
-                      "cannot create " + parent.string() + ": "
-                        + ec.message());
+                      "cannot create " + parent.string() + ": " + ec.message());
   if (auto err = load_positions())
     return err;
   scan();
@@ -134,10 +130,9 @@ void taildir_source::scan() {
         continue;
       auto dev = static_cast<uint64_t>(sb.st_dev);
       auto ino = static_cast<uint64_t>(sb.st_ino);
-      auto known = std::find_if(st_.files.begin(), st_.files.end(),
-                                [&](auto& f) {
-                                  return f.dev == dev && f.inode == ino;
-                                });
+      auto known =
+          std::find_if(st_.files.begin(), st_.files.end(),
+                       [&](auto& f) { return f.dev == dev && f.inode == ino; });
       if (known != st_.files.end()) {
         struct stat fsb;
         // A deleted file's inode number may come back for a new file.
@@ -203,8 +198,8 @@ size_t taildir_source::read_file(tracked_file& f, batch_builder& out,
   at_end = false;
   auto max_len = static_cast<size_t>(cfg_.max_line_length);
   struct stat sb;
-  if (::fstat(f.fd, &sb) == 0
-      && sb.st_size < f.pos + static_cast<int64_t>(f.carry.size())) {
+  if (::fstat(f.fd, &sb) == 0 &&
+      sb.st_size < f.pos + static_cast<int64_t>(f.carry.size())) {
     log().warn("source {}: {} was truncated (copy-truncate rotation?); "
                "reading it again from the start",
                ctx_.name, f.path);
@@ -279,8 +274,8 @@ size_t taildir_source::read_file(tracked_file& f, batch_builder& out,
       ++emitted;
       data.remove_prefix(nl + 1);
     }
-    if (static_cast<size_t>(n) < buf_.size() && data.empty()
-        && emitted < max_events) {
+    if (static_cast<size_t>(n) < buf_.size() && data.empty() &&
+        emitted < max_events) {
       at_end = true;
       break;
     }
@@ -295,8 +290,8 @@ void taildir_source::drop(size_t index, batch_builder& out) {
     emit(f, out, f.carry);
     f.pos += static_cast<int64_t>(f.carry.size());
   }
-  log().info("source {}: done with {} (inode {}) at byte {}", ctx_.name,
-             f.path, f.inode, f.pos);
+  log().info("source {}: done with {} (inode {}) at byte {}", ctx_.name, f.path,
+             f.inode, f.pos);
   ::close(f.fd);
   st_.files.erase(st_.files.begin() + static_cast<ptrdiff_t>(index));
 }
@@ -304,8 +299,8 @@ void taildir_source::drop(size_t index, batch_builder& out) {
 caf::expected<poll_status> taildir_source::poll(batch_builder& out,
                                                 size_t max_events) {
   auto now = std::chrono::steady_clock::now();
-  bool rescan = now - st_.last_scan
-                >= std::chrono::milliseconds{cfg_.scan_interval_ms};
+  bool rescan =
+      now - st_.last_scan >= std::chrono::milliseconds{cfg_.scan_interval_ms};
   if (rescan) {
     scan();
     // Files gone from the globs and idle at their end for two scans are
@@ -315,9 +310,8 @@ caf::expected<poll_status> taildir_source::poll(batch_builder& out,
       if (f.matched)
         continue;
       struct stat sb;
-      bool at_end = ::fstat(f.fd, &sb) == 0
-                    && sb.st_size <= f.pos + static_cast<int64_t>(
-                                       f.carry.size());
+      bool at_end = ::fstat(f.fd, &sb) == 0 &&
+                    sb.st_size <= f.pos + static_cast<int64_t>(f.carry.size());
       if (at_end && ++f.idle_scans >= 2)
         drop(i - 1, out);
     }
@@ -375,25 +369,25 @@ source_type taildir_source_type() {
   t.name = "taildir";
   t.help = "follows files matching globs by inode, with a position file";
   t.options = {
-    {"filegroups", option_type::string_map, "group name -> glob pattern",
-     true},
-    {"position_file", option_type::string, "JSON file of committed positions",
-     true},
-    {"file_header", option_type::boolean, "add the file path as a header",
-     false, option_value{false}},
-    {"file_header_key", option_type::string, "header name of the file path",
-     false, option_value{std::string{"file"}}},
-    {"group_header", option_type::boolean, "add the header 'filegroup'",
-     false, option_value{false}},
-    {"max_line_length", option_type::bytes, "longer lines are cut", false,
-     option_value{int64_t{1} << 20}, 16},
-    {"scan_interval", option_type::duration, "how often globs are re-read",
-     false, option_value{int64_t{1000}}, 10},
-    {"skip_to_end", option_type::boolean,
-     "files never seen before start at their end", false,
-     option_value{false}},
-    {"read_buffer", option_type::bytes, "read size", false,
-     option_value{int64_t{64} << 10}, 4096, int64_t{64} << 20},
+      {"filegroups", option_type::string_map, "group name -> glob pattern",
+       true},
+      {"position_file", option_type::string, "JSON file of committed positions",
+       true},
+      {"file_header", option_type::boolean, "add the file path as a header",
+       false, option_value{false}},
+      {"file_header_key", option_type::string, "header name of the file path",
+       false, option_value{std::string{"file"}}},
+      {"group_header", option_type::boolean, "add the header 'filegroup'",
+       false, option_value{false}},
+      {"max_line_length", option_type::bytes, "longer lines are cut", false,
+       option_value{int64_t{1} << 20}, 16},
+      {"scan_interval", option_type::duration, "how often globs are re-read",
+       false, option_value{int64_t{1000}}, 10},
+      {"skip_to_end", option_type::boolean,
+       "files never seen before start at their end", false,
+       option_value{false}},
+      {"read_buffer", option_type::bytes, "read size", false,
+       option_value{int64_t{64} << 10}, 4096, int64_t{64} << 20},
   };
   t.make = [](const connector_context& ctx,
               const options& opts) -> caf::expected<source_connector_ptr> {
@@ -411,7 +405,7 @@ source_type taildir_source_type() {
       return make_error(config_errc::invalid,
                         "taildir needs at least one file group");
     return source_connector_ptr{
-      std::make_unique<taildir_source>(std::move(cfg), ctx)};
+        std::make_unique<taildir_source>(std::move(cfg), ctx)};
   };
   return t;
 }

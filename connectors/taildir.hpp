@@ -43,7 +43,7 @@ struct file_position {
 /// position file (temp file + rename), so a restart resumes exactly after
 /// the last batch the channel accepted.
 class taildir_source : public source_connector {
-public:
+ public:
   taildir_source(taildir_config cfg, connector_context ctx);
   ~taildir_source() override;
 
@@ -57,7 +57,7 @@ public:
   /// Files followed right now.
   size_t tracked_files() const noexcept { return st_.files.size(); }
 
-private:
+ private:
   struct tracked_file {
     uint64_t dev = 0;
     uint64_t inode = 0;

@@ -15,8 +15,7 @@
 namespace sluice {
 
 tcp_source::tcp_source(tcp_source_config cfg, connector_context ctx)
-  : cfg_(std::move(cfg)), ctx_(std::move(ctx)) {
-}
+    : cfg_(std::move(cfg)), ctx_(std::move(ctx)) {}
 
 tcp_source::~tcp_source() {
   close();
@@ -29,20 +28,19 @@ caf::error tcp_source::open() {
   addr.sin_port = htons(cfg_.port);
   if (::inet_pton(AF_INET, cfg_.bind.c_str(), &addr.sin_addr) != 1)
     return make_error(connector_errc::bad_input,
-                      "tcp source: '" + cfg_.bind
-                        + "' is not an IPv4 address");
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        0);
+                      "tcp source: '" + cfg_.bind + "' is not an IPv4 address");
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0)
     return make_error(connector_errc::io_error,
                       std::string{"socket: "} + std::strerror(errno));
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-      || ::listen(listen_fd_, 128) != 0) {
-    auto err = make_error(connector_errc::io_error,
-                          "cannot listen on " + where + ": "
-                            + std::strerror(errno));
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
+          0 ||
+      ::listen(listen_fd_, 128) != 0) {
+    auto err =
+        make_error(connector_errc::io_error,
+                   "cannot listen on " + where + ": " + std::strerror(errno));
     ::close(listen_fd_);
     listen_fd_ = -1;
     return err;
@@ -56,8 +54,8 @@ caf::error tcp_source::open() {
 
 void tcp_source::accept_all() {
   for (;;) {
-    int fd = ::accept4(listen_fd_, nullptr, nullptr,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
       return;
     if (static_cast<int64_t>(conns_.size()) >= cfg_.max_connections) {
@@ -68,8 +66,8 @@ void tcp_source::accept_all() {
       ::close(fd);
       continue;
     }
-    auto c = std::make_unique<connection>(
-      static_cast<size_t>(cfg_.max_line_length));
+    auto c =
+        std::make_unique<connection>(static_cast<size_t>(cfg_.max_line_length));
     c->fd = fd;
     c->id = next_id_++;
     ack_fds_[c->id] = fd;
@@ -138,8 +136,8 @@ caf::expected<poll_status> tcp_source::poll(batch_builder& out,
   // Sealing happens after this poll; remember finished connections until
   // then by closing them only when they hold nothing unsealed.
   for (size_t i = conns_.size(); i > 0; --i)
-    if (conns_[i - 1]->eof && conns_[i - 1]->lines.buffered() == 0
-        && conns_[i - 1]->unsealed == 0)
+    if (conns_[i - 1]->eof && conns_[i - 1]->lines.buffered() == 0 &&
+        conns_[i - 1]->unsealed == 0)
       close_connection(i - 1);
   if (emitted >= max_events || pending)
     return poll_status::more;
@@ -204,16 +202,16 @@ source_type tcp_source_type() {
   t.name = "tcp";
   t.help = "accepts TCP connections and reads lines";
   t.options = {
-    {"bind", option_type::string, "IPv4 address to listen on", false,
-     option_value{std::string{"127.0.0.1"}}},
-    {"port", option_type::integer, "TCP port (0 = any free port)", true,
-     std::nullopt, 0, 65535},
-    {"max_line_length", option_type::bytes, "longer lines are cut", false,
-     option_value{int64_t{512}}, 16},
-    {"ack", option_type::boolean, "answer OK <n> after commits", false,
-     option_value{false}},
-    {"max_connections", option_type::integer, "open connections allowed",
-     false, option_value{int64_t{64}}, 1},
+      {"bind", option_type::string, "IPv4 address to listen on", false,
+       option_value{std::string{"127.0.0.1"}}},
+      {"port", option_type::integer, "TCP port (0 = any free port)", true,
+       std::nullopt, 0, 65535},
+      {"max_line_length", option_type::bytes, "longer lines are cut", false,
+       option_value{int64_t{512}}, 16},
+      {"ack", option_type::boolean, "answer OK <n> after commits", false,
+       option_value{false}},
+      {"max_connections", option_type::integer, "open connections allowed",
+       false, option_value{int64_t{64}}, 1},
   };
   t.make = [](const connector_context& ctx,
               const options& opts) -> caf::expected<source_connector_ptr> {
@@ -224,7 +222,7 @@ source_type tcp_source_type() {
     cfg.ack = opts.get_bool("ack");
     cfg.max_connections = opts.get_int("max_connections");
     return source_connector_ptr{
-      std::make_unique<tcp_source>(std::move(cfg), ctx)};
+        std::make_unique<tcp_source>(std::move(cfg), ctx)};
   };
   return t;
 }

@@ -25,7 +25,7 @@ struct tcp_source_config {
 /// Flume's netcat source). With `ack`, a connection is told `OK <n>\n` once
 /// the channel has committed n more of its lines.
 class tcp_source : public source_connector {
-public:
+ public:
   tcp_source(tcp_source_config cfg, connector_context ctx);
   ~tcp_source() override;
 
@@ -39,7 +39,7 @@ public:
   /// The port listened on (useful with port 0).
   uint16_t port() const noexcept { return port_; }
 
-private:
+ private:
   struct connection {
     int fd = -1;
     uint64_t id = 0;
@@ -47,8 +47,7 @@ private:
     size_t cut_counted = 0;
     uint64_t unsealed = 0; ///< lines emitted since the last seal
     bool eof = false;
-    explicit connection(size_t max) : lines(max) {
-    }
+    explicit connection(size_t max) : lines(max) {}
   };
 
   void accept_all();

@@ -18,7 +18,7 @@ namespace sluice {
 /// head in order; a rolled-back lease returns to the head in its original
 /// order, before anything taken after it.
 class channel_store {
-public:
+ public:
   virtual ~channel_store() = default;
 
   /// Recovers what a previous run left (durable stores); idempotent.

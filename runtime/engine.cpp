@@ -36,19 +36,17 @@ caf::behavior stats_printer(caf::event_based_actor* self,
   auto interval = std::chrono::milliseconds{interval_ms};
   self->delayed_send(self, interval, tick_atom::value);
   return {
-    [=](tick_atom) {
-      for (auto& s : registry->snapshot())
-        log().info("stats {}", to_string(s));
-      self->delayed_send(self, interval, tick_atom::value);
-    },
-    [=](stop_atom) { self->quit(); },
+      [=](tick_atom) {
+        for (auto& s : registry->snapshot())
+          log().info("stats {}", to_string(s));
+        self->delayed_send(self, interval, tick_atom::value);
+      },
+      [=](stop_atom) { self->quit(); },
   };
 }
 
-size_t option_or(const options& opts, const std::string& key,
-                 size_t fallback) {
-  return opts.contains(key) ? static_cast<size_t>(opts.get_int(key))
-                            : fallback;
+size_t option_or(const options& opts, const std::string& key, size_t fallback) {
+  return opts.contains(key) ? static_cast<size_t>(opts.get_int(key)) : fallback;
 }
 
 channel_config make_channel_config(const channel_spec& spec,
@@ -58,8 +56,8 @@ channel_config make_channel_config(const channel_spec& spec,
   cfg.name = spec.name;
   cfg.metrics = metrics.get(spec.name, "channel");
   cfg.capacity = option_or(spec.opts, "capacity", cfg.capacity);
-  cfg.transaction_capacity = option_or(spec.opts, "transaction_capacity",
-                                       cfg.transaction_capacity);
+  cfg.transaction_capacity =
+      option_or(spec.opts, "transaction_capacity", cfg.transaction_capacity);
   cfg.drain_timeout_ms = topo.drain_timeout_ms;
   if (spec.type == "file") {
     file_store_config fs;
@@ -76,8 +74,8 @@ channel_config make_channel_config(const channel_spec& spec,
       return channel_store_ptr{std::move(*store)};
     };
   } else {
-    cfg.byte_capacity = option_or(spec.opts, "byte_capacity",
-                                  cfg.byte_capacity);
+    cfg.byte_capacity =
+        option_or(spec.opts, "byte_capacity", cfg.byte_capacity);
     cfg.drain_on_stop = true;
     cfg.make_store = []() -> caf::expected<channel_store_ptr> {
       return channel_store_ptr{std::make_unique<memory_store>()};
@@ -136,7 +134,7 @@ child_spec engine::impl::source_child(const source_spec& src) {
       return type->make(ctx, opts);
     };
     cfg.make_interceptors =
-      [chain]() -> caf::expected<std::vector<interceptor_ptr>> {
+        [chain]() -> caf::expected<std::vector<interceptor_ptr>> {
       std::vector<interceptor_ptr> result;
       for (auto& [t, opts] : chain) {
         auto i = t->make(opts);
@@ -224,8 +222,7 @@ supervisor_config engine::impl::make_supervisor_config() {
   return cfg;
 }
 
-engine::engine(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
-}
+engine::engine(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {}
 
 engine::~engine() {
   if (impl_->started && !impl_->waited) {
@@ -234,9 +231,9 @@ engine::~engine() {
   }
 }
 
-caf::expected<std::unique_ptr<engine>>
-engine::make(topology_spec spec, connector_registry registry,
-             engine_options opts) {
+caf::expected<std::unique_ptr<engine>> engine::make(topology_spec spec,
+                                                    connector_registry registry,
+                                                    engine_options opts) {
   auto ptr = std::make_unique<impl>();
   ptr->spec = std::move(spec);
   ptr->registry = std::move(registry);
@@ -250,7 +247,7 @@ caf::error engine::add_sink_actor(std::string name, std::string channel,
     return make_error(config_errc::invalid, "the engine already started");
   impl_->spec.attached_channels.push_back(channel);
   impl_->customs.push_back(
-    {std::move(name), std::move(channel), true, std::move(factory)});
+      {std::move(name), std::move(channel), true, std::move(factory)});
   return {};
 }
 
@@ -260,7 +257,7 @@ caf::error engine::add_source_actor(std::string name, std::string channel,
     return make_error(config_errc::invalid, "the engine already started");
   impl_->spec.attached_channels.push_back(channel);
   impl_->customs.push_back(
-    {std::move(name), std::move(channel), false, std::move(factory)});
+      {std::move(name), std::move(channel), false, std::move(factory)});
   return {};
 }
 
@@ -277,8 +274,8 @@ caf::error engine::start() {
   d.sys_cfg = std::make_unique<caf::actor_system_config>();
   register_types(*d.sys_cfg);
   auto threads = d.opts.threads > 0
-                   ? d.opts.threads
-                   : std::max<size_t>(2, std::thread::hardware_concurrency());
+                     ? d.opts.threads
+                     : std::max<size_t>(2, std::thread::hardware_concurrency());
   d.sys_cfg->set("scheduler.max-threads", threads);
   d.sys_cfg->set("logger.verbosity", caf::atom("quiet"));
   d.sys_cfg->set("logger.console", caf::atom("none"));

@@ -24,14 +24,14 @@ struct engine_options {
 
 /// Spawns an actor written by an embedding program that speaks a channel's
 /// protocol (actors/channel.hpp): a sink takes leases, a source puts batches.
-using actor_factory
-  = std::function<caf::actor(caf::actor_system&, caf::actor channel)>;
+using actor_factory =
+    std::function<caf::actor(caf::actor_system&, caf::actor channel)>;
 
 /// Runs one topology: an actor system, a supervisor, and the source,
 /// channel and sink actors under it. The CLI's `run` and embedding
 /// programs both use it.
 class engine {
-public:
+ public:
   ~engine();
 
   engine(const engine&) = delete;
@@ -72,7 +72,7 @@ public:
 
   const topology_spec& spec() const noexcept;
 
-private:
+ private:
   struct impl;
   explicit engine(std::unique_ptr<impl> ptr);
   std::unique_ptr<impl> impl_;

@@ -39,52 +39,52 @@ std::string context_text(const caf::message& ctx) {
 
 std::string to_string(connector_errc x) {
   switch (x) {
-    case connector_errc::io_error:
-      return "I/O error";
-    case connector_errc::not_found:
-      return "not found";
-    case connector_errc::bad_input:
-      return "bad input";
-    case connector_errc::process_failed:
-      return "process failed";
-    case connector_errc::injected_failure:
-      return "injected failure";
-    case connector_errc::unsupported:
-      return "unsupported";
+  case connector_errc::io_error:
+    return "I/O error";
+  case connector_errc::not_found:
+    return "not found";
+  case connector_errc::bad_input:
+    return "bad input";
+  case connector_errc::process_failed:
+    return "process failed";
+  case connector_errc::injected_failure:
+    return "injected failure";
+  case connector_errc::unsupported:
+    return "unsupported";
   }
   return "unknown connector error";
 }
 
 std::string to_string(channel_errc x) {
   switch (x) {
-    case channel_errc::corrupt_log:
-      return "corrupt channel log";
-    case channel_errc::disk_full:
-      return "disk full";
-    case channel_errc::io_error:
-      return "channel I/O error";
-    case channel_errc::unknown_lease:
-      return "unknown lease";
-    case channel_errc::stopped:
-      return "channel stopped";
+  case channel_errc::corrupt_log:
+    return "corrupt channel log";
+  case channel_errc::disk_full:
+    return "disk full";
+  case channel_errc::io_error:
+    return "channel I/O error";
+  case channel_errc::unknown_lease:
+    return "unknown lease";
+  case channel_errc::stopped:
+    return "channel stopped";
   }
   return "unknown channel error";
 }
 
 std::string to_string(config_errc x) {
   switch (x) {
-    case config_errc::invalid:
-      return "invalid configuration";
-    case config_errc::not_found:
-      return "configuration not found";
+  case config_errc::invalid:
+    return "invalid configuration";
+  case config_errc::not_found:
+    return "configuration not found";
   }
   return "unknown configuration error";
 }
 
 std::string to_string(supervisor_errc x) {
   switch (x) {
-    case supervisor_errc::max_restarts_exceeded:
-      return "too many restarts";
+  case supervisor_errc::max_restarts_exceeded:
+    return "too many restarts";
   }
   return "unknown supervisor error";
 }

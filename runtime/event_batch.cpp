@@ -25,7 +25,7 @@ static_assert(std::endian::native == std::endian::little,
 
 uint32_t crc_of(const char* data, size_t size) {
   return static_cast<uint32_t>(
-    crc32_z(0, reinterpret_cast<const Bytef*>(data), size));
+      crc32_z(0, reinterpret_cast<const Bytef*>(data), size));
 }
 
 template <class T>
@@ -119,9 +119,9 @@ bool operator==(const event_batch& x, const event_batch& y) {
 }
 
 size_t event_batch::encoded_size() const noexcept {
-  return sizeof(wire_header) + events_.size() * sizeof(event_entry)
-         + headers_.size() * sizeof(header_entry) + bytes_.size()
-         + sizeof(uint32_t);
+  return sizeof(wire_header) + events_.size() * sizeof(event_entry) +
+         headers_.size() * sizeof(header_entry) + bytes_.size() +
+         sizeof(uint32_t);
 }
 
 void event_batch::encode(std::vector<char>& out) const {
@@ -136,8 +136,8 @@ void event_batch::encode(std::vector<char>& out) const {
   put_raw(p, events_);
   put_raw(p, headers_);
   put_raw(p, bytes_);
-  auto crc = crc_of(out.data() + start, static_cast<size_t>(p - out.data())
-                                          - start);
+  auto crc =
+      crc_of(out.data() + start, static_cast<size_t>(p - out.data()) - start);
   std::memcpy(p, &crc, sizeof(crc));
 }
 
@@ -148,9 +148,9 @@ caf::expected<event_batch> event_batch::decode(std::span<const char> in) {
   std::memcpy(&hdr, in.data(), sizeof(hdr));
   if (hdr.magic != batch_magic)
     return make_error(channel_errc::corrupt_log, "bad batch magic");
-  auto expected = sizeof(hdr) + size_t{hdr.events} * sizeof(event_entry)
-                  + size_t{hdr.headers} * sizeof(header_entry) + hdr.bytes
-                  + sizeof(uint32_t);
+  auto expected = sizeof(hdr) + size_t{hdr.events} * sizeof(event_entry) +
+                  size_t{hdr.headers} * sizeof(header_entry) + hdr.bytes +
+                  sizeof(uint32_t);
   if (in.size() != expected)
     return make_error(channel_errc::corrupt_log, "batch record size mismatch");
   uint32_t crc;
@@ -167,13 +167,13 @@ caf::expected<event_batch> event_batch::decode(std::span<const char> in) {
   p += hdr.headers * sizeof(header_entry);
   result.bytes_.assign(p, p + hdr.bytes);
   for (auto& e : result.events_) {
-    if (size_t{e.body_offset} + e.body_size > hdr.bytes
-        || size_t{e.header_begin} + e.header_count > hdr.headers)
+    if (size_t{e.body_offset} + e.body_size > hdr.bytes ||
+        size_t{e.header_begin} + e.header_count > hdr.headers)
       return make_error(channel_errc::corrupt_log, "batch entry out of range");
   }
   for (auto& h : result.headers_) {
-    if (size_t{h.key_offset} + h.key_size > hdr.bytes
-        || size_t{h.value_offset} + h.value_size > hdr.bytes)
+    if (size_t{h.key_offset} + h.key_size > hdr.bytes ||
+        size_t{h.value_offset} + h.value_size > hdr.bytes)
       return make_error(channel_errc::corrupt_log, "header out of range");
   }
   return result;

@@ -48,7 +48,7 @@ typename Inspector::result_type inspect(Inspector& f, header_entry& x) {
 /// per event. Headers are added to the last appended event only, which keeps
 /// each event's headers contiguous.
 class event_batch {
-public:
+ public:
   /// The largest number of bytes one batch holds (offsets are 32 bits).
   static constexpr size_t max_bytes = uint32_t(-1) / 2;
 
@@ -99,8 +99,7 @@ public:
   friend bool operator==(const event_batch& x, const event_batch& y);
 
   template <class Inspector>
-  friend typename Inspector::result_type inspect(Inspector& f,
-                                                 event_batch& x) {
+  friend typename Inspector::result_type inspect(Inspector& f, event_batch& x) {
     return f(caf::meta::type_name("event_batch"), x.bytes_, x.events_,
              x.headers_);
   }
@@ -114,7 +113,7 @@ public:
   /// Decodes a batch written by `encode`; checks sizes and the CRC.
   static caf::expected<event_batch> decode(std::span<const char> in);
 
-private:
+ private:
   uint32_t push_bytes(std::string_view s);
 
   std::vector<char> bytes_;

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uint32_t record_magic = 0x31524c53; // "SLR1"
+constexpr uint32_t record_magic = 0x31524c53;          // "SLR1"
 constexpr uint64_t pointer_magic = 0x3150544f50554c53; // "SLUPOTP1"
 
 struct record_header {
@@ -44,7 +44,7 @@ static_assert(sizeof(pointer_slot) == 32);
 template <class T>
 uint32_t crc_of_prefix(const T& x, size_t n) {
   return static_cast<uint32_t>(
-    crc32_z(0, reinterpret_cast<const Bytef*>(&x), n));
+      crc32_z(0, reinterpret_cast<const Bytef*>(&x), n));
 }
 
 uint32_t header_crc(const record_header& h) {
@@ -82,8 +82,7 @@ bool pread_fully(int fd, char* out, size_t n, int64_t offset) {
 
 } // namespace
 
-file_store::file_store(file_store_config cfg) : cfg_(std::move(cfg)) {
-}
+file_store::file_store(file_store_config cfg) : cfg_(std::move(cfg)) {}
 
 caf::expected<std::unique_ptr<file_store>>
 file_store::make(file_store_config cfg) {
@@ -135,8 +134,8 @@ caf::error file_store::write_pointer() {
   s.crc = slot_crc(s);
   auto offset = static_cast<off_t>((s.generation % 2) * sizeof(s));
   auto path = cfg_.directory / "commit.ptr";
-  if (::pwrite(pointer_fd_, &s, sizeof(s), offset)
-      != static_cast<ssize_t>(sizeof(s)))
+  if (::pwrite(pointer_fd_, &s, sizeof(s), offset) !=
+      static_cast<ssize_t>(sizeof(s)))
     return io_error(path, "cannot write");
   if (::fdatasync(pointer_fd_) != 0)
     return io_error(path, "cannot sync");
@@ -178,9 +177,9 @@ caf::error file_store::scan_segment(uint64_t number, bool last) {
     }
     if (!problem.empty()) {
       if (!last) {
-        result = make_error(channel_errc::corrupt_log,
-                            fmt::format("{} at byte {}: {}", path.string(),
-                                        offset, problem));
+        result = make_error(
+            channel_errc::corrupt_log,
+            fmt::format("{} at byte {}: {}", path.string(), offset, problem));
         break;
       }
       log().warn("file channel: {} at byte {} of {}: cutting off a torn "
@@ -229,9 +228,9 @@ caf::error file_store::open() {
   std::error_code ec;
   fs::create_directories(cfg_.directory, ec);
   if (ec)
-    return make_error(channel_errc::io_error,
-                      "cannot create " + cfg_.directory.string() + ": "
-                        + ec.message());
+    return make_error(channel_errc::io_error, "cannot create " +
+                                                  cfg_.directory.string() +
+                                                  ": " + ec.message());
   dir_fd_ = ::open(cfg_.directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd_ < 0)
     return io_error(cfg_.directory, "cannot open");
@@ -253,9 +252,9 @@ caf::error file_store::open() {
   if (recovered_events_ > 0 || torn_records_ > 0)
     log().info("file channel {}: recovered {} uncommitted event(s){}",
                cfg_.directory.string(), recovered_events_,
-               torn_records_ > 0 ? fmt::format(", cut off {} torn record(s)",
-                                               torn_records_)
-                                 : std::string{});
+               torn_records_ > 0
+                   ? fmt::format(", cut off {} torn record(s)", torn_records_)
+                   : std::string{});
   delete_committed_segments();
   opened_ = true;
   return {};
@@ -287,8 +286,8 @@ caf::error file_store::append(event_batch&& batch) {
   if (written != static_cast<ssize_t>(length)) {
     auto err = written < 0 ? io_error(segment_path(st_.active), "cannot append")
                            : make_error(channel_errc::disk_full,
-                                        segment_path(st_.active).string()
-                                          + ": short write (disk full?)");
+                                        segment_path(st_.active).string() +
+                                            ": short write (disk full?)");
     // Cut a partial record off so the log stays valid.
     if (written > 0 && ::ftruncate(fd_, seg.size) != 0)
       log().error("file channel: cannot cut off a partial record of {}",
@@ -341,7 +340,7 @@ caf::expected<event_batch> file_store::read_record(const record_ref& ref) {
                       fmt::format("{} at byte {}: bad record header",
                                   path.string(), ref.offset));
   auto batch = event_batch::decode(
-    std::span<const char>{buf_.data() + sizeof(h), h.payload});
+      std::span<const char>{buf_.data() + sizeof(h), h.payload});
   if (!batch)
     return make_error(channel_errc::corrupt_log,
                       fmt::format("{} at byte {}: {}", path.string(),
@@ -355,8 +354,8 @@ caf::expected<lease> file_store::take(size_t max_events) {
   std::vector<record_ref> refs;
   std::vector<event_batch> batches;
   size_t n = 0;
-  while (!st_.queue.empty()
-         && (refs.empty() || n + st_.queue.front().events <= max_events)) {
+  while (!st_.queue.empty() &&
+         (refs.empty() || n + st_.queue.front().events <= max_events)) {
     auto& ref = st_.queue.front();
     auto batch = read_record(ref);
     if (!batch) {
@@ -373,8 +372,8 @@ caf::expected<lease> file_store::take(size_t max_events) {
   st_.queued_events -= n;
   lease l;
   l.id = st_.next_lease++;
-  l.batches.ptr = std::make_shared<const std::vector<event_batch>>(
-    std::move(batches));
+  l.batches.ptr =
+      std::make_shared<const std::vector<event_batch>>(std::move(batches));
   st_.leases.emplace(l.id, std::move(refs));
   return l;
 }
@@ -459,8 +458,8 @@ bool file_store::has_room(size_t bytes, std::string& why) const {
   }
   struct statvfs sv;
   if (::statvfs(cfg_.directory.c_str(), &sv) == 0) {
-    auto free_bytes = static_cast<int64_t>(sv.f_bavail)
-                      * static_cast<int64_t>(sv.f_frsize);
+    auto free_bytes =
+        static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
     if (free_bytes - need < cfg_.min_free_space) {
       why = fmt::format("directory {}: {} MiB free, below min_free_space {} "
                         "MiB",
@@ -476,8 +475,7 @@ void file_store::close() {
   if (!opened_)
     return;
   if (auto err = sync())
-    log().error("file channel {}: {}", cfg_.directory.string(),
-                describe(err));
+    log().error("file channel {}: {}", cfg_.directory.string(), describe(err));
   for (int* fd : {&fd_, &pointer_fd_, &dir_fd_}) {
     if (*fd >= 0)
       ::close(*fd);

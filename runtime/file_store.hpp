@@ -39,7 +39,7 @@ struct file_store_config {
 /// committed out of order above an uncommitted one are delivered again after
 /// a restart (at-least-once).
 class file_store : public channel_store {
-public:
+ public:
   static caf::expected<std::unique_ptr<file_store>> make(file_store_config cfg);
 
   ~file_store() override;
@@ -68,7 +68,7 @@ public:
   /// Records in the in-memory index (queued and leased).
   size_t indexed_records() const noexcept;
 
-private:
+ private:
   explicit file_store(file_store_config cfg);
 
   /// Where one record lives.
@@ -87,8 +87,8 @@ private:
 
   /// Everything the store knows; the files hold the rest.
   struct state {
-    uint64_t committed_through = 0;     ///< the commit pointer
-    uint64_t pointer_generation = 0;    ///< slot writes so far
+    uint64_t committed_through = 0;  ///< the commit pointer
+    uint64_t pointer_generation = 0; ///< slot writes so far
     uint64_t persisted_pointer = 0;
     std::set<uint64_t> committed_above; ///< commits past a gap
     uint64_t next_seq = 1;

@@ -24,8 +24,8 @@ caf::expected<lease> memory_store::take(size_t max_events) {
     return lease{};
   std::vector<event_batch> out;
   size_t n = 0;
-  while (!st_.queue.empty()
-         && (out.empty() || n + st_.queue.front().size() <= max_events)) {
+  while (!st_.queue.empty() &&
+         (out.empty() || n + st_.queue.front().size() <= max_events)) {
     n += st_.queue.front().size();
     out.push_back(std::move(st_.queue.front()));
     st_.queue.pop_front();
@@ -34,8 +34,8 @@ caf::expected<lease> memory_store::take(size_t max_events) {
   st_.leased_events += n;
   lease l;
   l.id = st_.next_lease++;
-  l.batches.ptr = std::make_shared<const std::vector<event_batch>>(
-    std::move(out));
+  l.batches.ptr =
+      std::make_shared<const std::vector<event_batch>>(std::move(out));
   st_.leases.emplace(l.id, l.batches);
   return l;
 }
@@ -79,7 +79,6 @@ size_t memory_store::bytes() const noexcept {
   return st_.bytes;
 }
 
-void memory_store::close() {
-}
+void memory_store::close() {}
 
 } // namespace sluice

@@ -9,7 +9,7 @@ namespace sluice {
 
 /// A channel store in memory: fast, and lost when the process dies.
 class memory_store : public channel_store {
-public:
+ public:
   caf::error open() override;
   caf::error append(event_batch&& batch) override;
   caf::error sync() override;
@@ -21,7 +21,7 @@ public:
   size_t bytes() const noexcept override;
   void close() override;
 
-private:
+ private:
   /// Queued batches and open leases; everything the store holds.
   struct state {
     std::deque<event_batch> queue;

@@ -70,11 +70,10 @@ std::string to_string(const metrics_snapshot& x) {
   auto line = fmt::format("{} {}: in={} out={} batches_in={} batches_out={} "
                           "bytes_in={} bytes_out={}",
                           x.kind, x.name, x.events_in, x.events_out,
-                          x.batches_in, x.batches_out, x.bytes_in,
-                          x.bytes_out);
+                          x.batches_in, x.batches_out, x.bytes_in, x.bytes_out);
   if (x.kind == "channel")
-    line += fmt::format(" fill={}/{} fill_bytes={}", x.fill_events,
-                        x.capacity, x.fill_bytes);
+    line += fmt::format(" fill={}/{} fill_bytes={}", x.fill_events, x.capacity,
+                        x.fill_bytes);
   line += fmt::format(" dropped={} errors={} rollbacks={} restarts={}",
                       x.events_dropped, x.errors, x.rollbacks, x.restarts);
   return line;

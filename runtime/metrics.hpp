@@ -15,8 +15,7 @@ namespace sluice {
 /// They belong to the registry, so they survive the actor's restarts.
 struct component_metrics {
   component_metrics(std::string name, std::string kind)
-    : name(std::move(name)), kind(std::move(kind)) {
-  }
+      : name(std::move(name)), kind(std::move(kind)) {}
 
   const std::string name;
   const std::string kind; ///< "source", "channel" or "sink"
@@ -69,7 +68,7 @@ struct metrics_snapshot {
 
 /// All components' metrics of one engine, by name.
 class metrics_registry {
-public:
+ public:
   /// Returns the metrics of `name`, creating them on first use.
   std::shared_ptr<component_metrics> get(const std::string& name,
                                          const std::string& kind);
@@ -80,7 +79,7 @@ public:
   /// Copies one component's metrics; zeros when it is unknown.
   metrics_snapshot snapshot(const std::string& name) const;
 
-private:
+ private:
   mutable std::mutex mtx_;
   std::map<std::string, std::shared_ptr<component_metrics>> entries_;
 };

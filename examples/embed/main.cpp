@@ -38,28 +38,28 @@ using counting_sink_ptr = caf::stateful_actor<counting_sink_state>*;
 void take_next(counting_sink_ptr self) {
   self->request(self->state.channel, caf::infinite, take_atom::value,
                 uint64_t{1000})
-    .then(
-      [self](lease& l) {
-        if (l.id == 0) {
-          self->quit();
-          return;
-        }
-        auto& st = self->state;
-        for (auto& batch : *l.batches.ptr) {
-          for (size_t i = 0; i < batch.size(); ++i) {
-            auto body = batch.body(i);
-            uint64_t n = 0;
-            std::from_chars(body.data(), body.data() + 12, n);
-            if (n != st.next)
-              st.seen->in_order = false;
-            st.next = n + 1;
-          }
-          st.seen->events += batch.size();
-        }
-        self->send(st.channel, commit_atom::value, l.id);
-        take_next(self);
-      },
-      [self](caf::error& err) { self->quit(err); });
+      .then(
+          [self](lease& l) {
+            if (l.id == 0) {
+              self->quit();
+              return;
+            }
+            auto& st = self->state;
+            for (auto& batch : *l.batches.ptr) {
+              for (size_t i = 0; i < batch.size(); ++i) {
+                auto body = batch.body(i);
+                uint64_t n = 0;
+                std::from_chars(body.data(), body.data() + 12, n);
+                if (n != st.next)
+                  st.seen->in_order = false;
+                st.next = n + 1;
+              }
+              st.seen->events += batch.size();
+            }
+            self->send(st.channel, commit_atom::value, l.id);
+            take_next(self);
+          },
+          [self](caf::error& err) { self->quit(err); });
 }
 
 caf::behavior counting_sink(counting_sink_ptr self, caf::actor channel,
@@ -68,7 +68,7 @@ caf::behavior counting_sink(counting_sink_ptr self, caf::actor channel,
   self->state.seen = std::move(seen);
   take_next(self);
   return {
-    [self](stop_atom) { self->quit(); },
+      [self](stop_atom) { self->quit(); },
   };
 }
 

@@ -95,8 +95,8 @@ SCENARIO("a slow sink slows the source and memory stays bounded",
     while (std::chrono::steady_clock::now() < until) {
       auto ch = (*eng)->metrics().snapshot("ch");
       max_fill = std::max(max_fill, ch.fill_events);
-      int64_t gap = bench->produced.load()
-                    - static_cast<int64_t>(bench->received_count());
+      int64_t gap = bench->produced.load() -
+                    static_cast<int64_t>(bench->received_count());
       max_gap = std::max(max_gap, gap);
       std::this_thread::sleep_for(2ms);
     }
@@ -143,7 +143,7 @@ SCENARIO("a failing sink rolls back, is restarted with back-off and loses "
     REQUIRE(bench->opens.size() == 4);
     auto gap = [&](size_t i) {
       return std::chrono::duration_cast<std::chrono::milliseconds>(
-        bench->opens[i] - bench->opens[i - 1]);
+          bench->opens[i] - bench->opens[i - 1]);
     };
     CHECK(gap(1) >= 100ms);
     CHECK(gap(2) >= 200ms);

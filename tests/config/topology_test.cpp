@@ -228,8 +228,8 @@ SCENARIO("validate checks a topology built in code", "[topology]") {
 SCENARIO("the example topologies are valid", "[topology]") {
   namespace fs = std::filesystem;
   size_t n = 0;
-  for (auto& e :
-       fs::directory_iterator{fs::path{SLUICE_SOURCE_DIR} / "examples/topologies"}) {
+  for (auto& e : fs::directory_iterator{fs::path{SLUICE_SOURCE_DIR} /
+                                        "examples/topologies"}) {
     std::vector<diagnostic> problems;
     auto spec = load_topology(e.path().string(), registry(), problems);
     for (auto& p : problems)
@@ -245,6 +245,6 @@ SCENARIO("a missing topology file is one clear error", "[topology]") {
   auto spec = load_topology("/nonexistent/t.toml", registry(), problems);
   CHECK_FALSE(spec);
   REQUIRE(problems.size() == 1);
-  CHECK(to_string(problems[0])
-        == "/nonexistent/t.toml: error: cannot read the topology file");
+  CHECK(to_string(problems[0]) ==
+        "/nonexistent/t.toml: error: cannot read the topology file");
 }

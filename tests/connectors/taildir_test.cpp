@@ -73,8 +73,7 @@ void append(const std::string& path, const std::string& text) {
   out << text;
 }
 
-std::vector<std::string> numbered(const std::string& prefix, int from,
-                                  int to) {
+std::vector<std::string> numbered(const std::string& prefix, int from, int to) {
   std::vector<std::string> result;
   for (int i = from; i < to; ++i)
     result.push_back(prefix + std::to_string(i));
@@ -96,8 +95,8 @@ SCENARIO("taildir emits complete lines once, in order", "[taildir]") {
     CHECK(t.lines == std::vector<std::string>{"first", "second"});
     append(log, "rd\r\nfourth\n");
     REQUIRE(t.poll_until(4));
-    CHECK(t.lines
-          == std::vector<std::string>{"first", "second", "third", "fourth"});
+    CHECK(t.lines ==
+          std::vector<std::string>{"first", "second", "third", "fourth"});
     CHECK(t.files.back() == log);
   }
 }
@@ -134,8 +133,7 @@ SCENARIO("taildir follows rotation by rename and by copy-truncate",
     append(log, "c0\nc1\nc2\n");
     REQUIRE(t.poll_until(5));
     THEN("the new content is read from its start") {
-      CHECK(t.lines
-            == std::vector<std::string>{"a0", "a1", "c0", "c1", "c2"});
+      CHECK(t.lines == std::vector<std::string>{"a0", "a1", "c0", "c1", "c2"});
     }
   }
 }
@@ -216,21 +214,19 @@ SCENARIO("a damaged position file is an error naming it", "[taildir]") {
   tail_driver t{dir};
   auto err = t.open();
   REQUIRE(err);
-  CHECK_THAT(describe(err),
-             Catch::Contains((dir / "state/positions.json")));
+  CHECK_THAT(describe(err), Catch::Contains((dir / "state/positions.json")));
 }
 
 SCENARIO("taildir cuts lines longer than max_line_length", "[taildir]") {
   test::temp_dir dir;
   fs::create_directories(dir / "logs");
-  append(dir / "logs/app.log",
-         "short\n" + std::string(100, 'z') + "\nafter\n");
+  append(dir / "logs/app.log", "short\n" + std::string(100, 'z') + "\nafter\n");
   options opts;
   opts.set("max_line_length", int64_t{16});
   tail_driver t{dir, opts};
   REQUIRE(!t.open());
   REQUIRE(t.poll_until(3));
-  CHECK(t.lines
-        == std::vector<std::string>{"short", std::string(16, 'z'), "after"});
+  CHECK(t.lines ==
+        std::vector<std::string>{"short", std::string(16, 'z'), "after"});
   CHECK(t.ctx.metrics->errors.load() == 1);
 }

@@ -48,7 +48,8 @@ batch_size = {sink}
 directory = "{dir}/out"
 roll_size = "256KiB"
 )",
-                     fmt::arg("dir", dir.path()), fmt::arg("batch", source_batch),
+                     fmt::arg("dir", dir.path()),
+                     fmt::arg("batch", source_batch),
                      fmt::arg("sink", sink_batch));
 }
 
@@ -74,7 +75,7 @@ landing read_landing(const std::string& out_dir) {
       if (space == std::string::npos)
         continue;
       result.by_file[line.substr(0, space)].push_back(
-        std::atoll(line.c_str() + space + 1));
+          std::atoll(line.c_str() + space + 1));
     }
   }
   return result;
@@ -101,9 +102,9 @@ size_t check_sequence(const std::vector<int64_t>& got, int64_t n) {
 /// Appends numbered lines to the files of the test, with a rotation by
 /// rename of the first file halfway through.
 class app_writer {
-public:
+ public:
   app_writer(const temp_dir& dir, int64_t lines, bool rotate = true)
-    : dir_(dir.path()), lines_(lines), rotate_(rotate) {
+      : dir_(dir.path()), lines_(lines), rotate_(rotate) {
     fs::create_directories(dir_ + "/logs");
   }
 
@@ -132,7 +133,7 @@ public:
 
   bool done() const { return done_; }
 
-private:
+ private:
   std::string dir_;
   int64_t lines_;
   bool rotate_;
@@ -163,7 +164,9 @@ SCENARIO("kill -9 mid-stream loses no line with a file channel",
   std::ofstream{topo} << topology(dir);
   constexpr int64_t lines = 30'000;
   app_writer writer{dir, lines};
-  std::thread writer_thread{[&] { writer.run(); }};
+  std::thread writer_thread{[&] {
+    writer.run();
+  }};
   auto log = dir / "sluice.log";
   std::vector<std::string> argv{SLUICE_BINARY, "run", topo};
   int kills = 0;
@@ -183,20 +186,21 @@ SCENARIO("kill -9 mid-stream loses no line with a file channel",
   auto code = last.wait(30s);
   INFO(read_file(log));
   REQUIRE(complete);
-  THEN("the clean stop exits 0") { CHECK(code == 0); }
+  THEN("the clean stop exits 0") {
+    CHECK(code == 0);
+  }
   THEN("every line of every file arrived, in order per file, duplicates "
        "only from the batches uncommitted at each kill") {
     auto got = read_landing(dir / "out");
     REQUIRE(got.by_file.size() == 2);
-    size_t dups = check_sequence(got.by_file["a"], lines)
-                  + check_sequence(got.by_file["b"], lines);
+    size_t dups = check_sequence(got.by_file["a"], lines) +
+                  check_sequence(got.by_file["b"], lines);
     INFO("duplicates: " << dups);
     CHECK(dups <= static_cast<size_t>(kills) * (source_batch + sink_batch));
   }
 }
 
-SCENARIO("a clean stop and restart neither loses nor repeats a line",
-         "[e2e]") {
+SCENARIO("a clean stop and restart neither loses nor repeats a line", "[e2e]") {
   temp_dir dir;
   auto topo = dir / "topology.toml";
   std::ofstream{topo} << topology(dir);

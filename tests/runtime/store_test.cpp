@@ -191,7 +191,8 @@ SCENARIO("damage in the middle of the log is reported, not skipped",
   std::sort(segs.begin(), segs.end());
   REQUIRE(segs.size() >= 3);
   {
-    std::fstream f{segs.front(), std::ios::in | std::ios::out | std::ios::binary};
+    std::fstream f{segs.front(),
+                   std::ios::in | std::ios::out | std::ios::binary};
     f.seekp(100);
     f.put('\x7f');
   }

@@ -89,8 +89,8 @@ std::pair<int, std::string> run_command(const std::vector<std::string>& argv,
 }
 
 temp_dir::temp_dir() {
-  auto tmpl = (std::filesystem::temp_directory_path() / "sluice-test-XXXXXX")
-                .string();
+  auto tmpl =
+      (std::filesystem::temp_directory_path() / "sluice-test-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr)
     std::abort();
   path_ = tmpl;

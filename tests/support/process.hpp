@@ -11,7 +11,7 @@ namespace sluice::test {
 /// A child process for end-to-end tests: started with fork/exec, its
 /// stdout and stderr sent to files, stopped with real signals.
 class process {
-public:
+ public:
   process() = default;
   process(const process&) = delete;
   process& operator=(const process&) = delete;
@@ -31,7 +31,7 @@ public:
 
   bool running() const { return pid_ > 0; }
 
-private:
+ private:
   pid_t pid_ = -1;
 };
 
@@ -43,7 +43,7 @@ std::pair<int, std::string> run_command(const std::vector<std::string>& argv,
 /// Makes a fresh temporary directory and removes it with its contents when
 /// destroyed.
 class temp_dir {
-public:
+ public:
   temp_dir();
   ~temp_dir();
   const std::string& path() const { return path_; }
@@ -51,7 +51,7 @@ public:
     return path_ + "/" + name;
   }
 
-private:
+ private:
   std::string path_;
 };
 

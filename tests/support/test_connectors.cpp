@@ -10,10 +10,9 @@ namespace sluice::test {
 namespace {
 
 class counter_source : public source_connector {
-public:
+ public:
   explicit counter_source(std::shared_ptr<test_bench> bench)
-    : bench_(std::move(bench)) {
-  }
+      : bench_(std::move(bench)) {}
 
   caf::error open() override {
     next_ = bench_->committed_seq.load();
@@ -35,9 +34,7 @@ public:
     return poll_status::more;
   }
 
-  void seal(uint64_t seq) override {
-    sealed_.emplace_back(seq, next_);
-  }
+  void seal(uint64_t seq) override { sealed_.emplace_back(seq, next_); }
 
   caf::error commit(uint64_t seq) override {
     while (!sealed_.empty() && sealed_.front().first <= seq) {
@@ -47,7 +44,7 @@ public:
     return {};
   }
 
-private:
+ private:
   std::shared_ptr<test_bench> bench_;
   int64_t next_ = 0;
   char buf_[24];
@@ -55,10 +52,9 @@ private:
 };
 
 class recorder_sink : public sink_connector {
-public:
+ public:
   explicit recorder_sink(std::shared_ptr<test_bench> bench)
-    : bench_(std::move(bench)) {
-  }
+      : bench_(std::move(bench)) {}
 
   caf::error open() override {
     {
@@ -93,7 +89,7 @@ public:
     return {};
   }
 
-private:
+ private:
   std::shared_ptr<test_bench> bench_;
   std::vector<std::string> pending_;
 };
@@ -106,16 +102,16 @@ connector_registry make_test_registry(std::shared_ptr<test_bench> bench) {
   src.name = "counter";
   src.help = "test source of numbered events";
   src.blocking = false;
-  src.make = [bench](const connector_context&, const options&)
-    -> caf::expected<source_connector_ptr> {
+  src.make = [bench](const connector_context&,
+                     const options&) -> caf::expected<source_connector_ptr> {
     return source_connector_ptr{std::make_unique<counter_source>(bench)};
   };
   registry.add(std::move(src));
   sink_type snk;
   snk.name = "recorder";
   snk.help = "test sink recording bodies";
-  snk.make = [bench](const connector_context&, const options&)
-    -> caf::expected<sink_connector_ptr> {
+  snk.make = [bench](const connector_context&,
+                     const options&) -> caf::expected<sink_connector_ptr> {
     return sink_connector_ptr{std::make_unique<recorder_sink>(bench)};
   };
   registry.add(std::move(snk));

@@ -26,7 +26,7 @@ struct test_bench {
   std::atomic<int> fail_opens{0};     ///< the next n opens fail
   std::atomic<int> write_delay_ms{0}; ///< sleep in each write
   std::mutex mtx;
-  std::vector<std::string> received;  ///< bodies written, in order
+  std::vector<std::string> received; ///< bodies written, in order
   std::vector<std::chrono::steady_clock::time_point> opens;
 
   size_t received_count() {
