@@ -64,6 +64,7 @@ struct channel_state {
   bool dirty = false; ///< commits not yet persisted by a sync
   bool retry_scheduled = false;
   bool stopping = false;
+  bool draining = false; ///< a stop that waits for every event to leave
   bool room_warned = false;
   caf::timestamp stop_deadline;
   static inline const char* name = "sluice.channel";
@@ -140,6 +141,13 @@ void maybe_finish_stop(channel_ptr self);
 
 void serve_takes(channel_ptr self) {
   auto& st = self->state;
+  if (st.stopping && !st.draining) {
+    // A persisting stop hands out nothing more; the sinks stop.
+    for (auto& t : st.takes)
+      t.promise.deliver(lease{});
+    st.takes.clear();
+    return;
+  }
   while (!st.takes.empty() && st.store->queued_events() > 0) {
     auto take = std::move(st.takes.front());
     st.takes.pop_front();
@@ -263,11 +271,23 @@ void maybe_finish_stop(channel_ptr self) {
   auto& st = self->state;
   if (!st.stopping)
     return;
-  bool drained = st.cfg.drain_on_stop
-                     ? st.store->events() == 0 && st.unwritten.empty()
-                     : st.leases.empty();
+  bool drained = st.draining ? st.store->events() == 0 && st.unwritten.empty()
+                             : st.leases.empty();
   if (drained || caf::make_timestamp() >= st.stop_deadline)
     finish_stop(self);
+}
+
+void begin_stop(channel_ptr self, bool drain) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  st.stopping = true;
+  st.draining = drain;
+  auto timeout = std::chrono::milliseconds{st.cfg.drain_timeout_ms};
+  st.stop_deadline = caf::make_timestamp() + timeout;
+  self->delayed_send(self, timeout, timeout_atom::value);
+  serve_takes(self);
+  maybe_finish_stop(self);
 }
 
 caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
@@ -342,6 +362,8 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
         }
         max_events =
             std::clamp<uint64_t>(max_events, 1, st.cfg.transaction_capacity);
+        if (st.stopping && !st.draining)
+          return lease{};
         if (st.store->queued_events() == 0) {
           if (st.stopping)
             return lease{};
@@ -382,18 +404,8 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
         st.cfg.metrics->rollbacks.fetch_add(1, std::memory_order_relaxed);
         serve_takes(self);
       },
-      [self](stop_atom) {
-        auto& st = self->state;
-        if (st.stopping)
-          return;
-        st.stopping = true;
-        st.stop_deadline = caf::make_timestamp() +
-                           std::chrono::milliseconds{st.cfg.drain_timeout_ms};
-        self->delayed_send(self,
-                           std::chrono::milliseconds{st.cfg.drain_timeout_ms},
-                           timeout_atom::value);
-        maybe_finish_stop(self);
-      },
+      [self](stop_atom) { begin_stop(self, self->state.cfg.drain_on_stop); },
+      [self](stop_atom, drain_atom) { begin_stop(self, true); },
       [self](timeout_atom) { maybe_finish_stop(self); },
   };
 }

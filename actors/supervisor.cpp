@@ -34,7 +34,8 @@ struct supervisor_state {
   std::vector<child_state> children; ///< parallel to cfg.children
   child_handles handles;
   bool stopping = false;
-  int phase = -1; ///< the stop phase under way
+  bool drain = false; ///< the stop asks draining children to drain
+  int phase = -1;     ///< the stop phase under way
   caf::error failure;
   static inline const char* name = "sluice.supervisor";
 };
@@ -169,11 +170,12 @@ bool phase_done(supervisor_ptr self, int phase) {
   return true;
 }
 
-void begin_stop(supervisor_ptr self) {
+void begin_stop(supervisor_ptr self, bool drain) {
   auto& st = self->state;
   if (st.stopping)
     return;
   st.stopping = true;
+  st.drain = drain;
   next_phase(self);
 }
 
@@ -193,7 +195,11 @@ void next_phase(supervisor_ptr self) {
     st.phase = phase;
     for (size_t i = 0; i < st.children.size(); ++i)
       if (st.children[i].running && st.cfg.children[i].stop_phase == phase)
-        self->send(st.children[i].handle, stop_atom::value);
+        if (st.drain && st.cfg.children[i].drains)
+          self->send(st.children[i].handle, stop_atom::value,
+                     drain_atom::value);
+        else
+          self->send(st.children[i].handle, stop_atom::value);
     self->delayed_send(self, std::chrono::milliseconds{st.cfg.phase_timeout_ms},
                        timeout_atom::value, phase);
     return;
@@ -250,7 +256,7 @@ caf::behavior supervisor_impl(supervisor_ptr self, supervisor_config cfg) {
       if (finish_phase_ended(self)) {
         log().info("{}: every source has finished; draining and stopping",
                    st.cfg.name);
-        begin_stop(self);
+        begin_stop(self, true);
       }
       return;
     }
@@ -272,7 +278,7 @@ caf::behavior supervisor_impl(supervisor_ptr self, supervisor_config cfg) {
         ++c.generation;
         restart(self, i);
       },
-      [self](stop_atom) { begin_stop(self); },
+      [self](stop_atom) { begin_stop(self, false); },
       [self](timeout_atom, int phase) {
         auto& st = self->state;
         if (!st.stopping || st.phase != phase)

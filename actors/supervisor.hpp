@@ -30,6 +30,9 @@ struct child_spec {
   std::function<caf::actor(caf::actor_system&, const child_handles& peers)>
       start;
   std::shared_ptr<component_metrics> metrics; ///< counts restarts; may be null
+  /// Understands `(stop_atom, drain_atom)`: when the supervisor stops
+  /// because its finish phase ended, it asks this child to drain.
+  bool drains = false;
 };
 
 /// When and how often failed children are restarted.
@@ -61,7 +64,9 @@ struct supervisor_config {
 /// supervisor logs why, kills the rest and ends with
 /// `supervisor_errc::max_restarts_exceeded`, which its own supervisor (or
 /// the engine, which reports it and sets the exit code) sees.
-/// A child that ends normally is not restarted.
+/// A child that ends normally is not restarted. When every child of
+/// `finish_phase` has ended normally, the supervisor stops the rest and
+/// asks children that `drains` to deliver everything first.
 /// Stop: `stop_atom` stops the children phase by phase with `stop_atom`,
 /// waiting for each phase to end (killing what outlives
 /// `phase_timeout_ms`), then quits normally. Idempotent.

@@ -360,8 +360,20 @@ parser::parse_interceptors(const toml::node& node, const std::string& what) {
                 "'; known types: " + join(registry_.interceptor_names()));
       continue;
     }
+    auto before = problems_.size();
     parse_options(*tbl, spec.type + " " + iwhat, iwhat, type->options, {"type"},
                   spec.opts);
+    // Building it checks what only the type knows (a regex compiles).
+    if (problems_.size() == before) {
+      if (auto made = type->make(spec.opts); !made) {
+        auto text = describe(made.error());
+        if (auto colon = text.find(": "); colon != std::string::npos)
+          text.erase(0, colon + 2);
+        auto* at_node = tbl->get("regex");
+        error(at_node ? at_node->source() : tbl->source(),
+              spec.type + " " + iwhat + ": " + text);
+      }
+    }
     result.push_back(std::move(spec));
   }
   return result;

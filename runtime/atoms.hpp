@@ -17,6 +17,7 @@ using rollback_atom = caf::atom_constant<caf::atom("rollback")>;
 
 // Lifecycle and timers.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;

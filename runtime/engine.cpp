@@ -186,6 +186,7 @@ supervisor_config engine::impl::make_supervisor_config() {
     child_spec child;
     child.name = ch.name;
     child.stop_phase = 1;
+    child.drains = true;
     for (auto& s : spec.sources)
       if (s.channel == ch.name)
         child.dependents.push_back(s.name);

@@ -186,6 +186,10 @@ type = "regex_filter"
 pattern = "x"
 [[sources.r1.interceptors]]
 type = "stamp"
+[[sources.r1.interceptors]]
+type = "regex_extract"
+regex = "(unclosed"
+headers = ["x"]
 
 [channels.c1]
 type = "memory"
@@ -197,6 +201,8 @@ channel = "c1"
   CHECK(has(errors, "t.toml:6:1: error: unknown option 'pattern'"));
   CHECK(has(errors, "needs option 'regex'"));
   CHECK(has(errors, "t.toml:8:8: error: unknown interceptor type 'stamp'"));
+  CHECK(has(errors, "t.toml:11:9: error: regex_extract interceptor 3 of "
+                    "source 'r1': invalid regex '(unclosed'"));
 }
 
 SCENARIO("validate checks a topology built in code", "[topology]") {
