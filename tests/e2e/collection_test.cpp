@@ -271,3 +271,60 @@ SCENARIO("the CLI answers --help and --version", "[e2e][cli]") {
   CHECK_THAT(hout, Catch::Contains("run"));
   CHECK_THAT(hout, Catch::Contains("check"));
 }
+
+SCENARIO("metrics are logged periodically and at exit", "[e2e][cli]") {
+  temp_dir dir;
+  auto topo = dir / "gen.toml";
+  std::ofstream{topo} << R"([sources.gen]
+type = "generator"
+channel = "mem"
+batch_size = 50
+count = 600
+rate = 1000
+
+[channels.mem]
+type = "memory"
+capacity = 1000
+transaction_capacity = 100
+
+[sinks.out]
+type = "null"
+channel = "mem"
+batch_size = 100
+)";
+  auto [code, out] = run_command(
+    {SLUICE_BINARY, "run", topo, "--stats-interval", "100ms"}, 30s);
+  INFO(out);
+  CHECK(code == 0);
+  CHECK_THAT(out, Catch::Contains("stats source gen: in=0 out="));
+  CHECK_THAT(out, Catch::Contains("stats channel mem:"));
+  CHECK_THAT(out, Catch::Contains("final sink out: in=0 out=600 "));
+  CHECK_THAT(out, Catch::Contains("every source has finished"));
+}
+
+SCENARIO("an exec source's output reaches a console sink", "[e2e][cli]") {
+  temp_dir dir;
+  auto topo = dir / "exec.toml";
+  std::ofstream{topo} << R"([sources.cmd]
+type = "exec"
+channel = "mem"
+command = "printf 'alpha\nbeta\ngamma\n'"
+
+[[sources.cmd.interceptors]]
+type = "regex_filter"
+regex = "^(alpha|gamma)$"
+
+[channels.mem]
+type = "memory"
+
+[sinks.out]
+type = "console"
+channel = "mem"
+)";
+  auto [code, out] = run_command({SLUICE_BINARY, "run", topo}, 30s);
+  INFO(out);
+  CHECK(code == 0);
+  CHECK_THAT(out, Catch::Contains("alpha\ngamma\n"));
+  CHECK_THAT(out, Catch::Contains("final source cmd: in=0 out=2 "));
+  CHECK_THAT(out, Catch::Contains("dropped=1"));
+}
