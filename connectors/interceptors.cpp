@@ -89,10 +89,14 @@ class regex_extract : public interceptor {
       return true;
     // Copy the captures first: adding headers may move the batch's bytes.
     scratch_.clear();
-    for (size_t i = 1; i < groups_.size() && i <= headers_.size(); ++i)
-      scratch_.emplace_back(groups_[i].data(), groups_[i].size());
-    for (size_t i = 0; i < scratch_.size(); ++i)
-      b.add_header(headers_[i], scratch_[i]);
+    spans_.clear();
+    for (size_t i = 1; i < groups_.size() && i <= headers_.size(); ++i) {
+      spans_.emplace_back(scratch_.size(), groups_[i].size());
+      scratch_.append(groups_[i].data(), groups_[i].size());
+    }
+    for (size_t i = 0; i < spans_.size(); ++i)
+      b.add_header(headers_[i], std::string_view{scratch_}.substr(
+                                    spans_[i].first, spans_[i].second));
     return true;
   }
 
@@ -100,7 +104,8 @@ class regex_extract : public interceptor {
   std::unique_ptr<RE2> re_;
   std::vector<std::string> headers_;
   std::vector<re2::StringPiece> groups_;
-  std::vector<std::string> scratch_;
+  std::string scratch_;                          ///< reused capture bytes
+  std::vector<std::pair<size_t, size_t>> spans_; ///< offset, size
 };
 
 caf::expected<std::unique_ptr<RE2>> compile(const std::string& pattern) {
