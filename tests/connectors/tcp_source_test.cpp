@@ -1,0 +1,265 @@
+#include "connectors/tcp_source.hpp"
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <netinet/in.h>
+#include <string>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "runtime/errors.hpp"
+#include "tests/connectors/connector_test_helpers.hpp"
+
+using namespace sluice;
+using namespace std::chrono_literals;
+
+namespace {
+
+source_connector_ptr make_tcp(const connector_context& ctx, options o = {}) {
+  if (!o.contains("port"))
+    o.set("port", int64_t{0});
+  auto c = test::make_source(tcp_source_type(), ctx, std::move(o));
+  REQUIRE(c);
+  REQUIRE(*c);
+  return std::move(*c);
+}
+
+/// A blocking TCP client with a receive timeout.
+class client {
+ public:
+  explicit client(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd_ >= 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    REQUIRE(::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr) == 1);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) ==
+            0);
+  }
+
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  ~client() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+
+  void send(const std::string& data) {
+    size_t done = 0;
+    while (done < data.size()) {
+      auto n =
+          ::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+      REQUIRE(n > 0);
+      done += static_cast<size_t>(n);
+    }
+  }
+
+  void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+
+  /// Reads until a newline, end of stream or the timeout.
+  std::string read_line() {
+    std::string result;
+    char c;
+    while (::recv(fd_, &c, 1, 0) == 1) {
+      result += c;
+      if (c == '\n')
+        break;
+    }
+    return result;
+  }
+
+  /// True when the peer closed the connection (reads EOF in time).
+  bool at_eof() {
+    char c;
+    return ::recv(fd_, &c, 1, 0) == 0;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+} // namespace
+
+SCENARIO("the tcp source emits the lines clients send", "[tcp]") {
+  auto ctx = test::make_context("tcp");
+  GIVEN("a tcp source on port 0 with max_line_length 16") {
+    options o;
+    o.set("max_line_length", int64_t{16});
+    auto src = make_tcp(ctx, o);
+    REQUIRE(!src->open());
+    auto port = dynamic_cast<tcp_source&>(*src).port();
+    REQUIRE(port != 0);
+    WHEN("a client sends LF and CRLF lines and one over-long line") {
+      client cl{port};
+      cl.send("one\ntwo\r\n");
+      cl.send(std::string(40, 'x') + "\n");
+      cl.send("three\n");
+      auto r = test::drain_n(*src, 4);
+      THEN("the source yields them in order with the long one cut") {
+        CHECK(!r.failed);
+        CHECK(r.lines == std::vector<std::string>{
+                             "one", "two", std::string(16, 'x'), "three"});
+        CHECK(ctx.metrics->errors == 1);
+      }
+    }
+    WHEN("a client sends a last line without newline and disconnects") {
+      {
+        client cl{port};
+        cl.send("first\nlast");
+      }
+      auto r = test::drain_n(*src, 2);
+      THEN("the last line is emitted too") {
+        CHECK(r.lines == std::vector<std::string>{"first", "last"});
+      }
+    }
+    WHEN("two clients send lines") {
+      client a{port};
+      client b{port};
+      a.send("a1\na2\n");
+      b.send("b1\nb2\n");
+      auto r = test::drain_n(*src, 4);
+      THEN("every line of each arrives, in order per client") {
+        REQUIRE(r.lines.size() == 4);
+        std::vector<std::string> from_a;
+        std::vector<std::string> from_b;
+        for (auto& x : r.lines)
+          (x[0] == 'a' ? from_a : from_b).push_back(x);
+        CHECK(from_a == std::vector<std::string>{"a1", "a2"});
+        CHECK(from_b == std::vector<std::string>{"b1", "b2"});
+      }
+    }
+    src->close();
+  }
+}
+
+SCENARIO("the tcp source acknowledges committed lines", "[tcp]") {
+  auto ctx = test::make_context("tcp");
+  GIVEN("a tcp source with ack = true") {
+    options o;
+    o.set("ack", true);
+    auto src = make_tcp(ctx, o);
+    REQUIRE(!src->open());
+    auto port = dynamic_cast<tcp_source&>(*src).port();
+    WHEN("a client sends three lines that are sealed and committed") {
+      client cl{port};
+      cl.send("a\nb\nc\n");
+      auto r = test::drain_n(*src, 3);
+      REQUIRE(r.lines.size() == 3);
+      src->seal(1);
+      REQUIRE(!src->commit(1));
+      THEN("the client reads OK 3") {
+        CHECK(cl.read_line() == "OK 3\n");
+      }
+      AND_WHEN("it sends two more lines in two batches") {
+        cl.send("d\n");
+        REQUIRE(test::drain_n(*src, 1).lines.size() == 1);
+        src->seal(2);
+        cl.send("e\n");
+        REQUIRE(test::drain_n(*src, 1).lines.size() == 1);
+        src->seal(3);
+        REQUIRE(!src->commit(3));
+        THEN("one commit of both batches acks them together") {
+          CHECK(cl.read_line() == "OK 3\n");
+          CHECK(cl.read_line() == "OK 2\n");
+        }
+      }
+    }
+    WHEN("a client sends lines and shuts down its side before the commit") {
+      client cl{port};
+      cl.send("x\ny\n");
+      cl.shutdown_write();
+      auto r = test::drain_n(*src, 2);
+      REQUIRE(r.lines.size() == 2);
+      src->seal(1);
+      // A poll after the seal lets the source notice the closed connection.
+      test::drain(
+          *src, [](const std::vector<std::string>&) { return false; }, 16,
+          50ms);
+      REQUIRE(!src->commit(1));
+      THEN("it still gets its ack, then the connection closes") {
+        CHECK(cl.read_line() == "OK 2\n");
+        CHECK(cl.at_eof());
+      }
+    }
+    WHEN("a batch is sealed but not committed") {
+      client cl{port};
+      cl.send("p\n");
+      REQUIRE(test::drain_n(*src, 1).lines.size() == 1);
+      src->seal(1);
+      REQUIRE(!src->commit(0));
+      THEN("no ack is sent yet") {
+        src->close();
+        // Closing drops the connection without an ack.
+        CHECK(cl.read_line().empty());
+      }
+    }
+    src->close();
+  }
+}
+
+SCENARIO("the tcp source reports a port in use", "[tcp]") {
+  auto ctx = test::make_context("tcp");
+  GIVEN("a tcp source listening on some port") {
+    auto first = make_tcp(ctx);
+    REQUIRE(!first->open());
+    auto port = dynamic_cast<tcp_source&>(*first).port();
+    WHEN("a second source binds the same port") {
+      options o;
+      o.set("port", int64_t{port});
+      auto second = make_tcp(ctx, o);
+      auto err = second->open();
+      THEN("it fails with an error naming the port") {
+        REQUIRE(err);
+        auto text = describe(err);
+        CHECK_THAT(text, Catch::Contains(std::to_string(port)));
+      }
+      second->close();
+    }
+    first->close();
+  }
+  GIVEN("a bind address that is not IPv4") {
+    options o;
+    o.set("bind", std::string{"not-an-address"});
+    auto src = make_tcp(ctx, o);
+    THEN("open fails naming it") {
+      auto err = src->open();
+      REQUIRE(err);
+      CHECK_THAT(describe(err), Catch::Contains("not-an-address"));
+    }
+  }
+}
+
+SCENARIO("a line of exactly max_line_length is not counted as cut",
+         "[tcp][!mayfail]") {
+  auto ctx = test::make_context("tcp");
+  GIVEN("a tcp source with max_line_length 16") {
+    options o;
+    o.set("max_line_length", int64_t{16});
+    auto src = make_tcp(ctx, o);
+    REQUIRE(!src->open());
+    auto port = dynamic_cast<tcp_source&>(*src).port();
+    WHEN("a 16-byte line arrives before its newline") {
+      client cl{port};
+      cl.send("0123456789abcdef");
+      auto first = test::drain(
+          *src, [](const std::vector<std::string>&) { return false; }, 16,
+          std::chrono::milliseconds{200});
+      cl.send("\nnext\n");
+      auto rest = test::drain_n(*src, 2 - first.lines.size());
+      auto lines = first.lines;
+      lines.insert(lines.end(), rest.lines.begin(), rest.lines.end());
+      THEN("the line comes out whole and no error is counted") {
+        CHECK(lines == std::vector<std::string>{"0123456789abcdef", "next"});
+        CHECK(ctx.metrics->errors == 0);
+      }
+    }
+    src->close();
+  }
+}
