@@ -26,6 +26,11 @@ exec_source::~exec_source() {
 }
 
 caf::error exec_source::spawn() {
+  for (int* fd : {&out_fd_, &err_fd_}) {
+    if (*fd >= 0)
+      ::close(*fd);
+    *fd = -1;
+  }
   int out[2];
   int err[2];
   if (::pipe2(out, O_CLOEXEC) != 0)
@@ -157,10 +162,20 @@ caf::expected<poll_status> exec_source::poll(batch_builder& out,
     out.append(last);
     ++emitted;
   }
-  ::close(out_fd_);
-  out_fd_ = -1;
+  if (out_fd_ >= 0) {
+    ::close(out_fd_);
+    out_fd_ = -1;
+  }
   drain_stderr();
-  reap(true);
+  // The command may keep running after closing its output: wait for it
+  // without blocking, polling again later.
+  if (!reap(false))
+    return emitted > 0 ? poll_status::more : poll_status::idle;
+  drain_stderr();
+  if (err_fd_ >= 0) {
+    ::close(err_fd_);
+    err_fd_ = -1;
+  }
   if (cfg_.restart) {
     restart_at_ = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds{cfg_.restart_throttle_ms};

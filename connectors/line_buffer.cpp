@@ -46,7 +46,8 @@ bool line_buffer::next(std::string_view& line) {
       continue;
     }
     if (!nl) {
-      if (size < max_)
+      // Only a line longer than the limit is cut: wait for max + 1 bytes.
+      if (size <= max_)
         return false;
       line = {start, max_};
       begin_ = end_;

@@ -160,10 +160,12 @@ caf::expected<event_batch> event_batch::decode(std::span<const char> in) {
   event_batch result;
   auto* p = in.data() + sizeof(hdr);
   result.events_.resize(hdr.events);
-  std::memcpy(result.events_.data(), p, hdr.events * sizeof(event_entry));
+  if (hdr.events > 0)
+    std::memcpy(result.events_.data(), p, hdr.events * sizeof(event_entry));
   p += hdr.events * sizeof(event_entry);
   result.headers_.resize(hdr.headers);
-  std::memcpy(result.headers_.data(), p, hdr.headers * sizeof(header_entry));
+  if (hdr.headers > 0)
+    std::memcpy(result.headers_.data(), p, hdr.headers * sizeof(header_entry));
   p += hdr.headers * sizeof(header_entry);
   result.bytes_.assign(p, p + hdr.bytes);
   for (auto& e : result.events_) {

@@ -192,7 +192,7 @@ SCENARIO("the exec source is closed by its destructor", "[exec]") {
 }
 
 SCENARIO("exec poll does not block on a command that closed its stdout",
-         "[exec][!mayfail]") {
+         "[exec]") {
   auto ctx = test::make_context("exec");
   GIVEN("a command that closes stdout and keeps running for 3 s") {
     auto src = make_exec(ctx, "echo x; exec >&-; sleep 3");
@@ -236,7 +236,7 @@ size_t open_fds() {
 
 } // namespace
 
-SCENARIO("exec restarts do not leak descriptors", "[exec][!mayfail]") {
+SCENARIO("exec restarts do not leak descriptors", "[exec]") {
   auto ctx = test::make_context("exec");
   GIVEN("a restarting command that closes stdout before stderr") {
     options o;
