@@ -236,8 +236,7 @@ SCENARIO("the tcp source reports a port in use", "[tcp]") {
   }
 }
 
-SCENARIO("a line of exactly max_line_length is not counted as cut",
-         "[tcp]") {
+SCENARIO("a line of exactly max_line_length is not counted as cut", "[tcp]") {
   auto ctx = test::make_context("tcp");
   GIVEN("a tcp source with max_line_length 16") {
     options o;

@@ -293,7 +293,7 @@ channel = "mem"
 batch_size = 100
 )";
   auto [code, out] = run_command(
-    {SLUICE_BINARY, "run", topo, "--stats-interval", "100ms"}, 30s);
+      {SLUICE_BINARY, "run", topo, "--stats-interval", "100ms"}, 30s);
   INFO(out);
   CHECK(code == 0);
   CHECK_THAT(out, Catch::Contains("stats source gen: in=0 out="));
