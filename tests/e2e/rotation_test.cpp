@@ -1,0 +1,115 @@
+// End-to-end: a running `sluice` follows a log rotated both ways.
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "tests/support/process.hpp"
+
+using namespace sluice::test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> landed(const std::string& out_dir) {
+  std::vector<std::string> lines;
+  if (!fs::exists(out_dir))
+    return lines;
+  std::vector<fs::path> files;
+  for (auto& e : fs::directory_iterator{out_dir})
+    files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (auto& f : files) {
+    std::ifstream in{f};
+    for (std::string line; std::getline(in, line);)
+      lines.push_back(line);
+  }
+  return lines;
+}
+
+bool wait_for(const std::string& out_dir, size_t n) {
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (landed(out_dir).size() >= n)
+      return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+void write_lines(std::ofstream& out, int from, int to) {
+  for (int i = from; i < to; ++i) {
+    out << "line " << i << '\n';
+    if (i % 200 == 0) {
+      out.flush();
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+  out.flush();
+}
+
+} // namespace
+
+SCENARIO("a running pipeline follows a log through copy-truncate and rename "
+         "rotations",
+         "[e2e][rotation]") {
+  temp_dir dir;
+  fs::create_directories(dir / "logs");
+  auto topo = dir / "topology.toml";
+  std::ofstream{topo} << fmt::format(R"([sources.tail]
+type = "taildir"
+channel = "mem"
+batch_size = 100
+filegroups = {{ app = "{0}/logs/*.log" }}
+position_file = "{0}/state/positions.json"
+scan_interval = "100ms"
+
+[channels.mem]
+type = "memory"
+capacity = 5000
+transaction_capacity = 500
+
+[sinks.out]
+type = "file"
+channel = "mem"
+batch_size = 500
+directory = "{0}/out"
+roll_size = "64KiB"
+)",
+                                     dir.path());
+  auto log = dir / "logs/app.log";
+  auto out_dir = dir / "out";
+  process p;
+  REQUIRE(process::start(p, {SLUICE_BINARY, "run", topo}, dir / "sluice.log"));
+  std::ofstream out{log, std::ios::app};
+  write_lines(out, 0, 3000);
+  REQUIRE(wait_for(out_dir, 3000));
+  // copy-truncate, as logrotate's copytruncate does once the tailer caught up
+  fs::copy_file(log, dir / "logs/app.log.1");
+  fs::resize_file(log, 0);
+  std::this_thread::sleep_for(300ms);
+  write_lines(out, 3000, 6000);
+  // rename while writing: the old inode keeps growing for a while
+  fs::rename(log, dir / "logs/app.log.2");
+  write_lines(out, 6000, 6500);
+  out.close();
+  std::ofstream fresh{log, std::ios::app};
+  write_lines(fresh, 6500, 9000);
+  bool complete = wait_for(out_dir, 9000);
+  p.signal(SIGTERM);
+  auto code = p.wait(30s);
+  INFO(read_file(dir / "sluice.log"));
+  REQUIRE(complete);
+  CHECK(code == 0);
+  auto lines = landed(out_dir);
+  THEN("every line arrived exactly once and in order") {
+    REQUIRE(lines.size() == 9000);
+    for (int i = 0; i < 9000; ++i)
+      REQUIRE(lines[static_cast<size_t>(i)] == "line " + std::to_string(i));
+  }
+}
