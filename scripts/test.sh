@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, the build, the unit and end-to-end tests, a
 # short run of each benchmark (so they do not rot), then the tests again
-# under AddressSanitizer/UBSan and the concurrency tests under
+# under AddressSanitizer/UBSan, and the tests without actors under
 # ThreadSanitizer. SLUICE_SANITIZERS=0 skips the sanitizer builds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,10 +37,15 @@ if [[ "${SLUICE_SANITIZERS:-1}" == 1 ]]; then
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --output-on-failure -j "$jobs" --timeout 600)
 
-  echo "== ThreadSanitizer (concurrency tests)"
+  # Debian's CAF is not built with ThreadSanitizer, so every message CAF
+  # hands between threads is reported as a race: the actor tests cannot run
+  # under it. The tests whose threads are the project's own (a writer and a
+  # tailer, child processes, sockets, stores) do.
+  echo "== ThreadSanitizer (tests without actors)"
   BUILD_DIR="$root/build-tsan" BUILD_TYPE=Debug "$root/scripts/build.sh" \
     -DSLUICE_SANITIZE=thread -DSLUICE_BUILD_BENCHMARKS=OFF
   (cd "$root/build-tsan" && \
-    TSAN_OPTIONS=halt_on_error=1 ./tests/sluice_tests "[pipeline]")
+    TSAN_OPTIONS=halt_on_error=1 ./tests/sluice_tests \
+      "[taildir],[file_store],[memory_store],[exec],[tcp],[generator],[interceptors],[file_sink]")
 fi
 echo "== all tests passed"

@@ -328,3 +328,35 @@ channel = "mem"
   CHECK_THAT(out, Catch::Contains("final source cmd: in=0 out=2 "));
   CHECK_THAT(out, Catch::Contains("dropped=1"));
 }
+
+SCENARIO("a component that keeps failing stops sluice with exit code 1",
+         "[e2e][cli]") {
+  temp_dir dir;
+  // A regular file where the sink wants its directory: every open fails.
+  std::ofstream{dir / "blocker"} << "x";
+  auto topo = dir / "fail.toml";
+  std::ofstream{topo} << fmt::format(R"([supervision]
+max_restarts = 2
+initial_backoff = "10ms"
+
+[sources.gen]
+type = "generator"
+channel = "mem"
+rate = 100
+
+[channels.mem]
+type = "memory"
+
+[sinks.out]
+type = "file"
+channel = "mem"
+directory = "{}/blocker/out"
+)",
+                                     dir.path());
+  auto [code, out] = run_command({SLUICE_BINARY, "run", topo}, 60s);
+  INFO(out);
+  CHECK(code == 1);
+  CHECK_THAT(out, Catch::Contains("giving up: out failed 3 times"));
+  CHECK_THAT(out, Catch::Contains("blocker/out"));
+  CHECK_THAT(out, Catch::Contains("stopped on failure"));
+}
