@@ -10,6 +10,7 @@
 
 #include <toml++/toml.h>
 
+#include "config/topology_detail.hpp"
 #include "connectors/registry.hpp"
 #include "runtime/errors.hpp"
 
@@ -17,79 +18,12 @@ namespace sluice {
 
 namespace {
 
-/// Finds where a key of a component was written, for messages.
-using position_lookup = std::function<source_position(
-    const std::string& component, const std::string& key)>;
+using detail::join;
+using detail::suggestion;
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j)
-    prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1,
-                         prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-std::string suggestion(const std::string& key,
-                       const std::vector<std::string>& known) {
-  std::string best;
-  size_t best_d = 3;
-  for (auto& k : known) {
-    auto d = edit_distance(key, k);
-    if (d < best_d) {
-      best_d = d;
-      best = k;
-    }
-  }
-  return best.empty() ? std::string{} : "; did you mean '" + best + "'?";
-}
-
-std::string join(const std::vector<std::string>& xs) {
-  std::string result;
-  for (auto& x : xs)
-    result += (result.empty() ? "" : ", ") + x;
-  return result;
-}
-
-bool valid_name(const std::string& name) {
-  return !name.empty() &&
-         std::all_of(name.begin(), name.end(), [](unsigned char c) {
-           return std::isalnum(c) || c == '_' || c == '-' || c == '.';
-         });
-}
-
-std::vector<option_spec> memory_channel_options() {
-  return {
-      {"capacity", option_type::integer, "events held", false,
-       option_value{int64_t{10'000}}, 1},
-      {"transaction_capacity", option_type::integer, "most events per batch",
-       false, option_value{int64_t{1'000}}, 1},
-      {"byte_capacity", option_type::bytes, "bytes held", false,
-       option_value{int64_t{256} << 20}, 1024},
-  };
-}
-
-std::vector<option_spec> file_channel_options() {
-  return {
-      {"directory", option_type::string, "directory of the channel's log",
-       true},
-      {"capacity", option_type::integer, "events held", false,
-       option_value{int64_t{1'000'000}}, 1},
-      {"transaction_capacity", option_type::integer, "most events per batch",
-       false, option_value{int64_t{10'000}}, 1},
-      {"segment_size", option_type::bytes, "size of one log segment", false,
-       option_value{int64_t{64} << 20}, 64 << 10},
-      {"max_disk_bytes", option_type::bytes, "disk the channel may use", false,
-       option_value{int64_t{2} << 30}, 1 << 20},
-      {"min_free_space", option_type::bytes,
-       "free space the channel leaves on the file system", false,
-       option_value{int64_t{256} << 20}, 0},
-  };
+const std::vector<option_spec>& no_options() {
+  static const std::vector<option_spec> none;
+  return none;
 }
 
 class parser {
@@ -141,6 +75,16 @@ class parser {
                                                    const std::string& what);
   const toml::table* component_table(const toml::node& node,
                                      const std::string& what);
+  /// Parses each component table of a section: its name, position and
+  /// type, then what `finish` reads for its kind.
+  template <class Spec, class Finish>
+  void parse_each(const toml::table& tbl, const std::string& kind,
+                  std::vector<Spec>& out, Finish finish);
+  void unknown_type(const toml::table& t, const std::string& kind,
+                    const std::string& type,
+                    const std::vector<std::string>& known);
+  static std::string described(const std::string& type,
+                               const std::string& what);
 
   std::string file_;
   const connector_registry& registry_;
@@ -408,85 +352,84 @@ void parser::parse_engine(const toml::table& tbl, topology_spec& out) {
     out.drain_timeout_ms = opts.get_int("drain_timeout");
 }
 
-void parser::parse_sources(const toml::table& tbl, topology_spec& out) {
+template <class Spec, class Finish>
+void parser::parse_each(const toml::table& tbl, const std::string& kind,
+                        std::vector<Spec>& out, Finish finish) {
   for (auto& [k, v] : tbl) {
     std::string name{k.str()};
-    auto what = "source '" + name + "'";
+    auto what = kind + " '" + name + "'";
     auto* t = component_table(v, what);
     if (!t)
       continue;
-    source_spec spec;
+    Spec spec;
     spec.name = name;
     spec.where = at(k.source());
     keys_[name + "\n"] = spec.where;
     spec.type = string_key(*t, "type", what, true);
-    spec.channel = string_key(*t, "channel", what, true);
-    spec.batch_size = batch_size(*t, what);
-    if (auto* i = t->get("interceptors"))
-      spec.interceptors = parse_interceptors(*i, what);
-    auto* type = spec.type.empty() ? nullptr : registry_.find_source(spec.type);
-    if (!spec.type.empty() && !type)
-      error(t->get("type")->source(),
-            "unknown source type '" + spec.type +
-                "'; known types: " + join(registry_.source_names()));
-    static const std::vector<option_spec> none;
-    parse_options(*t, (spec.type.empty() ? "" : spec.type + " ") + what, name,
-                  type ? type->options : none,
-                  {"type", "channel", "batch_size", "interceptors"}, spec.opts);
-    out.sources.push_back(std::move(spec));
+    finish(*t, what, spec);
+    out.push_back(std::move(spec));
   }
+}
+
+void parser::unknown_type(const toml::table& t, const std::string& kind,
+                          const std::string& type,
+                          const std::vector<std::string>& known) {
+  error(t.get("type")->source(), "unknown " + kind + " type '" + type +
+                                     "'; known types: " + join(known));
+}
+
+std::string parser::described(const std::string& type,
+                              const std::string& what) {
+  return (type.empty() ? "" : type + " ") + what;
+}
+
+void parser::parse_sources(const toml::table& tbl, topology_spec& out) {
+  parse_each(
+      tbl, "source", out.sources,
+      [this](const toml::table& t, const std::string& what, source_spec& spec) {
+        spec.channel = string_key(t, "channel", what, true);
+        spec.batch_size = batch_size(t, what);
+        if (auto* i = t.get("interceptors"))
+          spec.interceptors = parse_interceptors(*i, what);
+        auto* type = registry_.find_source(spec.type);
+        if (!spec.type.empty() && !type)
+          unknown_type(t, "source", spec.type, registry_.source_names());
+        parse_options(t, described(spec.type, what), spec.name,
+                      type ? type->options : no_options(),
+                      {"type", "channel", "batch_size", "interceptors"},
+                      spec.opts);
+      });
 }
 
 void parser::parse_channels(const toml::table& tbl, topology_spec& out) {
-  for (auto& [k, v] : tbl) {
-    std::string name{k.str()};
-    auto what = "channel '" + name + "'";
-    auto* t = component_table(v, what);
-    if (!t)
-      continue;
-    channel_spec spec;
-    spec.name = name;
-    spec.where = at(k.source());
-    keys_[name + "\n"] = spec.where;
-    spec.type = string_key(*t, "type", what, true);
-    if (!spec.type.empty() && spec.type != "memory" && spec.type != "file") {
-      error(t->get("type")->source(), "unknown channel type '" + spec.type +
-                                          "'; known types: file, memory");
-      spec.type.clear();
-    }
-    static const std::vector<option_spec> none;
-    parse_options(*t, (spec.type.empty() ? "" : spec.type + " ") + what, name,
-                  spec.type.empty() ? none : channel_options(spec.type),
-                  {"type"}, spec.opts);
-    out.channels.push_back(std::move(spec));
-  }
+  parse_each(tbl, "channel", out.channels,
+             [this](const toml::table& t, const std::string& what,
+                    channel_spec& spec) {
+               if (!spec.type.empty() && spec.type != "memory" &&
+                   spec.type != "file") {
+                 unknown_type(t, "channel", spec.type, {"file", "memory"});
+                 spec.type.clear();
+               }
+               parse_options(t, described(spec.type, what), spec.name,
+                             spec.type.empty() ? no_options()
+                                               : channel_options(spec.type),
+                             {"type"}, spec.opts);
+             });
 }
 
 void parser::parse_sinks(const toml::table& tbl, topology_spec& out) {
-  for (auto& [k, v] : tbl) {
-    std::string name{k.str()};
-    auto what = "sink '" + name + "'";
-    auto* t = component_table(v, what);
-    if (!t)
-      continue;
-    sink_spec spec;
-    spec.name = name;
-    spec.where = at(k.source());
-    keys_[name + "\n"] = spec.where;
-    spec.type = string_key(*t, "type", what, true);
-    spec.channel = string_key(*t, "channel", what, true);
-    spec.batch_size = batch_size(*t, what);
-    auto* type = spec.type.empty() ? nullptr : registry_.find_sink(spec.type);
-    if (!spec.type.empty() && !type)
-      error(t->get("type")->source(),
-            "unknown sink type '" + spec.type +
-                "'; known types: " + join(registry_.sink_names()));
-    static const std::vector<option_spec> none;
-    parse_options(*t, (spec.type.empty() ? "" : spec.type + " ") + what, name,
-                  type ? type->options : none,
-                  {"type", "channel", "batch_size"}, spec.opts);
-    out.sinks.push_back(std::move(spec));
-  }
+  parse_each(
+      tbl, "sink", out.sinks,
+      [this](const toml::table& t, const std::string& what, sink_spec& spec) {
+        spec.channel = string_key(t, "channel", what, true);
+        spec.batch_size = batch_size(t, what);
+        auto* type = registry_.find_sink(spec.type);
+        if (!spec.type.empty() && !type)
+          unknown_type(t, "sink", spec.type, registry_.sink_names());
+        parse_options(t, described(spec.type, what), spec.name,
+                      type ? type->options : no_options(),
+                      {"type", "channel", "batch_size"}, spec.opts);
+      });
 }
 
 topology_spec parser::parse(const toml::table& root) {
@@ -526,114 +469,7 @@ topology_spec parser::parse(const toml::table& root) {
   }
   return spec;
 }
-
-int64_t int_option(const options& opts, const std::string& key,
-                   int64_t fallback) {
-  if (!opts.contains(key))
-    return fallback;
-  if (auto* x = std::get_if<int64_t>(&opts.values().at(key)))
-    return *x;
-  return fallback;
-}
-
-std::vector<diagnostic> validate_impl(topology_spec& spec,
-                                      const connector_registry& registry,
-                                      const position_lookup& where,
-                                      bool check_types) {
-  std::vector<diagnostic> problems;
-  auto error = [&](const std::string& component, const std::string& key,
-                   std::string msg) {
-    problems.push_back({where(component, key), std::move(msg)});
-  };
-  std::map<std::string, std::string> kinds;
-  auto name_check = [&](const std::string& name, const std::string& kind) {
-    if (!valid_name(name))
-      error(name, "",
-            kind + " name '" + name +
-                "' may use only letters, digits, '_', '-' and '.'");
-    auto [i, fresh] = kinds.emplace(name, kind);
-    if (!fresh)
-      error(name, "",
-            "the name '" + name + "' is used by a " + i->second + " and a " +
-                kind + "; names must be unique");
-  };
-  std::map<std::string, const channel_spec*> channels;
-  for (auto& c : spec.channels) {
-    name_check(c.name, "channel");
-    channels.emplace(c.name, &c);
-    if (c.type == "memory" && int_option(c.opts, "transaction_capacity", 1000) >
-                                  int_option(c.opts, "capacity", 10000))
-      error(c.name, "transaction_capacity",
-            "transaction_capacity of channel '" + c.name +
-                "' exceeds its capacity");
-  }
-  std::set<std::string> fed, drained;
-  for (auto& a : spec.attached_channels) {
-    fed.insert(a);
-    drained.insert(a);
-  }
-  auto check_link = [&](const std::string& name, const std::string& kind,
-                        const std::string& channel, size_t batch) {
-    if (channel.empty())
-      return;
-    auto i = channels.find(channel);
-    if (i == channels.end()) {
-      error(name, "channel",
-            kind + " '" + name + "' refers to an undeclared channel '" +
-                channel + "'" + suggestion(channel, [&] {
-                  std::vector<std::string> xs;
-                  for (auto& [n, _] : channels)
-                    xs.push_back(n);
-                  return xs;
-                }()));
-      return;
-    }
-    auto tx = int_option(i->second->opts, "transaction_capacity",
-                         i->second->type == "file" ? 10'000 : 1'000);
-    if (static_cast<int64_t>(batch) > tx)
-      error(name, "batch_size",
-            "batch_size " + std::to_string(batch) + " of " + kind + " '" +
-                name + "' exceeds transaction_capacity " + std::to_string(tx) +
-                " of channel '" + channel + "'");
-  };
-  for (auto& s : spec.sources) {
-    name_check(s.name, "source");
-    if (check_types && !s.type.empty() && !registry.find_source(s.type))
-      error(s.name, "type", "unknown source type '" + s.type + "'");
-    check_link(s.name, "source", s.channel, s.batch_size);
-    fed.insert(s.channel);
-  }
-  for (auto& s : spec.sinks) {
-    name_check(s.name, "sink");
-    if (check_types && !s.type.empty() && !registry.find_sink(s.type))
-      error(s.name, "type", "unknown sink type '" + s.type + "'");
-    check_link(s.name, "sink", s.channel, s.batch_size);
-    drained.insert(s.channel);
-  }
-  for (auto& c : spec.channels) {
-    if (fed.count(c.name) == 0)
-      error(c.name, "", "channel '" + c.name + "' has no source feeding it");
-    if (drained.count(c.name) == 0)
-      error(c.name, "", "channel '" + c.name + "' has no sink draining it");
-  }
-  return problems;
-}
-
 } // namespace
-
-std::string to_string(const diagnostic& x) {
-  std::string result = x.where.file.empty() ? "<topology>" : x.where.file;
-  if (x.where.line > 0)
-    result += ":" + std::to_string(x.where.line) + ":" +
-              std::to_string(x.where.column);
-  return result + ": error: " + x.message;
-}
-
-const std::vector<option_spec>& channel_options(const std::string& type) {
-  static const auto memory = memory_channel_options();
-  static const auto file = file_channel_options();
-  return type == "file" ? file : memory;
-}
 
 caf::expected<topology_spec> parse_topology(std::string_view text,
                                             const std::string& file_name,
@@ -652,7 +488,7 @@ caf::expected<topology_spec> parse_topology(std::string_view text,
   }
   parser p{file_name, registry, problems};
   auto spec = p.parse(root);
-  for (auto& d : validate_impl(
+  for (auto& d : detail::validate_impl(
            spec, registry,
            [&](auto&component, auto&key) {
              return p.key_position(component, key);
@@ -682,36 +518,6 @@ caf::expected<topology_spec> load_topology(const std::string& path,
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_topology(ss.str(), path, registry, problems);
-}
-
-std::vector<diagnostic> validate(topology_spec& spec,
-                                 const connector_registry& registry) {
-  std::map<std::string, source_position> where;
-  for (auto& s : spec.sources)
-    where[s.name] = s.where;
-  for (auto& c : spec.channels)
-    where[c.name] = c.where;
-  for (auto& s : spec.sinks)
-    where[s.name] = s.where;
-  auto problems = validate_impl(
-      spec, registry, [&](auto& component, auto&) { return where[component]; },
-      true);
-  // Specs built in code may leave options out: fill in and check them.
-  auto check = [&](const std::string& name, const source_position& pos,
-                   options& opts, const std::vector<option_spec>& specs) {
-    opts.apply_fallbacks(specs);
-    for (auto& msg : check_options(opts, specs))
-      problems.push_back({pos, name + ": " + msg});
-  };
-  for (auto& s : spec.sources)
-    if (auto* t = registry.find_source(s.type))
-      check("source '" + s.name + "'", s.where, s.opts, t->options);
-  for (auto& c : spec.channels)
-    check("channel '" + c.name + "'", c.where, c.opts, channel_options(c.type));
-  for (auto& s : spec.sinks)
-    if (auto* t = registry.find_sink(s.type))
-      check("sink '" + s.name + "'", s.where, s.opts, t->options);
-  return problems;
 }
 
 } // namespace sluice

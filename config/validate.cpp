@@ -1,0 +1,227 @@
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+#include "config/topology.hpp"
+#include "config/topology_detail.hpp"
+#include "connectors/registry.hpp"
+
+namespace sluice {
+
+namespace {
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1,
+                         prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+bool valid_name(const std::string& name) {
+  return !name.empty() &&
+         std::all_of(name.begin(), name.end(), [](unsigned char c) {
+           return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+         });
+}
+
+std::vector<option_spec> memory_channel_options() {
+  return {
+      {"capacity", option_type::integer, "events held", false,
+       option_value{int64_t{10'000}}, 1},
+      {"transaction_capacity", option_type::integer, "most events per batch",
+       false, option_value{int64_t{1'000}}, 1},
+      {"byte_capacity", option_type::bytes, "bytes held", false,
+       option_value{int64_t{256} << 20}, 1024},
+  };
+}
+
+std::vector<option_spec> file_channel_options() {
+  return {
+      {"directory", option_type::string, "directory of the channel's log",
+       true},
+      {"capacity", option_type::integer, "events held", false,
+       option_value{int64_t{1'000'000}}, 1},
+      {"transaction_capacity", option_type::integer, "most events per batch",
+       false, option_value{int64_t{10'000}}, 1},
+      {"segment_size", option_type::bytes, "size of one log segment", false,
+       option_value{int64_t{64} << 20}, 64 << 10},
+      {"max_disk_bytes", option_type::bytes, "disk the channel may use", false,
+       option_value{int64_t{2} << 30}, 1 << 20},
+      {"min_free_space", option_type::bytes,
+       "free space the channel leaves on the file system", false,
+       option_value{int64_t{256} << 20}, 0},
+  };
+}
+
+int64_t int_option(const options& opts, const std::string& key,
+                   int64_t fallback) {
+  if (!opts.contains(key))
+    return fallback;
+  if (auto* x = std::get_if<int64_t>(&opts.values().at(key)))
+    return *x;
+  return fallback;
+}
+
+} // namespace
+
+namespace detail {
+
+std::string suggestion(const std::string& key,
+                       const std::vector<std::string>& known) {
+  std::string best;
+  size_t best_d = 3;
+  for (auto& k : known) {
+    auto d = edit_distance(key, k);
+    if (d < best_d) {
+      best_d = d;
+      best = k;
+    }
+  }
+  return best.empty() ? std::string{} : "; did you mean '" + best + "'?";
+}
+
+std::string join(const std::vector<std::string>& xs) {
+  std::string result;
+  for (auto& x : xs)
+    result += (result.empty() ? "" : ", ") + x;
+  return result;
+}
+
+std::vector<diagnostic> validate_impl(topology_spec& spec,
+                                      const connector_registry& registry,
+                                      const position_lookup& where,
+                                      bool check_types) {
+  std::vector<diagnostic> problems;
+  auto error = [&](const std::string& component, const std::string& key,
+                   std::string msg) {
+    problems.push_back({where(component, key), std::move(msg)});
+  };
+  std::map<std::string, std::string> kinds;
+  auto name_check = [&](const std::string& name, const std::string& kind) {
+    if (!valid_name(name))
+      error(name, "",
+            kind + " name '" + name +
+                "' may use only letters, digits, '_', '-' and '.'");
+    auto [i, fresh] = kinds.emplace(name, kind);
+    if (!fresh)
+      error(name, "",
+            "the name '" + name + "' is used by a " + i->second + " and a " +
+                kind + "; names must be unique");
+  };
+  std::map<std::string, const channel_spec*> channels;
+  for (auto& c : spec.channels) {
+    name_check(c.name, "channel");
+    channels.emplace(c.name, &c);
+    if (c.type == "memory" && int_option(c.opts, "transaction_capacity", 1000) >
+                                  int_option(c.opts, "capacity", 10000))
+      error(c.name, "transaction_capacity",
+            "transaction_capacity of channel '" + c.name +
+                "' exceeds its capacity");
+  }
+  std::set<std::string> fed, drained;
+  for (auto& a : spec.attached_channels) {
+    fed.insert(a);
+    drained.insert(a);
+  }
+  auto check_link = [&](const std::string& name, const std::string& kind,
+                        const std::string& channel, size_t batch) {
+    if (channel.empty())
+      return;
+    auto i = channels.find(channel);
+    if (i == channels.end()) {
+      error(name, "channel",
+            kind + " '" + name + "' refers to an undeclared channel '" +
+                channel + "'" + suggestion(channel, [&] {
+                  std::vector<std::string> xs;
+                  for (auto& [n, _] : channels)
+                    xs.push_back(n);
+                  return xs;
+                }()));
+      return;
+    }
+    auto tx = int_option(i->second->opts, "transaction_capacity",
+                         i->second->type == "file" ? 10'000 : 1'000);
+    if (static_cast<int64_t>(batch) > tx)
+      error(name, "batch_size",
+            "batch_size " + std::to_string(batch) + " of " + kind + " '" +
+                name + "' exceeds transaction_capacity " + std::to_string(tx) +
+                " of channel '" + channel + "'");
+  };
+  for (auto& s : spec.sources) {
+    name_check(s.name, "source");
+    if (check_types && !s.type.empty() && !registry.find_source(s.type))
+      error(s.name, "type", "unknown source type '" + s.type + "'");
+    check_link(s.name, "source", s.channel, s.batch_size);
+    fed.insert(s.channel);
+  }
+  for (auto& s : spec.sinks) {
+    name_check(s.name, "sink");
+    if (check_types && !s.type.empty() && !registry.find_sink(s.type))
+      error(s.name, "type", "unknown sink type '" + s.type + "'");
+    check_link(s.name, "sink", s.channel, s.batch_size);
+    drained.insert(s.channel);
+  }
+  for (auto& c : spec.channels) {
+    if (fed.count(c.name) == 0)
+      error(c.name, "", "channel '" + c.name + "' has no source feeding it");
+    if (drained.count(c.name) == 0)
+      error(c.name, "", "channel '" + c.name + "' has no sink draining it");
+  }
+  return problems;
+}
+
+} // namespace detail
+
+std::string to_string(const diagnostic& x) {
+  std::string result = x.where.file.empty() ? "<topology>" : x.where.file;
+  if (x.where.line > 0)
+    result += ":" + std::to_string(x.where.line) + ":" +
+              std::to_string(x.where.column);
+  return result + ": error: " + x.message;
+}
+
+const std::vector<option_spec>& channel_options(const std::string& type) {
+  static const auto memory = memory_channel_options();
+  static const auto file = file_channel_options();
+  return type == "file" ? file : memory;
+}
+
+std::vector<diagnostic> validate(topology_spec& spec,
+                                 const connector_registry& registry) {
+  std::map<std::string, source_position> where;
+  for (auto& s : spec.sources)
+    where[s.name] = s.where;
+  for (auto& c : spec.channels)
+    where[c.name] = c.where;
+  for (auto& s : spec.sinks)
+    where[s.name] = s.where;
+  auto problems = detail::validate_impl(
+      spec, registry, [&](auto& component, auto&) { return where[component]; },
+      true);
+  // Specs built in code may leave options out: fill in and check them.
+  auto check = [&](const std::string& name, const source_position& pos,
+                   options& opts, const std::vector<option_spec>& specs) {
+    opts.apply_fallbacks(specs);
+    for (auto& msg : check_options(opts, specs))
+      problems.push_back({pos, name + ": " + msg});
+  };
+  for (auto& s : spec.sources)
+    if (auto* t = registry.find_source(s.type))
+      check("source '" + s.name + "'", s.where, s.opts, t->options);
+  for (auto& c : spec.channels)
+    check("channel '" + c.name + "'", c.where, c.opts, channel_options(c.type));
+  for (auto& s : spec.sinks)
+    if (auto* t = registry.find_sink(s.type))
+      check("sink '" + s.name + "'", s.where, s.opts, t->options);
+  return problems;
+}
+
+} // namespace sluice
