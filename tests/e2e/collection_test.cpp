@@ -61,22 +61,13 @@ struct landing {
 
 landing read_landing(const std::string& out_dir) {
   landing result;
-  if (!fs::exists(out_dir))
-    return result;
-  std::vector<fs::path> files;
-  for (auto& e : fs::directory_iterator{out_dir})
-    files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  for (auto& f : files) {
-    std::ifstream in{f};
-    for (std::string line; std::getline(in, line);) {
-      ++result.lines;
-      auto space = line.find(' ');
-      if (space == std::string::npos)
-        continue;
-      result.by_file[line.substr(0, space)].push_back(
-          std::atoll(line.c_str() + space + 1));
-    }
+  for (auto& line : read_lines_in(out_dir)) {
+    ++result.lines;
+    auto space = line.find(' ');
+    if (space == std::string::npos)
+      continue;
+    result.by_file[line.substr(0, space)].push_back(
+        std::atoll(line.c_str() + space + 1));
   }
   return result;
 }

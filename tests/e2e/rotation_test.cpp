@@ -16,26 +16,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string> landed(const std::string& out_dir) {
-  std::vector<std::string> lines;
-  if (!fs::exists(out_dir))
-    return lines;
-  std::vector<fs::path> files;
-  for (auto& e : fs::directory_iterator{out_dir})
-    files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  for (auto& f : files) {
-    std::ifstream in{f};
-    for (std::string line; std::getline(in, line);)
-      lines.push_back(line);
-  }
-  return lines;
-}
-
 bool wait_for(const std::string& out_dir, size_t n) {
   auto deadline = std::chrono::steady_clock::now() + 60s;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (landed(out_dir).size() >= n)
+    if (read_lines_in(out_dir).size() >= n)
       return true;
     std::this_thread::sleep_for(50ms);
   }
@@ -106,7 +90,7 @@ roll_size = "64KiB"
   INFO(read_file(dir / "sluice.log"));
   REQUIRE(complete);
   CHECK(code == 0);
-  auto lines = landed(out_dir);
+  auto lines = read_lines_in(out_dir);
   THEN("every line arrived exactly once and in order") {
     REQUIRE(lines.size() == 9000);
     for (int i = 0; i < 9000; ++i)

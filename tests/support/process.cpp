@@ -1,5 +1,6 @@
 #include "tests/support/process.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
@@ -99,6 +100,21 @@ temp_dir::temp_dir() {
 temp_dir::~temp_dir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+std::vector<std::string> read_lines_in(const std::string& dir) {
+  std::vector<std::string> lines;
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (auto& e : std::filesystem::directory_iterator{dir, ec})
+    files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (auto& f : files) {
+    std::ifstream in{f};
+    for (std::string line; std::getline(in, line);)
+      lines.push_back(line);
+  }
+  return lines;
 }
 
 std::string read_file(const std::string& path) {

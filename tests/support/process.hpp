@@ -55,6 +55,10 @@ class temp_dir {
   std::string path_;
 };
 
+/// The lines of every file in `dir`, files in name order; empty when the
+/// directory is missing.
+std::vector<std::string> read_lines_in(const std::string& dir);
+
 /// Reads a whole file; empty when missing.
 std::string read_file(const std::string& path);
 
