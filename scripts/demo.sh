@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds sluice if needed and runs the collection scenario end to end.
+# Builds the sluice binary if needed and runs the collection scenario end to
+# end. Arguments go to `sluice demo` (--lines, --interval-ms, --dir).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export CCACHE_DIR=${CCACHE_DIR:-$root/.ccache}
-BUILD_DIR="$root/build" "$root/scripts/build.sh" >/dev/null
+"$root/scripts/setup.sh"
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$root/build" -j "$(nproc)" --target sluice >/dev/null
 exec "$root/build/sluice" demo "$@"
