@@ -174,7 +174,46 @@ void taildir_source::scan() {
       st_.files.push_back(std::move(f));
     }
   }
+  if (!st_.scanned)
+    find_rotated_away();
   st_.scanned = true;
+}
+
+void taildir_source::find_rotated_away() {
+  // A file rotated away while sluice was down no longer matches its glob;
+  // look for its inode next to where it was, so its unread tail is read.
+  for (auto i = st_.restored.begin(); i != st_.restored.end();) {
+    auto& p = i->second;
+    auto dir = fs::path{p.path}.parent_path();
+    std::error_code ec;
+    bool found = false;
+    for (auto& e : fs::directory_iterator{dir, ec}) {
+      struct stat sb;
+      if (::stat(e.path().c_str(), &sb) != 0 || !S_ISREG(sb.st_mode) ||
+          static_cast<uint64_t>(sb.st_ino) != p.inode ||
+          static_cast<uint64_t>(sb.st_dev) != p.dev)
+        continue;
+      found = true;
+      if (sb.st_size <= p.pos)
+        break;
+      int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        break;
+      tracked_file f;
+      f.dev = p.dev;
+      f.inode = p.inode;
+      f.path = e.path().string();
+      f.fd = fd;
+      f.pos = p.pos;
+      f.matched = false;
+      log().info("source {}: {} was rotated to {} while stopped; reading its "
+                 "last {} byte(s)",
+                 ctx_.name, p.path, f.path, sb.st_size - p.pos);
+      st_.files.push_back(std::move(f));
+      break;
+    }
+    i = found ? st_.restored.erase(i) : std::next(i);
+  }
 }
 
 bool taildir_source::emit(tracked_file& f, batch_builder& out,

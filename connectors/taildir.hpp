@@ -86,6 +86,7 @@ class taildir_source : public source_connector {
   caf::error load_positions();
   caf::error save_positions(const std::vector<file_position>& positions);
   void scan();
+  void find_rotated_away();
   void drop(size_t index, batch_builder& out);
   /// Reads lines of one file; returns events appended.
   size_t read_file(tracked_file& f, batch_builder& out, size_t max_events,

@@ -230,3 +230,26 @@ SCENARIO("taildir cuts lines longer than max_line_length", "[taildir]") {
         std::vector<std::string>{"short", std::string(16, 'z'), "after"});
   CHECK(t.ctx.metrics->errors.load() == 1);
 }
+
+SCENARIO("taildir reads the tail of a file rotated away while it was stopped",
+         "[taildir]") {
+  test::temp_dir dir;
+  fs::create_directories(dir / "logs");
+  auto log = dir / "logs/app.log";
+  append(log, "r0\nr1\n");
+  {
+    tail_driver t{dir};
+    REQUIRE(!t.open());
+    REQUIRE(t.poll_until(2));
+    t.src->close();
+  }
+  // While stopped: more lines, a rotation by rename, a new file.
+  append(log, "r2\nr3\n");
+  fs::rename(log, dir / "logs/app.log.1");
+  append(log, "s0\n");
+  tail_driver again{dir};
+  REQUIRE(!again.open());
+  REQUIRE(again.poll_until(3));
+  std::sort(again.lines.begin(), again.lines.end());
+  CHECK(again.lines == std::vector<std::string>{"r2", "r3", "s0"});
+}
