@@ -66,6 +66,7 @@ struct channel_state {
   bool stopping = false;
   bool draining = false; ///< a stop that waits for every event to leave
   bool room_warned = false;
+  bool room_check_scheduled = false;
   caf::timestamp stop_deadline;
   static inline const char* name = "sluice.channel";
 };
@@ -103,7 +104,14 @@ uint64_t free_credit(channel_ptr self) {
     if (!st.room_warned) {
       log().error("channel {}: {}; pausing its sources until space frees",
                   st.cfg.name, why);
+      st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
       st.room_warned = true;
+    }
+    // Space may come back without a commit here (another program freed
+    // it): look again in a second.
+    if (!st.room_check_scheduled) {
+      st.room_check_scheduled = true;
+      self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
     }
     return 0;
   }
@@ -407,6 +415,10 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
       [self](stop_atom) { begin_stop(self, self->state.cfg.drain_on_stop); },
       [self](stop_atom, drain_atom) { begin_stop(self, true); },
       [self](timeout_atom) { maybe_finish_stop(self); },
+      [self](tick_atom) {
+        self->state.room_check_scheduled = false;
+        grant_all(self);
+      },
   };
 }
 
