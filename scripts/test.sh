@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, the build, the unit and end-to-end tests, a
 # short run of each benchmark (so they do not rot), then the tests again
-# under AddressSanitizer/UBSan, and the tests without actors under
-# ThreadSanitizer. SLUICE_SANITIZERS=0 skips the sanitizer builds.
+# under AddressSanitizer/UBSan, the tests without actors under
+# ThreadSanitizer, and each fuzzer for SLUICE_FUZZ_SECONDS (default 20).
+# SLUICE_SANITIZERS=0 skips the sanitizer and fuzz builds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -47,5 +48,8 @@ if [[ "${SLUICE_SANITIZERS:-1}" == 1 ]]; then
   (cd "$root/build-tsan" && \
     TSAN_OPTIONS=halt_on_error=1 ./tests/sluice_tests \
       "[taildir],[file_store],[memory_store],[exec],[tcp],[generator],[interceptors],[file_sink]")
+
+  echo "== fuzzing (topology files, batches, channel segments)"
+  "$root/scripts/fuzz.sh" "${SLUICE_FUZZ_SECONDS:-20}"
 fi
 echo "== all tests passed"
