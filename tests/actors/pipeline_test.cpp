@@ -171,3 +171,29 @@ SCENARIO("a sink that keeps failing escalates past max_restarts",
     CHECK(bench->opens.size() == 3);
   }
 }
+
+SCENARIO("a memory channel's byte capacity bounds it before its event "
+         "capacity",
+         "[pipeline][backpressure]") {
+  auto bench = std::make_shared<test::test_bench>();
+  bench->write_delay_ms = 20;
+  auto spec = counter_to_recorder(100'000, 100);
+  spec.channels[0].opts.set("byte_capacity", int64_t{4096});
+  auto eng = engine::make(spec, test::make_test_registry(bench));
+  REQUIRE(eng);
+  REQUIRE(!(*eng)->start());
+  uint64_t max_bytes = 0;
+  auto until = std::chrono::steady_clock::now() + 1s;
+  while (std::chrono::steady_clock::now() < until) {
+    max_bytes =
+        std::max(max_bytes, (*eng)->metrics().snapshot("ch").fill_bytes);
+    std::this_thread::sleep_for(2ms);
+  }
+  (*eng)->stop();
+  REQUIRE(!(*eng)->wait());
+  THEN("it holds at most its byte capacity plus one credit window") {
+    // A window is 4 batches of 100 events of at most 6 bytes here.
+    CHECK(max_bytes <= 4096 + 4 * 100 * 6);
+    CHECK(max_bytes > 0);
+  }
+}
