@@ -7,6 +7,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "runtime/atoms.hpp"
@@ -133,9 +134,13 @@ void restart(supervisor_ptr self, size_t i) {
                               "cannot restart " + spec.name));
     return;
   }
-  for (auto j : deps)
-    if (!st.children[j].ended)
-      start_child(self, j);
+  for (auto j : deps) {
+    if (st.children[j].ended)
+      continue;
+    if (auto& m = st.cfg.children[j].metrics)
+      m->restarts.fetch_add(1, std::memory_order_relaxed);
+    start_child(self, j);
+  }
 }
 
 void on_child_failed(supervisor_ptr self, size_t i, const caf::error& reason) {
@@ -193,13 +198,14 @@ void next_phase(supervisor_ptr self) {
       return;
     }
     st.phase = phase;
-    for (size_t i = 0; i < st.children.size(); ++i)
-      if (st.children[i].running && st.cfg.children[i].stop_phase == phase)
-        if (st.drain && st.cfg.children[i].drains)
-          self->send(st.children[i].handle, stop_atom::value,
-                     drain_atom::value);
-        else
-          self->send(st.children[i].handle, stop_atom::value);
+    for (size_t i = 0; i < st.children.size(); ++i) {
+      if (!st.children[i].running || st.cfg.children[i].stop_phase != phase)
+        continue;
+      if (st.drain && st.cfg.children[i].drains)
+        self->send(st.children[i].handle, stop_atom::value, drain_atom::value);
+      else
+        self->send(st.children[i].handle, stop_atom::value);
+    }
     self->delayed_send(self, std::chrono::milliseconds{st.cfg.phase_timeout_ms},
                        timeout_atom::value, phase);
     return;
@@ -268,6 +274,14 @@ caf::behavior supervisor_impl(supervisor_ptr self, supervisor_config cfg) {
     on_child_failed(self, i, msg.reason);
   });
   return {
+      [self](get_atom, const std::string& name) -> caf::result<caf::actor> {
+        auto& st = self->state;
+        auto i = index_of(self, name);
+        if (i == st.children.size() || !st.children[i].running)
+          return caf::make_error(caf::sec::invalid_argument,
+                                 "no running child named " + name);
+        return st.children[i].handle;
+      },
       [self](restart_atom, uint64_t i, uint64_t generation) {
         auto& st = self->state;
         if (st.stopping || i >= st.children.size())

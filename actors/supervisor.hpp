@@ -67,6 +67,7 @@ struct supervisor_config {
 /// A child that ends normally is not restarted. When every child of
 /// `finish_phase` has ended normally, the supervisor stops the rest and
 /// asks children that `drains` to deliver everything first.
+/// `(get_atom, std::string name)` -> the running child of that name.
 /// Stop: `stop_atom` stops the children phase by phase with `stop_atom`,
 /// waiting for each phase to end (killing what outlives
 /// `phase_timeout_ms`), then quits normally. Idempotent.

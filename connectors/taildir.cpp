@@ -5,13 +5,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <glob.h>
-#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <nlohmann/json.hpp>
 
 #include "connectors/registry.hpp"
 #include "runtime/errors.hpp"
@@ -23,99 +19,73 @@ namespace fs = std::filesystem;
 
 namespace {
 
+/// Most bytes one poll reads, so skipping a huge line cannot block it.
+constexpr int64_t poll_byte_budget = int64_t{16} << 20;
+
+/// A file gone from the globs is dropped after this many scans found it at
+/// its end, and no sooner than `retire_idle` after the first: its writer
+/// may still append to it for a moment after a rotation by rename.
+constexpr int retire_after_scans = 2;
+constexpr auto retire_idle = std::chrono::seconds{1};
+
 std::vector<std::string> glob_paths(const std::string& pattern) {
   std::vector<std::string> result;
   glob_t g{};
-  if (::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g) == 0)
+  if (::glob(pattern.c_str(), 0, nullptr, &g) == 0)
     for (size_t i = 0; i < g.gl_pathc; ++i)
       result.emplace_back(g.gl_pathv[i]);
   ::globfree(&g);
-  std::sort(result.begin(), result.end());
   return result;
 }
 
 } // namespace
 
 taildir_source::taildir_source(taildir_config cfg, connector_context ctx)
-    : cfg_(std::move(cfg)), ctx_(std::move(ctx)),
-      buf_(static_cast<size_t>(cfg_.read_buffer)) {}
+    : cfg_(std::move(cfg)), ctx_(std::move(ctx)) {}
 
 taildir_source::~taildir_source() {
+  // Like a crash: the position file keeps what was committed last.
+  release_files();
+}
+
+void taildir_source::release_files() noexcept {
   for (auto& f : st_.files)
     if (f.fd >= 0)
       ::close(f.fd);
-}
-
-caf::error taildir_source::load_positions() {
-  std::ifstream in{cfg_.position_file};
-  if (!in)
-    return {}; // first run
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto text = ss.str();
-  if (text.empty())
-    return {};
-  auto fail = [&](const std::string& why) {
-    return make_error(connector_errc::bad_input,
-                      "position file " + cfg_.position_file + ": " + why +
-                          " (fix or remove it to start over)");
-  };
-  try {
-    auto doc = nlohmann::json::parse(text);
-    if (!doc.is_array())
-      return fail("expected a JSON array of {inode, pos, file} objects");
-    for (auto& e : doc) {
-      if (!e.is_object() || !e.contains("inode") || !e.contains("pos"))
-        return fail("an entry lacks 'inode' or 'pos': " + e.dump());
-      file_position p;
-      p.inode = e.at("inode").get<uint64_t>();
-      p.dev = e.value("dev", uint64_t{0});
-      p.pos = e.at("pos").get<int64_t>();
-      p.path = e.value("file", std::string{});
-      if (p.pos < 0)
-        return fail("negative position in " + e.dump());
-      st_.restored[{p.dev, p.inode}] = p;
-      st_.committed.push_back(p);
-    }
-  } catch (const nlohmann::json::exception& e) {
-    return fail(e.what());
-  }
-  return {};
-}
-
-caf::error
-taildir_source::save_positions(const std::vector<file_position>& positions) {
-  auto doc = nlohmann::json::array();
-  for (auto& p : positions)
-    doc.push_back(
-        {{"inode", p.inode}, {"dev", p.dev}, {"pos", p.pos}, {"file", p.path}});
-  auto tmp = cfg_.position_file + ".tmp";
-  {
-    std::ofstream out{tmp, std::ios::trunc};
-    out << doc.dump() << '\n';
-    out.flush();
-    if (!out)
-      return make_error(connector_errc::io_error,
-                        "cannot write position file " + tmp);
-  }
-  if (::rename(tmp.c_str(), cfg_.position_file.c_str()) != 0)
-    return make_error(connector_errc::io_error,
-                      "cannot replace position file " + cfg_.position_file +
-                          ": " + std::strerror(errno));
-  return {};
+  st_.files.clear();
 }
 
 caf::error taildir_source::open() {
-  std::error_code ec;
+  if (st_.opened)
+    return {};
+  st_ = taildir_state{};
+  buf_.resize(static_cast<size_t>(cfg_.read_buffer));
   auto parent = fs::path{cfg_.position_file}.parent_path();
+  std::error_code ec;
   if (!parent.empty())
     fs::create_directories(parent, ec);
   if (ec)
     return make_error(connector_errc::io_error,
-                      "cannot create " + parent.string() + ": " + ec.message());
-  if (auto err = load_positions())
-    return err;
+                      "cannot create the directory of position file " +
+                          cfg_.position_file + ": " + ec.message());
+  auto restored = read_position_file(cfg_.position_file);
+  if (!restored)
+    return std::move(restored.error());
+  st_.restored = std::move(*restored);
   scan();
+  place_rotated_away();
+  for (auto& p : st_.restored)
+    log().info("source {}: forgetting the position of {} (inode {}): the "
+               "file no longer exists",
+               ctx_.name, p.path, p.inode);
+  st_.restored.clear();
+  // Nothing was handed out yet: the starting positions are committed.
+  st_.committed = positions();
+  if (auto err = write_position_file(cfg_.position_file, st_.committed)) {
+    release_files();
+    return err;
+  }
+  st_.opened = true;
   return {};
 }
 
@@ -123,103 +93,134 @@ void taildir_source::scan() {
   st_.last_scan = std::chrono::steady_clock::now();
   for (auto& f : st_.files)
     f.matched = false;
-  for (auto& [group, pattern] : cfg_.filegroups) {
-    for (auto& path : glob_paths(pattern)) {
-      struct stat sb;
-      if (::stat(path.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode))
-        continue;
-      auto dev = static_cast<uint64_t>(sb.st_dev);
-      auto ino = static_cast<uint64_t>(sb.st_ino);
-      auto known =
-          std::find_if(st_.files.begin(), st_.files.end(),
-                       [&](auto& f) { return f.dev == dev && f.inode == ino; });
-      if (known != st_.files.end()) {
-        struct stat fsb;
-        // A deleted file's inode number may come back for a new file.
-        if (::fstat(known->fd, &fsb) == 0 && fsb.st_nlink > 0) {
-          known->matched = true;
-          known->idle_scans = 0;
-          known->path = path;
-          continue;
-        }
-      }
-      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        log().warn("source {}: cannot open {}: {}", ctx_.name, path,
-                   std::strerror(errno));
-        continue;
-      }
-      tracked_file f;
-      f.dev = dev;
-      f.inode = ino;
-      f.path = path;
-      f.group = group;
-      f.fd = fd;
-      if (auto i = st_.restored.find({dev, ino}); i != st_.restored.end()) {
-        f.pos = i->second.pos;
-        if (f.pos > sb.st_size) {
-          log().warn("source {}: {} is shorter than its saved position; "
-                     "reading it from the start",
-                     ctx_.name, path);
-          f.pos = 0;
-        }
-        st_.restored.erase(i);
-      } else if (cfg_.skip_to_end && st_.scanned) {
-        f.pos = 0; // appeared while we run: read it all
-      } else if (cfg_.skip_to_end) {
-        f.pos = sb.st_size;
-      }
-      log().info("source {}: following {} (inode {}) from byte {}", ctx_.name,
-                 path, ino, f.pos);
-      st_.files.push_back(std::move(f));
-    }
-  }
-  if (!st_.scanned)
-    find_rotated_away();
+  for (auto& [group, pattern] : cfg_.filegroups)
+    for (auto& path : glob_paths(pattern))
+      track(path, group, !st_.scanned);
   st_.scanned = true;
 }
 
-void taildir_source::find_rotated_away() {
-  // A file rotated away while sluice was down no longer matches its glob;
-  // look for its inode next to where it was, so its unread tail is read.
+void taildir_source::track(const std::string& path, const std::string& group,
+                           bool first) {
+  auto known = [this](uint64_t dev, uint64_t ino) {
+    return std::find_if(st_.files.begin(), st_.files.end(), [&](auto& f) {
+      return f.dev == dev && f.inode == ino;
+    });
+  };
+  auto mark_matched = [&](taildir_file& f) {
+    f.matched = true;
+    f.idle_scans = 0;
+    if (f.path != path) {
+      log().info("source {}: {} (inode {}) is now {}", ctx_.name, f.path,
+                 f.inode, path);
+      f.path = path;
+    }
+  };
+  struct stat sb;
+  if (::stat(path.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode))
+    return;
+  if (auto i = known(sb.st_dev, sb.st_ino); i != st_.files.end()) {
+    mark_matched(*i);
+    return;
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (unreadable_.insert(path).second)
+      log().warn("source {}: cannot open {}: {}", ctx_.name, path,
+                 std::strerror(errno));
+    return;
+  }
+  unreadable_.erase(path);
+  // The name may point at another file by now: trust what was opened.
+  if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    ::close(fd);
+    return;
+  }
+  if (auto i = known(sb.st_dev, sb.st_ino); i != st_.files.end()) {
+    ::close(fd);
+    mark_matched(*i);
+    return;
+  }
+  taildir_file f;
+  f.dev = static_cast<uint64_t>(sb.st_dev);
+  f.inode = static_cast<uint64_t>(sb.st_ino);
+  f.path = path;
+  f.group = group;
+  f.fd = fd;
+  auto r = std::find_if(st_.restored.begin(), st_.restored.end(), [&](auto& p) {
+    return p.inode == f.inode && (p.dev == 0 || p.dev == f.dev);
+  });
+  if (r != st_.restored.end()) {
+    f.pos = r->pos;
+    f.skipping = r->skipping;
+    if (f.pos > sb.st_size) {
+      log().warn("source {}: {} is shorter than its saved position {}; "
+                 "reading it from the start",
+                 ctx_.name, path, f.pos);
+      f.pos = 0;
+      f.skipping = false;
+    }
+    st_.restored.erase(r);
+  } else if (first && cfg_.skip_to_end) {
+    f.pos = sb.st_size;
+  }
+  // Files appearing while running start at 0: they are new (a rotation).
+  log().info("source {}: following {} (inode {}) from byte {}", ctx_.name, path,
+             f.inode, f.pos);
+  st_.files.push_back(std::move(f));
+}
+
+void taildir_source::place_rotated_away() {
+  // A file rotated away while sluice was stopped no longer matches its glob;
+  // look for its inode next to its old name, so its unread tail is read.
   for (auto i = st_.restored.begin(); i != st_.restored.end();) {
-    auto& p = i->second;
-    auto dir = fs::path{p.path}.parent_path();
-    std::error_code ec;
+    auto& p = *i;
     bool found = false;
-    for (auto& e : fs::directory_iterator{dir, ec}) {
+    std::error_code ec;
+    auto dir = fs::path{p.path}.parent_path();
+    for (fs::directory_iterator it{dir.empty() ? "." : dir, ec}, end;
+         !ec && it != end && !found; it.increment(ec)) {
       struct stat sb;
-      if (::stat(e.path().c_str(), &sb) != 0 || !S_ISREG(sb.st_mode) ||
+      auto name = it->path().string();
+      if (::stat(name.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode) ||
           static_cast<uint64_t>(sb.st_ino) != p.inode ||
-          static_cast<uint64_t>(sb.st_dev) != p.dev)
+          (p.dev != 0 && static_cast<uint64_t>(sb.st_dev) != p.dev))
         continue;
       found = true;
-      if (sb.st_size <= p.pos)
+      if (sb.st_size == p.pos)
+        break; // read entirely before the stop
+      int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        log().warn("source {}: cannot open {}: {}", ctx_.name, name,
+                   std::strerror(errno));
         break;
-      int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0)
-        break;
-      tracked_file f;
-      f.dev = p.dev;
+      }
+      taildir_file f;
+      f.dev = static_cast<uint64_t>(sb.st_dev);
       f.inode = p.inode;
-      f.path = e.path().string();
+      f.path = name;
+      f.group = p.group;
       f.fd = fd;
-      f.pos = p.pos;
+      f.pos = p.pos <= sb.st_size ? p.pos : 0;
+      f.skipping = p.pos <= sb.st_size && p.skipping;
       f.matched = false;
-      log().info("source {}: {} was rotated to {} while stopped; reading its "
-                 "last {} byte(s)",
-                 ctx_.name, p.path, f.path, sb.st_size - p.pos);
+      log().info("source {}: {} was rotated to {} while stopped; reading it "
+                 "from byte {}",
+                 ctx_.name, p.path, name, f.pos);
       st_.files.push_back(std::move(f));
-      break;
     }
     i = found ? st_.restored.erase(i) : std::next(i);
   }
 }
 
-bool taildir_source::emit(tracked_file& f, batch_builder& out,
+void taildir_source::emit(taildir_file& f, batch_builder& out,
                           std::string_view line) {
   if (!line.empty() && line.back() == '\r')
     line.remove_suffix(1);
+  if (auto max_len = static_cast<size_t>(cfg_.max_line_length);
+      line.size() > max_len) {
+    note_cut(f);
+    line = line.substr(0, max_len);
+  }
   if (cfg_.file_header && cfg_.group_header)
     out.append(line, {{cfg_.file_header_key, f.path}, {"filegroup", f.group}});
   else if (cfg_.file_header)
@@ -228,204 +229,223 @@ bool taildir_source::emit(tracked_file& f, batch_builder& out,
     out.append(line, "filegroup", f.group);
   else
     out.append(line);
-  return true;
 }
 
-size_t taildir_source::read_file(tracked_file& f, batch_builder& out,
-                                 size_t max_events, bool& at_end) {
-  size_t emitted = 0;
-  at_end = false;
-  auto max_len = static_cast<size_t>(cfg_.max_line_length);
-  struct stat sb;
-  if (::fstat(f.fd, &sb) == 0 &&
-      sb.st_size < f.pos + static_cast<int64_t>(f.carry.size())) {
-    log().warn("source {}: {} was truncated (copy-truncate rotation?); "
-               "reading it again from the start",
-               ctx_.name, f.path);
-    f.pos = 0;
-    f.carry.clear();
-    f.skipping = false;
+void taildir_source::note_cut(taildir_file& f) {
+  ctx_.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+  if (!f.warned_long) {
+    f.warned_long = true;
+    log().warn("source {}: {} has a line longer than max_line_length ({} "
+               "bytes); cutting it (further cuts in this file are only "
+               "counted)",
+               ctx_.name, f.path, cfg_.max_line_length);
   }
-  while (emitted < max_events) {
-    auto offset = f.pos + static_cast<int64_t>(f.carry.size());
-    auto n = ::pread(f.fd, buf_.data(), buf_.size(), offset);
+}
+
+size_t taildir_source::read_file(taildir_file& f, batch_builder& out,
+                                 size_t max_events, int64_t& byte_budget) {
+  size_t tried = 0;
+  struct stat sb;
+  if (::fstat(f.fd, &sb) != 0) {
+    ctx_.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+    log().error("source {}: cannot stat {}: {}", ctx_.name, f.path,
+                std::strerror(errno));
+    return 0;
+  }
+  if (sb.st_size < f.pos) {
+    log().warn("source {}: {} was truncated (copy-truncate rotation?) from "
+               "{} to {} bytes; reading it again from the start",
+               ctx_.name, f.path, f.pos, sb.st_size);
+    f.pos = 0;
+    f.skipping = false;
+    f.eof_at = -1;
+  }
+  if (sb.st_size == f.pos || sb.st_size == f.eof_at) {
+    f.eof_at = sb.st_size;
+    return 0; // nothing new
+  }
+  auto max_len = static_cast<size_t>(cfg_.max_line_length);
+  while (tried < max_events && byte_budget > 0) {
+    auto n = ::pread(f.fd, buf_.data(), buf_.size(), f.pos);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n <= 0) {
-      if (n < 0) {
-        ctx_.metrics->errors.fetch_add(1, std::memory_order_relaxed);
-        log().error("source {}: cannot read {}: {}", ctx_.name, f.path,
-                    std::strerror(errno));
-      }
-      at_end = true;
+    if (n < 0) {
+      ctx_.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+      log().error("source {}: cannot read {}: {}", ctx_.name, f.path,
+                  std::strerror(errno));
       break;
     }
-    std::string_view data{buf_.data(), static_cast<size_t>(n)};
-    while (!data.empty() && emitted < max_events) {
-      auto nl = data.find('\n');
-      if (f.skipping) {
-        auto skip = nl == std::string_view::npos ? data.size() : nl + 1;
-        f.pos += static_cast<int64_t>(skip);
-        data.remove_prefix(skip);
-        if (nl != std::string_view::npos)
-          f.skipping = false;
-        continue;
-      }
-      if (nl == std::string_view::npos) {
-        f.carry.append(data);
-        data = {};
-        if (f.carry.size() >= max_len) {
-          if (!f.warned_long) {
-            log().warn("source {}: a line of {} is longer than "
-                       "max_line_length {}; cutting it",
-                       ctx_.name, f.path, max_len);
-            f.warned_long = true;
-          }
-          ctx_.metrics->errors.fetch_add(1, std::memory_order_relaxed);
-          emit(f, out, std::string_view{f.carry}.substr(0, max_len));
-          ++emitted;
-          f.pos += static_cast<int64_t>(f.carry.size());
-          f.carry.clear();
-          f.skipping = true;
-        }
-        break;
-      }
-      auto piece = data.substr(0, nl);
-      if (!f.carry.empty()) {
-        f.carry.append(piece);
-        auto consumed = f.carry.size() + 1;
-        if (f.carry.size() > max_len) {
-          ctx_.metrics->errors.fetch_add(1, std::memory_order_relaxed);
-          f.carry.resize(max_len);
-        }
-        emit(f, out, f.carry);
-        f.pos += static_cast<int64_t>(consumed);
-        f.carry.clear();
-      } else {
-        if (piece.size() > max_len) {
-          ctx_.metrics->errors.fetch_add(1, std::memory_order_relaxed);
-          emit(f, out, piece.substr(0, max_len));
-        } else {
-          emit(f, out, piece);
-        }
-        f.pos += static_cast<int64_t>(nl + 1);
-      }
-      ++emitted;
-      data.remove_prefix(nl + 1);
+    if (n == 0) {
+      f.eof_at = f.pos;
+      break;
     }
-    if (static_cast<size_t>(n) < buf_.size() && data.empty() &&
-        emitted < max_events) {
-      at_end = true;
+    byte_budget -= n;
+    auto size = static_cast<size_t>(n);
+    std::string_view data{buf_.data(), size};
+    size_t used = 0; // bytes up to the last newline handled
+    while (tried < max_events) {
+      auto nl = data.find('\n', used);
+      if (nl == std::string_view::npos)
+        break;
+      if (f.skipping) {
+        f.skipping = false; // the end of a line already cut
+      } else {
+        emit(f, out, data.substr(used, nl - used));
+        ++tried;
+      }
+      used = nl + 1;
+    }
+    if (tried >= max_events) {
+      f.pos += static_cast<int64_t>(used);
+      break;
+    }
+    // What follows the last newline starts a line not complete yet.
+    auto rest = size - used;
+    size_t pending = 0;
+    if (f.skipping) {
+      f.pos += n;
+    } else if (rest > max_len + 1) {
+      // Surely too long (even with a '\r'): cut it now, skip the rest.
+      note_cut(f);
+      emit(f, out, data.substr(used, max_len));
+      ++tried;
+      f.skipping = true;
+      f.pos += n;
+    } else if (used == 0 && size == buf_.size()) {
+      // One line longer than the buffer: grow it once to hold a whole line.
+      buf_.resize(max_len + 2);
+      continue;
+    } else {
+      f.pos += static_cast<int64_t>(used);
+      pending = rest;
+    }
+    if (size < buf_.size()) {
+      f.eof_at = f.pos + static_cast<int64_t>(pending);
       break;
     }
   }
-  return emitted;
+  return tried;
 }
 
-void taildir_source::drop(size_t index, batch_builder& out) {
-  auto& f = st_.files[index];
-  if (!f.carry.empty() && !f.skipping) {
-    // The last line of a rotated file may lack its newline.
-    emit(f, out, f.carry);
-    f.pos += static_cast<int64_t>(f.carry.size());
+size_t taildir_source::retire(batch_builder& out, size_t max_events) {
+  size_t tried = 0;
+  for (size_t i = st_.files.size(); i > 0 && tried < max_events; --i) {
+    auto& f = st_.files[i - 1];
+    if (f.matched)
+      continue;
+    struct stat sb;
+    if (::fstat(f.fd, &sb) != 0 || sb.st_size != f.eof_at) {
+      f.idle_scans = 0; // still growing, or not read to its end yet
+      continue;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (f.idle_scans++ == 0)
+      f.idle_since = now;
+    if (f.idle_scans < retire_after_scans || now - f.idle_since < retire_idle)
+      continue;
+    if (f.eof_at > f.pos && !f.skipping) {
+      // Its writer is gone: hand out the last line even without newline.
+      auto len = std::min(static_cast<size_t>(f.eof_at - f.pos), buf_.size());
+      auto n = ::pread(f.fd, buf_.data(), len, f.pos);
+      if (n > 0) {
+        emit(f, out, {buf_.data(), static_cast<size_t>(n)});
+        ++tried;
+        f.pos += n;
+      }
+    }
+    log().info("source {}: done with {} (inode {}) at byte {}", ctx_.name,
+               f.path, f.inode, f.pos);
+    ::close(f.fd);
+    st_.files.erase(st_.files.begin() + static_cast<ptrdiff_t>(i - 1));
+    if (st_.next_file >= i)
+      --st_.next_file;
   }
-  log().info("source {}: done with {} (inode {}) at byte {}", ctx_.name, f.path,
-             f.inode, f.pos);
-  ::close(f.fd);
-  st_.files.erase(st_.files.begin() + static_cast<ptrdiff_t>(index));
+  return tried;
 }
 
 caf::expected<poll_status> taildir_source::poll(batch_builder& out,
                                                 size_t max_events) {
+  if (!st_.opened)
+    return make_error(connector_errc::io_error,
+                      "taildir source " + ctx_.name + " polled before open");
+  size_t tried = 0;
   auto now = std::chrono::steady_clock::now();
-  bool rescan =
-      now - st_.last_scan >= std::chrono::milliseconds{cfg_.scan_interval_ms};
-  if (rescan) {
+  if (now - st_.last_scan >= std::chrono::milliseconds{cfg_.scan_interval_ms}) {
     scan();
-    // Files gone from the globs and idle at their end for two scans are
-    // done.
-    for (size_t i = st_.files.size(); i > 0; --i) {
-      auto& f = st_.files[i - 1];
-      if (f.matched)
-        continue;
-      struct stat sb;
-      bool at_end = ::fstat(f.fd, &sb) == 0 &&
-                    sb.st_size <= f.pos + static_cast<int64_t>(f.carry.size());
-      if (at_end && ++f.idle_scans >= 2)
-        drop(i - 1, out);
-    }
+    tried += retire(out, max_events);
   }
-  size_t emitted = 0;
-  bool all_at_end = true;
+  auto budget = std::max(poll_byte_budget, static_cast<int64_t>(buf_.size()));
   auto n = st_.files.size();
-  for (size_t k = 0; k < n && emitted < max_events; ++k) {
-    auto i = (st_.next_file + k) % n;
-    bool at_end = false;
-    emitted += read_file(st_.files[i], out, max_events - emitted, at_end);
-    all_at_end = all_at_end && at_end;
+  for (size_t k = 0; k < n && tried < max_events && budget > 0; ++k) {
+    auto& f = st_.files[(st_.next_file + k) % n];
+    tried += read_file(f, out, max_events - tried, budget);
   }
   if (n > 0)
     st_.next_file = (st_.next_file + 1) % n;
-  if (emitted >= max_events || !all_at_end)
-    return poll_status::more;
-  return poll_status::idle;
+  return tried >= max_events || budget <= 0 ? poll_status::more
+                                            : poll_status::idle;
+}
+
+std::vector<file_position> taildir_source::positions() const {
+  std::vector<file_position> result;
+  result.reserve(st_.files.size());
+  for (auto& f : st_.files)
+    result.push_back({f.dev, f.inode, f.pos, f.path, f.group, f.skipping});
+  return result;
 }
 
 void taildir_source::seal(uint64_t seq) {
-  std::vector<file_position> snapshot;
-  snapshot.reserve(st_.files.size() + st_.restored.size());
-  for (auto& f : st_.files)
-    snapshot.push_back({f.dev, f.inode, f.pos, f.path});
-  // Keep positions of files not found yet (their directory may come back).
-  for (auto& [_, p] : st_.restored)
-    snapshot.push_back(p);
-  st_.sealed.emplace_back(seq, std::move(snapshot));
+  st_.sealed.emplace_back(seq, positions());
 }
 
 caf::error taildir_source::commit(uint64_t seq) {
-  std::vector<file_position>* latest = nullptr;
-  while (!st_.sealed.empty() && st_.sealed.front().first <= seq) {
-    st_.committed = std::move(st_.sealed.front().second);
-    st_.sealed.pop_front();
-    latest = &st_.committed;
-  }
-  if (!latest)
-    return {};
-  return save_positions(st_.committed);
+  auto last = std::find_if(st_.sealed.rbegin(), st_.sealed.rend(),
+                           [seq](auto& s) { return s.first <= seq; });
+  if (last == st_.sealed.rend())
+    return {}; // committed already
+  st_.committed = std::move(last->second);
+  st_.sealed.erase(st_.sealed.begin(), last.base());
+  return write_position_file(cfg_.position_file, st_.committed);
 }
 
 void taildir_source::close() {
-  for (auto& f : st_.files) {
-    if (f.fd >= 0)
-      ::close(f.fd);
-    f.fd = -1;
-  }
-  st_.files.clear();
+  if (!st_.opened)
+    return;
+  st_.opened = false;
+  if (auto err = write_position_file(cfg_.position_file, st_.committed))
+    log().error("source {}: {}", ctx_.name, describe(err));
+  release_files();
+  st_.sealed.clear();
 }
 
 source_type taildir_source_type() {
   source_type t;
   t.name = "taildir";
-  t.help = "follows files matching globs by inode, with a position file";
+  t.help = "follows the files matching globs by inode, through rotations, "
+           "and emits their lines; committed positions are kept in a JSON "
+           "position file";
   t.options = {
-      {"filegroups", option_type::string_map, "group name -> glob pattern",
-       true},
-      {"position_file", option_type::string, "JSON file of committed positions",
-       true},
+      {"filegroups", option_type::string_map,
+       "group name -> glob pattern of files to follow", true},
+      {"position_file", option_type::string,
+       "JSON file of committed positions by inode", true},
       {"file_header", option_type::boolean, "add the file path as a header",
        false, option_value{false}},
       {"file_header_key", option_type::string, "header name of the file path",
        false, option_value{std::string{"file"}}},
-      {"group_header", option_type::boolean, "add the header 'filegroup'",
-       false, option_value{false}},
-      {"max_line_length", option_type::bytes, "longer lines are cut", false,
+      {"group_header", option_type::boolean,
+       "add the header 'filegroup' with the group name", false,
+       option_value{false}},
+      {"max_line_length", option_type::bytes,
+       "longer lines are cut there (counted as errors)", false,
        option_value{int64_t{1} << 20}, 16},
-      {"scan_interval", option_type::duration, "how often globs are re-read",
-       false, option_value{int64_t{1000}}, 10},
+      {"scan_interval", option_type::duration,
+       "how often the globs are read again for new and rotated files", false,
+       option_value{int64_t{1000}}, 10},
       {"skip_to_end", option_type::boolean,
        "files never seen before start at their end", false,
        option_value{false}},
-      {"read_buffer", option_type::bytes, "read size", false,
+      {"read_buffer", option_type::bytes, "size of each read", false,
        option_value{int64_t{64} << 10}, 4096, int64_t{64} << 20},
   };
   t.make = [](const connector_context& ctx,
@@ -443,6 +463,9 @@ source_type taildir_source_type() {
     if (cfg.filegroups.empty())
       return make_error(config_errc::invalid,
                         "taildir needs at least one file group");
+    if (cfg.position_file.empty())
+      return make_error(config_errc::invalid,
+                        "taildir needs a position_file path");
     return source_connector_ptr{
         std::make_unique<taildir_source>(std::move(cfg), ctx)};
   };

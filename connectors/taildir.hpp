@@ -4,9 +4,14 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
-#include <sys/types.h>
+#include <string_view>
+#include <utility>
 #include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
 
 #include "connectors/source_connector.hpp"
 
@@ -25,27 +30,87 @@ struct taildir_config {
   int64_t read_buffer = 64 << 10;
 };
 
-/// One file's committed position, as the position file keeps it.
+/// One file's position, as seals snapshot it and the position file keeps it.
 struct file_position {
-  uint64_t dev = 0;
+  uint64_t dev = 0; ///< 0 when unknown (a position file without "dev")
   uint64_t inode = 0;
-  int64_t pos = 0;
-  std::string path;
+  int64_t pos = 0;       ///< first byte not yet handed out
+  std::string path;      ///< last known name
+  std::string group;     ///< file group that found it; may be empty
+  bool skipping = false; ///< `pos` is inside an over-long line already cut
 };
 
-/// Follows files matching globs, by inode, and emits their lines.
+/// Reads a position file: a JSON array of {inode, pos, file} objects (with
+/// optional dev, group, skip). A missing or empty file holds no positions;
+/// an unreadable or malformed one is an error naming the file.
+caf::expected<std::vector<file_position>>
+read_position_file(const std::string& path);
+
+/// Writes `positions` to `path` atomically: a temporary file in the same
+/// directory, then a rename over `path`.
+caf::error write_position_file(const std::string& path,
+                               const std::vector<file_position>& positions);
+
+/// One file the taildir source follows.
+struct taildir_file {
+  uint64_t dev = 0;
+  uint64_t inode = 0;
+  std::string path;      ///< name it was last seen under
+  std::string group;     ///< file group whose glob found it
+  int fd = -1;           ///< kept open, so a renamed file is read to its end
+  int64_t pos = 0;       ///< first byte not yet handed out (nor cut away)
+  int64_t eof_at = -1;   ///< file size when a read last reached the end
+  bool skipping = false; ///< discarding the rest of an over-long line
+  bool matched = true;   ///< found by the last scan of the globs
+  int idle_scans = 0;    ///< scans at the end since it stopped matching
+  std::chrono::steady_clock::time_point idle_since{}; ///< first such scan
+  bool warned_long = false; ///< an over-long line was logged already
+};
+
+/// The taildir source's whole state; the source owns it and nothing else
+/// holds file state, so a checkpoint can copy it (minus the descriptors).
+struct taildir_state {
+  std::vector<taildir_file> files;
+  /// Positions read from the position file that `open` has not placed yet.
+  std::vector<file_position> restored;
+  /// Snapshots taken by `seal`, oldest first, not yet committed.
+  std::deque<std::pair<uint64_t, std::vector<file_position>>> sealed;
+  /// What the position file holds.
+  std::vector<file_position> committed;
+  size_t next_file = 0; ///< where the next poll starts reading, round-robin
+  std::chrono::steady_clock::time_point last_scan{};
+  bool scanned = false; ///< the first scan (at `open`) is done
+  bool opened = false;
+};
+
+/// Follows the files matching a set of globs, by inode, and emits their
+/// lines (Flume's TAILDIR source).
 ///
-/// A file renamed away keeps being read through its open descriptor until
-/// it has been at its end for two scans; a new file at the pattern starts
-/// at 0; a file shorter than its position was truncated and starts again
-/// at 0. Positions count only lines handed out, never a partial line.
-/// `seal(seq)` snapshots them; `commit(seq)` writes the snapshot to the
-/// position file (temp file + rename), so a restart resumes exactly after
-/// the last batch the channel accepted.
+/// Lifecycle: `open` reads the position file (an unreadable or corrupt one
+/// is an error), scans the globs, restores the positions of inodes that
+/// still exist and writes the position file back. `poll` reads what was
+/// appended to every followed file, round-robin, and hands out complete
+/// lines only: a partial last line waits for its newline. The globs are
+/// scanned again every `scan_interval`.
+///
+/// Rotation: a file renamed away is read through its open descriptor to its
+/// end, then dropped once scans found it gone and at its end for a second
+/// (its last line is handed out then even without a newline); a new inode
+/// at the pattern is read from its start; a file shorter than its position
+/// was truncated (copy-truncate) and is read again from 0.
+///
+/// Positions: `seal(seq)` snapshots every file's position at the end of
+/// batch `seq`; `commit(seq)` makes that snapshot the committed state and
+/// writes it to the position file. Only committed positions are written
+/// (also by `close`), so a restart reads again at most the batches not yet
+/// committed, and loses none. `close` is idempotent.
 class taildir_source : public source_connector {
  public:
   taildir_source(taildir_config cfg, connector_context ctx);
   ~taildir_source() override;
+
+  taildir_source(const taildir_source&) = delete;
+  taildir_source& operator=(const taildir_source&) = delete;
 
   caf::error open() override;
   caf::expected<poll_status> poll(batch_builder& out,
@@ -54,49 +119,29 @@ class taildir_source : public source_connector {
   caf::error commit(uint64_t seq) override;
   void close() override;
 
-  /// Files followed right now.
-  size_t tracked_files() const noexcept { return st_.files.size(); }
+  /// The files followed and the positions, for inspection and checkpoints.
+  const taildir_state& state() const noexcept { return st_; }
 
  private:
-  struct tracked_file {
-    uint64_t dev = 0;
-    uint64_t inode = 0;
-    std::string path;
-    std::string group;
-    int fd = -1;
-    int64_t pos = 0;       ///< first byte not yet handed out or skipped
-    std::string carry;     ///< bytes of an incomplete line after `pos`
-    bool skipping = false; ///< discarding the rest of an over-long line
-    bool matched = true;   ///< found by the last scan
-    int idle_scans = 0;    ///< scans at end of file since unmatched
-    bool warned_long = false;
-  };
-
-  /// The source's whole state: files followed and positions by batch.
-  struct state {
-    std::vector<tracked_file> files;
-    std::map<std::pair<uint64_t, uint64_t>, file_position> restored;
-    std::deque<std::pair<uint64_t, std::vector<file_position>>> sealed;
-    std::vector<file_position> committed;
-    size_t next_file = 0; ///< round-robin start
-    std::chrono::steady_clock::time_point last_scan;
-    bool scanned = false;
-  };
-
-  caf::error load_positions();
-  caf::error save_positions(const std::vector<file_position>& positions);
   void scan();
-  void find_rotated_away();
-  void drop(size_t index, batch_builder& out);
-  /// Reads lines of one file; returns events appended.
-  size_t read_file(tracked_file& f, batch_builder& out, size_t max_events,
-                   bool& at_end);
-  bool emit(tracked_file& f, batch_builder& out, std::string_view line);
+  void track(const std::string& path, const std::string& group, bool first);
+  void place_rotated_away();
+  /// Drops files gone from the globs and read to their end; returns the
+  /// events appended (a last line without newline).
+  size_t retire(batch_builder& out, size_t max_events);
+  /// Reads appended lines of `f`; returns the events appended.
+  size_t read_file(taildir_file& f, batch_builder& out, size_t max_events,
+                   int64_t& byte_budget);
+  void emit(taildir_file& f, batch_builder& out, std::string_view line);
+  void note_cut(taildir_file& f);
+  std::vector<file_position> positions() const;
+  void release_files() noexcept;
 
   taildir_config cfg_;
   connector_context ctx_;
-  state st_;
-  std::vector<char> buf_;
+  taildir_state st_;
+  std::vector<char> buf_; ///< the one read buffer, reused for every file
+  std::set<std::string> unreadable_; ///< paths whose open failure was logged
 };
 
 } // namespace sluice

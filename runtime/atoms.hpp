@@ -23,6 +23,6 @@ using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
-using fail_atom = caf::atom_constant<caf::atom("fail")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
 
 } // namespace sluice

@@ -310,6 +310,22 @@ caf::error engine::wait() {
   return d.result;
 }
 
+caf::expected<caf::actor> engine::component(const std::string& name) {
+  auto& d = *impl_;
+  if (!d.supervisor)
+    return make_error(config_errc::invalid, "the engine is not running");
+  caf::scoped_actor self{*d.sys};
+  caf::expected<caf::actor> result = caf::actor{};
+  self->request(d.supervisor, std::chrono::seconds{10}, get_atom::value, name)
+      .receive([&](caf::actor& a) { result = std::move(a); },
+               [&](caf::error& err) {
+                 result = make_error(config_errc::not_found,
+                                     "no running component '" + name +
+                                         "': " + describe(err));
+               });
+  return result;
+}
+
 metrics_registry& engine::metrics() noexcept {
   return impl_->metrics;
 }

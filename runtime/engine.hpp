@@ -64,6 +64,12 @@ class engine {
   /// source finished, or after a failure escalated. Returns that failure.
   caf::error wait();
 
+  /// The actor running component `name` now (it changes when the component
+  /// restarts). Blocks for a request to the supervisor. Drop the handle
+  /// before `wait()`: a live handle keeps a detached actor's thread, and so
+  /// the engine, from ending.
+  caf::expected<caf::actor> component(const std::string& name);
+
   /// Metrics of every component, readable from any thread.
   metrics_registry& metrics() noexcept;
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
@@ -53,7 +54,13 @@ caf::error make_error(channel_errc x);
 caf::error make_error(config_errc x);
 caf::error make_error(supervisor_errc x);
 
+/// The project's error code enums.
 template <class E>
+concept sluice_errc =
+    std::is_same_v<E, connector_errc> || std::is_same_v<E, channel_errc> ||
+    std::is_same_v<E, config_errc> || std::is_same_v<E, supervisor_errc>;
+
+template <sluice_errc E>
 caf::error make_error(E code, std::string context) {
   auto err = make_error(code);
   return caf::error{err.code(), err.category(),

@@ -217,6 +217,47 @@ SCENARIO("a damaged position file is an error naming it", "[taildir]") {
   CHECK_THAT(describe(err), Catch::Contains((dir / "state/positions.json")));
 }
 
+SCENARIO("a position file round-trips and rejects entries of the wrong "
+         "type",
+         "[taildir]") {
+  test::temp_dir dir;
+  auto path = dir / "positions.json";
+  GIVEN("positions with every field") {
+    std::vector<file_position> ps(2);
+    ps[0] = {7, 42, 1000, "/logs/a \"quoted\".log", "logs", false};
+    ps[1] = {7, 43, 5, "/logs/b.log", "", true};
+    REQUIRE(!write_position_file(path, ps));
+    auto back = read_position_file(path);
+    REQUIRE(back);
+    REQUIRE(back->size() == 2);
+    CHECK((*back)[0].inode == 42);
+    CHECK((*back)[0].pos == 1000);
+    CHECK((*back)[0].path == ps[0].path);
+    CHECK((*back)[0].group == "logs");
+    CHECK((*back)[1].dev == 7);
+    CHECK((*back)[1].skipping);
+    CHECK(!fs::exists(path + ".tmp"));
+  }
+  GIVEN("a negative position") {
+    append(path, R"([{"inode": 1, "pos": -3}])");
+    auto back = read_position_file(path);
+    REQUIRE(!back);
+    CHECK_THAT(describe(back.error()),
+               Catch::Contains("entry 0") && Catch::Contains("'pos'"));
+  }
+  GIVEN("an entry without an inode") {
+    append(path, R"([{"pos": 3}])");
+    auto back = read_position_file(path);
+    REQUIRE(!back);
+    CHECK_THAT(describe(back.error()), Catch::Contains("lacks 'inode'"));
+  }
+  GIVEN("no file at all") {
+    auto back = read_position_file(path);
+    REQUIRE(back);
+    CHECK(back->empty());
+  }
+}
+
 SCENARIO("taildir cuts lines longer than max_line_length", "[taildir]") {
   test::temp_dir dir;
   fs::create_directories(dir / "logs");
