@@ -41,6 +41,25 @@ topology_spec counter_to_file_channel(const std::string& dir) {
   return spec;
 }
 
+/// Checks that `bodies` are 0, 1, 2, ... with repeats of earlier numbers
+/// allowed; returns the count of distinct numbers and of repeats.
+std::pair<int64_t, size_t>
+check_sequence(const std::vector<std::string>& bodies) {
+  std::set<int64_t> seen;
+  int64_t next = 0;
+  size_t dups = 0;
+  for (auto& body : bodies) {
+    auto x = std::stoll(body);
+    if (!seen.insert(x).second) {
+      ++dups;
+      continue;
+    }
+    REQUIRE(x == next);
+    ++next;
+  }
+  return {next, dups};
+}
+
 } // namespace
 
 SCENARIO("a file channel bounds its disk use, pauses its source, and keeps "
@@ -84,18 +103,7 @@ SCENARIO("a file channel bounds its disk use, pauses its source, and keeps "
       REQUIRE(!(*again)->wait());
       THEN("every accepted event arrives, in order, none lost") {
         std::lock_guard guard{bench->mtx};
-        std::set<int64_t> seen;
-        int64_t next = 0;
-        size_t dups = 0;
-        for (auto& body : bench->received) {
-          auto x = std::stoll(body);
-          if (!seen.insert(x).second) {
-            ++dups;
-            continue;
-          }
-          REQUIRE(x == next);
-          ++next;
-        }
+        auto [next, dups] = check_sequence(bench->received);
         CHECK(next == accepted);
         CHECK(dups <= 100);
       }
@@ -137,18 +145,7 @@ SCENARIO("a file channel killed mid-stream restarts with its source and sink "
     CHECK((*eng)->metrics().snapshot("src").restarts == 1);
     CHECK((*eng)->metrics().snapshot("snk").restarts == 1);
     std::lock_guard guard{bench->mtx};
-    std::set<int64_t> seen;
-    int64_t next = 0;
-    size_t dups = 0;
-    for (auto& body : bench->received) {
-      auto x = std::stoll(body);
-      if (!seen.insert(x).second) {
-        ++dups;
-        continue;
-      }
-      REQUIRE(x == next);
-      ++next;
-    }
+    auto [next, dups] = check_sequence(bench->received);
     CHECK(next == 20'000);
     CHECK(dups <= 1000);
   }
