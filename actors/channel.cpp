@@ -231,6 +231,17 @@ void do_sync(channel_ptr self) {
   serve_takes(self);
 }
 
+/// Forgets rolled-back lease `id` and counts its events as redelivered.
+void count_rollback(channel_ptr self, uint64_t id) {
+  auto& st = self->state;
+  auto& m = *st.cfg.metrics;
+  m.rollbacks.fetch_add(1, std::memory_order_relaxed);
+  if (auto i = st.leases.find(id); i != st.leases.end()) {
+    m.redelivered.fetch_add(i->second.events, std::memory_order_relaxed);
+    st.leases.erase(i);
+  }
+}
+
 void rollback_leases_of(channel_ptr self, const caf::actor_addr& sink) {
   auto& st = self->state;
   std::vector<uint64_t> ids;
@@ -242,8 +253,7 @@ void rollback_leases_of(channel_ptr self, const caf::actor_addr& sink) {
     if (auto err = st.store->rollback(*i))
       log().error("channel {}: rollback of lease {} failed: {}", st.cfg.name,
                   *i, describe(err));
-    st.leases.erase(*i);
-    st.cfg.metrics->rollbacks.fetch_add(1, std::memory_order_relaxed);
+    count_rollback(self, *i);
   }
   st.takes.erase(std::remove_if(st.takes.begin(), st.takes.end(),
                                 [&](auto& t) { return t.sink == sink; }),
@@ -315,6 +325,8 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
     return {};
   }
   st.cfg.metrics->capacity.store(st.cfg.capacity, std::memory_order_relaxed);
+  st.cfg.metrics->recovered.fetch_add(st.store->recovered_events(),
+                                      std::memory_order_relaxed);
   update_gauges(self);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -408,8 +420,7 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
         if (auto err = st.store->rollback(id))
           log().error("channel {}: rollback of lease {} failed: {}",
                       st.cfg.name, id, describe(err));
-        st.leases.erase(id);
-        st.cfg.metrics->rollbacks.fetch_add(1, std::memory_order_relaxed);
+        count_rollback(self, id);
         serve_takes(self);
       },
       [self](stop_atom) { begin_stop(self, self->state.cfg.drain_on_stop); },

@@ -58,6 +58,10 @@ class channel_store {
     return true;
   }
 
+  /// Events `open` found stored but not committed: a sink may have written
+  /// some of them before the process ended.
+  virtual size_t recovered_events() const noexcept { return 0; }
+
   /// Makes everything durable and releases resources; idempotent.
   virtual void close() = 0;
 };

@@ -57,7 +57,9 @@ class file_store : public channel_store {
   void close() override;
 
   /// Events found uncommitted by `open`.
-  size_t recovered_events() const noexcept { return recovered_events_; }
+  size_t recovered_events() const noexcept override {
+    return recovered_events_;
+  }
 
   /// Torn records cut off the log's end by `open`.
   size_t torn_records() const noexcept { return torn_records_; }

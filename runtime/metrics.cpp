@@ -24,6 +24,8 @@ metrics_snapshot copy(const component_metrics& m) {
   s.events_dropped = load(m.events_dropped);
   s.errors = load(m.errors);
   s.rollbacks = load(m.rollbacks);
+  s.redelivered = load(m.redelivered);
+  s.recovered = load(m.recovered);
   s.restarts = load(m.restarts);
   s.fill_events = load(m.fill_events);
   s.fill_bytes = load(m.fill_bytes);
@@ -72,8 +74,10 @@ std::string to_string(const metrics_snapshot& x) {
                           x.kind, x.name, x.events_in, x.events_out,
                           x.batches_in, x.batches_out, x.bytes_in, x.bytes_out);
   if (x.kind == "channel")
-    line += fmt::format(" fill={}/{} fill_bytes={}", x.fill_events, x.capacity,
-                        x.fill_bytes);
+    line += fmt::format(" fill={}/{} fill_bytes={} redelivered={} "
+                        "recovered={}",
+                        x.fill_events, x.capacity, x.fill_bytes, x.redelivered,
+                        x.recovered);
   line += fmt::format(" dropped={} errors={} rollbacks={} restarts={}",
                       x.events_dropped, x.errors, x.rollbacks, x.restarts);
   return line;

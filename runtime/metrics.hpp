@@ -29,6 +29,12 @@ struct component_metrics {
   std::atomic<uint64_t> events_dropped{0}; ///< filtered or rejected input
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> rollbacks{0};
+  /// Channels: events of rolled-back leases, handed out again; a sink may
+  /// have written some of them already.
+  std::atomic<uint64_t> redelivered{0};
+  /// File channels: uncommitted events found at start, delivered again; a
+  /// sink may have written some of them before the process ended.
+  std::atomic<uint64_t> recovered{0};
   std::atomic<uint64_t> restarts{0};
   std::atomic<uint64_t> fill_events{0}; ///< channels: events held
   std::atomic<uint64_t> fill_bytes{0};  ///< channels: bytes held
@@ -60,6 +66,8 @@ struct metrics_snapshot {
   uint64_t events_dropped = 0;
   uint64_t errors = 0;
   uint64_t rollbacks = 0;
+  uint64_t redelivered = 0;
+  uint64_t recovered = 0;
   uint64_t restarts = 0;
   uint64_t fill_events = 0;
   uint64_t fill_bytes = 0;

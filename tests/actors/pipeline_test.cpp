@@ -139,6 +139,10 @@ SCENARIO("a failing sink rolls back, is restarted with back-off and loses "
     CHECK(snk.errors == 3);
     auto ch = (*eng)->metrics().snapshot("ch");
     CHECK(ch.rollbacks >= 3);
+    // Each failed write rolled back its lease of 100 events, if no more.
+    CHECK(ch.redelivered >= 300);
+    CHECK(ch.redelivered % 100 == 0);
+    CHECK(ch.recovered == 0);
     std::lock_guard guard{bench->mtx};
     REQUIRE(bench->opens.size() == 4);
     auto gap = [&](size_t i) {
