@@ -55,6 +55,7 @@ struct channel_state {
   channel_config cfg;
   channel_store_ptr store;
   std::vector<attached_source> sources;
+  size_t next_grant = 0;             ///< the source `grant_all` serves first
   std::vector<pending_ack> to_ack;   ///< appended, awaiting sync
   std::deque<pending_put> unwritten; ///< accepted, not yet appended
   std::deque<pending_take> takes;    ///< sinks waiting for data
@@ -100,7 +101,9 @@ uint64_t free_credit(channel_ptr self) {
   if (used >= st.cfg.capacity || st.store->bytes() >= st.cfg.byte_capacity)
     return 0;
   std::string why;
-  if (!st.store->has_room(st.cfg.transaction_capacity * 128, why)) {
+  auto need = st.cfg.transaction_capacity * 128;
+  if (!st.store->has_room(need, why) &&
+      (st.store->make_room(), !st.store->has_room(need, why))) {
     if (!st.room_warned) {
       log().error("channel {}: {}; pausing its sources until space frees",
                   st.cfg.name, why);
@@ -124,18 +127,31 @@ uint64_t free_credit(channel_ptr self) {
 }
 
 /// Tops up `src` to its window within free capacity; returns the grant.
+/// No source's window passes its share of the capacity, so credit an idle
+/// source holds never starves the others.
 uint64_t top_up(channel_ptr self, attached_source& src) {
-  if (src.granted >= src.window)
+  auto& st = self->state;
+  auto sources = std::max(st.cfg.expected_sources, st.sources.size());
+  auto share = std::max<uint64_t>(1, st.cfg.capacity / sources);
+  auto window = std::min(src.window, share);
+  if (src.granted >= window)
     return 0;
-  auto grant = std::min(src.window - src.granted, free_credit(self));
+  auto grant = std::min(window - src.granted, free_credit(self));
   src.granted += grant;
   return grant;
 }
 
 void grant_all(channel_ptr self) {
-  for (auto& src : self->state.sources)
-    if (auto n = top_up(self, src); n > 0)
-      self->send(src.handle, credit_atom::value, n);
+  auto& st = self->state;
+  auto n = st.sources.size();
+  // Start where the last round stopped, so scarce credit goes round.
+  for (size_t k = 0; k < n; ++k) {
+    auto& src = st.sources[(st.next_grant + k) % n];
+    if (auto c = top_up(self, src); c > 0)
+      self->send(src.handle, credit_atom::value, c);
+  }
+  if (n > 0)
+    st.next_grant = (st.next_grant + 1) % n;
 }
 
 attached_source* find_source(channel_ptr self, const caf::actor_addr& addr) {
@@ -212,15 +228,18 @@ void do_sync(channel_ptr self) {
   append_unwritten(self);
   if (st.to_ack.empty() && !st.dirty)
     return;
-  st.dirty = false;
   if (auto err = st.store->sync()) {
+    // After a failed fdatasync the kernel may have dropped the pages, and
+    // a second try can report success for data that never reached the
+    // disk: no ack goes out; the channel fails and its restart recovers
+    // from what the log really holds.
     st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
-    log().error("channel {}: sync failed: {}; retrying", st.cfg.name,
-                describe(err));
-    st.retry_scheduled = true;
-    self->delayed_send(self, 500ms, sync_atom::value);
+    log().error("channel {}: sync failed: {}; restarting from the log",
+                st.cfg.name, describe(err));
+    self->quit(err);
     return;
   }
+  st.dirty = false;
   for (auto& a : st.to_ack) {
     auto* src = find_source(self, a.source.address());
     uint64_t grant = src ? top_up(self, *src) : 0;
@@ -263,9 +282,14 @@ void rollback_leases_of(channel_ptr self, const caf::actor_addr& sink) {
 void finish_stop(channel_ptr self) {
   auto& st = self->state;
   append_unwritten(self);
-  if (auto err = st.store->sync())
+  if (auto err = st.store->sync()) {
+    // Nothing is acked: sources keep their positions for the next run.
     log().error("channel {}: final sync failed: {}", st.cfg.name,
                 describe(err));
+    st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+    self->quit(err);
+    return;
+  }
   for (auto& a : st.to_ack)
     self->send(a.source, ack_atom::value, a.seq, uint64_t{0});
   st.to_ack.clear();

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -61,6 +62,14 @@ std::vector<option_spec> file_channel_options() {
   };
 }
 
+std::string string_option(const options& opts, const std::string& key) {
+  if (!opts.contains(key))
+    return {};
+  if (auto* x = std::get_if<std::string>(&opts.values().at(key)))
+    return *x;
+  return {};
+}
+
 int64_t int_option(const options& opts, const std::string& key,
                    int64_t fallback) {
   if (!opts.contains(key))
@@ -116,10 +125,28 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
             "the name '" + name + "' is used by a " + i->second + " and a " +
                 kind + "; names must be unique");
   };
+  // Two components writing the same state would corrupt it.
+  std::map<std::string, std::string> state_paths; // path -> component
+  auto claim = [&](const std::string& name, const options& opts,
+                   const std::string& key) {
+    auto path = string_option(opts, key);
+    if (path.empty())
+      return;
+    auto normal = std::filesystem::path{path}.lexically_normal().string();
+    while (normal.size() > 1 && normal.ends_with('/'))
+      normal.pop_back();
+    auto [i, fresh] = state_paths.emplace(normal, name);
+    if (!fresh)
+      error(name, key,
+            key + " '" + path + "' of '" + name + "' is already used by '" +
+                i->second + "'; each needs its own");
+  };
   std::map<std::string, const channel_spec*> channels;
   for (auto& c : spec.channels) {
     name_check(c.name, "channel");
     channels.emplace(c.name, &c);
+    if (c.type == "file")
+      claim(c.name, c.opts, "directory");
     if (c.type == "memory" && int_option(c.opts, "transaction_capacity", 1000) >
                                   int_option(c.opts, "capacity", 10000))
       error(c.name, "transaction_capacity",
@@ -157,6 +184,8 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
   };
   for (auto& s : spec.sources) {
     name_check(s.name, "source");
+    if (s.type == "taildir")
+      claim(s.name, s.opts, "position_file");
     if (check_types && !s.type.empty() && !registry.find_source(s.type))
       error(s.name, "type", "unknown source type '" + s.type + "'");
     check_link(s.name, "source", s.channel, s.batch_size);

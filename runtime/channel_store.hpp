@@ -58,6 +58,10 @@ class channel_store {
     return true;
   }
 
+  /// Frees what can be freed after `has_room` said no (a file store
+  /// retires an active segment whose records are all committed).
+  virtual void make_room() {}
+
   /// Events `open` found stored but not committed: a sink may have written
   /// some of them before the process ended.
   virtual size_t recovered_events() const noexcept { return 0; }

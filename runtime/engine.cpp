@@ -197,6 +197,14 @@ supervisor_config engine::impl::make_supervisor_config() {
       if (c.channel == ch.name)
         child.dependents.push_back(c.name);
     auto ccfg = make_channel_config(ch, spec, metrics);
+    ccfg.expected_sources = std::max<size_t>(
+        1, static_cast<size_t>(
+               std::count_if(spec.sources.begin(), spec.sources.end(),
+                             [&](auto& s) { return s.channel == ch.name; })) +
+               static_cast<size_t>(
+                   std::count_if(customs.begin(), customs.end(), [&](auto& c) {
+                     return !c.is_sink && c.channel == ch.name;
+                   })));
     child.metrics = ccfg.metrics;
     bool detached = ch.type == "file";
     child.start = [ccfg, detached](caf::actor_system& sys,

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -82,7 +83,10 @@ bool pread_fully(int fd, char* out, size_t n, int64_t offset) {
 
 } // namespace
 
-file_store::file_store(file_store_config cfg) : cfg_(std::move(cfg)) {}
+file_store::file_store(file_store_config cfg)
+    : cfg_(std::move(cfg)),
+      segment_size_(std::max<int64_t>(
+          1, std::min(cfg_.segment_size, cfg_.max_disk_bytes / 4))) {}
 
 caf::expected<std::unique_ptr<file_store>>
 file_store::make(file_store_config cfg) {
@@ -93,7 +97,7 @@ file_store::make(file_store_config cfg) {
 
 file_store::~file_store() {
   // No sync here: a store dropped without close behaves like a crash.
-  for (int fd : {fd_, pointer_fd_, dir_fd_})
+  for (int fd : {fd_, pointer_fd_, dir_fd_, lock_fd_})
     if (fd >= 0)
       ::close(fd);
 }
@@ -203,6 +207,11 @@ caf::error file_store::scan_segment(uint64_t number, bool last) {
     st_.next_seq = std::max(st_.next_seq, h.seq + 1);
     offset += length;
   }
+  // The previous run's last writes may still be only in the page cache; a
+  // new segment is about to follow this one, after which a torn tail here
+  // would read as damage in the middle of the log.
+  if (last && result == caf::error{} && ::fdatasync(fd) != 0)
+    result = io_error(path, "cannot sync");
   ::close(fd);
   info.size = size;
   st_.segments[number] = info;
@@ -212,11 +221,16 @@ caf::error file_store::scan_segment(uint64_t number, bool last) {
 
 caf::error file_store::open_segment(uint64_t number) {
   auto path = segment_path(number);
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd_ < 0)
+  int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0)
     return io_error(path, "cannot create");
-  if (::fsync(dir_fd_) != 0)
-    return io_error(cfg_.directory, "cannot sync the directory");
+  if (::fsync(dir_fd_) != 0) {
+    auto err = io_error(cfg_.directory, "cannot sync the directory");
+    ::close(fd);
+    return err;
+  }
+  fd_ = fd;
   st_.active = number;
   st_.segments[number] = segment_info{};
   return {};
@@ -234,6 +248,19 @@ caf::error file_store::open() {
   dir_fd_ = ::open(cfg_.directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd_ < 0)
     return io_error(cfg_.directory, "cannot open");
+  auto lock_path = cfg_.directory / "lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0)
+    return io_error(lock_path, "cannot open");
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      return make_error(channel_errc::io_error,
+                        "directory " + cfg_.directory.string() +
+                            " is in use by another file channel (its lock "
+                            "file is held); give each channel its own "
+                            "directory");
+    return io_error(lock_path, "cannot lock");
+  }
   if (auto err = read_pointer())
     return err;
   std::vector<uint64_t> numbers;
@@ -261,17 +288,22 @@ caf::error file_store::open() {
 }
 
 caf::error file_store::roll() {
-  if (::fdatasync(fd_) != 0)
+  if (st_.dirty && ::fdatasync(fd_) != 0)
     return io_error(segment_path(st_.active), "cannot sync");
+  st_.dirty = false;
   ::close(fd_);
   fd_ = -1;
   return open_segment(st_.active + 1);
 }
 
 caf::error file_store::append(event_batch&& batch) {
-  if (fd_ < 0)
+  if (!opened_)
     return make_error(channel_errc::stopped, "file channel is closed");
-  if (st_.segments[st_.active].size >= cfg_.segment_size)
+  // A roll whose new segment could not be created is tried again here.
+  if (fd_ < 0)
+    if (auto err = open_segment(st_.active + 1))
+      return err;
+  if (st_.segments[st_.active].size >= segment_size_)
     if (auto err = roll())
       return err;
   buf_.clear();
@@ -402,10 +434,14 @@ caf::error file_store::rollback(uint64_t lease_id) {
   if (i == st_.leases.end())
     return make_error(channel_errc::unknown_lease,
                       "lease " + std::to_string(lease_id));
-  auto& refs = i->second;
-  for (auto r = refs.rbegin(); r != refs.rend(); ++r) {
-    st_.queue.push_front(*r);
-    st_.queued_events += r->events;
+  // Each record goes back to its place by sequence number, so leases
+  // rolled back in any order leave the queue in order.
+  for (auto& ref : i->second) {
+    auto at = std::upper_bound(
+        st_.queue.begin(), st_.queue.end(), ref.seq,
+        [](uint64_t seq, const record_ref& r) { return seq < r.seq; });
+    st_.queue.insert(at, ref);
+    st_.queued_events += ref.events;
   }
   st_.leases.erase(i);
   return {};
@@ -449,7 +485,8 @@ size_t file_store::indexed_records() const noexcept {
 }
 
 bool file_store::has_room(size_t bytes, std::string& why) const {
-  auto need = static_cast<int64_t>(bytes);
+  // A guess of the next batch's size, never more than a segment may hold.
+  auto need = std::min(static_cast<int64_t>(bytes), segment_size_);
   if (st_.disk_bytes + need > cfg_.max_disk_bytes) {
     why = fmt::format("directory {}: max_disk_bytes {} reached ({} in use)",
                       cfg_.directory.string(), cfg_.max_disk_bytes,
@@ -471,12 +508,30 @@ bool file_store::has_room(size_t bytes, std::string& why) const {
   return true;
 }
 
+void file_store::make_room() {
+  if (fd_ < 0 || st_.segments[st_.active].size == 0)
+    return;
+  if (auto err = sync()) {
+    log().warn("file channel {}: {}", cfg_.directory.string(), describe(err));
+    return;
+  }
+  // Only a segment whose records are all committed, and known to be on
+  // disk, may go.
+  if (st_.segments[st_.active].max_seq > st_.persisted_pointer)
+    return;
+  if (auto err = roll()) {
+    log().warn("file channel {}: {}", cfg_.directory.string(), describe(err));
+    return;
+  }
+  delete_committed_segments();
+}
+
 void file_store::close() {
   if (!opened_)
     return;
   if (auto err = sync())
     log().error("file channel {}: {}", cfg_.directory.string(), describe(err));
-  for (int* fd : {&fd_, &pointer_fd_, &dir_fd_}) {
+  for (int* fd : {&fd_, &pointer_fd_, &dir_fd_, &lock_fd_}) {
     if (*fd >= 0)
       ::close(*fd);
     *fd = -1;

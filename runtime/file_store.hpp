@@ -33,6 +33,11 @@ struct file_store_config {
 /// when leased, so memory does not grow with the backlog. Segments whose
 /// records are all committed are deleted.
 ///
+/// One store at a time may use a directory: `open` takes an exclusive lock
+/// on its `lock` file and fails, naming the directory, when another holds
+/// it. Segments are at most a quarter of `max_disk_bytes`, so that
+/// committed ones can be deleted while the rest fill.
+///
 /// Recovery (`open`): records after the pointer are queued again in order;
 /// a damaged record at the end of the last segment is a torn write and is
 /// cut off; damage anywhere else is `channel_errc::corrupt_log`. Batches
@@ -54,6 +59,7 @@ class file_store : public channel_store {
   size_t queued_events() const noexcept override;
   size_t bytes() const noexcept override;
   bool has_room(size_t bytes, std::string& why) const override;
+  void make_room() override;
   void close() override;
 
   /// Events found uncommitted by `open`.
@@ -120,6 +126,8 @@ class file_store : public channel_store {
   int fd_ = -1;         ///< active segment
   int pointer_fd_ = -1; ///< commit pointer slots
   int dir_fd_ = -1;
+  int lock_fd_ = -1;         ///< holds the directory's lock while open
+  int64_t segment_size_ = 0; ///< segment_size, at most max_disk_bytes / 4
   bool opened_ = false;
   size_t recovered_events_ = 0;
   size_t torn_records_ = 0;

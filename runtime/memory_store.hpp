@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <map>
+#include <vector>
 
 #include "runtime/channel_store.hpp"
 
@@ -22,10 +23,22 @@ class memory_store : public channel_store {
   void close() override;
 
  private:
-  /// Queued batches and open leases; everything the store holds.
+  struct queued {
+    uint64_t seq = 0; ///< order of arrival
+    event_batch batch;
+  };
+
+  struct leased {
+    shared_batches batches;
+    std::vector<uint64_t> seqs; ///< of each batch, to restore its place
+  };
+
+  /// Queued batches, in arrival order, and open leases; everything the
+  /// store holds.
   struct state {
-    std::deque<event_batch> queue;
-    std::map<uint64_t, shared_batches> leases;
+    std::deque<queued> queue;
+    std::map<uint64_t, leased> leases;
+    uint64_t next_seq = 1;
     uint64_t next_lease = 1;
     size_t queued_events = 0;
     size_t leased_events = 0;

@@ -1,4 +1,5 @@
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -158,5 +159,38 @@ SCENARIO("a file channel killed mid-stream restarts with its source and sink "
     auto disk = (*eng)->metrics().snapshot("disk");
     CHECK(disk.recovered > 0);
     CHECK(dups <= disk.recovered + disk.redelivered);
+  }
+}
+
+SCENARIO("a file channel whose disk limit is below one segment keeps "
+         "flowing",
+         "[pipeline][file_channel]") {
+  test::temp_dir dir;
+  auto bench = std::make_shared<test::test_bench>();
+  constexpr int64_t total = 300'000; // several times the disk limit
+  bench->source_limit = total;
+  auto spec = counter_to_file_channel(dir / "channel");
+  spec.channels[0].opts.set("segment_size", int64_t{64} << 20);
+  spec.channels[0].opts.set("max_disk_bytes", int64_t{1} << 20);
+  auto eng = engine::make(spec, test::make_test_registry(bench));
+  REQUIRE(eng);
+  REQUIRE(!(*eng)->start());
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (bench->received_count() < static_cast<size_t>(total) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  (*eng)->stop();
+  REQUIRE(!(*eng)->wait());
+  THEN("every event arrives, in order, and the disk stayed within its "
+       "limit") {
+    std::lock_guard guard{bench->mtx};
+    auto [next, dups] = check_sequence(bench->received);
+    CHECK(next == total);
+    CHECK(dups == 0);
+    uint64_t on_disk = 0;
+    for (auto& e : std::filesystem::directory_iterator{dir / "channel"})
+      if (e.path().extension() == ".seg")
+        on_disk += e.file_size();
+    CHECK(on_disk <= (1u << 20));
   }
 }

@@ -201,3 +201,33 @@ SCENARIO("a memory channel's byte capacity bounds it before its event "
     CHECK(max_bytes > 0);
   }
 }
+
+SCENARIO("a source that sends nothing does not starve another of credit",
+         "[pipeline]") {
+  auto bench = std::make_shared<test::test_bench>();
+  bench->source_limit = 5'000;
+  bench->source_open = false;
+  bench->open_delay_ms = 200; // the idle source attaches first
+  auto spec = counter_to_recorder(1000, 250);
+  source_spec idle;
+  idle.name = "idle";
+  idle.type = "exec";
+  idle.channel = "ch";
+  idle.batch_size = 250;
+  idle.opts.set("command", std::string{"sleep 60"});
+  spec.sources.insert(spec.sources.begin(), idle);
+  auto eng = engine::make(spec, test::make_test_registry(bench));
+  REQUIRE(eng);
+  REQUIRE(!(*eng)->start());
+  // Both sources attach and take credit while neither sends anything.
+  std::this_thread::sleep_for(500ms);
+  bench->source_open = true;
+  bool all = eventually([&] { return bench->received_count() >= 5'000; });
+  (*eng)->stop();
+  REQUIRE(!(*eng)->wait());
+  THEN("every event of the busy source arrives") {
+    CHECK(all);
+    std::lock_guard guard{bench->mtx};
+    check_in_order(bench->received, 5'000);
+  }
+}

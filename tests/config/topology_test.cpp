@@ -155,6 +155,44 @@ channel = "c1"
                     "exceeds transaction_capacity 1000 of channel 'c1'"));
 }
 
+SCENARIO("two components sharing a state directory or position file is an "
+         "error",
+         "[topology]") {
+  auto errors = parse_errors(R"([sources.a]
+type = "taildir"
+channel = "c1"
+position_file = "/var/lib/sluice/pos.json"
+filegroups = { logs = "/var/log/app/*.log" }
+
+[sources.b]
+type = "taildir"
+channel = "c2"
+position_file = "/var/lib/sluice/./pos.json"
+filegroups = { logs = "/var/log/other/*.log" }
+
+[channels.c1]
+type = "file"
+directory = "/var/lib/sluice/ch"
+
+[channels.c2]
+type = "file"
+directory = "/var/lib/sluice/ch/"
+
+[sinks.k1]
+type = "null"
+channel = "c1"
+
+[sinks.k2]
+type = "null"
+channel = "c2"
+)");
+  CHECK(has(errors, "t.toml:10:17: error: position_file "
+                    "'/var/lib/sluice/./pos.json' of 'b' is already used by "
+                    "'a'"));
+  CHECK(has(errors, "t.toml:19:13: error: directory '/var/lib/sluice/ch/' of "
+                    "'c2' is already used by 'c1'"));
+}
+
 SCENARIO("syntax errors, bad sizes and bad names are positioned",
          "[topology]") {
   CHECK(has(parse_errors("[sources.r1]\ntype = \"generator\nchannel = 1\n"),

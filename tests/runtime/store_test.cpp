@@ -86,6 +86,15 @@ void check_lease_order(Store& store) {
       }());
     }
   }
+  WHEN("both roll back, the older first") {
+    REQUIRE(!store.rollback(first->id));
+    REQUIRE(!store.rollback(second->id));
+    THEN("every batch is back in its place") {
+      auto again = store.take(100);
+      REQUIRE(again);
+      CHECK(bodies(*again) == expected(0, 30));
+    }
+  }
   WHEN("both commit") {
     REQUIRE(!store.commit(first->id));
     REQUIRE(!store.commit(second->id));
@@ -273,5 +282,52 @@ SCENARIO("a file store refuses room past its limits with a clear reason",
     std::string reason;
     CHECK_FALSE(other->has_room(1, reason));
     CHECK_THAT(reason, Catch::Contains("min_free_space"));
+  }
+}
+
+SCENARIO("a file store retires a full, committed active segment when room "
+         "runs out",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.segment_size = int64_t{64} << 20; // larger than the disk limit
+  cfg.max_disk_bytes = 4000;
+  auto store = open_store(cfg);
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(!store->append(numbered(i * 10, 10)));
+  REQUIRE(!store->sync());
+  auto all = store->take(1000);
+  REQUIRE(all);
+  REQUIRE(!store->commit(all->id));
+  REQUIRE(!store->sync());
+  std::string why;
+  CHECK(store->events() == 0);
+  WHEN("it makes room") {
+    store->make_room();
+    THEN("only an empty segment is left and there is room again") {
+      CHECK(store->disk_bytes() == 0);
+      CHECK(store->has_room(100, why));
+      CHECK(segment_count(cfg.directory) == 1);
+    }
+  }
+}
+
+SCENARIO("two file stores cannot share a directory", "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  auto first = open_store(cfg);
+  auto second = file_store::make(cfg);
+  REQUIRE(second);
+  auto err = (*second)->open();
+  REQUIRE(err);
+  CHECK_THAT(describe(err), Catch::Contains("in use by another file channel") &&
+                                Catch::Contains(cfg.directory.string()));
+  WHEN("the first closes") {
+    first->close();
+    THEN("the directory can be opened again") {
+      auto third = file_store::make(cfg);
+      REQUIRE(third);
+      CHECK(!(*third)->open());
+    }
   }
 }

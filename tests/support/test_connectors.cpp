@@ -15,6 +15,8 @@ class counter_source : public source_connector {
       : bench_(std::move(bench)) {}
 
   caf::error open() override {
+    if (auto ms = bench_->open_delay_ms.load(); ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds{ms});
     next_ = bench_->committed_seq.load();
     return {};
   }

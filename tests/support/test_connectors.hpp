@@ -18,6 +18,7 @@ struct test_bench {
   // Source side.
   std::atomic<int64_t> source_limit{-1}; ///< events to produce; -1 = forever
   std::atomic<bool> source_open{true};   ///< a closed gate makes polls idle
+  std::atomic<int> open_delay_ms{0};     ///< sleep in the source's open
   std::atomic<int64_t> produced{0};
   std::atomic<int64_t> committed_seq{0};
 
