@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -23,8 +24,11 @@ struct source_state {
   event_batch batch;      ///< being filled
   uint64_t next_seq = 1;  ///< sequence number of the next batch sent
   uint64_t acked_seq = 0; ///< highest acknowledged batch
-  uint64_t credit = 0;    ///< events the channel lets us send
-  int64_t idle_ms = 0;    ///< current pause between idle polls
+  /// Sealed batches that held nothing (interceptors dropped every event):
+  /// they never reach the channel and count as acked once all before are.
+  std::deque<uint64_t> empty_seqs;
+  uint64_t credit = 0; ///< events the channel lets us send
+  int64_t idle_ms = 0; ///< current pause between idle polls
   bool poll_scheduled = false;
   bool finished = false;
   bool stopping = false;
@@ -74,6 +78,32 @@ void send_batch(source_ptr self) {
   st.batch.reserve(st.cfg.batch_size, bytes_hint(st.cfg.batch_size));
 }
 
+/// Acks what the channel's ack of `acked_seq` lets pass: the empty batches
+/// right after it. Commits the connector through the result.
+void advance_acked(source_ptr self) {
+  auto& st = self->state;
+  while (!st.empty_seqs.empty() && st.empty_seqs.front() <= st.acked_seq + 1) {
+    st.acked_seq = std::max(st.acked_seq, st.empty_seqs.front());
+    st.empty_seqs.pop_front();
+  }
+  if (auto err = st.connector->commit(st.acked_seq)) {
+    st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+    log().error("source {}: cannot commit its position: {}", st.cfg.name,
+                describe(err));
+  }
+}
+
+/// Seals a poll whose every event an interceptor dropped, so the connector
+/// can commit past them (positions advance, tcp acks and closes).
+void seal_empty(source_ptr self) {
+  auto& st = self->state;
+  auto seq = st.next_seq++;
+  st.connector->seal(seq);
+  st.empty_seqs.push_back(seq);
+  if (st.acked_seq + 1 == seq)
+    advance_acked(self);
+}
+
 void schedule_poll(source_ptr self, int64_t delay_ms) {
   auto& st = self->state;
   if (st.poll_scheduled || st.stopping || st.finished)
@@ -110,9 +140,10 @@ void do_poll(source_ptr self) {
   if (auto dropped = builder.dropped(); dropped > 0)
     st.cfg.metrics->events_dropped.fetch_add(dropped,
                                              std::memory_order_relaxed);
-  if (status == poll_status::more || st.batch.size() >= limit ||
-      !st.batch.empty())
+  if (!st.batch.empty())
     send_batch(self);
+  else if (builder.dropped() > 0)
+    seal_empty(self);
   switch (status) {
   case poll_status::more:
     st.idle_ms = 0;
@@ -184,11 +215,7 @@ caf::behavior source_impl(source_ptr self, source_config cfg) {
         auto& st = self->state;
         st.acked_seq = std::max(st.acked_seq, seq);
         st.credit += credit;
-        if (auto err = st.connector->commit(seq)) {
-          st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
-          log().error("source {}: cannot commit its position: {}", st.cfg.name,
-                      describe(err));
-        }
+        advance_acked(self);
         if (credit > 0)
           schedule_poll(self, 0);
         maybe_quit(self);

@@ -61,10 +61,16 @@ std::string order_line(int64_t i) {
 }
 
 /// The application: writes lines, rotating its log twice along the way.
-void write_app_log(const fs::path& dir, int64_t lines, int64_t interval_ms) {
+/// Writes up to `lines` lines; returns how many it wrote.
+int64_t write_app_log(const fs::path& dir, int64_t lines, int64_t interval_ms,
+                      const std::atomic<bool>* interrupted) {
   auto log_path = dir / "app" / "test.log";
   std::ofstream out{log_path, std::ios::app};
   for (int64_t i = 1; i <= lines; ++i) {
+    if (interrupted && *interrupted) {
+      log().info("demo: interrupted after {} line(s)", i - 1);
+      return i - 1;
+    }
     out << order_line(i) << '\n' << std::flush;
     if (i == lines / 3) {
       out.close();
@@ -82,6 +88,7 @@ void write_app_log(const fs::path& dir, int64_t lines, int64_t interval_ms) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{interval_ms});
   }
+  return lines;
 }
 
 struct landing_report {
@@ -157,23 +164,24 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
     log().error("demo: {}", describe(err));
     return 2;
   }
-  write_app_log(dir, opts.lines, opts.interval_ms);
+  auto written =
+      write_app_log(dir, opts.lines, opts.interval_ms, opts.interrupted);
   // Wait until the sink has landed every line, or give up after a while.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
   while (std::chrono::steady_clock::now() < deadline &&
          (*eng)->metrics().snapshot("landing").events_out <
-             static_cast<uint64_t>(opts.lines))
+             static_cast<uint64_t>(written))
     std::this_thread::sleep_for(std::chrono::milliseconds{50});
   (*eng)->stop();
   if (auto err = (*eng)->wait()) {
     log().error("demo: pipeline failed: {}", describe(err));
     return 1;
   }
-  auto r = check_landing(dir / "out", opts.lines);
+  auto r = check_landing(dir / "out", written);
   std::cout << fmt::format("\ndemo: the application wrote {} lines; {} "
                            "landed in {}: {} missing, {} duplicate(s), {}\n",
-                           opts.lines, r.lines, (dir / "out").string(),
-                           r.missing, r.duplicates,
+                           written, r.lines, (dir / "out").string(), r.missing,
+                           r.duplicates,
                            r.ordered ? "in order" : "OUT OF ORDER");
   return r.missing == 0 && r.ordered ? 0 : 1;
 }

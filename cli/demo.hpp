@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -12,6 +13,9 @@ struct demo_options {
   std::string directory; ///< empty: a new temporary directory
   int64_t lines = 300;
   int64_t interval_ms = 10;
+  /// Set (by a signal) to end the demo early: the application stops
+  /// writing, the pipeline stops cleanly and what was written is checked.
+  const std::atomic<bool>* interrupted = nullptr;
 };
 
 /// Runs the collection scenario: an application writes a log that is

@@ -117,14 +117,15 @@ int main(int argc, char** argv) {
 
   std::string topology;
   std::string stats_interval = "0";
-  size_t threads = 0;
+  int64_t threads = 0;
   auto* run_cmd = app.add_subcommand("run", "run a topology until stopped");
   run_cmd->add_option("TOPOLOGY", topology, "topology file (TOML)")->required();
   run_cmd->add_option("--stats-interval", stats_interval,
                       "log every component's metrics this often (e.g. 5s; "
                       "0 = off)");
-  run_cmd->add_option("--threads", threads,
-                      "scheduler threads (0 = one per core)");
+  run_cmd
+      ->add_option("--threads", threads, "scheduler threads (0 = one per core)")
+      ->check(CLI::Range(int64_t{0}, int64_t{4096}));
 
   auto* check_cmd = app.add_subcommand(
       "check", "validate a topology file and list every error");
@@ -143,7 +144,13 @@ int main(int argc, char** argv) {
                    "pause between the app's lines")
       ->capture_default_str();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and version are successes; every usage error exits 2.
+    auto code = app.exit(e);
+    return code == 0 ? exit_ok : exit_config;
+  }
   if (!set_log_level(log_level)) {
     std::cerr << "unknown log level '" << log_level << "'\n";
     return exit_config;
@@ -157,11 +164,26 @@ int main(int argc, char** argv) {
       std::cerr << "--stats-interval: " << describe(interval.error()) << '\n';
       return exit_config;
     }
-    return run(topology, registry, {threads, *interval});
+    return run(topology, registry, {static_cast<size_t>(threads), *interval});
   }
   if (*demo_cmd) {
-    block_stop_signals();
-    return run_demo(demo, registry);
+    auto signals = block_stop_signals();
+    std::atomic<bool> interrupted{false};
+    std::atomic<bool> done{false};
+    demo.interrupted = &interrupted;
+    std::thread waiter{[&] {
+      int sig = 0;
+      if (sigwait(&signals, &sig) == 0 && !done) {
+        log().info("received {}; ending the demo",
+                   sig == SIGINT ? "SIGINT" : "SIGTERM");
+        interrupted = true;
+      }
+    }};
+    auto code = run_demo(demo, registry);
+    done = true;
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    return code;
   }
   return exit_config;
 }

@@ -21,11 +21,6 @@ namespace {
 using detail::join;
 using detail::suggestion;
 
-const std::vector<option_spec>& no_options() {
-  static const std::vector<option_spec> none;
-  return none;
-}
-
 class parser {
  public:
   parser(std::string file, const connector_registry& registry,
@@ -51,7 +46,7 @@ class parser {
       return i->second;
     if (auto i = keys_.find(component + "\n"); i != keys_.end())
       return i->second;
-    return {file_, 0, 0};
+    return {file_, 1, 1};
   }
 
   topology_spec parse(const toml::table& root);
@@ -63,6 +58,9 @@ class parser {
                      const std::string& component,
                      const std::vector<option_spec>& specs,
                      const std::set<std::string>& common, options& out);
+  /// Reports what building a connector from valid options found wrong.
+  void check_connector(const toml::table& tbl, const std::string& what,
+                       const caf::error& err);
   std::string string_key(const toml::table& tbl, const std::string& key,
                          const std::string& what, bool required);
   size_t batch_size(const toml::table& tbl, const std::string& what);
@@ -225,9 +223,26 @@ void parser::parse_options(const toml::table& tbl, const std::string& what,
       error(tbl.source(),
             what + " needs option '" + spec.name + "' (" + spec.help + ")");
   out.apply_fallbacks(specs);
-  for (auto& msg : check_options(out, specs))
-    if (msg.rfind("missing required", 0) != 0)
-      error(tbl.source(), what + ": " + msg);
+  for (auto& msg : check_options(out, specs)) {
+    if (msg.rfind("missing required", 0) == 0)
+      continue;
+    // "option 'NAME' ...": point at that key when the file has it.
+    const toml::node* node = nullptr;
+    if (auto open = msg.find('\''); open != std::string::npos)
+      if (auto close = msg.find('\'', open + 1); close != std::string::npos)
+        node = tbl.get(msg.substr(open + 1, close - open - 1));
+    error(node ? node->source() : tbl.source(), what + ": " + msg);
+  }
+}
+
+void parser::check_connector(const toml::table& tbl, const std::string& what,
+                             const caf::error& err) {
+  if (!err)
+    return;
+  auto text = describe(err);
+  if (auto colon = text.find(": "); colon != std::string::npos)
+    text.erase(0, colon + 2);
+  error(tbl.source(), what + ": " + text);
 }
 
 std::string parser::string_key(const toml::table& tbl, const std::string& key,
@@ -243,7 +258,10 @@ std::string parser::string_key(const toml::table& tbl, const std::string& key,
                               " must be a string, got " + type_name(*node));
     return {};
   }
-  return *node->value<std::string>();
+  auto value = *node->value<std::string>();
+  if (required && value.empty())
+    error(node->source(), "'" + key + "' of " + what + " must not be empty");
+  return value;
 }
 
 size_t parser::batch_size(const toml::table& tbl, const std::string& what) {
@@ -394,10 +412,21 @@ void parser::parse_sources(const toml::table& tbl, topology_spec& out) {
         auto* type = registry_.find_source(spec.type);
         if (!spec.type.empty() && !type)
           unknown_type(t, "source", spec.type, registry_.source_names());
-        parse_options(t, described(spec.type, what), spec.name,
-                      type ? type->options : no_options(),
+        // Without a known type its options cannot be judged.
+        if (!type)
+          return;
+        auto before = problems_.size();
+        parse_options(t, described(spec.type, what), spec.name, type->options,
                       {"type", "channel", "batch_size", "interceptors"},
                       spec.opts);
+        // Building it checks what only the type knows; nothing is opened.
+        if (problems_.size() == before) {
+          connector_context ctx{spec.name, std::make_shared<component_metrics>(
+                                               spec.name, "source")};
+          auto made = type->make(ctx, spec.opts);
+          check_connector(t, described(spec.type, what),
+                          made ? caf::error{} : made.error());
+        }
       });
 }
 
@@ -410,10 +439,10 @@ void parser::parse_channels(const toml::table& tbl, topology_spec& out) {
                  unknown_type(t, "channel", spec.type, {"file", "memory"});
                  spec.type.clear();
                }
+               if (spec.type.empty())
+                 return;
                parse_options(t, described(spec.type, what), spec.name,
-                             spec.type.empty() ? no_options()
-                                               : channel_options(spec.type),
-                             {"type"}, spec.opts);
+                             channel_options(spec.type), {"type"}, spec.opts);
              });
 }
 
@@ -426,9 +455,18 @@ void parser::parse_sinks(const toml::table& tbl, topology_spec& out) {
         auto* type = registry_.find_sink(spec.type);
         if (!spec.type.empty() && !type)
           unknown_type(t, "sink", spec.type, registry_.sink_names());
-        parse_options(t, described(spec.type, what), spec.name,
-                      type ? type->options : no_options(),
+        if (!type)
+          return;
+        auto before = problems_.size();
+        parse_options(t, described(spec.type, what), spec.name, type->options,
                       {"type", "channel", "batch_size"}, spec.opts);
+        if (problems_.size() == before) {
+          connector_context ctx{spec.name, std::make_shared<component_metrics>(
+                                               spec.name, "sink")};
+          auto made = type->make(ctx, spec.opts);
+          check_connector(t, described(spec.type, what),
+                          made ? caf::error{} : made.error());
+        }
       });
 }
 

@@ -182,8 +182,24 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
                 name + "' exceeds transaction_capacity " + std::to_string(tx) +
                 " of channel '" + channel + "'");
   };
+  if (spec.sources.empty() && spec.sinks.empty() && spec.channels.empty() &&
+      spec.attached_channels.empty())
+    error("", "",
+          "the topology declares no sources, channels or sinks; see "
+          "[sources.NAME], [channels.NAME] and [sinks.NAME]");
+  // Parsing reports a missing type or channel itself; a spec built in code
+  // is checked here.
+  auto needs = [&](const std::string& name, const std::string& kind,
+                   const std::string& key, const std::string& value) {
+    if (check_types && value.empty())
+      error(name, key, kind + " '" + name + "' needs a " + key);
+  };
+  for (auto& c : spec.channels)
+    needs(c.name, "channel", "type", c.type);
   for (auto& s : spec.sources) {
     name_check(s.name, "source");
+    needs(s.name, "source", "type", s.type);
+    needs(s.name, "source", "channel", s.channel);
     if (s.type == "taildir")
       claim(s.name, s.opts, "position_file");
     if (check_types && !s.type.empty() && !registry.find_source(s.type))
@@ -193,6 +209,8 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
   }
   for (auto& s : spec.sinks) {
     name_check(s.name, "sink");
+    needs(s.name, "sink", "type", s.type);
+    needs(s.name, "sink", "channel", s.channel);
     if (check_types && !s.type.empty() && !registry.find_sink(s.type))
       error(s.name, "type", "unknown sink type '" + s.type + "'");
     check_link(s.name, "sink", s.channel, s.batch_size);

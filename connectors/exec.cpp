@@ -51,7 +51,11 @@ caf::error exec_source::spawn() {
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  // Its own process group, so a stop reaches every process of a pipeline
+  // and the terminal's Ctrl-C reaches only sluice, which stops it in order.
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
   const char* argv[] = {"/bin/sh", "-c", cfg_.command.c_str(), nullptr};
   auto rc = posix_spawn(&pid_, "/bin/sh", &actions, &attr,
                         const_cast<char* const*>(argv), environ);
@@ -188,13 +192,16 @@ caf::expected<poll_status> exec_source::poll(batch_builder& out,
 
 void exec_source::close() {
   if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
+    auto group = pid_;
+    ::kill(-group, SIGTERM);
     for (int i = 0; i < 200 && !reap(false); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds{10});
     if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
+      ::kill(-group, SIGKILL);
       reap(true);
     }
+    // What outlived the shell in its group goes too.
+    ::kill(-group, SIGKILL);
   }
   for (int* fd : {&out_fd_, &err_fd_}) {
     if (*fd >= 0)
@@ -216,7 +223,7 @@ source_type exec_source_type() {
       {"log_stderr", option_type::boolean, "log the command's stderr", false,
        option_value{true}},
       {"max_line_length", option_type::bytes, "longer lines are cut", false,
-       option_value{int64_t{1} << 20}, 16},
+       option_value{int64_t{1} << 20}, 16, int64_t{64} << 20},
   };
   t.make = [](const connector_context& ctx,
               const options& opts) -> caf::expected<source_connector_ptr> {

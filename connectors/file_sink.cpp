@@ -162,6 +162,8 @@ sink_type file_sink_type() {
     cfg.directory = opts.get_string("directory");
     cfg.prefix = opts.get_string("prefix");
     cfg.suffix = opts.get_string("suffix");
+    if (!cfg.suffix.empty() && cfg.suffix.front() != '.')
+      cfg.suffix.insert(cfg.suffix.begin(), '.');
     cfg.roll_size = opts.get_int("roll_size");
     cfg.roll_interval_ms = opts.get_int("roll_interval");
     cfg.sync = opts.get_string("sync") == "batch";

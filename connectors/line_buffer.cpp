@@ -9,7 +9,9 @@ namespace sluice {
 
 line_buffer::line_buffer(size_t max_line_length, size_t read_size)
     : max_(max_line_length), read_size_(read_size) {
-  buf_.resize(std::max(read_size_, max_ + 1) + read_size_);
+  // Room for one read to start with; it grows only while a line is longer,
+  // so an idle connection costs little whatever the limit.
+  buf_.resize(std::min(2 * read_size_, max_ + 1 + read_size_));
 }
 
 ssize_t line_buffer::fill(int fd) {
@@ -18,6 +20,9 @@ ssize_t line_buffer::fill(int fd) {
     end_ -= begin_;
     begin_ = 0;
   }
+  auto cap = std::max(read_size_, max_ + 1) + read_size_;
+  if (buf_.size() - end_ < read_size_ && buf_.size() < cap)
+    buf_.resize(std::min(cap, std::max(buf_.size() * 2, end_ + read_size_)));
   auto room = std::min(read_size_, buf_.size() - end_);
   if (room == 0)
     return -1; // a full line is waiting; `next` will cut it

@@ -29,6 +29,10 @@ class line_buffer {
   /// Lines cut at the limit so far.
   size_t cut_lines() const noexcept { return cut_; }
 
+  /// Bytes of buffer allocated (grows with the longest line, up to the
+  /// limit plus one read).
+  size_t capacity() const noexcept { return buf_.size(); }
+
   /// Bytes held that are not handed out yet.
   size_t buffered() const noexcept { return end_ - begin_; }
 

@@ -438,7 +438,7 @@ source_type taildir_source_type() {
        option_value{false}},
       {"max_line_length", option_type::bytes,
        "longer lines are cut there (counted as errors)", false,
-       option_value{int64_t{1} << 20}, 16},
+       option_value{int64_t{1} << 20}, 16, int64_t{64} << 20},
       {"scan_interval", option_type::duration,
        "how often the globs are read again for new and rotated files", false,
        option_value{int64_t{1000}}, 10},

@@ -207,7 +207,7 @@ source_type tcp_source_type() {
       {"port", option_type::integer, "TCP port (0 = any free port)", true,
        std::nullopt, 0, 65535},
       {"max_line_length", option_type::bytes, "longer lines are cut", false,
-       option_value{int64_t{512}}, 16},
+       option_value{int64_t{512}}, 16, int64_t{64} << 20},
       {"ack", option_type::boolean, "answer OK <n> after commits", false,
        option_value{false}},
       {"max_connections", option_type::integer, "open connections allowed",
@@ -217,6 +217,11 @@ source_type tcp_source_type() {
               const options& opts) -> caf::expected<source_connector_ptr> {
     tcp_source_config cfg;
     cfg.bind = opts.get_string("bind");
+    in_addr addr{};
+    if (::inet_pton(AF_INET, cfg.bind.c_str(), &addr) != 1)
+      return make_error(config_errc::invalid,
+                        "bind '" + cfg.bind +
+                            "' is not an IPv4 address (like 127.0.0.1)");
     cfg.port = static_cast<uint16_t>(opts.get_int("port"));
     cfg.max_line_length = opts.get_int("max_line_length");
     cfg.ack = opts.get_bool("ack");

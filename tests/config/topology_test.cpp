@@ -292,3 +292,112 @@ SCENARIO("a missing topology file is one clear error", "[topology]") {
   CHECK(to_string(problems[0]) ==
         "/nonexistent/t.toml: error: cannot read the topology file");
 }
+
+SCENARIO("empty values, empty topologies and connector settings are caught "
+         "by check, with positions",
+         "[topology]") {
+  GIVEN("an empty type and an empty channel") {
+    auto errors = parse_errors(R"([sources.g]
+type = ""
+channel = ""
+
+[channels.c]
+type = ""
+
+[sinks.k]
+type = "null"
+channel = "c"
+)");
+    CHECK(has(errors, "t.toml:2:8: error: 'type' of source 'g' must not be "
+                      "empty"));
+    CHECK(has(errors, "t.toml:3:11: error: 'channel' of source 'g' must not "
+                      "be empty"));
+    CHECK(has(errors, "t.toml:6:8: error: 'type' of channel 'c' must not be "
+                      "empty"));
+  }
+  GIVEN("a topology with nothing in it") {
+    auto errors = parse_errors("# nothing\n");
+    CHECK(has(errors, "t.toml:1:1: error: the topology declares no sources"));
+  }
+  GIVEN("a value out of range") {
+    auto errors = parse_errors(R"([sources.g]
+type = "generator"
+channel = "c"
+
+count = -5
+
+[channels.c]
+type = "memory"
+
+[sinks.k]
+type = "null"
+channel = "c"
+)");
+    CHECK(has(errors, "t.toml:5:9: error: generator source 'g': option "
+                      "'count' must be at least 0"));
+  }
+  GIVEN("an unknown type") {
+    auto errors = parse_errors(R"([sources.g]
+type = "generatr"
+channel = "c"
+count = 5
+
+[channels.c]
+type = "memory"
+
+[sinks.k]
+type = "null"
+channel = "c"
+)");
+    THEN("only the type is reported, not its options") {
+      CHECK(has(errors, "unknown source type 'generatr'"));
+      CHECK(!has(errors, "unknown option"));
+    }
+  }
+  GIVEN("settings only the connector can judge") {
+    auto errors = parse_errors(R"([sources.t]
+type = "taildir"
+channel = "c"
+filegroups = {}
+position_file = "/tmp/p.json"
+
+[sources.n]
+type = "tcp"
+channel = "c"
+port = 7000
+bind = "localhost"
+
+[sources.e]
+type = "exec"
+channel = "c"
+command = ""
+
+[channels.c]
+type = "memory"
+
+[sinks.k]
+type = "null"
+channel = "c"
+)");
+    CHECK(has(errors, "t.toml:1:1: error: taildir source 't': taildir needs "
+                      "at least one file group"));
+    CHECK(has(errors, "t.toml:7:1: error: tcp source 'n': bind 'localhost' "
+                      "is not an IPv4 address"));
+    CHECK(has(errors, "t.toml:16:11: error: exec source 'e': option "
+                      "'command' must not be empty"));
+  }
+}
+
+SCENARIO("validate reports a spec built in code without a type or channel",
+         "[topology]") {
+  topology_spec spec;
+  source_spec src;
+  src.name = "s";
+  spec.sources.push_back(src);
+  auto problems = validate(spec, registry());
+  std::vector<std::string> text;
+  for (auto& p : problems)
+    text.push_back(to_string(p));
+  CHECK(has(text, "source 's' needs a type"));
+  CHECK(has(text, "source 's' needs a channel"));
+}

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 
@@ -257,4 +259,43 @@ SCENARIO("exec restarts do not leak descriptors", "[exec]") {
     }
     src->close();
   }
+}
+
+SCENARIO("stopping the exec source ends every process of its command",
+         "[exec]") {
+  auto ctx = test::make_context("exec");
+  // Orphans of the command become this process's children, so that their
+  // end can be seen (and reaped) here whatever reaps orphans on this host.
+  REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+  // The shell prints its pid, which is also its process group's id.
+  auto src = make_exec(ctx, "echo $$; sleep 300 | cat");
+  REQUIRE(!src->open());
+  std::string first;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (first.empty() && std::chrono::steady_clock::now() < deadline) {
+    event_batch b;
+    std::vector<interceptor_ptr> none;
+    batch_builder out{b, none};
+    REQUIRE(src->poll(out, 10));
+    if (b.size() > 0)
+      first = std::string{b.body(0)};
+    else
+      std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(!first.empty());
+  auto group = static_cast<pid_t>(std::stol(first));
+  REQUIRE(::kill(-group, 0) == 0);
+  src->close();
+  THEN("nothing of its process group is left") {
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; ++i) {
+      while (::waitpid(-group, nullptr, WNOHANG) > 0) {
+      }
+      gone = ::kill(-group, 0) != 0 && errno == ESRCH;
+      if (!gone)
+        std::this_thread::sleep_for(10ms);
+    }
+    CHECK(gone);
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
 }

@@ -269,6 +269,12 @@ SCENARIO("the CLI answers --help and --version", "[e2e][cli]") {
   CHECK(hcode == 0);
   CHECK_THAT(hout, Catch::Contains("run"));
   CHECK_THAT(hout, Catch::Contains("check"));
+  AND_THEN("usage errors exit 2") {
+    CHECK(run_command({SLUICE_BINARY, "run"}, 10s).first == 2);
+    CHECK(run_command({SLUICE_BINARY, "bogus"}, 10s).first == 2);
+    CHECK(run_command({SLUICE_BINARY, "run", "x.toml", "--threads", "-1"}, 10s)
+              .first == 2);
+  }
 }
 
 SCENARIO("metrics are logged periodically and at exit", "[e2e][cli]") {
