@@ -1,6 +1,7 @@
 #include "connectors/file_sink.hpp"
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <fcntl.h>
 #include <unistd.h>
@@ -88,12 +89,41 @@ caf::error file_sink::write(const event_batch& batch) {
     return make_error(connector_errc::io_error, "file sink is closed");
   buf_.clear();
   format_lines(batch, cfg_.headers, buf_);
-  if (auto err = write_fully(fd_, buf_.data(), buf_.size(), path_.string()))
-    return err;
-  file_bytes_ += static_cast<int64_t>(buf_.size());
-  dirty_ = true;
-  if (cfg_.roll_size > 0 && file_bytes_ >= cfg_.roll_size)
-    return roll();
+  // A batch may span files: each file ends at the last whole line that
+  // fits in roll_size (a single longer line gets a file of its own).
+  size_t pos = 0;
+  auto n = buf_.size();
+  while (pos < n) {
+    auto end = n;
+    if (cfg_.roll_size > 0 &&
+        static_cast<int64_t>(n - pos) > cfg_.roll_size - file_bytes_) {
+      auto room = static_cast<size_t>(
+          std::max<int64_t>(0, cfg_.roll_size - file_bytes_));
+      const char* start = buf_.data() + pos;
+      auto* cut = room > 0
+                      ? static_cast<const char*>(::memrchr(start, '\n', room))
+                      : nullptr;
+      if (cut) {
+        end = static_cast<size_t>(cut - buf_.data()) + 1;
+      } else if (file_bytes_ > 0) {
+        if (auto err = roll())
+          return err;
+        continue;
+      } else {
+        auto* nl = static_cast<const char*>(std::memchr(start, '\n', n - pos));
+        end = nl ? static_cast<size_t>(nl - buf_.data()) + 1 : n;
+      }
+    }
+    if (auto err =
+            write_fully(fd_, buf_.data() + pos, end - pos, path_.string()))
+      return err;
+    file_bytes_ += static_cast<int64_t>(end - pos);
+    dirty_ = true;
+    pos = end;
+    if (cfg_.roll_size > 0 && file_bytes_ >= cfg_.roll_size)
+      if (auto err = roll())
+        return err;
+  }
   return {};
 }
 

@@ -256,3 +256,29 @@ SCENARIO("the file sink reports an unusable directory", "[file_sink]") {
     }
   }
 }
+
+SCENARIO("the file sink rolls inside a batch at a line boundary",
+         "[file_sink]") {
+  test::temp_dir tmp;
+  options o;
+  o.set("roll_size", int64_t{10'000});
+  auto sink = make_file_sink(tmp / "out", o);
+  REQUIRE(!sink->open());
+  event_batch b;
+  std::string line(100, 'x'); // 101 bytes with its newline
+  for (int i = 0; i < 1000; ++i)
+    b.append(line);
+  REQUIRE(!sink->write(b));
+  REQUIRE(!sink->flush());
+  sink->close();
+  auto files = files_in(tmp / "out");
+  THEN("no file passes roll_size, every file holds whole lines, and nothing "
+       "is lost") {
+    CHECK(files.size() >= 10);
+    for (auto& f : files) {
+      CHECK(fs::file_size(f) <= 10'000);
+      CHECK(fs::file_size(f) % 101 == 0);
+    }
+    CHECK(concat(files).size() == 101'000);
+  }
+}
