@@ -58,7 +58,25 @@ class parser {
                      const std::string& component,
                      const std::vector<option_spec>& specs,
                      const std::set<std::string>& common, options& out);
-  /// Reports what building a connector from valid options found wrong.
+  /// Parses a source's or sink's options, then builds the connector from
+  /// them when they are valid: that runs the checks only the type knows
+  /// (nothing is opened) and reports what they find at the table.
+  template <class Type, class Spec>
+  void parse_connector(const toml::table& tbl, const Type& type,
+                       const std::string& kind, const std::string& what,
+                       Spec& spec, const std::set<std::string>& common) {
+    auto before = problems_.size();
+    parse_options(tbl, described(spec.type, what), spec.name, type.options,
+                  common, spec.opts);
+    if (problems_.size() != before)
+      return;
+    connector_context ctx{spec.name,
+                          std::make_shared<component_metrics>(spec.name, kind)};
+    if (auto made = type.make(ctx, spec.opts); !made)
+      check_connector(tbl, described(spec.type, what), made.error());
+  }
+
+  /// Reports what building a connector found wrong.
   void check_connector(const toml::table& tbl, const std::string& what,
                        const caf::error& err);
   std::string string_key(const toml::table& tbl, const std::string& key,
@@ -415,18 +433,8 @@ void parser::parse_sources(const toml::table& tbl, topology_spec& out) {
         // Without a known type its options cannot be judged.
         if (!type)
           return;
-        auto before = problems_.size();
-        parse_options(t, described(spec.type, what), spec.name, type->options,
-                      {"type", "channel", "batch_size", "interceptors"},
-                      spec.opts);
-        // Building it checks what only the type knows; nothing is opened.
-        if (problems_.size() == before) {
-          connector_context ctx{spec.name, std::make_shared<component_metrics>(
-                                               spec.name, "source")};
-          auto made = type->make(ctx, spec.opts);
-          check_connector(t, described(spec.type, what),
-                          made ? caf::error{} : made.error());
-        }
+        parse_connector(t, *type, "source", what, spec,
+                        {"type", "channel", "batch_size", "interceptors"});
       });
 }
 
@@ -457,16 +465,8 @@ void parser::parse_sinks(const toml::table& tbl, topology_spec& out) {
           unknown_type(t, "sink", spec.type, registry_.sink_names());
         if (!type)
           return;
-        auto before = problems_.size();
-        parse_options(t, described(spec.type, what), spec.name, type->options,
-                      {"type", "channel", "batch_size"}, spec.opts);
-        if (problems_.size() == before) {
-          connector_context ctx{spec.name, std::make_shared<component_metrics>(
-                                               spec.name, "sink")};
-          auto made = type->make(ctx, spec.opts);
-          check_connector(t, described(spec.type, what),
-                          made ? caf::error{} : made.error());
-        }
+        parse_connector(t, *type, "sink", what, spec,
+                        {"type", "channel", "batch_size"});
       });
 }
 
