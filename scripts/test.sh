@@ -41,7 +41,8 @@ if [[ "${SLUICE_SANITIZERS:-1}" == 1 ]]; then
   # Debian's CAF is not built with ThreadSanitizer, so every message CAF
   # hands between threads is reported as a race: the actor tests cannot run
   # under it. The tests whose threads are the project's own (a writer and a
-  # tailer, child processes, sockets, stores) do.
+  # tailer, child processes, sockets, stores) do; a test that runs an engine
+  # is tagged [pipeline] and left out of these tags.
   echo "== ThreadSanitizer (tests without actors)"
   BUILD_DIR="$root/build-tsan" BUILD_TYPE=Debug "$root/scripts/build.sh" \
     -DSLUICE_SANITIZE=thread -DSLUICE_BUILD_BENCHMARKS=OFF

@@ -295,7 +295,7 @@ uint16_t free_port() {
 
 SCENARIO("a connection whose every line an interceptor drops is acked and "
          "closed",
-         "[tcp][pipeline]") {
+         "[pipeline][tcp_ack]") {
   auto port = free_port();
   topology_spec spec;
   source_spec src;
