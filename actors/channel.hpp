@@ -49,16 +49,21 @@ struct channel_config {
 /// - `(commit_atom, uint64_t lease_id)` forgets the leased events;
 ///   `(rollback_atom, uint64_t lease_id)` returns them to the head in order.
 ///   A sink that dies with leases has them rolled back.
+///
 /// Backpressure: each source's window is capped at its share of the
 /// capacity (see `expected_sources`); credit never exceeds free capacity, so
 /// the events held plus the credit outstanding stay within `capacity`; a full
-/// channel stops granting and its sources stop reading. Stop: `stop_atom`
-/// refuses new attaches and credit; a draining channel (memory, or any channel
-/// sent `(stop_atom, drain_atom)` because every source finished) waits until
-/// every event is committed (or `drain_timeout_ms`); a persisting one (file)
-/// hands out no more leases and waits only for open ones; then it syncs, closes
-/// its store and quits. Idempotent. A restart keeps what the store keeps:
-/// nothing for memory, every appended and synced batch for file.
+/// channel stops granting and its sources stop reading.
+///
+/// Stop: `stop_atom` refuses new attaches and credit; a draining channel
+/// (memory, or any channel sent `(stop_atom, drain_atom)` because every
+/// source finished) waits until every event is committed (or
+/// `drain_timeout_ms`); a persisting one (file) hands out no more leases and
+/// waits only for open ones; then it syncs, closes its store and quits.
+/// Idempotent.
+///
+/// A restart keeps what the store keeps: nothing for memory, every appended
+/// and synced batch for file.
 caf::actor spawn_channel(caf::actor_system& sys, channel_config cfg,
                          bool detached);
 

@@ -189,10 +189,9 @@ std::vector<std::string> check_options(const options& opts,
       if (auto* s = std::get_if<std::string>(&value);
           s && spec.required && s->empty())
         problems.push_back("option '" + spec.name + "' must not be empty");
-      if (auto* s = std::get_if<std::string>(&value);
-          s && !spec.one_of.empty() &&
-          std::find(spec.one_of.begin(), spec.one_of.end(), *s) ==
-              spec.one_of.end()) {
+      else if (s && !spec.one_of.empty() &&
+               std::find(spec.one_of.begin(), spec.one_of.end(), *s) ==
+                   spec.one_of.end()) {
         std::string allowed;
         for (auto& x : spec.one_of)
           allowed += (allowed.empty() ? "\"" : ", \"") + x + "\"";

@@ -21,6 +21,14 @@ namespace {
 using detail::join;
 using detail::suggestion;
 
+/// An error's message without the code that `describe` puts first.
+std::string message_of(const caf::error& err) {
+  auto text = describe(err);
+  if (auto colon = text.find(": "); colon != std::string::npos)
+    text.erase(0, colon + 2);
+  return text;
+}
+
 class parser {
  public:
   parser(std::string file, const connector_registry& registry,
@@ -73,12 +81,10 @@ class parser {
     connector_context ctx{spec.name,
                           std::make_shared<component_metrics>(spec.name, kind)};
     if (auto made = type.make(ctx, spec.opts); !made)
-      check_connector(tbl, described(spec.type, what), made.error());
+      error(tbl.source(),
+            described(spec.type, what) + ": " + message_of(made.error()));
   }
 
-  /// Reports what building a connector found wrong.
-  void check_connector(const toml::table& tbl, const std::string& what,
-                       const caf::error& err);
   std::string string_key(const toml::table& tbl, const std::string& key,
                          const std::string& what, bool required);
   size_t batch_size(const toml::table& tbl, const std::string& what);
@@ -165,11 +171,8 @@ bool parser::convert(const toml::node& node, const option_spec& spec,
     auto parsed = spec.type == option_type::bytes ? parse_bytes(text)
                                                   : parse_duration(text);
     if (!parsed) {
-      auto text = describe(parsed.error());
-      if (auto colon = text.find(": "); colon != std::string::npos)
-        text.erase(0, colon + 2);
-      error(node.source(),
-            "option '" + spec.name + "' of " + what + ": " + text);
+      error(node.source(), "option '" + spec.name + "' of " + what + ": " +
+                               message_of(parsed.error()));
       return false;
     }
     out = *parsed;
@@ -251,16 +254,6 @@ void parser::parse_options(const toml::table& tbl, const std::string& what,
         node = tbl.get(msg.substr(open + 1, close - open - 1));
     error(node ? node->source() : tbl.source(), what + ": " + msg);
   }
-}
-
-void parser::check_connector(const toml::table& tbl, const std::string& what,
-                             const caf::error& err) {
-  if (!err)
-    return;
-  auto text = describe(err);
-  if (auto colon = text.find(": "); colon != std::string::npos)
-    text.erase(0, colon + 2);
-  error(tbl.source(), what + ": " + text);
 }
 
 std::string parser::string_key(const toml::table& tbl, const std::string& key,
@@ -346,9 +339,7 @@ parser::parse_interceptors(const toml::node& node, const std::string& what) {
     // Building it checks what only the type knows (a regex compiles).
     if (problems_.size() == before) {
       if (auto made = type->make(spec.opts); !made) {
-        auto text = describe(made.error());
-        if (auto colon = text.find(": "); colon != std::string::npos)
-          text.erase(0, colon + 2);
+        auto text = message_of(made.error());
         auto* at_node = tbl->get("regex");
         error(at_node ? at_node->source() : tbl->source(),
               spec.type + " " + iwhat + ": " + text);

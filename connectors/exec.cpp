@@ -196,12 +196,11 @@ void exec_source::close() {
     ::kill(-group, SIGTERM);
     for (int i = 0; i < 200 && !reap(false); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    if (pid_ > 0) {
-      ::kill(-group, SIGKILL);
-      reap(true);
-    }
-    // What outlived the shell in its group goes too.
+    // What is left of the group (a shell that ignored SIGTERM, or what
+    // outlived it) is killed.
     ::kill(-group, SIGKILL);
+    if (pid_ > 0)
+      reap(true);
   }
   for (int* fd : {&out_fd_, &err_fd_}) {
     if (*fd >= 0)

@@ -1,5 +1,6 @@
 #include "connectors/file_sink.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -84,35 +85,37 @@ caf::error file_sink::roll() {
   return open_next();
 }
 
+size_t file_sink::fitting_end(size_t pos) const {
+  auto n = buf_.size();
+  if (cfg_.roll_size <= 0 ||
+      static_cast<int64_t>(n - pos) <= cfg_.roll_size - file_bytes_)
+    return n;
+  const char* start = buf_.data() + pos;
+  auto room =
+      static_cast<size_t>(std::max<int64_t>(0, cfg_.roll_size - file_bytes_));
+  if (room > 0)
+    if (auto* cut = static_cast<const char*>(::memrchr(start, '\n', room)))
+      return static_cast<size_t>(cut - buf_.data()) + 1;
+  if (file_bytes_ > 0)
+    return pos; // nothing more fits: roll first
+  // A line longer than roll_size gets a file of its own.
+  auto* nl = static_cast<const char*>(std::memchr(start, '\n', n - pos));
+  return nl ? static_cast<size_t>(nl - buf_.data()) + 1 : n;
+}
+
 caf::error file_sink::write(const event_batch& batch) {
   if (fd_ < 0)
     return make_error(connector_errc::io_error, "file sink is closed");
   buf_.clear();
   format_lines(batch, cfg_.headers, buf_);
-  // A batch may span files: each file ends at the last whole line that
-  // fits in roll_size (a single longer line gets a file of its own).
+  // A batch may span files (see `fitting_end`).
   size_t pos = 0;
-  auto n = buf_.size();
-  while (pos < n) {
-    auto end = n;
-    if (cfg_.roll_size > 0 &&
-        static_cast<int64_t>(n - pos) > cfg_.roll_size - file_bytes_) {
-      auto room = static_cast<size_t>(
-          std::max<int64_t>(0, cfg_.roll_size - file_bytes_));
-      const char* start = buf_.data() + pos;
-      auto* cut = room > 0
-                      ? static_cast<const char*>(::memrchr(start, '\n', room))
-                      : nullptr;
-      if (cut) {
-        end = static_cast<size_t>(cut - buf_.data()) + 1;
-      } else if (file_bytes_ > 0) {
-        if (auto err = roll())
-          return err;
-        continue;
-      } else {
-        auto* nl = static_cast<const char*>(std::memchr(start, '\n', n - pos));
-        end = nl ? static_cast<size_t>(nl - buf_.data()) + 1 : n;
-      }
+  while (pos < buf_.size()) {
+    auto end = fitting_end(pos);
+    if (end == pos) {
+      if (auto err = roll())
+        return err;
+      continue;
     }
     if (auto err =
             write_fully(fd_, buf_.data() + pos, end - pos, path_.string()))

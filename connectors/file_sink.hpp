@@ -40,6 +40,11 @@ class file_sink : public sink_connector {
   const std::filesystem::path& current_path() const { return path_; }
 
  private:
+  /// Where the bytes of `buf_` from `pos` that fit in the current file end:
+  /// at the last whole line within roll_size; `pos` when nothing more fits
+  /// (roll first); past one line when that line alone passes roll_size and
+  /// the file is empty.
+  size_t fitting_end(size_t pos) const;
   caf::error open_next();
   caf::error roll();
 

@@ -197,14 +197,12 @@ supervisor_config engine::impl::make_supervisor_config() {
       if (c.channel == ch.name)
         child.dependents.push_back(c.name);
     auto ccfg = make_channel_config(ch, spec, metrics);
-    ccfg.expected_sources = std::max<size_t>(
-        1, static_cast<size_t>(
-               std::count_if(spec.sources.begin(), spec.sources.end(),
-                             [&](auto& s) { return s.channel == ch.name; })) +
-               static_cast<size_t>(
-                   std::count_if(customs.begin(), customs.end(), [&](auto& c) {
-                     return !c.is_sink && c.channel == ch.name;
-                   })));
+    size_t feeding = 0;
+    for (auto& s : spec.sources)
+      feeding += s.channel == ch.name;
+    for (auto& c : customs)
+      feeding += !c.is_sink && c.channel == ch.name;
+    ccfg.expected_sources = std::max<size_t>(1, feeding);
     child.metrics = ccfg.metrics;
     bool detached = ch.type == "file";
     child.start = [ccfg, detached](caf::actor_system& sys,
