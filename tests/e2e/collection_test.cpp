@@ -179,23 +179,26 @@ SCENARIO("kill -9 mid-stream loses no line with a file channel",
   INFO(read_file(log));
   REQUIRE(complete);
   THEN("the clean stop exits 0; every line of every file arrived, in order "
-       "per file, duplicates only from the batches uncommitted at each kill "
-       "and no more than the channel counted as recovered") {
+       "per file, duplicates only from what was uncommitted at each kill") {
     CHECK(code == 0);
     auto got = read_landing(dir / "out");
     REQUIRE(got.by_file.size() == 2);
     size_t dups = check_sequence(got.by_file["a"], lines) +
                   check_sequence(got.by_file["b"], lines);
     INFO("duplicates: " << dups);
-    CHECK(dups <= static_cast<size_t>(kills) * (source_batch + sink_batch));
-    // Each start logs the uncommitted events it found.
+    // Two places repeat after a kill: the sink's lease, written but not
+    // committed (the channel finds it again and counts it as recovered), and
+    // the source's batches the channel committed before the source wrote
+    // their positions (at most its credit window, four batches).
+    constexpr size_t source_window = 4 * source_batch;
+    CHECK(dups <= static_cast<size_t>(kills) * (source_window + sink_batch));
     uint64_t recovered = 0;
     std::regex found{R"(recovered (\d+) uncommitted event)"};
     auto text = read_file(log);
     for (std::sregex_iterator i{text.begin(), text.end(), found}, end; i != end;
          ++i)
       recovered += std::stoull((*i)[1]);
-    CHECK(dups <= recovered);
+    CHECK(dups <= recovered + static_cast<size_t>(kills) * source_window);
   }
 }
 
