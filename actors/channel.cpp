@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <string>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -22,6 +23,7 @@ using namespace std::chrono_literals;
 
 struct attached_source {
   caf::actor handle;
+  std::string name;     ///< the source's component name; may be empty
   uint64_t window = 0;  ///< credit the source wants outstanding
   uint64_t granted = 0; ///< credit given and not yet used by puts
 };
@@ -35,6 +37,8 @@ struct pending_put {
   caf::actor source;
   uint64_t seq = 0;
   event_batch batch;
+  std::string source_name; ///< empty for a source attached without one
+  std::string progress;    ///< where the source resumes after this batch
 };
 
 struct lease_info {
@@ -60,6 +64,9 @@ struct channel_state {
   std::deque<pending_put> unwritten; ///< accepted, not yet appended
   std::deque<pending_take> takes;    ///< sinks waiting for data
   std::map<uint64_t, lease_info> leases;
+  /// Where each source resumes once every batch it put is kept: the token
+  /// of its newest appended batch (a durable store keeps it too).
+  std::map<std::string, std::string> progress;
   std::vector<caf::actor_addr> monitored_sinks;
   bool sync_scheduled = false;
   bool dirty = false; ///< commits not yet persisted by a sync
@@ -204,7 +211,11 @@ void append_unwritten(channel_ptr self) {
     auto& p = st.unwritten.front();
     auto events = p.batch.size();
     auto bytes = p.batch.byte_size();
-    if (auto err = st.store->append(std::move(p.batch))) {
+    auto err =
+        p.progress.empty() || p.source_name.empty()
+            ? st.store->append(std::move(p.batch))
+            : st.store->append(std::move(p.batch), p.source_name, p.progress);
+    if (err) {
       st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
       log().error("channel {}: cannot store a batch: {}; holding {} batch(es) "
                   "in memory and retrying",
@@ -216,6 +227,8 @@ void append_unwritten(channel_ptr self) {
       return;
     }
     st.cfg.metrics->add_in(events, bytes);
+    if (!p.progress.empty() && !p.source_name.empty())
+      st.progress[p.source_name] = std::move(p.progress);
     st.to_ack.push_back({std::move(p.source), p.seq});
     st.unwritten.pop_front();
   }
@@ -332,6 +345,36 @@ void begin_stop(channel_ptr self, bool drain) {
   maybe_finish_stop(self);
 }
 
+caf::result<uint64_t> attach(channel_ptr self, uint64_t window,
+                             std::string name) {
+  auto& st = self->state;
+  auto src = caf::actor_cast<caf::actor>(self->current_sender());
+  if (!src)
+    return make_error(channel_errc::stopped, "anonymous source");
+  if (st.stopping)
+    return make_error(channel_errc::stopped, st.cfg.name + " is stopping");
+  self->monitor(src);
+  st.sources.push_back({src, std::move(name), window, 0});
+  return top_up(self, st.sources.back());
+}
+
+void put(channel_ptr self, uint64_t seq, event_batch batch,
+         std::string progress) {
+  auto& st = self->state;
+  auto src = caf::actor_cast<caf::actor>(self->current_sender());
+  std::string name;
+  if (auto* s = find_source(self, src.address())) {
+    s->granted -= std::min<uint64_t>(s->granted, batch.size());
+    name = s->name;
+  }
+  st.unwritten.push_back(
+      {src, seq, std::move(batch), std::move(name), std::move(progress)});
+  if (st.unwritten.size() == 1)
+    append_unwritten(self);
+  schedule_sync(self);
+  serve_takes(self);
+}
+
 caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
@@ -351,6 +394,7 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
   st.cfg.metrics->capacity.store(st.cfg.capacity, std::memory_order_relaxed);
   st.cfg.metrics->recovered.fetch_add(st.store->recovered_events(),
                                       std::memory_order_relaxed);
+  st.progress = st.store->recovered_progress();
   update_gauges(self);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -369,27 +413,23 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
   });
   return {
       [self](attach_atom, uint64_t window) -> caf::result<uint64_t> {
-        auto& st = self->state;
-        auto src = caf::actor_cast<caf::actor>(self->current_sender());
-        if (!src)
-          return make_error(channel_errc::stopped, "anonymous source");
-        if (st.stopping)
-          return make_error(channel_errc::stopped,
-                            st.cfg.name + " is stopping");
-        self->monitor(src);
-        st.sources.push_back({src, window, 0});
-        return top_up(self, st.sources.back());
+        return attach(self, window, std::string{});
+      },
+      [self](attach_atom, uint64_t window,
+             std::string& name) -> caf::result<uint64_t> {
+        return attach(self, window, std::move(name));
+      },
+      [self](progress_atom, const std::string& name) -> std::string {
+        auto& p = self->state.progress;
+        auto i = p.find(name);
+        return i == p.end() ? std::string{} : i->second;
       },
       [self](put_atom, uint64_t seq, event_batch& batch) {
-        auto& st = self->state;
-        auto src = caf::actor_cast<caf::actor>(self->current_sender());
-        if (auto* s = find_source(self, src.address()))
-          s->granted -= std::min<uint64_t>(s->granted, batch.size());
-        st.unwritten.push_back({src, seq, std::move(batch)});
-        if (st.unwritten.size() == 1)
-          append_unwritten(self);
-        schedule_sync(self);
-        serve_takes(self);
+        put(self, seq, std::move(batch), std::string{});
+      },
+      [self](put_atom, uint64_t seq, event_batch& batch,
+             std::string& progress) {
+        put(self, seq, std::move(batch), std::move(progress));
       },
       [self](sync_atom) {
         do_sync(self);

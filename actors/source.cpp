@@ -32,7 +32,7 @@ struct source_state {
   bool poll_scheduled = false;
   bool finished = false;
   bool stopping = false;
-  bool closed = false;
+  bool closed = true; ///< the connector is not open (yet, or any more)
   static inline const char* name = "sluice.source";
 };
 
@@ -73,7 +73,8 @@ void send_batch(source_ptr self) {
   st.connector->seal(seq);
   st.credit -= std::min<uint64_t>(st.credit, st.batch.size());
   st.cfg.metrics->add_out(st.batch.size(), st.batch.byte_size());
-  self->send(st.cfg.channel, put_atom::value, seq, std::move(st.batch));
+  self->send(st.cfg.channel, put_atom::value, seq, std::move(st.batch),
+             st.connector->progress());
   st.batch = event_batch{};
   st.batch.reserve(st.cfg.batch_size, bytes_hint(st.cfg.batch_size));
 }
@@ -161,6 +162,26 @@ void do_poll(source_ptr self) {
   }
 }
 
+void fail_start(source_ptr self, const char* what, const caf::error& err) {
+  log().error("source {}: {}: {}", self->state.cfg.name, what, describe(err));
+  self->quit(err);
+}
+
+void attach(source_ptr self) {
+  auto& st = self->state;
+  uint64_t window = st.cfg.batch_size * 4;
+  self->request(st.cfg.channel, caf::infinite, attach_atom::value, window,
+                st.cfg.name)
+      .then(
+          [self](uint64_t credit) {
+            self->state.credit += credit;
+            schedule_poll(self, 0);
+          },
+          [self](caf::error& err) {
+            fail_start(self, "cannot attach to its channel", err);
+          });
+}
+
 caf::behavior source_impl(source_ptr self, source_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
@@ -178,10 +199,6 @@ caf::behavior source_impl(source_ptr self, source_config cfg) {
   if (!chain)
     return fail(chain.error());
   st.interceptors = std::move(*chain);
-  if (auto err = st.connector->open()) {
-    st.closed = true;
-    return fail(err);
-  }
   st.batch.reserve(st.cfg.batch_size, bytes_hint(st.cfg.batch_size));
   self->monitor(st.cfg.channel);
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -197,17 +214,29 @@ caf::behavior source_impl(source_ptr self, source_config cfg) {
                      : make_error(channel_errc::stopped, "channel stopped"));
     }
   });
-  uint64_t window = st.cfg.batch_size * 4;
-  self->request(st.cfg.channel, caf::infinite, attach_atom::value, window)
+  // Resume from what the channel holds, open, then attach for credit.
+  self->request(st.cfg.channel, caf::infinite, progress_atom::value,
+                st.cfg.name)
       .then(
-          [self](uint64_t credit) {
-            self->state.credit += credit;
-            schedule_poll(self, 0);
+          [self](const std::string& token) {
+            auto& st = self->state;
+            if (st.stopping) {
+              self->quit();
+              return;
+            }
+            if (!token.empty())
+              if (auto err = st.connector->resume(token))
+                return fail_start(self,
+                                  "cannot resume from its channel's "
+                                  "progress",
+                                  err);
+            if (auto err = st.connector->open())
+              return fail_start(self, "cannot open", err);
+            st.closed = false;
+            attach(self);
           },
           [self](caf::error& err) {
-            log().error("source {}: cannot attach to its channel: {}",
-                        self->state.cfg.name, describe(err));
-            self->quit(err);
+            fail_start(self, "cannot ask its channel where to resume", err);
           });
   return {
       [self](poll_atom) { do_poll(self); },

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "connectors/registry.hpp"
+#include "runtime/errors.hpp"
 
 namespace sluice {
 
@@ -18,8 +19,35 @@ generator_source::generator_source(generator_config cfg)
   line_[digits] = ' ';
 }
 
+caf::error generator_source::resume(const std::string& token) {
+  // "NEXT PRODUCED"
+  int64_t next = 0;
+  int64_t produced = 0;
+  const char* end = token.data() + token.size();
+  auto [mid, ec1] = std::from_chars(token.data(), end, next);
+  if (ec1 == std::errc{} && mid != end && *mid == ' ') {
+    auto [last, ec2] = std::from_chars(mid + 1, end, produced);
+    if (ec2 == std::errc{} && last == end && produced >= 0) {
+      resume_ = std::pair{next, produced};
+      return {};
+    }
+  }
+  return make_error(connector_errc::bad_input,
+                    "generator: unreadable progress token '" + token + "'");
+}
+
+std::string generator_source::progress() const {
+  return std::to_string(st_.next) + ' ' + std::to_string(st_.produced);
+}
+
 caf::error generator_source::open() {
   st_.next = cfg_.start;
+  st_.produced = 0;
+  if (resume_) {
+    st_.next = resume_->first;
+    st_.produced = resume_->second;
+    resume_.reset();
+  }
   st_.refilled = std::chrono::steady_clock::now();
   st_.tokens = 0;
   return {};

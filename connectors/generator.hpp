@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "connectors/source_connector.hpp"
 
@@ -17,11 +19,14 @@ struct generator_config {
 };
 
 /// Produces fixed-size lines: a 12-digit sequence number, a space, filler.
-/// For tests and benchmarks; allocates nothing per line.
+/// For tests and benchmarks; allocates nothing per line. Behind a file
+/// channel it resumes after the last line the channel holds.
 class generator_source : public source_connector {
  public:
   explicit generator_source(generator_config cfg);
 
+  caf::error resume(const std::string& token) override;
+  std::string progress() const override;
   caf::error open() override;
   caf::expected<poll_status> poll(batch_builder& out,
                                   size_t max_events) override;
@@ -37,6 +42,7 @@ class generator_source : public source_connector {
 
   generator_config cfg_;
   state st_;
+  std::optional<std::pair<int64_t, int64_t>> resume_; ///< next, produced
   std::string line_;
 };
 

@@ -35,9 +35,29 @@ enum class poll_status {
 /// `commit(seq)`: the connector may now persist that position. A restarted
 /// connector resumes from the last committed position, so a batch lost in
 /// flight is read again.
+///
+/// A connector that can resume exactly also says, after each batch, where
+/// it stands (`progress`): an opaque token the channel keeps with the
+/// batch. A restarted source asks its channel for the token of its newest
+/// stored batch and hands it to `resume` before `open`. It then starts right
+/// after what the channel holds, which may be newer than its own committed
+/// position (the channel kept a batch whose ack the source never saw), so
+/// nothing is read twice.
 class source_connector {
  public:
   virtual ~source_connector() = default;
+
+  /// Called before `open` with the token the channel holds for this
+  /// source; `open` then resumes from it instead of its own committed
+  /// position. A token it cannot read is an error.
+  virtual caf::error resume(const std::string& token) {
+    static_cast<void>(token);
+    return {};
+  }
+
+  /// Where the connector stands after the batch just sealed; empty when it
+  /// cannot resume from a token.
+  virtual std::string progress() const { return {}; }
 
   /// Acquires resources and restores the committed position.
   virtual caf::error open() = 0;

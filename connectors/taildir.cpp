@@ -55,6 +55,18 @@ void taildir_source::release_files() noexcept {
   st_.files.clear();
 }
 
+caf::error taildir_source::resume(const std::string& token) {
+  auto positions = decode_positions(token);
+  if (!positions)
+    return std::move(positions.error());
+  resume_from_ = std::move(*positions);
+  return {};
+}
+
+std::string taildir_source::progress() const {
+  return encode_positions(positions());
+}
+
 caf::error taildir_source::open() {
   if (st_.opened)
     return {};
@@ -68,10 +80,17 @@ caf::error taildir_source::open() {
     return make_error(connector_errc::io_error,
                       "cannot create the directory of position file " +
                           cfg_.position_file + ": " + ec.message());
-  auto restored = read_position_file(cfg_.position_file);
-  if (!restored)
-    return std::move(restored.error());
-  st_.restored = std::move(*restored);
+  if (resume_from_) {
+    st_.restored = std::move(*resume_from_);
+    resume_from_.reset();
+    log().info("source {}: resuming from the positions its channel holds",
+               ctx_.name);
+  } else {
+    auto restored = read_position_file(cfg_.position_file);
+    if (!restored)
+      return std::move(restored.error());
+    st_.restored = std::move(*restored);
+  }
   scan();
   place_rotated_away();
   for (auto& p : st_.restored)

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -50,6 +51,12 @@ read_position_file(const std::string& path);
 /// directory, then a rename over `path`.
 caf::error write_position_file(const std::string& path,
                                const std::vector<file_position>& positions);
+
+/// The positions as a compact token for a channel to keep with each batch
+/// (`source_connector::progress`), and back.
+std::string encode_positions(const std::vector<file_position>& positions);
+caf::expected<std::vector<file_position>>
+decode_positions(std::string_view token);
 
 /// One file the taildir source follows.
 struct taildir_file {
@@ -99,6 +106,11 @@ struct taildir_state {
 /// at the pattern is read from its start; a file shorter than its position
 /// was truncated (copy-truncate) and is read again from 0.
 ///
+/// Resuming: `progress` is every file's position as a token the channel
+/// keeps with each batch; `resume(token)` makes the next `open` start from
+/// it rather than from the position file, which lags the channel by the
+/// batches whose ack the source did not see before it stopped.
+///
 /// Positions: `seal(seq)` snapshots every file's position at the end of
 /// batch `seq`; `commit(seq)` makes that snapshot the committed state and
 /// writes it to the position file. Only committed positions are written
@@ -112,6 +124,8 @@ class taildir_source : public source_connector {
   taildir_source(const taildir_source&) = delete;
   taildir_source& operator=(const taildir_source&) = delete;
 
+  caf::error resume(const std::string& token) override;
+  std::string progress() const override;
   caf::error open() override;
   caf::expected<poll_status> poll(batch_builder& out,
                                   size_t max_events) override;
@@ -140,6 +154,9 @@ class taildir_source : public source_connector {
   taildir_config cfg_;
   connector_context ctx_;
   taildir_state st_;
+  /// Positions from the channel's progress token, used by the next `open`
+  /// instead of the position file.
+  std::optional<std::vector<file_position>> resume_from_;
   std::vector<char> buf_; ///< the one read buffer, reused for every file
   std::set<std::string> unreadable_; ///< paths whose open failure was logged
 };

@@ -1,9 +1,12 @@
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fcntl.h>
+#include <iterator>
 #include <string_view>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "connectors/taildir.hpp"
@@ -189,6 +192,58 @@ caf::error write_position_file(const std::string& path,
     return failure;
   }
   return {};
+}
+
+std::string encode_positions(const std::vector<file_position>& positions) {
+  // One entry per file: "dev inode pos skip group-size path-size:" then the
+  // group and path bytes, so names may hold any byte.
+  std::string out;
+  for (auto& p : positions) {
+    fmt::format_to(std::back_inserter(out), "{} {} {} {} {} {}:", p.dev,
+                   p.inode, p.pos, p.skipping ? 1 : 0, p.group.size(),
+                   p.path.size());
+    out += p.group;
+    out += p.path;
+  }
+  return out;
+}
+
+caf::expected<std::vector<file_position>>
+decode_positions(std::string_view token) {
+  std::vector<file_position> result;
+  const char* at = token.data();
+  const char* end = token.data() + token.size();
+  auto bad = [&](const char* why) {
+    return make_error(connector_errc::bad_input,
+                      std::string{"channel progress token: "} + why +
+                          " at byte " + std::to_string(at - token.data()));
+  };
+  auto number = [&](auto& x, char sep) {
+    auto [next, ec] = std::from_chars(at, end, x);
+    if (ec != std::errc{} || next == end || *next != sep)
+      return false;
+    at = next + 1;
+    return true;
+  };
+  while (at != end) {
+    file_position p;
+    int skip = 0;
+    size_t group_size = 0;
+    size_t path_size = 0;
+    if (!number(p.dev, ' ') || !number(p.inode, ' ') || !number(p.pos, ' ') ||
+        !number(skip, ' ') || !number(group_size, ' ') ||
+        !number(path_size, ':'))
+      return bad("malformed entry");
+    if (static_cast<size_t>(end - at) < group_size + path_size || p.pos < 0)
+      return bad("entry cut short");
+    p.skipping = skip != 0;
+    p.group.assign(at, group_size);
+    at += group_size;
+    p.path.assign(at, path_size);
+    at += path_size;
+    result.push_back(std::move(p));
+  }
+  return result;
 }
 
 } // namespace sluice

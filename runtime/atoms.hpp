@@ -24,5 +24,6 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
+using progress_atom = caf::atom_constant<caf::atom("progress")>;
 
 } // namespace sluice

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,17 @@ class channel_store {
 
   /// Appends a batch at the tail. Not durable until `sync`.
   virtual caf::error append(event_batch&& batch) = 0;
+
+  /// Appends a batch and, with it, where its source resumes after it
+  /// (`note_progress`): a durable store writes both in one go, so a crash
+  /// keeps both or neither.
+  virtual caf::error append(event_batch&& batch, const std::string& source,
+                            const std::string& token) {
+    if (auto err = append(std::move(batch)))
+      return err;
+    note_progress(source, token);
+    return {};
+  }
 
   /// Makes every appended batch durable (one fsync for many appends).
   virtual caf::error sync() = 0;
@@ -65,6 +77,21 @@ class channel_store {
   /// Events `open` found stored but not committed: a sink may have written
   /// some of them before the process ended.
   virtual size_t recovered_events() const noexcept { return 0; }
+
+  /// Records where source `source` resumes reading once every batch
+  /// appended so far is kept (an opaque token of its connector). A durable
+  /// store writes it no later than the next `sync`, after those batches, so
+  /// a crash never keeps the token without them.
+  virtual void note_progress(const std::string& source,
+                             const std::string& token) {
+    static_cast<void>(source);
+    static_cast<void>(token);
+  }
+
+  /// The last token of each source that `open` found (durable stores).
+  virtual std::map<std::string, std::string> recovered_progress() const {
+    return {};
+  }
 
   /// Makes everything durable and releases resources; idempotent.
   virtual void close() = 0;

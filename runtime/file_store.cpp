@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint32_t record_magic = 0x31524c53;          // "SLR1"
+constexpr uint32_t progress_magic = 0x31504c53;        // "SLP1"
 constexpr uint64_t pointer_magic = 0x3150544f50554c53; // "SLUPOTP1"
 
 struct record_header {
@@ -50,6 +51,39 @@ uint32_t crc_of_prefix(const T& x, size_t n) {
 
 uint32_t header_crc(const record_header& h) {
   return crc_of_prefix(h, offsetof(record_header, crc));
+}
+
+/// A progress record's payload: CRC (of what follows), name length, name,
+/// token.
+std::string encode_progress(const std::string& source,
+                            const std::string& token) {
+  std::string out(8, '\0');
+  auto n = static_cast<uint32_t>(source.size());
+  std::memcpy(out.data() + 4, &n, 4);
+  out += source;
+  out += token;
+  auto crc = static_cast<uint32_t>(crc32_z(
+      0, reinterpret_cast<const Bytef*>(out.data() + 4), out.size() - 4));
+  std::memcpy(out.data(), &crc, 4);
+  return out;
+}
+
+bool decode_progress(const std::vector<char>& in, std::string& source,
+                     std::string& token) {
+  if (in.size() < 8)
+    return false;
+  uint32_t crc = 0;
+  uint32_t n = 0;
+  std::memcpy(&crc, in.data(), 4);
+  std::memcpy(&n, in.data() + 4, 4);
+  if (crc != static_cast<uint32_t>(
+                 crc32_z(0, reinterpret_cast<const Bytef*>(in.data() + 4),
+                         in.size() - 4)) ||
+      n > in.size() - 8)
+    return false;
+  source.assign(in.data() + 8, n);
+  token.assign(in.data() + 8 + n, in.size() - 8 - n);
+  return true;
 }
 
 uint32_t slot_crc(const pointer_slot& s) {
@@ -163,11 +197,21 @@ caf::error file_store::scan_segment(uint64_t number, bool last) {
     bool ok = pread_fully(fd, reinterpret_cast<char*>(&h), sizeof(h), offset);
     if (!ok)
       problem = "record header cut short";
-    else if (h.magic != record_magic || h.crc != header_crc(h))
+    else if ((h.magic != record_magic && h.magic != progress_magic) ||
+             h.crc != header_crc(h))
       problem = "bad record header";
     else if (offset + static_cast<int64_t>(sizeof(h) + h.payload) > size)
       problem = "record cut short";
-    else {
+    else if (h.magic == progress_magic) {
+      payload.resize(h.payload);
+      std::string source, token;
+      if (!pread_fully(fd, payload.data(), h.payload,
+                       offset + static_cast<int64_t>(sizeof(h))) ||
+          !decode_progress(payload, source, token))
+        problem = "progress record damaged";
+      else
+        st_.progress[source] = {std::move(token), number, false};
+    } else {
       // Check the payload of every record still to deliver, and of every
       // record of the last segment (where a crash may have torn a write).
       if (last || h.seq > st_.committed_through) {
@@ -196,6 +240,10 @@ caf::error file_store::scan_segment(uint64_t number, bool last) {
       break;
     }
     auto length = static_cast<uint32_t>(sizeof(h) + h.payload);
+    if (h.magic == progress_magic) {
+      offset += length;
+      continue;
+    }
     if (h.seq > st_.committed_through) {
       st_.queue.push_back({number, offset, length, h.seq, h.events});
       st_.queued_events += h.events;
@@ -276,13 +324,16 @@ caf::error file_store::open() {
   st_.next_seq = std::max(st_.next_seq, st_.committed_through + 1);
   if (auto err = open_segment(numbers.empty() ? 1 : numbers.back() + 1))
     return err;
+  for (auto& [source, e] : st_.progress)
+    st_.recovered_progress[source] = e.token;
   if (recovered_events_ > 0 || torn_records_ > 0)
     log().info("file channel {}: recovered {} uncommitted event(s){}",
                cfg_.directory.string(), recovered_events_,
                torn_records_ > 0
                    ? fmt::format(", cut off {} torn record(s)", torn_records_)
                    : std::string{});
-  delete_committed_segments();
+  if (auto err = delete_committed_segments())
+    return err;
   opened_ = true;
   return {};
 }
@@ -296,25 +347,16 @@ caf::error file_store::roll() {
   return open_segment(st_.active + 1);
 }
 
-caf::error file_store::append(event_batch&& batch) {
-  if (!opened_)
-    return make_error(channel_errc::stopped, "file channel is closed");
+caf::error file_store::write_records(const iovec* parts, int n) {
   // A roll whose new segment could not be created is tried again here.
   if (fd_ < 0)
     if (auto err = open_segment(st_.active + 1))
       return err;
-  if (st_.segments[st_.active].size >= segment_size_)
-    if (auto err = roll())
-      return err;
-  buf_.clear();
-  batch.encode(buf_);
-  record_header h{record_magic, static_cast<uint32_t>(buf_.size()),
-                  st_.next_seq, static_cast<uint32_t>(batch.size()), 0};
-  h.crc = header_crc(h);
-  iovec iov[2] = {{&h, sizeof(h)}, {buf_.data(), buf_.size()}};
-  auto length = sizeof(h) + buf_.size();
+  size_t length = 0;
+  for (int i = 0; i < n; ++i)
+    length += parts[i].iov_len;
   auto& seg = st_.segments[st_.active];
-  auto written = ::writev(fd_, iov, 2);
+  auto written = ::writev(fd_, parts, n);
   if (written != static_cast<ssize_t>(length)) {
     auto err = written < 0 ? io_error(segment_path(st_.active), "cannot append")
                            : make_error(channel_errc::disk_full,
@@ -326,20 +368,99 @@ caf::error file_store::append(event_batch&& batch) {
                   segment_path(st_.active).string());
     return err;
   }
-  st_.queue.push_back({st_.active, seg.size, static_cast<uint32_t>(length),
-                       st_.next_seq, h.events});
   seg.size += static_cast<int64_t>(length);
-  seg.max_seq = st_.next_seq;
-  ++st_.next_seq;
   st_.disk_bytes += static_cast<int64_t>(length);
-  st_.queued_events += batch.size();
-  st_.held_events += batch.size();
-  st_.held_bytes += buf_.size();
   st_.dirty = true;
   return {};
 }
 
+caf::error file_store::append(event_batch&& batch) {
+  return append_batch(std::move(batch), nullptr, nullptr);
+}
+
+caf::error file_store::append(event_batch&& batch, const std::string& source,
+                              const std::string& token) {
+  return append_batch(std::move(batch), &source, &token);
+}
+
+caf::error file_store::append_batch(event_batch&& batch,
+                                    const std::string* source,
+                                    const std::string* token) {
+  if (!opened_)
+    return make_error(channel_errc::stopped, "file channel is closed");
+  if (fd_ >= 0 && st_.segments[st_.active].size >= segment_size_)
+    if (auto err = roll())
+      return err;
+  buf_.clear();
+  batch.encode(buf_);
+  record_header h{record_magic, static_cast<uint32_t>(buf_.size()),
+                  st_.next_seq, static_cast<uint32_t>(batch.size()), 0};
+  h.crc = header_crc(h);
+  iovec parts[4] = {{&h, sizeof(h)}, {buf_.data(), buf_.size()}, {}, {}};
+  int n = 2;
+  std::string progress;
+  record_header ph{progress_magic, 0, 0, 0, 0};
+  if (source != nullptr && token != nullptr) {
+    progress = encode_progress(*source, *token);
+    ph.payload = static_cast<uint32_t>(progress.size());
+    ph.crc = header_crc(ph);
+    parts[2] = {&ph, sizeof(ph)};
+    parts[3] = {progress.data(), progress.size()};
+    n = 4;
+  }
+  if (auto err = write_records(parts, n))
+    return err;
+  auto& seg = st_.segments[st_.active];
+  auto length = static_cast<uint32_t>(sizeof(h) + buf_.size());
+  auto extra = static_cast<int64_t>(n == 4 ? sizeof(ph) + progress.size() : 0);
+  st_.queue.push_back(
+      {st_.active, seg.size - extra - length, length, st_.next_seq, h.events});
+  seg.max_seq = st_.next_seq;
+  ++st_.next_seq;
+  st_.queued_events += batch.size();
+  st_.held_events += batch.size();
+  st_.held_bytes += buf_.size();
+  if (n == 4) {
+    auto& e = st_.progress[*source];
+    e.token = *token;
+    e.segment = st_.active;
+    e.pending = false;
+  }
+  return {};
+}
+
+void file_store::note_progress(const std::string& source,
+                               const std::string& token) {
+  auto& e = st_.progress[source];
+  e.token = token;
+  e.pending = true;
+}
+
+std::map<std::string, std::string> file_store::recovered_progress() const {
+  return st_.recovered_progress;
+}
+
+caf::error file_store::write_progress() {
+  for (auto& [source, e] : st_.progress) {
+    if (!e.pending)
+      continue;
+    auto payload = encode_progress(source, e.token);
+    record_header h{progress_magic, static_cast<uint32_t>(payload.size()), 0, 0,
+                    0};
+    h.crc = header_crc(h);
+    iovec parts[2] = {{&h, sizeof(h)}, {payload.data(), payload.size()}};
+    if (auto err = write_records(parts, 2))
+      return err;
+    e.segment = st_.active;
+    e.pending = false;
+  }
+  return {};
+}
+
 caf::error file_store::sync() {
+  if (opened_)
+    if (auto err = write_progress())
+      return err;
   if (st_.dirty && fd_ >= 0) {
     if (::fdatasync(fd_) != 0)
       return io_error(segment_path(st_.active), "cannot sync");
@@ -348,7 +469,7 @@ caf::error file_store::sync() {
   if (pointer_fd_ >= 0) {
     if (auto err = write_pointer())
       return err;
-    delete_committed_segments();
+    return delete_committed_segments();
   }
   return {};
 }
@@ -447,22 +568,39 @@ caf::error file_store::rollback(uint64_t lease_id) {
   return {};
 }
 
-void file_store::delete_committed_segments() {
-  for (auto i = st_.segments.begin(); i != st_.segments.end();) {
-    if (i->first == st_.active || i->second.max_seq > st_.persisted_pointer) {
-      ++i;
-      continue;
+caf::error file_store::delete_committed_segments() {
+  std::set<uint64_t> doomed;
+  for (auto& [number, info] : st_.segments)
+    if (number != st_.active && info.max_seq <= st_.persisted_pointer)
+      doomed.insert(number);
+  if (doomed.empty())
+    return {};
+  // A source's newest progress record must outlive its segment: write it
+  // again to the active one, durably, before the old one goes.
+  bool carried = false;
+  for (auto& [source, e] : st_.progress)
+    if (doomed.count(e.segment) > 0) {
+      e.pending = true;
+      carried = true;
     }
-    auto path = segment_path(i->first);
+  if (carried) {
+    if (auto err = write_progress())
+      return err;
+    if (::fdatasync(fd_) != 0)
+      return io_error(segment_path(st_.active), "cannot sync");
+    st_.dirty = false;
+  }
+  for (auto number : doomed) {
+    auto path = segment_path(number);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       log().warn("file channel: cannot delete {}: {}", path.string(),
                  err_text());
-      ++i;
       continue;
     }
-    st_.disk_bytes -= i->second.size;
-    i = st_.segments.erase(i);
+    st_.disk_bytes -= st_.segments[number].size;
+    st_.segments.erase(number);
   }
+  return {};
 }
 
 size_t file_store::events() const noexcept {
@@ -509,7 +647,9 @@ bool file_store::has_room(size_t bytes, std::string& why) const {
 }
 
 void file_store::make_room() {
-  if (fd_ < 0 || st_.segments[st_.active].size == 0)
+  // An active segment without batches (progress records only) frees
+  // nothing when retired.
+  if (fd_ < 0 || st_.segments[st_.active].max_seq == 0)
     return;
   if (auto err = sync()) {
     log().warn("file channel {}: {}", cfg_.directory.string(), describe(err));
@@ -523,7 +663,8 @@ void file_store::make_room() {
     log().warn("file channel {}: {}", cfg_.directory.string(), describe(err));
     return;
   }
-  delete_committed_segments();
+  if (auto err = delete_committed_segments())
+    log().warn("file channel {}: {}", cfg_.directory.string(), describe(err));
 }
 
 void file_store::close() {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/uio.h>
+
 #include "runtime/channel_store.hpp"
 
 namespace sluice {
@@ -38,6 +40,13 @@ struct file_store_config {
 /// it. Segments are at most a quarter of `max_disk_bytes`, so that
 /// committed ones can be deleted while the rest fill.
 ///
+/// Progress records sit between batch records: the resume token of a
+/// source, written in the same write as the batch it follows (or by `sync`
+/// for `note_progress`), so a crash keeps a token only with its batch. When a
+/// segment holding a source's last progress record is deleted, the record is
+/// written again to the active segment first, so the log always holds the
+/// newest token of every source.
+///
 /// Recovery (`open`): records after the pointer are queued again in order;
 /// a damaged record at the end of the last segment is a torn write and is
 /// cut off; damage anywhere else is `channel_errc::corrupt_log`. Batches
@@ -51,6 +60,8 @@ class file_store : public channel_store {
 
   caf::error open() override;
   caf::error append(event_batch&& batch) override;
+  caf::error append(event_batch&& batch, const std::string& source,
+                    const std::string& token) override;
   caf::error sync() override;
   caf::expected<lease> take(size_t max_events) override;
   caf::error commit(uint64_t lease_id) override;
@@ -66,6 +77,10 @@ class file_store : public channel_store {
   size_t recovered_events() const noexcept override {
     return recovered_events_;
   }
+
+  void note_progress(const std::string& source,
+                     const std::string& token) override;
+  std::map<std::string, std::string> recovered_progress() const override;
 
   /// Torn records cut off the log's end by `open`.
   size_t torn_records() const noexcept { return torn_records_; }
@@ -93,6 +108,13 @@ class file_store : public channel_store {
     uint64_t max_seq = 0;
   };
 
+  /// The newest resume token of one source.
+  struct progress_entry {
+    std::string token;
+    uint64_t segment = 0; ///< where its newest record is
+    bool pending = true;  ///< not written since `token` changed
+  };
+
   /// Everything the store knows; the files hold the rest.
   struct state {
     uint64_t committed_through = 0;  ///< the commit pointer
@@ -109,6 +131,8 @@ class file_store : public channel_store {
     size_t queued_events = 0;
     size_t held_bytes = 0;
     int64_t disk_bytes = 0;
+    std::map<std::string, progress_entry> progress; ///< by source
+    std::map<std::string, std::string> recovered_progress;
     bool dirty = false;
   };
 
@@ -118,7 +142,12 @@ class file_store : public channel_store {
   caf::error scan_segment(uint64_t number, bool last);
   caf::error open_segment(uint64_t number);
   caf::error roll();
-  void delete_committed_segments();
+  caf::error delete_committed_segments();
+  caf::error write_progress();
+  caf::error append_batch(event_batch&& batch, const std::string* source,
+                          const std::string* token);
+  /// Writes `n` buffers as one write at the end of the active segment.
+  caf::error write_records(const iovec* parts, int n);
   caf::expected<event_batch> read_record(const record_ref& ref);
 
   file_store_config cfg_;

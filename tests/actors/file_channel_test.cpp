@@ -194,3 +194,42 @@ SCENARIO("a file channel whose disk limit is below one segment keeps "
     CHECK(on_disk <= (1u << 20));
   }
 }
+
+SCENARIO("a source killed mid-stream resumes after the last batch its "
+         "channel holds",
+         "[pipeline][file_channel][supervisor]") {
+  test::temp_dir dir;
+  auto bench = std::make_shared<test::test_bench>();
+  bench->write_delay_ms = 2;
+  auto spec = counter_to_file_channel(dir / "channel");
+  spec.sources[0].type = "generator";
+  spec.sources[0].opts.set("count", int64_t{20'000});
+  // A small channel keeps the source waiting for room, so it is still
+  // running when it is killed.
+  spec.channels[0].opts.set("capacity", int64_t{1000});
+  auto eng = engine::make(spec, test::make_test_registry(bench));
+  REQUIRE(eng);
+  REQUIRE(!(*eng)->start());
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (bench->received_count() < 2000 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(2ms);
+  REQUIRE(bench->received_count() >= 2000);
+  REQUIRE(bench->received_count() < 20'000);
+  {
+    auto source = (*eng)->component("src");
+    REQUIRE(source);
+    caf::anon_send_exit(*source, caf::exit_reason::kill);
+  }
+  REQUIRE(!(*eng)->wait());
+  THEN("the restarted generator went on from the channel's progress: every "
+       "number once, in order") {
+    CHECK((*eng)->metrics().snapshot("src").restarts == 1);
+    CHECK((*eng)->metrics().snapshot("disk").restarts == 0);
+    std::lock_guard guard{bench->mtx};
+    auto [next, dups] = check_sequence(bench->received);
+    CHECK(next == 20'000);
+    CHECK(dups == 0);
+    CHECK(bench->received.size() == 20'000);
+  }
+}

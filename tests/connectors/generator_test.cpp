@@ -71,6 +71,37 @@ SCENARIO("the generator produces exactly count events", "[generator]") {
   }
 }
 
+SCENARIO("a generator resumes after the last line its channel holds",
+         "[generator]") {
+  options o;
+  o.set("count", int64_t{10});
+  o.set("start", int64_t{100});
+  auto gen = make_generator(o);
+  std::vector<interceptor_ptr> chain;
+  event_batch b;
+  batch_builder builder{b, chain};
+  REQUIRE(gen->poll(builder, 4));
+  auto token = gen->progress();
+  auto ctx = test::make_context("gen");
+  auto again = test::make_source(generator_source_type(), ctx, o);
+  REQUIRE(again);
+  REQUIRE(!(*again)->resume(token));
+  REQUIRE(!(*again)->open());
+  event_batch rest;
+  batch_builder more{rest, chain};
+  auto st = (*again)->poll(more, 100);
+  REQUIRE(st);
+  THEN("it goes on from the next number and stops at count in all") {
+    CHECK(*st == poll_status::finished);
+    REQUIRE(rest.size() == 6);
+    CHECK(std::string{rest.body(0)}.substr(0, 12) == "000000000104");
+  }
+  AND_THEN("a damaged token is an error") {
+    CHECK((*again)->resume("12"));
+    CHECK((*again)->resume("x 1"));
+  }
+}
+
 SCENARIO("generator lines have a fixed size and a zero-padded sequence",
          "[generator]") {
   GIVEN("a generator with line_size 40, start 42 and count 25") {

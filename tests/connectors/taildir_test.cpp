@@ -164,6 +164,70 @@ SCENARIO("taildir resumes from the committed position after a restart",
   }
 }
 
+SCENARIO("taildir resumes from its channel's progress token, past the "
+         "position file",
+         "[taildir]") {
+  test::temp_dir dir;
+  fs::create_directories(dir / "logs");
+  auto log = dir / "logs/app.log";
+  append(log, "l0\nl1\nl2\n");
+  std::string token;
+  {
+    tail_driver t{dir};
+    REQUIRE(!t.open());
+    REQUIRE(t.poll_until(3));
+    append(log, "l3\nl4\n");
+    // Read and kept by the channel, but the ack never reached the source:
+    // the position file still says l3.
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (t.lines.size() < 5 && std::chrono::steady_clock::now() < deadline)
+      t.poll_once();
+    REQUIRE(t.lines.size() == 5);
+    token = t.src->progress();
+  }
+  append(log, "l5\n");
+  tail_driver again{dir};
+  REQUIRE(!again.src->resume(token));
+  REQUIRE(!again.open());
+  auto at_open = read_position_file(dir / "state/positions.json");
+  REQUIRE(again.poll_until(1));
+  THEN("nothing the channel holds is read again") {
+    CHECK(again.lines == numbered("l", 5, 6));
+  }
+  AND_THEN("open brought the position file up to the token") {
+    REQUIRE(at_open);
+    REQUIRE(at_open->size() == 1);
+    CHECK(at_open->front().pos == 15); // after "l4\n"
+  }
+}
+
+SCENARIO("progress tokens round-trip any file name and reject damage",
+         "[taildir]") {
+  std::vector<file_position> in{
+      {2049, 17, 4096, "/var/log/a b:c.log", "app", false},
+      {0, 18, 12, std::string{"odd\nname\0x", 11}, "", true}};
+  auto out = decode_positions(encode_positions(in));
+  REQUIRE(out);
+  REQUIRE(out->size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK((*out)[i].dev == in[i].dev);
+    CHECK((*out)[i].inode == in[i].inode);
+    CHECK((*out)[i].pos == in[i].pos);
+    CHECK((*out)[i].path == in[i].path);
+    CHECK((*out)[i].group == in[i].group);
+    CHECK((*out)[i].skipping == in[i].skipping);
+  }
+  CHECK(decode_positions("")->empty());
+  auto token = encode_positions(in);
+  auto cut = decode_positions(token.substr(0, token.size() - 2));
+  REQUIRE(!cut);
+  CHECK_THAT(describe(cut.error()), Catch::Contains("cut short"));
+  CHECK(!decode_positions("12 x 3 0 0 0:"));
+  test::temp_dir dir;
+  tail_driver t{dir};
+  CHECK(t.src->resume("garbage"));
+}
+
 SCENARIO("taildir keeps up with a file that grows while it reads",
          "[taildir]") {
   test::temp_dir dir;

@@ -331,3 +331,95 @@ SCENARIO("two file stores cannot share a directory", "[file_store]") {
     }
   }
 }
+
+SCENARIO("a file store keeps each source's newest progress token with its "
+         "batch",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  {
+    auto store = open_store(cfg);
+    REQUIRE(!store->append(numbered(0, 10), "tail", "at 10"));
+    REQUIRE(!store->sync());
+    REQUIRE(!store->append(numbered(10, 10), "tail", "at 20"));
+    store->note_progress("other", "x");
+    REQUIRE(!store->sync());
+    REQUIRE(!store->append(numbered(20, 10), "tail", "at 30"));
+    store->note_progress("other", "y");
+    // No sync, and destroyed without close: the process dies. The batch
+    // and its token were written together; the lone token waits for a sync.
+  }
+  auto store = open_store(cfg);
+  THEN("each source's newest written token comes back with its batch") {
+    auto progress = store->recovered_progress();
+    CHECK(progress.size() == 2);
+    CHECK(progress["tail"] == "at 30");
+    CHECK(progress["other"] == "x");
+    CHECK(store->recovered_events() == 30);
+  }
+  THEN("progress records are not delivered as batches") {
+    auto l = store->take(1000);
+    REQUIRE(l);
+    CHECK(bodies(*l) == expected(0, 30));
+  }
+}
+
+SCENARIO("a source's progress token outlives the deletion of its segment",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir); // 4 KiB segments
+  fs::path first_segment;
+  {
+    auto store = open_store(cfg);
+    REQUIRE(!store->append(numbered(0, 10), "tail", "the one token"));
+    REQUIRE(!store->sync());
+    for (auto& e : fs::directory_iterator{cfg.directory})
+      if (e.path().extension() == ".seg")
+        first_segment = e.path();
+    // Many more batches from another source fill segment after segment;
+    // then everything is committed, so the old segments go.
+    for (int i = 1; i < 60; ++i) {
+      REQUIRE(!store->append(numbered(i * 10, 10), "gen", std::to_string(i)));
+      REQUIRE(!store->sync());
+    }
+    auto l = store->take(1000);
+    REQUIRE(l);
+    REQUIRE(!store->commit(l->id));
+    REQUIRE(!store->sync());
+    REQUIRE(!fs::exists(first_segment));
+    // Destroyed without close: like kill -9.
+  }
+  auto store = open_store(cfg);
+  THEN("both tokens are still in the log") {
+    auto progress = store->recovered_progress();
+    CHECK(progress["tail"] == "the one token");
+    CHECK(progress["gen"] == "59");
+    CHECK(store->recovered_events() == 0);
+    CHECK(segment_count(cfg.directory) <= 2);
+  }
+}
+
+SCENARIO("a torn progress record is cut off and the one before it kept",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.segment_size = 1 << 20;
+  fs::path last;
+  {
+    auto store = open_store(cfg);
+    REQUIRE(!store->append(numbered(0, 10), "tail", "first"));
+    REQUIRE(!store->append(numbered(10, 10), "tail", "second"));
+    REQUIRE(!store->sync());
+    for (auto& e : fs::directory_iterator{cfg.directory})
+      if (e.path().extension() == ".seg" && fs::file_size(e.path()) > 0)
+        last = e.path();
+  }
+  // The progress record is the last thing written: cut its last 3 bytes.
+  fs::resize_file(last, fs::file_size(last) - 3);
+  auto store = open_store(cfg);
+  THEN("the batch before it survives and the previous token is used") {
+    CHECK(store->torn_records() == 1);
+    CHECK(store->recovered_progress()["tail"] == "first");
+    CHECK(store->recovered_events() == 20);
+  }
+}

@@ -12,12 +12,14 @@ SCENARIO("messages between actors survive serialization", "[type_ids]") {
   register_types(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
-  GIVEN("a put message and a lease carrying batches with headers") {
+  GIVEN("a put message (with its source's progress token) and a lease carrying "
+        "batches with headers") {
     event_batch b;
     b.append("first");
     b.add_header("host", "h1");
     b.append("second");
-    auto put = caf::make_message(put_atom::value, uint64_t{7}, b);
+    auto put = caf::make_message(put_atom::value, uint64_t{7}, b,
+                                 std::string{"0 12 4096 0 0 3:a.b"});
     lease l;
     l.id = 42;
     l.batches.ptr =
@@ -36,9 +38,11 @@ SCENARIO("messages between actors survive serialization", "[type_ids]") {
       };
       THEN("the copies hold the same batches") {
         auto put2 = round_trip(put);
-        REQUIRE(put2.match_elements<put_atom, uint64_t, event_batch>());
+        REQUIRE(put2.match_elements<put_atom, uint64_t, event_batch,
+                                    std::string>());
         CHECK(put2.get_as<uint64_t>(1) == 7);
         CHECK(put2.get_as<event_batch>(2) == b);
+        CHECK(put2.get_as<std::string>(3) == "0 12 4096 0 0 3:a.b");
         auto leased2 = round_trip(leased);
         REQUIRE(leased2.match_elements<lease>());
         auto& l2 = leased2.get_as<lease>(0);
