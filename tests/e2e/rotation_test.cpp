@@ -76,11 +76,22 @@ roll_size = "64KiB"
   // copy-truncate, as logrotate's copytruncate does once the tailer caught up
   fs::copy_file(log, dir / "logs/app.log.1");
   fs::resize_file(log, 0);
-  std::this_thread::sleep_for(300ms);
+  // The tailer must see the file shorter than its position before it grows
+  // past it again (as logrotate's copytruncate assumes of every tailer).
+  auto seen = std::chrono::steady_clock::now() + 60s;
+  while (read_file(dir / "sluice.log").find("was truncated") ==
+             std::string::npos &&
+         std::chrono::steady_clock::now() < seen)
+    std::this_thread::sleep_for(20ms);
   write_lines(out, 3000, 6000);
-  // rename while writing: the old inode keeps growing for a while
+  // rename while writing: the old inode keeps growing for a moment
   fs::rename(log, dir / "logs/app.log.2");
-  write_lines(out, 6000, 6500);
+  {
+    std::string tail;
+    for (int i = 6000; i < 6500; ++i)
+      tail += "line " + std::to_string(i) + '\n';
+    out << tail << std::flush;
+  }
   out.close();
   std::ofstream fresh{log, std::ios::app};
   write_lines(fresh, 6500, 9000);
