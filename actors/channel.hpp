@@ -34,13 +34,21 @@ struct channel_config {
 /// The channel actor: holds events between sources and sinks.
 ///
 /// Protocol, sources:
-/// - `(attach_atom, uint64_t window)` -> `uint64_t credit`: registers the
-///   sender as a source that wants up to `window` events of credit; the
-///   reply is its first credit (maybe 0). The channel monitors the source.
-/// - `(put_atom, uint64_t seq, event_batch)`: a batch within credit. The
-///   channel answers `(ack_atom, uint64_t seq, uint64_t credit)` once the
-///   batch is durable (memory: at once; file: after the group commit that
-///   covers it), in put order, with new credit.
+/// - `(progress_atom, std::string name)` -> `std::string`: the resume token
+///   stored with the newest batch of source `name` (empty if none); a
+///   source asks before it opens its connector.
+/// - `(attach_atom, uint64_t window, std::string name)` -> `uint64_t
+///   credit`: registers the sender as source `name` that wants up to
+///   `window` events of credit; the reply is its first credit (maybe 0).
+///   The channel monitors the source. `(attach_atom, uint64_t window)`
+///   attaches a source without a name (its progress is not kept).
+/// - `(put_atom, uint64_t seq, event_batch, std::string progress)`: a batch
+///   within credit and where its source resumes after it (empty: nowhere);
+///   the store writes both together. `(put_atom, uint64_t seq,
+///   event_batch)` is a put without progress. The channel answers
+///   `(ack_atom, uint64_t seq, uint64_t credit)` once the batch is durable
+///   (memory: at once; file: after the group commit that covers it), in put
+///   order, with new credit.
 /// - `(credit_atom, uint64_t n)` goes to a source when space frees up.
 /// Protocol, sinks:
 /// - `(take_atom, uint64_t max_events)` -> `lease`: whole batches from the
