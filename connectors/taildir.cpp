@@ -80,17 +80,23 @@ caf::error taildir_source::open() {
     return make_error(connector_errc::io_error,
                       "cannot create the directory of position file " +
                           cfg_.position_file + ": " + ec.message());
-  if (resume_from_) {
+  // The position file is read even when the channel's progress is used:
+  // damage is still reported, and a removed file means "start over".
+  bool had_file = fs::exists(cfg_.position_file, ec);
+  auto restored = read_position_file(cfg_.position_file);
+  if (!restored)
+    return std::move(restored.error());
+  st_.restored = std::move(*restored);
+  if (resume_from_ && !had_file) {
+    log().info("source {}: position file {} is gone: starting over, not "
+               "from the positions its channel holds",
+               ctx_.name, cfg_.position_file);
+  } else if (resume_from_) {
     st_.restored = std::move(*resume_from_);
-    resume_from_.reset();
     log().info("source {}: resuming from the positions its channel holds",
                ctx_.name);
-  } else {
-    auto restored = read_position_file(cfg_.position_file);
-    if (!restored)
-      return std::move(restored.error());
-    st_.restored = std::move(*restored);
   }
+  resume_from_.reset();
   scan();
   place_rotated_away();
   for (auto& p : st_.restored)

@@ -201,6 +201,28 @@ SCENARIO("taildir resumes from its channel's progress token, past the "
   }
 }
 
+SCENARIO("a removed position file starts over even when the channel holds "
+         "progress",
+         "[taildir]") {
+  test::temp_dir dir;
+  fs::create_directories(dir / "logs");
+  auto log = dir / "logs/app.log";
+  append(log, "l0\nl1\n");
+  std::string token;
+  {
+    tail_driver t{dir};
+    REQUIRE(!t.open());
+    REQUIRE(t.poll_until(2));
+    token = t.src->progress();
+  }
+  fs::remove(dir / "state/positions.json");
+  tail_driver again{dir};
+  REQUIRE(!again.src->resume(token));
+  REQUIRE(!again.open());
+  REQUIRE(again.poll_until(2));
+  CHECK(again.lines == numbered("l", 0, 2));
+}
+
 SCENARIO("progress tokens round-trip any file name and reject damage",
          "[taildir]") {
   std::vector<file_position> in{
