@@ -91,6 +91,11 @@ SCENARIO("a slow sink slows the source and memory stays bounded",
   GIVEN("an endless source and a sink taking 5 ms per batch of 100") {
     uint64_t max_fill = 0;
     int64_t max_gap = 0;
+    // The window starts once events flow (start-up may be slow).
+    auto first = std::chrono::steady_clock::now() + 60s;
+    while (bench->produced.load() == 0 &&
+           std::chrono::steady_clock::now() < first)
+      std::this_thread::sleep_for(2ms);
     auto until = std::chrono::steady_clock::now() + 1500ms;
     while (std::chrono::steady_clock::now() < until) {
       auto ch = (*eng)->metrics().snapshot("ch");
