@@ -31,6 +31,13 @@ struct attached_source {
 struct pending_ack {
   caf::actor source;
   uint64_t seq = 0;
+  std::string source_name;
+  std::string progress; ///< the source's token after this batch, if any
+};
+
+struct pending_progress {
+  std::string source_name;
+  caf::response_promise promise;
 };
 
 struct pending_put {
@@ -64,9 +71,11 @@ struct channel_state {
   std::deque<pending_put> unwritten; ///< accepted, not yet appended
   std::deque<pending_take> takes;    ///< sinks waiting for data
   std::map<uint64_t, lease_info> leases;
-  /// Where each source resumes once every batch it put is kept: the token
-  /// of its newest appended batch (a durable store keeps it too).
+  /// Where each source resumes: the token of its newest batch made durable
+  /// (a durable store keeps it too).
   std::map<std::string, std::string> progress;
+  /// Progress requests waiting until the source's earlier puts are durable.
+  std::vector<pending_progress> progress_waiters;
   std::vector<caf::actor_addr> monitored_sinks;
   bool sync_scheduled = false;
   bool dirty = false; ///< commits not yet persisted by a sync
@@ -179,7 +188,7 @@ void serve_takes(channel_ptr self) {
     st.takes.clear();
     return;
   }
-  while (!st.takes.empty() && st.store->queued_events() > 0) {
+  while (!st.takes.empty() && st.store->takeable_events() > 0) {
     auto take = std::move(st.takes.front());
     st.takes.pop_front();
     auto l = st.store->take(take.max_events);
@@ -211,12 +220,14 @@ void append_unwritten(channel_ptr self) {
     auto& p = st.unwritten.front();
     auto events = p.batch.size();
     auto bytes = p.batch.byte_size();
-    auto err =
-        p.progress.empty() || p.source_name.empty()
-            ? st.store->append(std::move(p.batch))
-            : st.store->append(std::move(p.batch), p.source_name, p.progress);
-    if (err) {
+    if (auto err = st.store->append(std::move(p.batch))) {
       st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+      if (st.store->broken()) {
+        log().error("channel {}: {}; restarting from the log", st.cfg.name,
+                    describe(err));
+        self->quit(err);
+        return;
+      }
       log().error("channel {}: cannot store a batch: {}; holding {} batch(es) "
                   "in memory and retrying",
                   st.cfg.name, describe(err), st.unwritten.size());
@@ -228,9 +239,38 @@ void append_unwritten(channel_ptr self) {
     }
     st.cfg.metrics->add_in(events, bytes);
     if (!p.progress.empty() && !p.source_name.empty())
-      st.progress[p.source_name] = std::move(p.progress);
-    st.to_ack.push_back({std::move(p.source), p.seq});
+      st.store->note_progress(p.source_name, p.progress);
+    st.to_ack.push_back({std::move(p.source), p.seq, std::move(p.source_name),
+                         std::move(p.progress)});
     st.unwritten.pop_front();
+  }
+}
+
+/// True while a put of source `name` is not yet durable.
+bool has_pending_puts(const channel_state& st, const std::string& name) {
+  return std::any_of(st.unwritten.begin(), st.unwritten.end(),
+                     [&](auto& p) { return p.source_name == name; }) ||
+         std::any_of(st.to_ack.begin(), st.to_ack.end(),
+                     [&](auto& a) { return a.source_name == name; });
+}
+
+std::string progress_of(const channel_state& st, const std::string& name) {
+  auto i = st.progress.find(name);
+  return i == st.progress.end() ? std::string{} : i->second;
+}
+
+/// Answers the progress requests whose source has nothing in flight (or
+/// all of them, when `all`).
+void serve_progress(channel_ptr self, bool all = false) {
+  auto& st = self->state;
+  auto& ws = st.progress_waiters;
+  for (auto i = ws.begin(); i != ws.end();) {
+    if (!all && has_pending_puts(st, i->source_name)) {
+      ++i;
+      continue;
+    }
+    i->promise.deliver(progress_of(st, i->source_name));
+    i = ws.erase(i);
   }
 }
 
@@ -254,11 +294,14 @@ void do_sync(channel_ptr self) {
   }
   st.dirty = false;
   for (auto& a : st.to_ack) {
+    if (!a.progress.empty() && !a.source_name.empty())
+      st.progress[a.source_name] = std::move(a.progress);
     auto* src = find_source(self, a.source.address());
     uint64_t grant = src ? top_up(self, *src) : 0;
     self->send(a.source, ack_atom::value, a.seq, grant);
   }
   st.to_ack.clear();
+  serve_progress(self);
   update_gauges(self);
   serve_takes(self);
 }
@@ -303,8 +346,11 @@ void finish_stop(channel_ptr self) {
     self->quit(err);
     return;
   }
-  for (auto& a : st.to_ack)
+  for (auto& a : st.to_ack) {
+    if (!a.progress.empty() && !a.source_name.empty())
+      st.progress[a.source_name] = std::move(a.progress);
     self->send(a.source, ack_atom::value, a.seq, uint64_t{0});
+  }
   st.to_ack.clear();
   auto left = st.store->queued_events();
   if (left > 0 && st.cfg.drain_on_stop)
@@ -317,6 +363,7 @@ void finish_stop(channel_ptr self) {
   for (auto& t : st.takes)
     t.promise.deliver(lease{});
   st.takes.clear();
+  serve_progress(self, true);
   update_gauges(self);
   st.store->close();
   self->quit();
@@ -419,10 +466,16 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
              std::string& name) -> caf::result<uint64_t> {
         return attach(self, window, std::move(name));
       },
-      [self](progress_atom, const std::string& name) -> std::string {
-        auto& p = self->state.progress;
-        auto i = p.find(name);
-        return i == p.end() ? std::string{} : i->second;
+      [self](progress_atom,
+             const std::string& name) -> caf::result<std::string> {
+        // A restarted source waits until what its previous run put is
+        // durable, so it resumes after all of it.
+        auto& st = self->state;
+        if (!has_pending_puts(st, name))
+          return progress_of(st, name);
+        auto rp = self->make_response_promise();
+        st.progress_waiters.push_back({name, rp});
+        return rp;
       },
       [self](put_atom, uint64_t seq, event_batch& batch) {
         put(self, seq, std::move(batch), std::string{});
@@ -448,8 +501,8 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
             std::clamp<uint64_t>(max_events, 1, st.cfg.transaction_capacity);
         if (st.stopping && !st.draining)
           return lease{};
-        if (st.store->queued_events() == 0) {
-          if (st.stopping)
+        if (st.store->takeable_events() == 0) {
+          if (st.stopping && st.store->queued_events() == 0)
             return lease{};
           auto rp = self->make_response_promise();
           st.takes.push_back({addr, max_events, rp});

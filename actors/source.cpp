@@ -226,10 +226,9 @@ caf::behavior source_impl(source_ptr self, source_config cfg) {
             }
             if (!token.empty())
               if (auto err = st.connector->resume(token))
-                return fail_start(self,
-                                  "cannot resume from its channel's "
-                                  "progress",
-                                  err);
+                log().warn("source {}: ignoring its channel's progress ({}); "
+                           "starting from its own position",
+                           st.cfg.name, describe(err));
             if (auto err = st.connector->open())
               return fail_start(self, "cannot open", err);
             st.closed = false;

@@ -56,15 +56,17 @@ void taildir_source::release_files() noexcept {
 }
 
 caf::error taildir_source::resume(const std::string& token) {
-  auto positions = decode_positions(token);
+  uint64_t serial = 0;
+  auto positions = decode_positions(token, &serial);
   if (!positions)
     return std::move(positions.error());
-  resume_from_ = std::move(*positions);
+  resume_from_ = std::pair{serial, std::move(*positions)};
   return {};
 }
 
 std::string taildir_source::progress() const {
-  return encode_positions(positions());
+  // The batch just sealed carries the newest serial.
+  return encode_positions(positions(), st_.serial);
 }
 
 caf::error taildir_source::open() {
@@ -81,21 +83,30 @@ caf::error taildir_source::open() {
                       "cannot create the directory of position file " +
                           cfg_.position_file + ": " + ec.message());
   // The position file is read even when the channel's progress is used:
-  // damage is still reported, and a removed file means "start over".
+  // damage is still reported, and a removed file means "start over". Of
+  // the two, the newer (higher serial) wins: the channel's is newer when
+  // the source died before it saw the channel's ack; the file's is newer
+  // when the last polls' lines were all dropped by interceptors (nothing
+  // reached the channel).
   bool had_file = fs::exists(cfg_.position_file, ec);
-  auto restored = read_position_file(cfg_.position_file);
+  uint64_t file_serial = 0;
+  auto restored = read_position_file(cfg_.position_file, &file_serial);
   if (!restored)
     return std::move(restored.error());
   st_.restored = std::move(*restored);
+  st_.serial = file_serial;
   if (resume_from_ && !had_file) {
     log().info("source {}: position file {} is gone: starting over, not "
                "from the positions its channel holds",
                ctx_.name, cfg_.position_file);
-  } else if (resume_from_) {
-    st_.restored = std::move(*resume_from_);
+  } else if (resume_from_ && resume_from_->first > file_serial) {
+    st_.restored = std::move(resume_from_->second);
+    st_.serial = resume_from_->first;
     log().info("source {}: resuming from the positions its channel holds",
                ctx_.name);
   }
+  if (resume_from_)
+    st_.serial = std::max(st_.serial, resume_from_->first);
   resume_from_.reset();
   scan();
   place_rotated_away();
@@ -106,7 +117,9 @@ caf::error taildir_source::open() {
   st_.restored.clear();
   // Nothing was handed out yet: the starting positions are committed.
   st_.committed = positions();
-  if (auto err = write_position_file(cfg_.position_file, st_.committed)) {
+  st_.committed_serial = st_.serial;
+  if (auto err = write_position_file(cfg_.position_file, st_.committed,
+                                     st_.committed_serial)) {
     release_files();
     return err;
   }
@@ -420,24 +433,27 @@ std::vector<file_position> taildir_source::positions() const {
 }
 
 void taildir_source::seal(uint64_t seq) {
-  st_.sealed.emplace_back(seq, positions());
+  st_.sealed.push_back({seq, ++st_.serial, positions()});
 }
 
 caf::error taildir_source::commit(uint64_t seq) {
   auto last = std::find_if(st_.sealed.rbegin(), st_.sealed.rend(),
-                           [seq](auto& s) { return s.first <= seq; });
+                           [seq](auto& s) { return s.seq <= seq; });
   if (last == st_.sealed.rend())
     return {}; // committed already
-  st_.committed = std::move(last->second);
+  st_.committed = std::move(last->positions);
+  st_.committed_serial = last->serial;
   st_.sealed.erase(st_.sealed.begin(), last.base());
-  return write_position_file(cfg_.position_file, st_.committed);
+  return write_position_file(cfg_.position_file, st_.committed,
+                             st_.committed_serial);
 }
 
 void taildir_source::close() {
   if (!st_.opened)
     return;
   st_.opened = false;
-  if (auto err = write_position_file(cfg_.position_file, st_.committed))
+  if (auto err = write_position_file(cfg_.position_file, st_.committed,
+                                     st_.committed_serial))
     log().error("source {}: {}", ctx_.name, describe(err));
   release_files();
   st_.sealed.clear();

@@ -42,21 +42,26 @@ struct file_position {
 };
 
 /// Reads a position file: a JSON array of {inode, pos, file} objects (with
-/// optional dev, group, skip). A missing or empty file holds no positions;
-/// an unreadable or malformed one is an error naming the file.
+/// optional dev, group, skip, serial; an object with only a serial marks
+/// the serial of a file that follows nothing). A missing or empty file
+/// holds no positions; an unreadable or malformed one is an error naming
+/// the file. `serial`, if given, receives the file's serial (0 if none).
 caf::expected<std::vector<file_position>>
-read_position_file(const std::string& path);
+read_position_file(const std::string& path, uint64_t* serial = nullptr);
 
 /// Writes `positions` to `path` atomically: a temporary file in the same
-/// directory, then a rename over `path`.
+/// directory, then a rename over `path`. `serial` numbers the snapshot, so
+/// that it can be told apart from an older or newer one the channel holds.
 caf::error write_position_file(const std::string& path,
-                               const std::vector<file_position>& positions);
+                               const std::vector<file_position>& positions,
+                               uint64_t serial = 0);
 
 /// The positions as a compact token for a channel to keep with each batch
 /// (`source_connector::progress`), and back.
-std::string encode_positions(const std::vector<file_position>& positions);
+std::string encode_positions(const std::vector<file_position>& positions,
+                             uint64_t serial);
 caf::expected<std::vector<file_position>>
-decode_positions(std::string_view token);
+decode_positions(std::string_view token, uint64_t* serial = nullptr);
 
 /// One file the taildir source follows.
 struct taildir_file {
@@ -80,10 +85,18 @@ struct taildir_state {
   std::vector<taildir_file> files;
   /// Positions read from the position file that `open` has not placed yet.
   std::vector<file_position> restored;
+  /// A snapshot taken by `seal`.
+  struct sealed_snapshot {
+    uint64_t seq = 0;    ///< the batch it ends
+    uint64_t serial = 0; ///< numbers snapshots across runs
+    std::vector<file_position> positions;
+  };
   /// Snapshots taken by `seal`, oldest first, not yet committed.
-  std::deque<std::pair<uint64_t, std::vector<file_position>>> sealed;
+  std::deque<sealed_snapshot> sealed;
   /// What the position file holds.
   std::vector<file_position> committed;
+  uint64_t committed_serial = 0;
+  uint64_t serial = 0;  ///< of the newest snapshot
   size_t next_file = 0; ///< where the next poll starts reading, round-robin
   std::chrono::steady_clock::time_point last_scan{};
   bool scanned = false; ///< the first scan (at `open`) is done
@@ -156,7 +169,7 @@ class taildir_source : public source_connector {
   taildir_state st_;
   /// Positions from the channel's progress token, used by the next `open`
   /// instead of the position file.
-  std::optional<std::vector<file_position>> resume_from_;
+  std::optional<std::pair<uint64_t, std::vector<file_position>>> resume_from_;
   std::vector<char> buf_; ///< the one read buffer, reused for every file
   std::set<std::string> unreadable_; ///< paths whose open failure was logged
 };

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -121,7 +122,9 @@ caf::expected<file_position> to_position(const nlohmann::json& e,
 } // namespace
 
 caf::expected<std::vector<file_position>>
-read_position_file(const std::string& path) {
+read_position_file(const std::string& path, uint64_t* serial) {
+  if (serial != nullptr)
+    *serial = 0;
   bool missing = false;
   auto text = slurp(path, missing);
   if (!text)
@@ -146,7 +149,21 @@ read_position_file(const std::string& path) {
     return bad_file(path, "expected a JSON array of {inode, pos, file} "
                           "objects");
   for (size_t i = 0; i < doc.size(); ++i) {
-    auto p = to_position(doc[i], path, i);
+    auto& e = doc[i];
+    if (e.is_object()) {
+      if (auto s = e.find("serial"); s != e.end()) {
+        if (!s->is_number_unsigned())
+          return bad_file(path, "entry " + std::to_string(i) +
+                                    ": 'serial' is not a non-negative "
+                                    "integer: " +
+                                    e.dump());
+        if (serial != nullptr)
+          *serial = std::max(*serial, s->get<uint64_t>());
+        if (e.size() == 1)
+          continue; // the serial of a file that follows nothing
+      }
+    }
+    auto p = to_position(e, path, i);
     if (!p)
       return std::move(p.error());
     result.push_back(std::move(*p));
@@ -155,7 +172,8 @@ read_position_file(const std::string& path) {
 }
 
 caf::error write_position_file(const std::string& path,
-                               const std::vector<file_position>& positions) {
+                               const std::vector<file_position>& positions,
+                               uint64_t serial) {
   // One entry per line, so people can read and diff it.
   std::string text = "[";
   for (size_t i = 0; i < positions.size(); ++i) {
@@ -169,9 +187,13 @@ caf::error write_position_file(const std::string& path,
       e["group"] = p.group;
     if (p.skipping)
       e["skip"] = true;
+    if (serial > 0)
+      e["serial"] = serial;
     text += i == 0 ? "\n  " : ",\n  ";
     text += e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
+  if (positions.empty() && serial > 0)
+    text += fmt::format("\n  {{\"serial\":{}}}", serial);
   text += "\n]\n";
   auto tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -194,10 +216,12 @@ caf::error write_position_file(const std::string& path,
   return {};
 }
 
-std::string encode_positions(const std::vector<file_position>& positions) {
-  // One entry per file: "dev inode pos skip group-size path-size:" then the
-  // group and path bytes, so names may hold any byte.
-  std::string out;
+std::string encode_positions(const std::vector<file_position>& positions,
+                             uint64_t serial) {
+  // "S<serial>;" then one entry per file: "dev inode pos skip group-size
+  // path-size:" then the group and path bytes, so names may hold any byte.
+  // Never empty, so a source that follows no file still has progress.
+  std::string out = fmt::format("S{};", serial);
   for (auto& p : positions) {
     fmt::format_to(std::back_inserter(out), "{} {} {} {} {} {}:", p.dev,
                    p.inode, p.pos, p.skipping ? 1 : 0, p.group.size(),
@@ -209,7 +233,7 @@ std::string encode_positions(const std::vector<file_position>& positions) {
 }
 
 caf::expected<std::vector<file_position>>
-decode_positions(std::string_view token) {
+decode_positions(std::string_view token, uint64_t* serial) {
   std::vector<file_position> result;
   const char* at = token.data();
   const char* end = token.data() + token.size();
@@ -218,6 +242,10 @@ decode_positions(std::string_view token) {
                       std::string{"channel progress token: "} + why +
                           " at byte " + std::to_string(at - token.data()));
   };
+  uint64_t s = 0;
+  if (at == end || *at != 'S')
+    return bad("no serial");
+  ++at;
   auto number = [&](auto& x, char sep) {
     auto [next, ec] = std::from_chars(at, end, x);
     if (ec != std::errc{} || next == end || *next != sep)
@@ -225,6 +253,10 @@ decode_positions(std::string_view token) {
     at = next + 1;
     return true;
   };
+  if (!number(s, ';'))
+    return bad("malformed serial");
+  if (serial != nullptr)
+    *serial = s;
   while (at != end) {
     file_position p;
     int skip = 0;

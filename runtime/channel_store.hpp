@@ -28,17 +28,6 @@ class channel_store {
   /// Appends a batch at the tail. Not durable until `sync`.
   virtual caf::error append(event_batch&& batch) = 0;
 
-  /// Appends a batch and, with it, where its source resumes after it
-  /// (`note_progress`): a durable store writes both in one go, so a crash
-  /// keeps both or neither.
-  virtual caf::error append(event_batch&& batch, const std::string& source,
-                            const std::string& token) {
-    if (auto err = append(std::move(batch)))
-      return err;
-    note_progress(source, token);
-    return {};
-  }
-
   /// Makes every appended batch durable (one fsync for many appends).
   virtual caf::error sync() = 0;
 
@@ -58,6 +47,11 @@ class channel_store {
 
   /// Events queued and not leased.
   virtual size_t queued_events() const noexcept = 0;
+
+  /// Queued events a `take` may hand out now: a durable store hands out
+  /// only what a `sync` made durable, so a sink never writes an event whose
+  /// source might read it again after a crash.
+  virtual size_t takeable_events() const noexcept { return queued_events(); }
 
   /// Bytes held (bodies and headers), queued or leased.
   virtual size_t bytes() const noexcept = 0;
@@ -80,13 +74,17 @@ class channel_store {
 
   /// Records where source `source` resumes reading once every batch
   /// appended so far is kept (an opaque token of its connector). A durable
-  /// store writes it no later than the next `sync`, after those batches, so
-  /// a crash never keeps the token without them.
+  /// store writes it only after a `sync` made those batches durable, so a
+  /// crash never keeps the token without them.
   virtual void note_progress(const std::string& source,
                              const std::string& token) {
     static_cast<void>(source);
     static_cast<void>(token);
   }
+
+  /// True when the store can no longer be trusted (a failed fdatasync) and
+  /// its owner must restart it.
+  virtual bool broken() const noexcept { return false; }
 
   /// The last token of each source that `open` found (durable stores).
   virtual std::map<std::string, std::string> recovered_progress() const {

@@ -205,12 +205,18 @@ caf::error file_store::scan_segment(uint64_t number, bool last) {
     else if (h.magic == progress_magic) {
       payload.resize(h.payload);
       std::string source, token;
-      if (!pread_fully(fd, payload.data(), h.payload,
-                       offset + static_cast<int64_t>(sizeof(h))) ||
-          !decode_progress(payload, source, token))
+      if (pread_fully(fd, payload.data(), h.payload,
+                      offset + static_cast<int64_t>(sizeof(h))) &&
+          decode_progress(payload, source, token))
+        st_.progress[source] = {std::move(token), number, false};
+      else if (last)
         problem = "progress record damaged";
       else
-        st_.progress[source] = {std::move(token), number, false};
+        // Losing a token costs re-reads at most (sources fall back to an
+        // older token or their own positions): not worth refusing the log.
+        log().warn("file channel: damaged progress record at byte {} of {}; "
+                   "skipped",
+                   offset, path.string());
     } else {
       // Check the payload of every record still to deliver, and of every
       // record of the last segment (where a crash may have torn a write).
@@ -322,6 +328,7 @@ caf::error file_store::open() {
     if (auto err = scan_segment(numbers[i], i + 1 == numbers.size()))
       return err;
   st_.next_seq = std::max(st_.next_seq, st_.committed_through + 1);
+  st_.synced_seq = st_.next_seq - 1; // the scan synced the last segment
   if (auto err = open_segment(numbers.empty() ? 1 : numbers.back() + 1))
     return err;
   for (auto& [source, e] : st_.progress)
@@ -332,15 +339,16 @@ caf::error file_store::open() {
                torn_records_ > 0
                    ? fmt::format(", cut off {} torn record(s)", torn_records_)
                    : std::string{});
-  if (auto err = delete_committed_segments())
-    return err;
+  delete_committed_segments();
   opened_ = true;
   return {};
 }
 
 caf::error file_store::roll() {
-  if (st_.dirty && ::fdatasync(fd_) != 0)
+  if (st_.dirty && ::fdatasync(fd_) != 0) {
+    broken_ = true;
     return io_error(segment_path(st_.active), "cannot sync");
+  }
   st_.dirty = false;
   ::close(fd_);
   fd_ = -1;
@@ -375,19 +383,10 @@ caf::error file_store::write_records(const iovec* parts, int n) {
 }
 
 caf::error file_store::append(event_batch&& batch) {
-  return append_batch(std::move(batch), nullptr, nullptr);
-}
-
-caf::error file_store::append(event_batch&& batch, const std::string& source,
-                              const std::string& token) {
-  return append_batch(std::move(batch), &source, &token);
-}
-
-caf::error file_store::append_batch(event_batch&& batch,
-                                    const std::string* source,
-                                    const std::string* token) {
   if (!opened_)
     return make_error(channel_errc::stopped, "file channel is closed");
+  if (broken_)
+    return broken_error();
   if (fd_ >= 0 && st_.segments[st_.active].size >= segment_size_)
     if (auto err = roll())
       return err;
@@ -396,37 +395,27 @@ caf::error file_store::append_batch(event_batch&& batch,
   record_header h{record_magic, static_cast<uint32_t>(buf_.size()),
                   st_.next_seq, static_cast<uint32_t>(batch.size()), 0};
   h.crc = header_crc(h);
-  iovec parts[4] = {{&h, sizeof(h)}, {buf_.data(), buf_.size()}, {}, {}};
-  int n = 2;
-  std::string progress;
-  record_header ph{progress_magic, 0, 0, 0, 0};
-  if (source != nullptr && token != nullptr) {
-    progress = encode_progress(*source, *token);
-    ph.payload = static_cast<uint32_t>(progress.size());
-    ph.crc = header_crc(ph);
-    parts[2] = {&ph, sizeof(ph)};
-    parts[3] = {progress.data(), progress.size()};
-    n = 4;
-  }
-  if (auto err = write_records(parts, n))
+  iovec parts[2] = {{&h, sizeof(h)}, {buf_.data(), buf_.size()}};
+  if (auto err = write_records(parts, 2))
     return err;
   auto& seg = st_.segments[st_.active];
   auto length = static_cast<uint32_t>(sizeof(h) + buf_.size());
-  auto extra = static_cast<int64_t>(n == 4 ? sizeof(ph) + progress.size() : 0);
   st_.queue.push_back(
-      {st_.active, seg.size - extra - length, length, st_.next_seq, h.events});
+      {st_.active, seg.size - length, length, st_.next_seq, h.events});
   seg.max_seq = st_.next_seq;
   ++st_.next_seq;
   st_.queued_events += batch.size();
+  st_.unsynced_events += batch.size();
   st_.held_events += batch.size();
   st_.held_bytes += buf_.size();
-  if (n == 4) {
-    auto& e = st_.progress[*source];
-    e.token = *token;
-    e.segment = st_.active;
-    e.pending = false;
-  }
   return {};
+}
+
+caf::error file_store::broken_error() const {
+  return make_error(channel_errc::io_error,
+                    "file channel " + cfg_.directory.string() +
+                        ": an fdatasync failed; nothing more is accepted "
+                        "until a restart recovers from what the log holds");
 }
 
 void file_store::note_progress(const std::string& source,
@@ -440,7 +429,7 @@ std::map<std::string, std::string> file_store::recovered_progress() const {
   return st_.recovered_progress;
 }
 
-caf::error file_store::write_progress() {
+void file_store::write_progress() {
   for (auto& [source, e] : st_.progress) {
     if (!e.pending)
       continue;
@@ -449,27 +438,41 @@ caf::error file_store::write_progress() {
                     0};
     h.crc = header_crc(h);
     iovec parts[2] = {{&h, sizeof(h)}, {payload.data(), payload.size()}};
-    if (auto err = write_records(parts, 2))
-      return err;
+    if (auto err = write_records(parts, 2)) {
+      // Tried again at the next sync; until then a restarted source reads
+      // again from an older token or its own position (duplicates, no
+      // loss).
+      log().warn("file channel {}: cannot write progress tokens: {}",
+                 cfg_.directory.string(), describe(err));
+      return;
+    }
     e.segment = st_.active;
     e.pending = false;
   }
-  return {};
 }
 
 caf::error file_store::sync() {
-  if (opened_)
-    if (auto err = write_progress())
-      return err;
+  if (broken_)
+    return broken_error();
   if (st_.dirty && fd_ >= 0) {
-    if (::fdatasync(fd_) != 0)
+    if (::fdatasync(fd_) != 0) {
+      broken_ = true;
       return io_error(segment_path(st_.active), "cannot sync");
+    }
     st_.dirty = false;
   }
+  st_.synced_seq = st_.next_seq - 1;
+  st_.unsynced_events = 0;
   if (pointer_fd_ >= 0) {
     if (auto err = write_pointer())
       return err;
-    return delete_committed_segments();
+    // Tokens go after the sync that made their batches durable, so no
+    // token ever reaches the disk ahead of its batches. They reach the
+    // disk with the next sync; a process that dies before keeps them in
+    // the page cache.
+    if (opened_)
+      write_progress();
+    delete_committed_segments();
   }
   return {};
 }
@@ -502,12 +505,12 @@ caf::expected<event_batch> file_store::read_record(const record_ref& ref) {
 }
 
 caf::expected<lease> file_store::take(size_t max_events) {
-  if (st_.queue.empty())
+  if (st_.queue.empty() || st_.queue.front().seq > st_.synced_seq)
     return lease{};
   std::vector<record_ref> refs;
   std::vector<event_batch> batches;
   size_t n = 0;
-  while (!st_.queue.empty() &&
+  while (!st_.queue.empty() && st_.queue.front().seq <= st_.synced_seq &&
          (refs.empty() || n + st_.queue.front().events <= max_events)) {
     auto& ref = st_.queue.front();
     auto batch = read_record(ref);
@@ -568,28 +571,24 @@ caf::error file_store::rollback(uint64_t lease_id) {
   return {};
 }
 
-caf::error file_store::delete_committed_segments() {
+void file_store::delete_committed_segments() {
   std::set<uint64_t> doomed;
   for (auto& [number, info] : st_.segments)
     if (number != st_.active && info.max_seq <= st_.persisted_pointer)
       doomed.insert(number);
   if (doomed.empty())
-    return {};
-  // A source's newest progress record must outlive its segment: write it
-  // again to the active one, durably, before the old one goes.
-  bool carried = false;
+    return;
+  // A source's newest token must outlive its segment: write it again to the
+  // active one first. If that fails (disk full) the segment goes anyway:
+  // space matters more, and a lost token costs re-reads, not events.
+  bool carry = false;
   for (auto& [source, e] : st_.progress)
-    if (doomed.count(e.segment) > 0) {
+    if (!e.pending && doomed.count(e.segment) > 0) {
       e.pending = true;
-      carried = true;
+      carry = true;
     }
-  if (carried) {
-    if (auto err = write_progress())
-      return err;
-    if (::fdatasync(fd_) != 0)
-      return io_error(segment_path(st_.active), "cannot sync");
-    st_.dirty = false;
-  }
+  if (carry && fd_ >= 0)
+    write_progress();
   for (auto number : doomed) {
     auto path = segment_path(number);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
@@ -600,7 +599,6 @@ caf::error file_store::delete_committed_segments() {
     st_.disk_bytes -= st_.segments[number].size;
     st_.segments.erase(number);
   }
-  return {};
 }
 
 size_t file_store::events() const noexcept {
@@ -609,6 +607,10 @@ size_t file_store::events() const noexcept {
 
 size_t file_store::queued_events() const noexcept {
   return st_.queued_events;
+}
+
+size_t file_store::takeable_events() const noexcept {
+  return st_.queued_events - st_.unsynced_events;
 }
 
 size_t file_store::bytes() const noexcept {
@@ -663,8 +665,7 @@ void file_store::make_room() {
     log().warn("file channel {}: {}", cfg_.directory.string(), describe(err));
     return;
   }
-  if (auto err = delete_committed_segments())
-    log().warn("file channel {}: {}", cfg_.directory.string(), describe(err));
+  delete_committed_segments();
 }
 
 void file_store::close() {

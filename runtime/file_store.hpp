@@ -32,7 +32,8 @@ struct file_store_config {
 /// to which every batch was committed, kept in two alternating CRC-checked
 /// slots so that a torn write never loses the previous value. Only an index
 /// of queued records stays in memory; batches are read back from the log
-/// when leased, so memory does not grow with the backlog. Segments whose
+/// when leased, so memory does not grow with the backlog; `take` hands out
+/// only batches a `sync` made durable. Segments whose
 /// records are all committed are deleted.
 ///
 /// One store at a time may use a directory: `open` takes an exclusive lock
@@ -40,12 +41,13 @@ struct file_store_config {
 /// it. Segments are at most a quarter of `max_disk_bytes`, so that
 /// committed ones can be deleted while the rest fill.
 ///
-/// Progress records sit between batch records: the resume token of a
-/// source, written in the same write as the batch it follows (or by `sync`
-/// for `note_progress`), so a crash keeps a token only with its batch. When a
-/// segment holding a source's last progress record is deleted, the record is
-/// written again to the active segment first, so the log always holds the
-/// newest token of every source.
+/// Progress records sit between batch records: the newest resume token of
+/// each source (`note_progress`, called after the batches it covers were
+/// appended), written by `sync` right after the fdatasync that made those
+/// batches durable, so a token never reaches the disk ahead of its batches.
+/// When a segment holding a source's last progress record is deleted, the
+/// record is written again to the active segment first, so the log always holds
+/// the newest token of every source.
 ///
 /// Recovery (`open`): records after the pointer are queued again in order;
 /// a damaged record at the end of the last segment is a torn write and is
@@ -60,14 +62,13 @@ class file_store : public channel_store {
 
   caf::error open() override;
   caf::error append(event_batch&& batch) override;
-  caf::error append(event_batch&& batch, const std::string& source,
-                    const std::string& token) override;
   caf::error sync() override;
   caf::expected<lease> take(size_t max_events) override;
   caf::error commit(uint64_t lease_id) override;
   caf::error rollback(uint64_t lease_id) override;
   size_t events() const noexcept override;
   size_t queued_events() const noexcept override;
+  size_t takeable_events() const noexcept override;
   size_t bytes() const noexcept override;
   bool has_room(size_t bytes, std::string& why) const override;
   void make_room() override;
@@ -84,6 +85,11 @@ class file_store : public channel_store {
 
   /// Torn records cut off the log's end by `open`.
   size_t torn_records() const noexcept { return torn_records_; }
+
+  /// True after an fdatasync failed: the kernel may have dropped pages
+  /// that later reads would still show, so the store accepts nothing more
+  /// and only a restart (recovering from the log) makes it usable.
+  bool broken() const noexcept override { return broken_; }
 
   /// Bytes of live segment files.
   int64_t disk_bytes() const noexcept { return st_.disk_bytes; }
@@ -129,6 +135,8 @@ class file_store : public channel_store {
     uint64_t active = 0;                       ///< segment appended to
     size_t held_events = 0;
     size_t queued_events = 0;
+    uint64_t synced_seq = 0;    ///< batches up to here are durable
+    size_t unsynced_events = 0; ///< queued events appended after the sync
     size_t held_bytes = 0;
     int64_t disk_bytes = 0;
     std::map<std::string, progress_entry> progress; ///< by source
@@ -142,10 +150,9 @@ class file_store : public channel_store {
   caf::error scan_segment(uint64_t number, bool last);
   caf::error open_segment(uint64_t number);
   caf::error roll();
-  caf::error delete_committed_segments();
-  caf::error write_progress();
-  caf::error append_batch(event_batch&& batch, const std::string* source,
-                          const std::string* token);
+  void delete_committed_segments();
+  void write_progress();
+  caf::error broken_error() const;
   /// Writes `n` buffers as one write at the end of the active segment.
   caf::error write_records(const iovec* parts, int n);
   caf::expected<event_batch> read_record(const record_ref& ref);
@@ -158,6 +165,7 @@ class file_store : public channel_store {
   int lock_fd_ = -1;         ///< holds the directory's lock while open
   int64_t segment_size_ = 0; ///< segment_size, at most max_disk_bytes / 4
   bool opened_ = false;
+  bool broken_ = false; ///< an fdatasync failed: refuse until reopened
   size_t recovered_events_ = 0;
   size_t torn_records_ = 0;
   std::vector<char> buf_;

@@ -228,8 +228,10 @@ SCENARIO("progress tokens round-trip any file name and reject damage",
   std::vector<file_position> in{
       {2049, 17, 4096, "/var/log/a b:c.log", "app", false},
       {0, 18, 12, std::string{"odd\nname\0x", 11}, "", true}};
-  auto out = decode_positions(encode_positions(in));
+  uint64_t serial = 0;
+  auto out = decode_positions(encode_positions(in, 42), &serial);
   REQUIRE(out);
+  CHECK(serial == 42);
   REQUIRE(out->size() == 2);
   for (size_t i = 0; i < 2; ++i) {
     CHECK((*out)[i].dev == in[i].dev);
@@ -239,15 +241,72 @@ SCENARIO("progress tokens round-trip any file name and reject damage",
     CHECK((*out)[i].group == in[i].group);
     CHECK((*out)[i].skipping == in[i].skipping);
   }
-  CHECK(decode_positions("")->empty());
-  auto token = encode_positions(in);
-  auto cut = decode_positions(token.substr(0, token.size() - 2));
-  REQUIRE(!cut);
-  CHECK_THAT(describe(cut.error()), Catch::Contains("cut short"));
-  CHECK(!decode_positions("12 x 3 0 0 0:"));
+  THEN("a source following no file still has a token") {
+    auto none = encode_positions({}, 7);
+    CHECK(!none.empty());
+    auto back = decode_positions(none, &serial);
+    REQUIRE(back);
+    CHECK(back->empty());
+    CHECK(serial == 7);
+  }
+  THEN("damage is an error") {
+    auto token = encode_positions(in, 42);
+    auto cut = decode_positions(token.substr(0, token.size() - 2));
+    REQUIRE(!cut);
+    CHECK_THAT(describe(cut.error()), Catch::Contains("cut short"));
+    CHECK(!decode_positions(""));
+    CHECK(!decode_positions("S1;12 x 3 0 0 0:"));
+    test::temp_dir dir;
+    tail_driver t{dir};
+    CHECK(t.src->resume("garbage"));
+  }
+}
+
+SCENARIO("a position file newer than the channel's progress wins",
+         "[taildir]") {
   test::temp_dir dir;
-  tail_driver t{dir};
-  CHECK(t.src->resume("garbage"));
+  fs::create_directories(dir / "logs");
+  auto log = dir / "logs/app.log";
+  append(log, "keep 0\n");
+  std::string token;
+  {
+    tail_driver t{dir};
+    REQUIRE(!t.open());
+    REQUIRE(t.poll_until(1));
+    token = t.src->progress(); // what the channel holds
+    // Later polls whose lines an interceptor dropped: sealed and committed
+    // without reaching the channel.
+    append(log, "drop 1\ndrop 2\n");
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (t.lines.size() < 3 && std::chrono::steady_clock::now() < deadline) {
+      auto seq = t.poll_once();
+      REQUIRE(!t.src->commit(seq));
+    }
+    REQUIRE(t.lines.size() == 3);
+  }
+  append(log, "keep 3\n");
+  tail_driver again{dir};
+  REQUIRE(!again.src->resume(token));
+  REQUIRE(!again.open());
+  REQUIRE(again.poll_until(1));
+  CHECK(again.lines == std::vector<std::string>{"keep 3"});
+}
+
+SCENARIO("a position file records its serial, also when it follows nothing",
+         "[taildir]") {
+  test::temp_dir dir;
+  auto path = dir / "p.json";
+  REQUIRE(!write_position_file(path, {}, 9));
+  uint64_t serial = 0;
+  auto none = read_position_file(path, &serial);
+  REQUIRE(none);
+  CHECK(none->empty());
+  CHECK(serial == 9);
+  REQUIRE(!write_position_file(path, {{1, 2, 3, "/f", "", false}}, 10));
+  auto one = read_position_file(path, &serial);
+  REQUIRE(one);
+  CHECK(one->size() == 1);
+  CHECK(serial == 10);
 }
 
 SCENARIO("taildir keeps up with a file that grows while it reads",

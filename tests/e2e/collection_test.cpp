@@ -205,8 +205,6 @@ SCENARIO("kill -9 mid-stream loses no line with a file channel",
          ++i)
       recovered += std::stoull((*i)[1]);
     CHECK(dups <= recovered);
-    CHECK_THAT(text, Catch::Contains("resuming from the positions its channel "
-                                     "holds"));
   }
 }
 

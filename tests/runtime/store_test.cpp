@@ -332,28 +332,31 @@ SCENARIO("two file stores cannot share a directory", "[file_store]") {
   }
 }
 
-SCENARIO("a file store keeps each source's newest progress token with its "
-         "batch",
+SCENARIO("a file store writes a source's progress token only after its "
+         "batches are durable",
          "[file_store]") {
   test::temp_dir dir;
   auto cfg = small_config(dir);
   {
     auto store = open_store(cfg);
-    REQUIRE(!store->append(numbered(0, 10), "tail", "at 10"));
+    REQUIRE(!store->append(numbered(0, 10)));
+    store->note_progress("tail", "at 10");
     REQUIRE(!store->sync());
-    REQUIRE(!store->append(numbered(10, 10), "tail", "at 20"));
+    REQUIRE(!store->append(numbered(10, 10)));
+    store->note_progress("tail", "at 20");
     store->note_progress("other", "x");
     REQUIRE(!store->sync());
-    REQUIRE(!store->append(numbered(20, 10), "tail", "at 30"));
-    store->note_progress("other", "y");
+    REQUIRE(!store->append(numbered(20, 10)));
+    store->note_progress("tail", "at 30");
     // No sync, and destroyed without close: the process dies. The batch
-    // and its token were written together; the lone token waits for a sync.
+    // was written (the page cache keeps it), its token was not.
   }
   auto store = open_store(cfg);
-  THEN("each source's newest written token comes back with its batch") {
+  THEN("the tokens of the last sync come back; the batch after it is "
+       "recovered and will be read again by its source") {
     auto progress = store->recovered_progress();
     CHECK(progress.size() == 2);
-    CHECK(progress["tail"] == "at 30");
+    CHECK(progress["tail"] == "at 20");
     CHECK(progress["other"] == "x");
     CHECK(store->recovered_events() == 30);
   }
@@ -371,7 +374,8 @@ SCENARIO("a source's progress token outlives the deletion of its segment",
   fs::path first_segment;
   {
     auto store = open_store(cfg);
-    REQUIRE(!store->append(numbered(0, 10), "tail", "the one token"));
+    REQUIRE(!store->append(numbered(0, 10)));
+    store->note_progress("tail", "the one token");
     REQUIRE(!store->sync());
     for (auto& e : fs::directory_iterator{cfg.directory})
       if (e.path().extension() == ".seg")
@@ -379,7 +383,8 @@ SCENARIO("a source's progress token outlives the deletion of its segment",
     // Many more batches from another source fill segment after segment;
     // then everything is committed, so the old segments go.
     for (int i = 1; i < 60; ++i) {
-      REQUIRE(!store->append(numbered(i * 10, 10), "gen", std::to_string(i)));
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+      store->note_progress("gen", std::to_string(i));
       REQUIRE(!store->sync());
     }
     auto l = store->take(1000);
@@ -407,8 +412,11 @@ SCENARIO("a torn progress record is cut off and the one before it kept",
   fs::path last;
   {
     auto store = open_store(cfg);
-    REQUIRE(!store->append(numbered(0, 10), "tail", "first"));
-    REQUIRE(!store->append(numbered(10, 10), "tail", "second"));
+    REQUIRE(!store->append(numbered(0, 10)));
+    store->note_progress("tail", "first");
+    REQUIRE(!store->sync());
+    REQUIRE(!store->append(numbered(10, 10)));
+    store->note_progress("tail", "second");
     REQUIRE(!store->sync());
     for (auto& e : fs::directory_iterator{cfg.directory})
       if (e.path().extension() == ".seg" && fs::file_size(e.path()) > 0)
@@ -421,5 +429,41 @@ SCENARIO("a torn progress record is cut off and the one before it kept",
     CHECK(store->torn_records() == 1);
     CHECK(store->recovered_progress()["tail"] == "first");
     CHECK(store->recovered_events() == 20);
+  }
+}
+
+SCENARIO("a damaged progress record inside the log is skipped, not fatal",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir); // 4 KiB segments
+  fs::path first_segment;
+  {
+    auto store = open_store(cfg);
+    REQUIRE(!store->append(numbered(0, 10)));
+    store->note_progress("tail", "old token");
+    REQUIRE(!store->sync());
+    for (auto& e : fs::directory_iterator{cfg.directory})
+      if (e.path().extension() == ".seg")
+        first_segment = e.path();
+    // Enough uncommitted batches to fill more segments after it.
+    for (int i = 1; i < 40; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+  }
+  REQUIRE(segment_count(cfg.directory) > 1);
+  // Flip the last byte of the token "old token" in the first segment.
+  auto bytes = test::read_file(first_segment);
+  auto at = bytes.find("old token");
+  REQUIRE(at != std::string::npos);
+  {
+    std::fstream f{first_segment,
+                   std::ios::in | std::ios::out | std::ios::binary};
+    f.seekp(static_cast<std::streamoff>(at + 8));
+    f.put('X');
+  }
+  auto store = open_store(cfg);
+  THEN("the store opens with every batch, without that token") {
+    CHECK(store->recovered_events() == 400);
+    CHECK(store->recovered_progress().count("tail") == 0);
   }
 }
