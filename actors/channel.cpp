@@ -84,7 +84,7 @@ struct channel_state {
   bool draining = false; ///< a stop that waits for every event to leave
   bool room_warned = false;
   bool room_check_scheduled = false;
-  caf::timestamp stop_deadline;
+  std::chrono::steady_clock::time_point stop_deadline;
   static inline const char* name = "sluice.channel";
 };
 
@@ -120,6 +120,12 @@ uint64_t free_credit(channel_ptr self) {
   auto need = st.cfg.transaction_capacity * 128;
   if (!st.store->has_room(need, why) &&
       (st.store->make_room(), !st.store->has_room(need, why))) {
+    if (st.store->broken()) {
+      log().error("channel {}: its store failed; restarting from the log",
+                  st.cfg.name);
+      self->quit(make_error(channel_errc::io_error, "store failed"));
+      return 0;
+    }
     if (!st.room_warned) {
       log().error("channel {}: {}; pausing its sources until space frees",
                   st.cfg.name, why);
@@ -220,7 +226,11 @@ void append_unwritten(channel_ptr self) {
     auto& p = st.unwritten.front();
     auto events = p.batch.size();
     auto bytes = p.batch.byte_size();
-    if (auto err = st.store->append(std::move(p.batch))) {
+    auto err =
+        p.progress.empty() || p.source_name.empty()
+            ? st.store->append(std::move(p.batch))
+            : st.store->append(std::move(p.batch), p.source_name, p.progress);
+    if (err) {
       st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
       if (st.store->broken()) {
         log().error("channel {}: {}; restarting from the log", st.cfg.name,
@@ -238,8 +248,6 @@ void append_unwritten(channel_ptr self) {
       return;
     }
     st.cfg.metrics->add_in(events, bytes);
-    if (!p.progress.empty() && !p.source_name.empty())
-      st.store->note_progress(p.source_name, p.progress);
     st.to_ack.push_back({std::move(p.source), p.seq, std::move(p.source_name),
                          std::move(p.progress)});
     st.unwritten.pop_front();
@@ -375,7 +383,7 @@ void maybe_finish_stop(channel_ptr self) {
     return;
   bool drained = st.draining ? st.store->events() == 0 && st.unwritten.empty()
                              : st.leases.empty();
-  if (drained || caf::make_timestamp() >= st.stop_deadline)
+  if (drained || std::chrono::steady_clock::now() >= st.stop_deadline)
     finish_stop(self);
 }
 
@@ -386,7 +394,7 @@ void begin_stop(channel_ptr self, bool drain) {
   st.stopping = true;
   st.draining = drain;
   auto timeout = std::chrono::milliseconds{st.cfg.drain_timeout_ms};
-  st.stop_deadline = caf::make_timestamp() + timeout;
+  st.stop_deadline = std::chrono::steady_clock::now() + timeout;
   self->delayed_send(self, timeout, timeout_atom::value);
   serve_takes(self);
   maybe_finish_stop(self);

@@ -95,6 +95,10 @@ caf::error taildir_source::open() {
     return std::move(restored.error());
   st_.restored = std::move(*restored);
   st_.serial = file_serial;
+  // Only a first run (no position file: never run, or removed to start
+  // over) applies skip_to_end; after that, a file not in the positions
+  // appeared while sluice was down and is read from its start.
+  st_.fresh_start = !had_file;
   if (resume_from_ && !had_file) {
     log().info("source {}: position file {} is gone: starting over, not "
                "from the positions its channel holds",
@@ -118,8 +122,9 @@ caf::error taildir_source::open() {
   // Nothing was handed out yet: the starting positions are committed.
   st_.committed = positions();
   st_.committed_serial = st_.serial;
+  // Durably: a position file lost to a power cut would mean a start over.
   if (auto err = write_position_file(cfg_.position_file, st_.committed,
-                                     st_.committed_serial)) {
+                                     st_.committed_serial, true)) {
     release_files();
     return err;
   }
@@ -198,7 +203,7 @@ void taildir_source::track(const std::string& path, const std::string& group,
       f.skipping = false;
     }
     st_.restored.erase(r);
-  } else if (first && cfg_.skip_to_end) {
+  } else if (first && cfg_.skip_to_end && st_.fresh_start) {
     f.pos = sb.st_size;
   }
   // Files appearing while running start at 0: they are new (a rotation).

@@ -52,9 +52,11 @@ read_position_file(const std::string& path, uint64_t* serial = nullptr);
 /// Writes `positions` to `path` atomically: a temporary file in the same
 /// directory, then a rename over `path`. `serial` numbers the snapshot, so
 /// that it can be told apart from an older or newer one the channel holds.
+/// `durable` syncs the file and its directory (used at open, not per
+/// commit).
 caf::error write_position_file(const std::string& path,
                                const std::vector<file_position>& positions,
-                               uint64_t serial = 0);
+                               uint64_t serial = 0, bool durable = false);
 
 /// The positions as a compact token for a channel to keep with each batch
 /// (`source_connector::progress`), and back.
@@ -99,7 +101,8 @@ struct taildir_state {
   uint64_t serial = 0;  ///< of the newest snapshot
   size_t next_file = 0; ///< where the next poll starts reading, round-robin
   std::chrono::steady_clock::time_point last_scan{};
-  bool scanned = false; ///< the first scan (at `open`) is done
+  bool scanned = false;     ///< the first scan (at `open`) is done
+  bool fresh_start = false; ///< no position file at open: skip_to_end applies
   bool opened = false;
 };
 

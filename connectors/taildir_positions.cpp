@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <iterator>
 #include <string_view>
 #include <unistd.h>
@@ -173,7 +174,7 @@ read_position_file(const std::string& path, uint64_t* serial) {
 
 caf::error write_position_file(const std::string& path,
                                const std::vector<file_position>& positions,
-                               uint64_t serial) {
+                               uint64_t serial, bool durable) {
   // One entry per line, so people can read and diff it.
   std::string text = "[";
   for (size_t i = 0; i < positions.size(); ++i) {
@@ -200,6 +201,8 @@ caf::error write_position_file(const std::string& path,
   if (fd < 0)
     return io_failure("create the temporary", tmp);
   int failed = write_all(fd, text) ? 0 : errno;
+  if (failed == 0 && durable && ::fsync(fd) != 0)
+    failed = errno;
   if (::close(fd) != 0 && failed == 0)
     failed = errno;
   if (failed != 0) {
@@ -212,6 +215,18 @@ caf::error write_position_file(const std::string& path,
     auto failure = io_failure("replace", path);
     ::unlink(tmp.c_str());
     return failure;
+  }
+  if (durable) {
+    auto dir = std::filesystem::path{path}.parent_path();
+    int dfd = ::open(dir.empty() ? "." : dir.c_str(),
+                     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || ::fsync(dfd) != 0) {
+      auto failure = io_failure("sync the directory of the", path);
+      if (dfd >= 0)
+        ::close(dfd);
+      return failure;
+    }
+    ::close(dfd);
   }
   return {};
 }

@@ -28,6 +28,17 @@ class channel_store {
   /// Appends a batch at the tail. Not durable until `sync`.
   virtual caf::error append(event_batch&& batch) = 0;
 
+  /// Appends a batch and, right after it, where its source resumes after
+  /// it (`note_progress`); a durable store writes both in one go, so a
+  /// crash keeps the token only with its batch.
+  virtual caf::error append(event_batch&& batch, const std::string& source,
+                            const std::string& token) {
+    if (auto err = append(std::move(batch)))
+      return err;
+    note_progress(source, token);
+    return {};
+  }
+
   /// Makes every appended batch durable (one fsync for many appends).
   virtual caf::error sync() = 0;
 

@@ -285,6 +285,7 @@ caf::error file_store::open_segment(uint64_t number) {
     return err;
   }
   fd_ = fd;
+  synced_size_ = 0;
   st_.active = number;
   st_.segments[number] = segment_info{};
   return {};
@@ -345,10 +346,8 @@ caf::error file_store::open() {
 }
 
 caf::error file_store::roll() {
-  if (st_.dirty && ::fdatasync(fd_) != 0) {
-    broken_ = true;
-    return io_error(segment_path(st_.active), "cannot sync");
-  }
+  if (st_.dirty && ::fdatasync(fd_) != 0)
+    return sync_failed(segment_path(st_.active));
   st_.dirty = false;
   ::close(fd_);
   fd_ = -1;
@@ -383,6 +382,17 @@ caf::error file_store::write_records(const iovec* parts, int n) {
 }
 
 caf::error file_store::append(event_batch&& batch) {
+  return append_batch(std::move(batch), nullptr, nullptr);
+}
+
+caf::error file_store::append(event_batch&& batch, const std::string& source,
+                              const std::string& token) {
+  return append_batch(std::move(batch), &source, &token);
+}
+
+caf::error file_store::append_batch(event_batch&& batch,
+                                    const std::string* source,
+                                    const std::string* token) {
   if (!opened_)
     return make_error(channel_errc::stopped, "file channel is closed");
   if (broken_)
@@ -395,20 +405,53 @@ caf::error file_store::append(event_batch&& batch) {
   record_header h{record_magic, static_cast<uint32_t>(buf_.size()),
                   st_.next_seq, static_cast<uint32_t>(batch.size()), 0};
   h.crc = header_crc(h);
-  iovec parts[2] = {{&h, sizeof(h)}, {buf_.data(), buf_.size()}};
-  if (auto err = write_records(parts, 2))
+  // The source's token follows its batch in the same write: a crash keeps
+  // it only with the batch (recovery cuts the log at the first damage).
+  iovec parts[4] = {{&h, sizeof(h)}, {buf_.data(), buf_.size()}, {}, {}};
+  int n = 2;
+  std::string progress;
+  record_header ph{progress_magic, 0, 0, 0, 0};
+  if (source != nullptr) {
+    progress = encode_progress(*source, *token);
+    ph.payload = static_cast<uint32_t>(progress.size());
+    ph.crc = header_crc(ph);
+    parts[2] = {&ph, sizeof(ph)};
+    parts[3] = {progress.data(), progress.size()};
+    n = 4;
+  }
+  if (auto err = write_records(parts, n))
     return err;
   auto& seg = st_.segments[st_.active];
   auto length = static_cast<uint32_t>(sizeof(h) + buf_.size());
+  auto extra = n == 4 ? static_cast<int64_t>(sizeof(ph) + progress.size()) : 0;
   st_.queue.push_back(
-      {st_.active, seg.size - length, length, st_.next_seq, h.events});
+      {st_.active, seg.size - extra - length, length, st_.next_seq, h.events});
   seg.max_seq = st_.next_seq;
   ++st_.next_seq;
   st_.queued_events += batch.size();
   st_.unsynced_events += batch.size();
   st_.held_events += batch.size();
   st_.held_bytes += buf_.size();
+  if (source != nullptr) {
+    auto& e = st_.progress[*source];
+    e.token = *token;
+    e.segment = st_.active;
+    e.pending = false;
+  }
   return {};
+}
+
+caf::error file_store::sync_failed(const fs::path& path) {
+  auto err = io_error(path, "cannot sync");
+  // The kernel may have dropped the pages whose write-back failed while a
+  // read still shows them; cut what was not known durable, so a restart
+  // does not trust it (its sources read it again).
+  if (fd_ >= 0 && ::ftruncate(fd_, synced_size_) != 0)
+    log().error("file channel: cannot cut {} back to its last synced size "
+                "{}: {}",
+                path.string(), synced_size_, err_text());
+  broken_ = true;
+  return err;
 }
 
 caf::error file_store::broken_error() const {
@@ -455,21 +498,19 @@ caf::error file_store::sync() {
   if (broken_)
     return broken_error();
   if (st_.dirty && fd_ >= 0) {
-    if (::fdatasync(fd_) != 0) {
-      broken_ = true;
-      return io_error(segment_path(st_.active), "cannot sync");
-    }
+    if (::fdatasync(fd_) != 0)
+      return sync_failed(segment_path(st_.active));
     st_.dirty = false;
   }
+  if (fd_ >= 0)
+    synced_size_ = st_.segments[st_.active].size;
   st_.synced_seq = st_.next_seq - 1;
   st_.unsynced_events = 0;
   if (pointer_fd_ >= 0) {
     if (auto err = write_pointer())
       return err;
-    // Tokens go after the sync that made their batches durable, so no
-    // token ever reaches the disk ahead of its batches. They reach the
-    // disk with the next sync; a process that dies before keeps them in
-    // the page cache.
+    // Tokens noted apart from a batch go after the sync that made their
+    // batches durable; they reach the disk with the next sync.
     if (opened_)
       write_progress();
     delete_committed_segments();
@@ -505,6 +546,8 @@ caf::expected<event_batch> file_store::read_record(const record_ref& ref) {
 }
 
 caf::expected<lease> file_store::take(size_t max_events) {
+  if (broken_)
+    return broken_error();
   if (st_.queue.empty() || st_.queue.front().seq > st_.synced_seq)
     return lease{};
   std::vector<record_ref> refs;

@@ -41,10 +41,13 @@ struct file_store_config {
 /// it. Segments are at most a quarter of `max_disk_bytes`, so that
 /// committed ones can be deleted while the rest fill.
 ///
-/// Progress records sit between batch records: the newest resume token of
-/// each source (`note_progress`, called after the batches it covers were
-/// appended), written by `sync` right after the fdatasync that made those
-/// batches durable, so a token never reaches the disk ahead of its batches.
+/// Progress records sit between batch records: a source's resume token,
+/// written in the same write right after the batch it follows (or, for
+/// `note_progress`, by the next `sync` after its fdatasync), so a crash
+/// keeps a token only with its batches: recovery cuts the last segment at
+/// its first damage, and a roll syncs a segment before the next one exists.
+/// A failed fdatasync cuts the active segment back to its last synced size
+/// and stops the store until it is opened again.
 /// When a segment holding a source's last progress record is deleted, the
 /// record is written again to the active segment first, so the log always holds
 /// the newest token of every source.
@@ -62,6 +65,8 @@ class file_store : public channel_store {
 
   caf::error open() override;
   caf::error append(event_batch&& batch) override;
+  caf::error append(event_batch&& batch, const std::string& source,
+                    const std::string& token) override;
   caf::error sync() override;
   caf::expected<lease> take(size_t max_events) override;
   caf::error commit(uint64_t lease_id) override;
@@ -153,6 +158,9 @@ class file_store : public channel_store {
   void delete_committed_segments();
   void write_progress();
   caf::error broken_error() const;
+  caf::error sync_failed(const std::filesystem::path& path);
+  caf::error append_batch(event_batch&& batch, const std::string* source,
+                          const std::string* token);
   /// Writes `n` buffers as one write at the end of the active segment.
   caf::error write_records(const iovec* parts, int n);
   caf::expected<event_batch> read_record(const record_ref& ref);
@@ -165,7 +173,8 @@ class file_store : public channel_store {
   int lock_fd_ = -1;         ///< holds the directory's lock while open
   int64_t segment_size_ = 0; ///< segment_size, at most max_disk_bytes / 4
   bool opened_ = false;
-  bool broken_ = false; ///< an fdatasync failed: refuse until reopened
+  bool broken_ = false;     ///< an fdatasync failed: refuse until reopened
+  int64_t synced_size_ = 0; ///< active segment's size at its last fdatasync
   size_t recovered_events_ = 0;
   size_t torn_records_ = 0;
   std::vector<char> buf_;

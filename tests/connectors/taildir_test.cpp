@@ -292,6 +292,27 @@ SCENARIO("a position file newer than the channel's progress wins",
   CHECK(again.lines == std::vector<std::string>{"keep 3"});
 }
 
+SCENARIO("skip_to_end applies to a first run only", "[taildir]") {
+  test::temp_dir dir;
+  fs::create_directories(dir / "logs");
+  append(dir / "logs/old.log", "before 0\nbefore 1\n");
+  options skip;
+  skip.set("skip_to_end", true);
+  {
+    tail_driver t{dir, skip};
+    REQUIRE(!t.open());
+    append(dir / "logs/old.log", "after 0\n");
+    REQUIRE(t.poll_until(1));
+    CHECK(t.lines == std::vector<std::string>{"after 0"});
+  }
+  // A file that appeared while sluice was down is new: read from its start.
+  append(dir / "logs/new.log", "new 0\nnew 1\n");
+  tail_driver again{dir, skip};
+  REQUIRE(!again.open());
+  REQUIRE(again.poll_until(2));
+  CHECK(again.lines == numbered("new ", 0, 2));
+}
+
 SCENARIO("a position file records its serial, also when it follows nothing",
          "[taildir]") {
   test::temp_dir dir;

@@ -332,31 +332,28 @@ SCENARIO("two file stores cannot share a directory", "[file_store]") {
   }
 }
 
-SCENARIO("a file store writes a source's progress token only after its "
-         "batches are durable",
+SCENARIO("a file store keeps each source's progress token with its batch",
          "[file_store]") {
   test::temp_dir dir;
   auto cfg = small_config(dir);
   {
     auto store = open_store(cfg);
-    REQUIRE(!store->append(numbered(0, 10)));
-    store->note_progress("tail", "at 10");
+    REQUIRE(!store->append(numbered(0, 10), "tail", "at 10"));
     REQUIRE(!store->sync());
-    REQUIRE(!store->append(numbered(10, 10)));
-    store->note_progress("tail", "at 20");
+    REQUIRE(!store->append(numbered(10, 10), "tail", "at 20"));
     store->note_progress("other", "x");
     REQUIRE(!store->sync());
-    REQUIRE(!store->append(numbered(20, 10)));
-    store->note_progress("tail", "at 30");
+    REQUIRE(!store->append(numbered(20, 10), "tail", "at 30"));
+    store->note_progress("other", "y");
     // No sync, and destroyed without close: the process dies. The batch
-    // was written (the page cache keeps it), its token was not.
+    // and its token were written together; the lone token waits for a
+    // sync.
   }
   auto store = open_store(cfg);
-  THEN("the tokens of the last sync come back; the batch after it is "
-       "recovered and will be read again by its source") {
+  THEN("each source's newest written token comes back with its batch") {
     auto progress = store->recovered_progress();
     CHECK(progress.size() == 2);
-    CHECK(progress["tail"] == "at 20");
+    CHECK(progress["tail"] == "at 30");
     CHECK(progress["other"] == "x");
     CHECK(store->recovered_events() == 30);
   }
@@ -364,6 +361,27 @@ SCENARIO("a file store writes a source's progress token only after its "
     auto l = store->take(1000);
     REQUIRE(l);
     CHECK(bodies(*l) == expected(0, 30));
+  }
+}
+
+SCENARIO("a file store hands sinks only batches a sync made durable",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto store = open_store(small_config(dir));
+  REQUIRE(!store->append(numbered(0, 10)));
+  CHECK(store->queued_events() == 10);
+  CHECK(store->takeable_events() == 0);
+  auto none = store->take(100);
+  REQUIRE(none);
+  CHECK(none->id == 0);
+  REQUIRE(!store->sync());
+  CHECK(store->takeable_events() == 10);
+  REQUIRE(!store->append(numbered(10, 10)));
+  auto l = store->take(100);
+  REQUIRE(l);
+  THEN("the lease stops before the batch appended after the sync") {
+    CHECK(bodies(*l) == expected(0, 10));
+    CHECK(store->takeable_events() == 0);
   }
 }
 
@@ -412,11 +430,8 @@ SCENARIO("a torn progress record is cut off and the one before it kept",
   fs::path last;
   {
     auto store = open_store(cfg);
-    REQUIRE(!store->append(numbered(0, 10)));
-    store->note_progress("tail", "first");
-    REQUIRE(!store->sync());
-    REQUIRE(!store->append(numbered(10, 10)));
-    store->note_progress("tail", "second");
+    REQUIRE(!store->append(numbered(0, 10), "tail", "first"));
+    REQUIRE(!store->append(numbered(10, 10), "tail", "second"));
     REQUIRE(!store->sync());
     for (auto& e : fs::directory_iterator{cfg.directory})
       if (e.path().extension() == ".seg" && fs::file_size(e.path()) > 0)
