@@ -346,7 +346,7 @@ caf::error file_store::open() {
 }
 
 caf::error file_store::roll() {
-  if (st_.dirty && ::fdatasync(fd_) != 0)
+  if (st_.dirty && cfg_.sync_data(fd_) != 0)
     return sync_failed(segment_path(st_.active));
   st_.dirty = false;
   ::close(fd_);
@@ -498,7 +498,7 @@ caf::error file_store::sync() {
   if (broken_)
     return broken_error();
   if (st_.dirty && fd_ >= 0) {
-    if (::fdatasync(fd_) != 0)
+    if (cfg_.sync_data(fd_) != 0)
       return sync_failed(segment_path(st_.active));
     st_.dirty = false;
   }

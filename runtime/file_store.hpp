@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "runtime/channel_store.hpp"
 
@@ -21,6 +22,9 @@ struct file_store_config {
   int64_t segment_size = int64_t{64} << 20;
   int64_t max_disk_bytes = int64_t{2} << 30;
   int64_t min_free_space = int64_t{256} << 20;
+  /// Makes a segment's data durable; `::fdatasync` unless a test injects
+  /// failures.
+  int (*sync_data)(int fd) = ::fdatasync;
 };
 
 /// A durable channel store: an append-only log of segment files.

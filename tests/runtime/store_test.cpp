@@ -1,3 +1,5 @@
+#include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -480,5 +482,55 @@ SCENARIO("a damaged progress record inside the log is skipped, not fatal",
   THEN("the store opens with every batch, without that token") {
     CHECK(store->recovered_events() == 400);
     CHECK(store->recovered_progress().count("tail") == 0);
+  }
+}
+
+namespace {
+
+std::atomic<bool> fail_syncs{false};
+
+int failing_sync(int fd) {
+  if (fail_syncs.load()) {
+    errno = EIO;
+    return -1;
+  }
+  return ::fdatasync(fd);
+}
+
+} // namespace
+
+SCENARIO("a failed fdatasync cuts the log back to what was durable and "
+         "stops the store",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.segment_size = 1 << 20;
+  cfg.sync_data = failing_sync;
+  fail_syncs = false;
+  {
+    auto store = open_store(cfg);
+    REQUIRE(!store->append(numbered(0, 10), "tail", "at 10"));
+    REQUIRE(!store->sync());
+    REQUIRE(!store->append(numbered(10, 10), "tail", "at 20"));
+    fail_syncs = true;
+    auto err = store->sync();
+    fail_syncs = false;
+    REQUIRE(err);
+    THEN("the store refuses everything until it is opened again") {
+      CHECK(store->broken());
+      CHECK(store->append(numbered(20, 10)));
+      CHECK(store->sync());
+      CHECK(!store->take(100));
+    }
+  }
+  auto store = open_store(cfg);
+  THEN("a restart finds only what the last good sync covered, with its "
+       "token") {
+    CHECK(!store->broken());
+    CHECK(store->recovered_events() == 10);
+    CHECK(store->recovered_progress()["tail"] == "at 10");
+    auto l = store->take(100);
+    REQUIRE(l);
+    CHECK(bodies(*l) == expected(0, 10));
   }
 }
