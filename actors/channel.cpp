@@ -420,7 +420,8 @@ void put(channel_ptr self, uint64_t seq, event_batch batch,
   std::string name;
   if (auto* s = find_source(self, src.address())) {
     s->granted -= std::min<uint64_t>(s->granted, batch.size());
-    name = s->name;
+    if (!progress.empty())
+      name = s->name;
   }
   st.unwritten.push_back(
       {src, seq, std::move(batch), std::move(name), std::move(progress)});

@@ -65,7 +65,9 @@ caf::error taildir_source::resume(const std::string& token) {
 }
 
 std::string taildir_source::progress() const {
-  // The batch just sealed carries the newest serial.
+  // Called right after `seal`: the newest snapshot is the batch's.
+  if (!st_.sealed.empty() && st_.sealed.back().serial == st_.serial)
+    return encode_positions(st_.sealed.back().positions, st_.serial);
   return encode_positions(positions(), st_.serial);
 }
 

@@ -28,15 +28,15 @@ class channel_store {
   /// Appends a batch at the tail. Not durable until `sync`.
   virtual caf::error append(event_batch&& batch) = 0;
 
-  /// Appends a batch and, right after it, where its source resumes after
-  /// it (`note_progress`); a durable store writes both in one go, so a
-  /// crash keeps the token only with its batch.
+  /// Appends a batch and, right after it, where source `source` resumes
+  /// after it (an opaque token of its connector). A durable store writes
+  /// both in one go, so a crash keeps the token only with its batch; a
+  /// store that does not outlive the process ignores the token.
   virtual caf::error append(event_batch&& batch, const std::string& source,
                             const std::string& token) {
-    if (auto err = append(std::move(batch)))
-      return err;
-    note_progress(source, token);
-    return {};
+    static_cast<void>(source);
+    static_cast<void>(token);
+    return append(std::move(batch));
   }
 
   /// Makes every appended batch durable (one fsync for many appends).
@@ -83,21 +83,11 @@ class channel_store {
   /// some of them before the process ended.
   virtual size_t recovered_events() const noexcept { return 0; }
 
-  /// Records where source `source` resumes reading once every batch
-  /// appended so far is kept (an opaque token of its connector). A durable
-  /// store writes it only after a `sync` made those batches durable, so a
-  /// crash never keeps the token without them.
-  virtual void note_progress(const std::string& source,
-                             const std::string& token) {
-    static_cast<void>(source);
-    static_cast<void>(token);
-  }
-
   /// True when the store can no longer be trusted (a failed fdatasync) and
   /// its owner must restart it.
   virtual bool broken() const noexcept { return false; }
 
-  /// The last token of each source that `open` found (durable stores).
+  /// The newest token of each source (durable stores; read after `open`).
   virtual std::map<std::string, std::string> recovered_progress() const {
     return {};
   }

@@ -53,11 +53,11 @@ uint32_t header_crc(const record_header& h) {
   return crc_of_prefix(h, offsetof(record_header, crc));
 }
 
-/// A progress record's payload: CRC (of what follows), name length, name,
-/// token.
-std::string encode_progress(const std::string& source,
-                            const std::string& token) {
-  std::string out(8, '\0');
+/// Encodes a progress record's payload into `out`: CRC (of what follows),
+/// name length, name, token.
+void encode_progress(const std::string& source, const std::string& token,
+                     std::string& out) {
+  out.assign(8, '\0');
   auto n = static_cast<uint32_t>(source.size());
   std::memcpy(out.data() + 4, &n, 4);
   out += source;
@@ -65,7 +65,6 @@ std::string encode_progress(const std::string& source,
   auto crc = static_cast<uint32_t>(crc32_z(
       0, reinterpret_cast<const Bytef*>(out.data() + 4), out.size() - 4));
   std::memcpy(out.data(), &crc, 4);
-  return out;
 }
 
 bool decode_progress(const std::vector<char>& in, std::string& source,
@@ -332,8 +331,6 @@ caf::error file_store::open() {
   st_.synced_seq = st_.next_seq - 1; // the scan synced the last segment
   if (auto err = open_segment(numbers.empty() ? 1 : numbers.back() + 1))
     return err;
-  for (auto& [source, e] : st_.progress)
-    st_.recovered_progress[source] = e.token;
   if (recovered_events_ > 0 || torn_records_ > 0)
     log().info("file channel {}: recovered {} uncommitted event(s){}",
                cfg_.directory.string(), recovered_events_,
@@ -409,21 +406,21 @@ caf::error file_store::append_batch(event_batch&& batch,
   // it only with the batch (recovery cuts the log at the first damage).
   iovec parts[4] = {{&h, sizeof(h)}, {buf_.data(), buf_.size()}, {}, {}};
   int n = 2;
-  std::string progress;
   record_header ph{progress_magic, 0, 0, 0, 0};
   if (source != nullptr) {
-    progress = encode_progress(*source, *token);
-    ph.payload = static_cast<uint32_t>(progress.size());
+    encode_progress(*source, *token, progress_buf_);
+    ph.payload = static_cast<uint32_t>(progress_buf_.size());
     ph.crc = header_crc(ph);
     parts[2] = {&ph, sizeof(ph)};
-    parts[3] = {progress.data(), progress.size()};
+    parts[3] = {progress_buf_.data(), progress_buf_.size()};
     n = 4;
   }
   if (auto err = write_records(parts, n))
     return err;
   auto& seg = st_.segments[st_.active];
   auto length = static_cast<uint32_t>(sizeof(h) + buf_.size());
-  auto extra = n == 4 ? static_cast<int64_t>(sizeof(ph) + progress.size()) : 0;
+  auto extra =
+      n == 4 ? static_cast<int64_t>(sizeof(ph) + progress_buf_.size()) : 0;
   st_.queue.push_back(
       {st_.active, seg.size - extra - length, length, st_.next_seq, h.events});
   seg.max_seq = st_.next_seq;
@@ -461,26 +458,23 @@ caf::error file_store::broken_error() const {
                         "until a restart recovers from what the log holds");
 }
 
-void file_store::note_progress(const std::string& source,
-                               const std::string& token) {
-  auto& e = st_.progress[source];
-  e.token = token;
-  e.pending = true;
-}
-
 std::map<std::string, std::string> file_store::recovered_progress() const {
-  return st_.recovered_progress;
+  std::map<std::string, std::string> result;
+  for (auto& [source, e] : st_.progress)
+    result.emplace(source, e.token);
+  return result;
 }
 
 void file_store::write_progress() {
   for (auto& [source, e] : st_.progress) {
     if (!e.pending)
       continue;
-    auto payload = encode_progress(source, e.token);
-    record_header h{progress_magic, static_cast<uint32_t>(payload.size()), 0, 0,
-                    0};
+    encode_progress(source, e.token, progress_buf_);
+    record_header h{progress_magic, static_cast<uint32_t>(progress_buf_.size()),
+                    0, 0, 0};
     h.crc = header_crc(h);
-    iovec parts[2] = {{&h, sizeof(h)}, {payload.data(), payload.size()}};
+    iovec parts[2] = {{&h, sizeof(h)},
+                      {progress_buf_.data(), progress_buf_.size()}};
     if (auto err = write_records(parts, 2)) {
       // Tried again at the next sync; until then a restarted source reads
       // again from an older token or its own position (duplicates, no
@@ -509,8 +503,7 @@ caf::error file_store::sync() {
   if (pointer_fd_ >= 0) {
     if (auto err = write_pointer())
       return err;
-    // Tokens noted apart from a batch go after the sync that made their
-    // batches durable; they reach the disk with the next sync.
+    // Tokens a segment deletion could not carry forward are tried again.
     if (opened_)
       write_progress();
     delete_committed_segments();

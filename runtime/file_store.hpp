@@ -46,8 +46,7 @@ struct file_store_config {
 /// committed ones can be deleted while the rest fill.
 ///
 /// Progress records sit between batch records: a source's resume token,
-/// written in the same write right after the batch it follows (or, for
-/// `note_progress`, by the next `sync` after its fdatasync), so a crash
+/// written in the same write right after the batch it follows, so a crash
 /// keeps a token only with its batches: recovery cuts the last segment at
 /// its first damage, and a roll syncs a segment before the next one exists.
 /// A failed fdatasync cuts the active segment back to its last synced size
@@ -88,8 +87,6 @@ class file_store : public channel_store {
     return recovered_events_;
   }
 
-  void note_progress(const std::string& source,
-                     const std::string& token) override;
   std::map<std::string, std::string> recovered_progress() const override;
 
   /// Torn records cut off the log's end by `open`.
@@ -127,7 +124,7 @@ class file_store : public channel_store {
   struct progress_entry {
     std::string token;
     uint64_t segment = 0; ///< where its newest record is
-    bool pending = true;  ///< not written since `token` changed
+    bool pending = false; ///< to be written again (its segment goes)
   };
 
   /// Everything the store knows; the files hold the rest.
@@ -149,7 +146,6 @@ class file_store : public channel_store {
     size_t held_bytes = 0;
     int64_t disk_bytes = 0;
     std::map<std::string, progress_entry> progress; ///< by source
-    std::map<std::string, std::string> recovered_progress;
     bool dirty = false;
   };
 
@@ -182,6 +178,7 @@ class file_store : public channel_store {
   size_t recovered_events_ = 0;
   size_t torn_records_ = 0;
   std::vector<char> buf_;
+  std::string progress_buf_; ///< the one progress record buffer, reused
 };
 
 } // namespace sluice

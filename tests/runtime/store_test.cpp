@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
@@ -53,11 +54,27 @@ std::unique_ptr<file_store> open_store(const file_store_config& cfg) {
   return std::move(*store);
 }
 
-size_t segment_count(const fs::path& dir) {
-  size_t n = 0;
+/// The segment files of a store's directory, oldest first.
+std::vector<fs::path> segments(const fs::path& dir) {
+  std::vector<fs::path> result;
   for (auto& e : fs::directory_iterator{dir})
-    n += e.path().extension() == ".seg";
-  return n;
+    if (e.path().extension() == ".seg")
+      result.push_back(e.path());
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+size_t segment_count(const fs::path& dir) {
+  return segments(dir).size();
+}
+
+/// The newest segment holding records.
+fs::path last_written_segment(const fs::path& dir) {
+  auto all = segments(dir);
+  for (auto i = all.rbegin(); i != all.rend(); ++i)
+    if (fs::file_size(*i) > 0)
+      return *i;
+  return {};
 }
 
 template <class Store>
@@ -164,9 +181,7 @@ SCENARIO("a torn write at the end of the log is cut off", "[file_store]") {
     for (int i = 0; i < 5; ++i)
       REQUIRE(!store->append(numbered(i * 10, 10)));
     REQUIRE(!store->sync());
-    for (auto& e : fs::directory_iterator{cfg.directory})
-      if (e.path().extension() == ".seg" && fs::file_size(e.path()) > 0)
-        last = e.path();
+    last = last_written_segment(cfg.directory);
   }
   REQUIRE(!last.empty());
   // Cut the last record in half, as a crash during write would.
@@ -195,11 +210,7 @@ SCENARIO("damage in the middle of the log is reported, not skipped",
       REQUIRE(!store->append(numbered(i * 10, 10)));
     REQUIRE(!store->sync());
   }
-  std::vector<fs::path> segs;
-  for (auto& e : fs::directory_iterator{cfg.directory})
-    if (e.path().extension() == ".seg")
-      segs.push_back(e.path());
-  std::sort(segs.begin(), segs.end());
+  auto segs = segments(cfg.directory);
   REQUIRE(segs.size() >= 3);
   {
     std::fstream f{segs.front(),
@@ -342,14 +353,11 @@ SCENARIO("a file store keeps each source's progress token with its batch",
     auto store = open_store(cfg);
     REQUIRE(!store->append(numbered(0, 10), "tail", "at 10"));
     REQUIRE(!store->sync());
-    REQUIRE(!store->append(numbered(10, 10), "tail", "at 20"));
-    store->note_progress("other", "x");
+    REQUIRE(!store->append(numbered(10, 10), "other", "x"));
     REQUIRE(!store->sync());
     REQUIRE(!store->append(numbered(20, 10), "tail", "at 30"));
-    store->note_progress("other", "y");
     // No sync, and destroyed without close: the process dies. The batch
-    // and its token were written together; the lone token waits for a
-    // sync.
+    // and its token were written together.
   }
   auto store = open_store(cfg);
   THEN("each source's newest written token comes back with its batch") {
@@ -394,17 +402,13 @@ SCENARIO("a source's progress token outlives the deletion of its segment",
   fs::path first_segment;
   {
     auto store = open_store(cfg);
-    REQUIRE(!store->append(numbered(0, 10)));
-    store->note_progress("tail", "the one token");
+    REQUIRE(!store->append(numbered(0, 10), "tail", "the one token"));
     REQUIRE(!store->sync());
-    for (auto& e : fs::directory_iterator{cfg.directory})
-      if (e.path().extension() == ".seg")
-        first_segment = e.path();
+    first_segment = segments(cfg.directory).front();
     // Many more batches from another source fill segment after segment;
     // then everything is committed, so the old segments go.
     for (int i = 1; i < 60; ++i) {
-      REQUIRE(!store->append(numbered(i * 10, 10)));
-      store->note_progress("gen", std::to_string(i));
+      REQUIRE(!store->append(numbered(i * 10, 10), "gen", std::to_string(i)));
       REQUIRE(!store->sync());
     }
     auto l = store->take(1000);
@@ -435,9 +439,7 @@ SCENARIO("a torn progress record is cut off and the one before it kept",
     REQUIRE(!store->append(numbered(0, 10), "tail", "first"));
     REQUIRE(!store->append(numbered(10, 10), "tail", "second"));
     REQUIRE(!store->sync());
-    for (auto& e : fs::directory_iterator{cfg.directory})
-      if (e.path().extension() == ".seg" && fs::file_size(e.path()) > 0)
-        last = e.path();
+    last = last_written_segment(cfg.directory);
   }
   // The progress record is the last thing written: cut its last 3 bytes.
   fs::resize_file(last, fs::file_size(last) - 3);
@@ -456,12 +458,9 @@ SCENARIO("a damaged progress record inside the log is skipped, not fatal",
   fs::path first_segment;
   {
     auto store = open_store(cfg);
-    REQUIRE(!store->append(numbered(0, 10)));
-    store->note_progress("tail", "old token");
+    REQUIRE(!store->append(numbered(0, 10), "tail", "old token"));
     REQUIRE(!store->sync());
-    for (auto& e : fs::directory_iterator{cfg.directory})
-      if (e.path().extension() == ".seg")
-        first_segment = e.path();
+    first_segment = segments(cfg.directory).front();
     // Enough uncommitted batches to fill more segments after it.
     for (int i = 1; i < 40; ++i)
       REQUIRE(!store->append(numbered(i * 10, 10)));
