@@ -336,6 +336,15 @@ SCENARIO("damaged channel segments: every valid record after the damage is "
          flip_bytes(seg, middle_record(seg) + 24 + 100, 4);
        },
        source_batch},
+      {"the last segment cut short in the middle of a record",
+       [&] {
+         auto seg = segments(r.channel_dir()).back();
+         fs::resize_file(seg, static_cast<uintmax_t>(middle_record(seg) + 30));
+       },
+       // The cut record and every one after it in that segment.
+       static_cast<int64_t>(record_offsets(segs.back()).size() -
+                            record_offsets(segs.back()).size() / 2) *
+           source_batch},
       {"garbage appended to the last segment (a torn write)",
        [&] {
          std::ofstream out{segments(r.channel_dir()).back(),
@@ -359,7 +368,8 @@ SCENARIO("damaged channel segments: every valid record after the damage is "
     if (c.max_lost > 0) {
       // The damage is reported with where it is; what it cost is counted.
       CHECK(lost > 0);
-      CHECK_THAT(text, Catch::Matches("(.|\n)*damage(.|\n)*byte(.|\n)*"));
+      CHECK(std::regex_search(
+          text, std::regex{"(damaged|torn|cut).*byte", std::regex::icase}));
     } else {
       CHECK(lost == 0);
     }
