@@ -160,8 +160,8 @@ SCENARIO("a removed position file starts over even when the channel holds "
 SCENARIO("progress tokens round-trip any file name and reject damage",
          "[taildir]") {
   std::vector<file_position> in{
-      {2049, 17, 4096, "/var/log/a b:c.log", "app", false},
-      {0, 18, 12, std::string{"odd\nname\0x", 11}, "", true}};
+      {2049, 17, 4096, "/var/log/a b:c.log", "app", false, 0xdeadbeef, 256},
+      {0, 18, 12, std::string{"odd\nname\0x", 11}, "", true, 0, 0}};
   uint64_t serial = 0;
   auto out = decode_positions(encode_positions(in, 42), &serial);
   REQUIRE(out);
@@ -174,6 +174,17 @@ SCENARIO("progress tokens round-trip any file name and reject damage",
     CHECK((*out)[i].path == in[i].path);
     CHECK((*out)[i].group == in[i].group);
     CHECK((*out)[i].skipping == in[i].skipping);
+    CHECK((*out)[i].fingerprint == in[i].fingerprint);
+    CHECK((*out)[i].fp_len == in[i].fp_len);
+  }
+  THEN("a token from before fingerprints decodes, fingerprints unknown") {
+    auto old = decode_positions("S3;2049 17 4096 0 3 5:appa.log", &serial);
+    REQUIRE(old);
+    REQUIRE(old->size() == 1);
+    CHECK(serial == 3);
+    CHECK(old->front().pos == 4096);
+    CHECK(old->front().path == "a.log");
+    CHECK(old->front().fp_len == 0);
   }
   THEN("a source following no file still has a token") {
     auto none = encode_positions({}, 7);
