@@ -446,14 +446,14 @@ void taildir_source::close() {
 source_type taildir_source_type() {
   source_type t;
   t.name = "taildir";
-  t.help = "follows the files matching globs by inode, through rotations, "
-           "and emits their lines; committed positions are kept in a JSON "
-           "position file";
+  t.help = "follows the files matching globs by inode and fingerprint, "
+           "through rotations, and emits their lines; committed positions "
+           "are kept in a JSON position file";
   t.options = {
       {"filegroups", option_type::string_map,
        "group name -> glob pattern of files to follow", true},
       {"position_file", option_type::string,
-       "JSON file of committed positions by inode", true},
+       "JSON file of committed positions by inode and fingerprint", true},
       {"file_header", option_type::boolean, "add the file path as a header",
        false, option_value{false}},
       {"file_header_key", option_type::string, "header name of the file path",
