@@ -241,6 +241,11 @@ size_t taildir_source::read_file(taildir_file& f, batch_builder& out,
                 std::strerror(errno));
     return 0;
   }
+  // Changed since the last look: grown, or rewritten (maybe to its size).
+  auto mtime = static_cast<int64_t>(sb.st_mtim.tv_sec) * 1'000'000'000 +
+               sb.st_mtim.tv_nsec;
+  bool changed = sb.st_size != f.eof_at || mtime != f.seen_mtime_ns;
+  f.seen_mtime_ns = mtime;
   if (sb.st_size < f.pos) {
     log().warn("source {}: {} was truncated (copy-truncate rotation?) from "
                "{} to {} bytes; reading it again from the start",
@@ -249,7 +254,7 @@ size_t taildir_source::read_file(taildir_file& f, batch_builder& out,
     f.skipping = false;
     f.eof_at = -1;
     f.fp_len = 0;
-  } else if (sb.st_size != f.eof_at && !check_fingerprint(f, sb.st_size)) {
+  } else if (changed && !check_fingerprint(f, sb.st_size)) {
     log().warn("source {}: the first bytes of {} (inode {}) changed: it is "
                "another file (rewritten, or a new file reusing the inode); "
                "reading it from the start, not from byte {}",

@@ -99,11 +99,12 @@ struct taildir_file {
   bool gone = false;        ///< closed and no longer found: to be dropped
   int64_t closed_size = -1; ///< size and mtime when it was last closed
   int64_t closed_mtime_ns = 0;
-  uint64_t last_active = 0; ///< tick of its last read that found bytes
-  int64_t eof_at = -1;      ///< file size when a read last reached the end
-  bool skipping = false;    ///< discarding the rest of an over-long line
-  bool matched = true;      ///< found by the last scan of the globs
-  int idle_scans = 0;       ///< scans at the end since it stopped matching
+  int64_t seen_mtime_ns = 0; ///< mtime at its last read
+  uint64_t last_active = 0;  ///< tick of its last read that found bytes
+  int64_t eof_at = -1;       ///< file size when a read last reached the end
+  bool skipping = false;     ///< discarding the rest of an over-long line
+  bool matched = true;       ///< found by the last scan of the globs
+  int idle_scans = 0;        ///< scans at the end since it stopped matching
   std::chrono::steady_clock::time_point idle_since{}; ///< first such scan
   bool warned_long = false; ///< an over-long line was logged already
 };
