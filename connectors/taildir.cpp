@@ -53,6 +53,7 @@ void taildir_source::release_files() noexcept {
     if (f.fd >= 0)
       ::close(f.fd);
   st_.files.clear();
+  st_.open_files = 0;
 }
 
 caf::error taildir_source::resume(const std::string& token) {
@@ -75,6 +76,11 @@ caf::error taildir_source::open() {
   if (st_.opened)
     return {};
   st_ = taildir_state{};
+  st_.max_open = taildir_open_cap(cfg_.max_open_files);
+  if (st_.max_open < static_cast<size_t>(cfg_.max_open_files))
+    log().info("source {}: keeping at most {} files open (max_open_files is "
+               "{}, but half the descriptor limit is less)",
+               ctx_.name, st_.max_open, cfg_.max_open_files);
   buf_.resize(static_cast<size_t>(cfg_.read_buffer));
   auto parent = fs::path{cfg_.position_file}.parent_path();
   std::error_code ec;
@@ -115,12 +121,7 @@ caf::error taildir_source::open() {
     st_.serial = std::max(st_.serial, resume_from_->first);
   resume_from_.reset();
   scan();
-  place_rotated_away();
-  for (auto& p : st_.restored)
-    log().info("source {}: forgetting the position of {} (inode {}): the "
-               "file no longer exists",
-               ctx_.name, p.path, p.inode);
-  st_.restored.clear();
+  place_restored(true);
   // Nothing was handed out yet: the starting positions are committed.
   st_.committed = positions();
   st_.committed_serial = st_.serial;
@@ -142,6 +143,7 @@ void taildir_source::scan() {
     for (auto& path : glob_paths(pattern))
       track(path, group, !st_.scanned);
   st_.scanned = true;
+  check_closed();
 }
 
 void taildir_source::track(const std::string& path, const std::string& group,
@@ -167,42 +169,27 @@ void taildir_source::track(const std::string& path, const std::string& group,
     mark_matched(*i);
     return;
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (unreadable_.insert(path).second)
-      log().warn("source {}: cannot open {}: {}", ctx_.name, path,
-                 std::strerror(errno));
-    return;
-  }
-  unreadable_.erase(path);
-  // The name may point at another file by now: trust what was opened.
-  if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    ::close(fd);
-    return;
-  }
-  if (auto i = known(sb.st_dev, sb.st_ino); i != st_.files.end()) {
-    ::close(fd);
-    mark_matched(*i);
-    return;
-  }
+  // Opened by the next poll (under the cap), which checks it is this file.
   taildir_file f;
   f.dev = static_cast<uint64_t>(sb.st_dev);
   f.inode = static_cast<uint64_t>(sb.st_ino);
   f.path = path;
   f.group = group;
-  f.fd = fd;
   auto r = std::find_if(st_.restored.begin(), st_.restored.end(), [&](auto& p) {
     return p.inode == f.inode && (p.dev == 0 || p.dev == f.dev);
   });
   if (r != st_.restored.end()) {
     f.pos = r->pos;
     f.skipping = r->skipping;
+    f.fingerprint = r->fingerprint;
+    f.fp_len = r->fp_len;
     if (f.pos > sb.st_size) {
       log().warn("source {}: {} is shorter than its saved position {}; "
                  "reading it from the start",
                  ctx_.name, path, f.pos);
       f.pos = 0;
       f.skipping = false;
+      f.fp_len = 0;
     }
     st_.restored.erase(r);
   } else if (first && cfg_.skip_to_end && st_.fresh_start) {
@@ -212,49 +199,6 @@ void taildir_source::track(const std::string& path, const std::string& group,
   log().info("source {}: following {} (inode {}) from byte {}", ctx_.name, path,
              f.inode, f.pos);
   st_.files.push_back(std::move(f));
-}
-
-void taildir_source::place_rotated_away() {
-  // A file rotated away while sluice was stopped no longer matches its glob;
-  // look for its inode next to its old name, so its unread tail is read.
-  for (auto i = st_.restored.begin(); i != st_.restored.end();) {
-    auto& p = *i;
-    bool found = false;
-    std::error_code ec;
-    auto dir = fs::path{p.path}.parent_path();
-    for (fs::directory_iterator it{dir.empty() ? "." : dir, ec}, end;
-         !ec && it != end && !found; it.increment(ec)) {
-      struct stat sb;
-      auto name = it->path().string();
-      if (::stat(name.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode) ||
-          static_cast<uint64_t>(sb.st_ino) != p.inode ||
-          (p.dev != 0 && static_cast<uint64_t>(sb.st_dev) != p.dev))
-        continue;
-      found = true;
-      if (sb.st_size == p.pos)
-        break; // read entirely before the stop
-      int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        log().warn("source {}: cannot open {}: {}", ctx_.name, name,
-                   std::strerror(errno));
-        break;
-      }
-      taildir_file f;
-      f.dev = static_cast<uint64_t>(sb.st_dev);
-      f.inode = p.inode;
-      f.path = name;
-      f.group = p.group;
-      f.fd = fd;
-      f.pos = p.pos <= sb.st_size ? p.pos : 0;
-      f.skipping = p.pos <= sb.st_size && p.skipping;
-      f.matched = false;
-      log().info("source {}: {} was rotated to {} while stopped; reading it "
-                 "from byte {}",
-                 ctx_.name, p.path, name, f.pos);
-      st_.files.push_back(std::move(f));
-    }
-    i = found ? st_.restored.erase(i) : std::next(i);
-  }
 }
 
 void taildir_source::emit(taildir_file& f, batch_builder& out,
@@ -297,6 +241,11 @@ size_t taildir_source::read_file(taildir_file& f, batch_builder& out,
                 std::strerror(errno));
     return 0;
   }
+  // Changed since the last look: grown, or rewritten (maybe to its size).
+  auto mtime = static_cast<int64_t>(sb.st_mtim.tv_sec) * 1'000'000'000 +
+               sb.st_mtim.tv_nsec;
+  bool changed = sb.st_size != f.eof_at || mtime != f.seen_mtime_ns;
+  f.seen_mtime_ns = mtime;
   if (sb.st_size < f.pos) {
     log().warn("source {}: {} was truncated (copy-truncate rotation?) from "
                "{} to {} bytes; reading it again from the start",
@@ -304,6 +253,17 @@ size_t taildir_source::read_file(taildir_file& f, batch_builder& out,
     f.pos = 0;
     f.skipping = false;
     f.eof_at = -1;
+    f.fp_len = 0;
+  } else if (changed && !check_fingerprint(f, sb.st_size)) {
+    log().warn("source {}: the first bytes of {} (inode {}) changed: it is "
+               "another file (rewritten, or a new file reusing the inode); "
+               "reading it from the start, not from byte {}",
+               ctx_.name, f.path, f.inode, f.pos);
+    f.pos = 0;
+    f.skipping = false;
+    f.eof_at = -1;
+    f.fp_len = 0;
+    check_fingerprint(f, sb.st_size);
   }
   if (sb.st_size == f.pos || sb.st_size == f.eof_at) {
     f.eof_at = sb.st_size;
@@ -376,10 +336,21 @@ size_t taildir_source::retire(batch_builder& out, size_t max_events) {
   size_t tried = 0;
   for (size_t i = st_.files.size(); i > 0 && tried < max_events; --i) {
     auto& f = st_.files[i - 1];
+    if (f.gone) {
+      // Deleted while closed: what it held past its position is lost.
+      if (f.fd >= 0)
+        close_file(f);
+      st_.files.erase(st_.files.begin() + static_cast<ptrdiff_t>(i - 1));
+      if (st_.next_file >= i)
+        --st_.next_file;
+      continue;
+    }
     if (f.matched)
       continue;
     struct stat sb;
-    if (::fstat(f.fd, &sb) != 0 || sb.st_size != f.eof_at) {
+    bool at_end = f.fd >= 0 ? ::fstat(f.fd, &sb) == 0 && sb.st_size == f.eof_at
+                            : !f.wanted && f.closed_size == f.eof_at;
+    if (!at_end) {
       f.idle_scans = 0; // still growing, or not read to its end yet
       continue;
     }
@@ -388,9 +359,10 @@ size_t taildir_source::retire(batch_builder& out, size_t max_events) {
       f.idle_since = now;
     if (f.idle_scans < retire_after_scans || now - f.idle_since < retire_idle)
       continue;
-    if (f.eof_at > f.pos && !f.skipping) {
+    auto end = f.eof_at; // opening a closed file forgets it
+    if (end > f.pos && !f.skipping && ensure_open(f)) {
       // Its writer is gone: hand out the last line even without newline.
-      auto len = std::min(static_cast<size_t>(f.eof_at - f.pos), buf_.size());
+      auto len = std::min(static_cast<size_t>(end - f.pos), buf_.size());
       auto n = ::pread(f.fd, buf_.data(), len, f.pos);
       if (n > 0) {
         emit(f, out, {buf_.data(), static_cast<size_t>(n)});
@@ -400,7 +372,7 @@ size_t taildir_source::retire(batch_builder& out, size_t max_events) {
     }
     log().info("source {}: done with {} (inode {}) at byte {}", ctx_.name,
                f.path, f.inode, f.pos);
-    ::close(f.fd);
+    close_file(f);
     st_.files.erase(st_.files.begin() + static_cast<ptrdiff_t>(i - 1));
     if (st_.next_file >= i)
       --st_.next_file;
@@ -417,13 +389,19 @@ caf::expected<poll_status> taildir_source::poll(batch_builder& out,
   auto now = std::chrono::steady_clock::now();
   if (now - st_.last_scan >= std::chrono::milliseconds{cfg_.scan_interval_ms}) {
     scan();
+    place_restored(false);
     tried += retire(out, max_events);
   }
   auto budget = std::max(poll_byte_budget, static_cast<int64_t>(buf_.size()));
   auto n = st_.files.size();
   for (size_t k = 0; k < n && tried < max_events && budget > 0; ++k) {
     auto& f = st_.files[(st_.next_file + k) % n];
-    tried += read_file(f, out, max_events - tried, budget);
+    if (f.fd < 0 && (!f.wanted || f.open_failed || f.gone || !ensure_open(f)))
+      continue;
+    auto got = read_file(f, out, max_events - tried, budget);
+    if (got > 0)
+      f.last_active = ++st_.tick;
+    tried += got;
   }
   if (n > 0)
     st_.next_file = (st_.next_file + 1) % n;
@@ -433,9 +411,13 @@ caf::expected<poll_status> taildir_source::poll(batch_builder& out,
 
 std::vector<file_position> taildir_source::positions() const {
   std::vector<file_position> result;
-  result.reserve(st_.files.size());
+  result.reserve(st_.files.size() + st_.restored.size());
   for (auto& f : st_.files)
-    result.push_back({f.dev, f.inode, f.pos, f.path, f.group, f.skipping});
+    if (!f.gone)
+      result.push_back({f.dev, f.inode, f.pos, f.path, f.group, f.skipping,
+                        f.fingerprint, f.fp_len});
+  // Positions not placed yet (their directory cannot be read) are kept.
+  result.insert(result.end(), st_.restored.begin(), st_.restored.end());
   return result;
 }
 
@@ -469,14 +451,14 @@ void taildir_source::close() {
 source_type taildir_source_type() {
   source_type t;
   t.name = "taildir";
-  t.help = "follows the files matching globs by inode, through rotations, "
-           "and emits their lines; committed positions are kept in a JSON "
-           "position file";
+  t.help = "follows the files matching globs by inode and fingerprint, "
+           "through rotations, and emits their lines; committed positions "
+           "are kept in a JSON position file";
   t.options = {
       {"filegroups", option_type::string_map,
        "group name -> glob pattern of files to follow", true},
       {"position_file", option_type::string,
-       "JSON file of committed positions by inode", true},
+       "JSON file of committed positions by inode and fingerprint", true},
       {"file_header", option_type::boolean, "add the file path as a header",
        false, option_value{false}},
       {"file_header_key", option_type::string, "header name of the file path",
@@ -495,6 +477,10 @@ source_type taildir_source_type() {
        option_value{false}},
       {"read_buffer", option_type::bytes, "size of each read", false,
        option_value{int64_t{64} << 10}, 4096, int64_t{64} << 20},
+      {"max_open_files", option_type::integer,
+       "most files kept open at once (at most half the descriptor limit); "
+       "idle ones are closed and reopened by position when they grow",
+       false, option_value{int64_t{256}}, 1, int64_t{1} << 20},
   };
   t.make = [](const connector_context& ctx,
               const options& opts) -> caf::expected<source_connector_ptr> {
@@ -508,6 +494,7 @@ source_type taildir_source_type() {
     cfg.scan_interval_ms = opts.get_int("scan_interval");
     cfg.skip_to_end = opts.get_bool("skip_to_end");
     cfg.read_buffer = opts.get_int("read_buffer");
+    cfg.max_open_files = opts.get_int("max_open_files");
     if (cfg.filegroups.empty())
       return make_error(config_errc::invalid,
                         "taildir needs at least one file group");

@@ -29,23 +29,37 @@ struct taildir_config {
   int64_t scan_interval_ms = 1000;
   bool skip_to_end = false;
   int64_t read_buffer = 64 << 10;
+  /// Most files kept open at once; at most half the process's descriptor
+  /// limit is used whatever this says.
+  int64_t max_open_files = 256;
 };
+
+/// Bytes at the start of a file that identify it, with its inode.
+constexpr uint32_t fingerprint_bytes = 256;
 
 /// One file's position, as seals snapshot it and the position file keeps it.
 struct file_position {
   uint64_t dev = 0; ///< 0 when unknown (a position file without "dev")
   uint64_t inode = 0;
-  int64_t pos = 0;       ///< first byte not yet handed out
-  std::string path;      ///< last known name
-  std::string group;     ///< file group that found it; may be empty
-  bool skipping = false; ///< `pos` is inside an over-long line already cut
+  int64_t pos = 0;          ///< first byte not yet handed out
+  std::string path;         ///< last known name
+  std::string group;        ///< file group that found it; may be empty
+  bool skipping = false;    ///< `pos` is inside an over-long line already cut
+  uint32_t fingerprint = 0; ///< CRC-32 of the file's first `fp_len` bytes
+  uint32_t fp_len = 0;      ///< 0: unknown (or the file was empty)
 };
 
-/// Reads a position file: a JSON array of {inode, pos, file} objects (with
-/// optional dev, group, skip, serial; an object with only a serial marks
-/// the serial of a file that follows nothing). A missing or empty file
-/// holds no positions; an unreadable or malformed one is an error naming
-/// the file. `serial`, if given, receives the file's serial (0 if none).
+/// The version of the position file format `write_position_file` writes.
+constexpr uint64_t position_file_version = 2;
+
+/// Reads a position file: a JSON object {version, serial, files} whose
+/// files are {inode, pos, file} objects (with optional dev, group, skip, fp,
+/// fp_len). Version 1, a bare JSON array of such objects each carrying the
+/// serial (an object with only a serial marks the serial of a file that
+/// follows nothing), is read too. A missing or empty file holds no
+/// positions; an unreadable or malformed one, or one of a newer version,
+/// is an error naming the file. `serial`, if given, receives the file's
+/// serial (0 if none).
 caf::expected<std::vector<file_position>>
 read_position_file(const std::string& path, uint64_t* serial = nullptr);
 
@@ -59,24 +73,38 @@ caf::error write_position_file(const std::string& path,
                                uint64_t serial = 0, bool durable = false);
 
 /// The positions as a compact token for a channel to keep with each batch
-/// (`source_connector::progress`), and back.
+/// (`source_connector::progress`), and back. Tokens of earlier versions
+/// (without fingerprints) decode with their fingerprints unknown.
 std::string encode_positions(const std::vector<file_position>& positions,
                              uint64_t serial);
 caf::expected<std::vector<file_position>>
 decode_positions(std::string_view token, uint64_t* serial = nullptr);
 
+/// How many files a taildir source keeps open: `configured`, but at most
+/// half the process's descriptor limit (RLIMIT_NOFILE), and at least 1.
+size_t taildir_open_cap(int64_t configured);
+
 /// One file the taildir source follows.
 struct taildir_file {
   uint64_t dev = 0;
   uint64_t inode = 0;
-  std::string path;      ///< name it was last seen under
-  std::string group;     ///< file group whose glob found it
-  int fd = -1;           ///< kept open, so a renamed file is read to its end
-  int64_t pos = 0;       ///< first byte not yet handed out (nor cut away)
-  int64_t eof_at = -1;   ///< file size when a read last reached the end
-  bool skipping = false; ///< discarding the rest of an over-long line
-  bool matched = true;   ///< found by the last scan of the globs
-  int idle_scans = 0;    ///< scans at the end since it stopped matching
+  std::string path;  ///< name it was last seen under
+  std::string group; ///< file group whose glob found it
+  int fd = -1;     ///< open while active, so a renamed file is read to its end
+  int64_t pos = 0; ///< first byte not yet handed out (nor cut away)
+  uint32_t fingerprint = 0; ///< as in `file_position`
+  uint32_t fp_len = 0;
+  bool wanted = true;       ///< closed, but has bytes to read (or is new)
+  bool open_failed = false; ///< its last open failed; retried at each scan
+  bool gone = false;        ///< closed and no longer found: to be dropped
+  int64_t closed_size = -1; ///< size and mtime when it was last closed
+  int64_t closed_mtime_ns = 0;
+  int64_t seen_mtime_ns = 0; ///< mtime at its last read
+  uint64_t last_active = 0;  ///< tick of its last read that found bytes
+  int64_t eof_at = -1;       ///< file size when a read last reached the end
+  bool skipping = false;     ///< discarding the rest of an over-long line
+  bool matched = true;       ///< found by the last scan of the globs
+  int idle_scans = 0;        ///< scans at the end since it stopped matching
   std::chrono::steady_clock::time_point idle_since{}; ///< first such scan
   bool warned_long = false; ///< an over-long line was logged already
 };
@@ -85,7 +113,8 @@ struct taildir_file {
 /// holds file state, so a checkpoint can copy it (minus the descriptors).
 struct taildir_state {
   std::vector<taildir_file> files;
-  /// Positions read from the position file that `open` has not placed yet.
+  /// Positions read from the position file not placed on a file yet: kept
+  /// (and written back) while their directory cannot be read.
   std::vector<file_position> restored;
   /// A snapshot taken by `seal`.
   struct sealed_snapshot {
@@ -98,16 +127,19 @@ struct taildir_state {
   /// What the position file holds.
   std::vector<file_position> committed;
   uint64_t committed_serial = 0;
-  uint64_t serial = 0;  ///< of the newest snapshot
-  size_t next_file = 0; ///< where the next poll starts reading, round-robin
+  uint64_t serial = 0;   ///< of the newest snapshot
+  size_t next_file = 0;  ///< where the next poll starts reading, round-robin
+  size_t open_files = 0; ///< files with a descriptor
+  size_t max_open = 1;   ///< the cap on `open_files` in effect
+  uint64_t tick = 0;     ///< counts reads, for `last_active`
   std::chrono::steady_clock::time_point last_scan{};
   bool scanned = false;     ///< the first scan (at `open`) is done
   bool fresh_start = false; ///< no position file at open: skip_to_end applies
   bool opened = false;
 };
 
-/// Follows the files matching a set of globs, by inode, and emits their
-/// lines (Flume's TAILDIR source).
+/// Follows the files matching a set of globs, by inode and fingerprint,
+/// and emits their lines (Flume's TAILDIR source).
 ///
 /// Lifecycle: `open` reads the position file (an unreadable or corrupt one
 /// is an error), scans the globs, restores the positions of inodes that
@@ -121,6 +153,27 @@ struct taildir_state {
 /// (its last line is handed out then even without a newline); a new inode
 /// at the pattern is read from its start; a file shorter than its position
 /// was truncated (copy-truncate) and is read again from 0.
+///
+/// Identity: a file is its inode plus a fingerprint, the CRC-32 of its
+/// first `fingerprint_bytes` bytes (fewer while it is shorter: the length
+/// is kept and only that prefix compared, and the fingerprint grows with
+/// the file). A restored position whose inode now holds other first bytes
+/// (inode reuse), or a followed file whose first bytes changed (truncated
+/// and rewritten between two reads), is a new file read from 0. A position
+/// without a fingerprint (an older position file) adopts the file's.
+///
+/// Descriptors: at most `max_open_files` files are open, and at most half
+/// the process's descriptor limit. To open one more, the least recently
+/// active file is closed; each scan stats the closed files and the next
+/// poll reopens those that grew, checking inode and fingerprint (a closed
+/// file renamed away is found by its inode next to its old name). Opens
+/// failing for lack of descriptors are logged as such, close idle files
+/// and are retried.
+///
+/// Unreadable files: a file that cannot be opened keeps its position and
+/// is tried again at every scan. A restored position whose file is not
+/// found is kept while its directory cannot be read (say, a volume not
+/// mounted yet), and dropped once the directory reads without it.
 ///
 /// Resuming: `progress` is every file's position as a token the channel
 /// keeps with each batch; `resume(token)` makes the next `open` start from
@@ -155,7 +208,20 @@ class taildir_source : public source_connector {
  private:
   void scan();
   void track(const std::string& path, const std::string& group, bool first);
-  void place_rotated_away();
+  /// Places restored positions on files found next to their old names;
+  /// drops those whose directory reads without their inode.
+  void place_restored(bool at_open);
+  /// Opens `f` if closed, checking it is still the same file; false if it
+  /// cannot be opened now.
+  bool ensure_open(taildir_file& f);
+  void close_file(taildir_file& f) noexcept;
+  /// Closes the least recently active open file other than `keep`.
+  bool close_idle(const taildir_file* keep) noexcept;
+  /// Checks `f`'s first bytes against its fingerprint and extends the
+  /// fingerprint as the file grows; false if they changed.
+  bool check_fingerprint(taildir_file& f, int64_t size);
+  /// Stats each closed file: marks those that grew (or moved) for reading.
+  void check_closed();
   /// Drops files gone from the globs and read to their end; returns the
   /// events appended (a last line without newline).
   size_t retire(batch_builder& out, size_t max_events);
@@ -175,6 +241,7 @@ class taildir_source : public source_connector {
   std::optional<std::pair<uint64_t, std::vector<file_position>>> resume_from_;
   std::vector<char> buf_; ///< the one read buffer, reused for every file
   std::set<std::string> unreadable_; ///< paths whose open failure was logged
+  bool warned_descriptors_ = false;  ///< the descriptor limit was logged
 };
 
 } // namespace sluice

@@ -26,9 +26,13 @@ caf::error bad_file(const std::string& path, const std::string& why) {
 }
 
 caf::error io_failure(const std::string& what, const std::string& path) {
-  return make_error(connector_errc::io_error, "cannot " + what +
-                                                  " position file " + path +
-                                                  ": " + std::strerror(errno));
+  auto err = errno;
+  std::string why = std::strerror(err);
+  if (err == EMFILE || err == ENFILE)
+    why += " (the process is out of file descriptors, not a problem of the "
+           "position file: raise ulimit -n or lower max_open_files)";
+  return make_error(connector_errc::io_error,
+                    "cannot " + what + " position file " + path + ": " + why);
 }
 
 /// Reads a whole file; an error when it exists but cannot be read.
@@ -101,6 +105,17 @@ caf::expected<file_position> to_position(const nlohmann::json& e,
     return err;
   if (auto err = unsigned_field("dev", false, p.dev))
     return err;
+  uint64_t fp = 0;
+  uint64_t fp_len = 0;
+  if (auto err = unsigned_field("fp", false, fp))
+    return err;
+  if (auto err = unsigned_field("fp_len", false, fp_len))
+    return err;
+  if (fp > UINT32_MAX || fp_len > fingerprint_bytes)
+    return bad_file(path,
+                    entry + ": 'fp' or 'fp_len' is out of range: " + e.dump());
+  p.fingerprint = static_cast<uint32_t>(fp);
+  p.fp_len = static_cast<uint32_t>(fp_len);
   if (pos > static_cast<uint64_t>(INT64_MAX))
     return bad_file(path, entry + ": 'pos' is too large");
   p.pos = static_cast<int64_t>(pos);
@@ -146,9 +161,36 @@ read_position_file(const std::string& path, uint64_t* serial) {
   } catch (const nlohmann::json::exception& e) {
     return bad_file(path, std::string{"not valid JSON: "} + e.what());
   }
+  if (doc.is_object()) {
+    // Version 2 on: {"version": 2, "serial": 52, "files": [...]}.
+    auto v = doc.find("version");
+    if (v == doc.end() || !v->is_number_unsigned())
+      return bad_file(path, "no 'version' (a non-negative integer)");
+    if (v->get<uint64_t>() > position_file_version)
+      return bad_file(path, "version " + v->dump() +
+                                " is newer than this sluice reads (" +
+                                std::to_string(position_file_version) + ")");
+    if (auto s = doc.find("serial"); s != doc.end()) {
+      if (!s->is_number_unsigned())
+        return bad_file(path, "'serial' is not a non-negative integer");
+      if (serial != nullptr)
+        *serial = s->get<uint64_t>();
+    }
+    auto files = doc.find("files");
+    if (files == doc.end() || !files->is_array())
+      return bad_file(path, "'files' is not an array");
+    for (size_t i = 0; i < files->size(); ++i) {
+      auto p = to_position((*files)[i], path, i);
+      if (!p)
+        return std::move(p.error());
+      result.push_back(std::move(*p));
+    }
+    return result;
+  }
   if (!doc.is_array())
-    return bad_file(path, "expected a JSON array of {inode, pos, file} "
-                          "objects");
+    return bad_file(path, "expected a JSON object {version, serial, files} "
+                          "(or an array of {inode, pos, file} objects)");
+  // Version 1: an array; each entry carries the serial.
   for (size_t i = 0; i < doc.size(); ++i) {
     auto& e = doc[i];
     if (e.is_object()) {
@@ -176,7 +218,8 @@ caf::error write_position_file(const std::string& path,
                                const std::vector<file_position>& positions,
                                uint64_t serial, bool durable) {
   // One entry per line, so people can read and diff it.
-  std::string text = "[";
+  std::string text = fmt::format("{{\"version\":{},\"serial\":{},\"files\":[",
+                                 position_file_version, serial);
   for (size_t i = 0; i < positions.size(); ++i) {
     auto& p = positions[i];
     nlohmann::ordered_json e;
@@ -188,14 +231,14 @@ caf::error write_position_file(const std::string& path,
       e["group"] = p.group;
     if (p.skipping)
       e["skip"] = true;
-    if (serial > 0)
-      e["serial"] = serial;
+    if (p.fp_len > 0) {
+      e["fp"] = p.fingerprint;
+      e["fp_len"] = p.fp_len;
+    }
     text += i == 0 ? "\n  " : ",\n  ";
     text += e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  if (positions.empty() && serial > 0)
-    text += fmt::format("\n  {{\"serial\":{}}}", serial);
-  text += "\n]\n";
+  text += "\n]}\n";
   auto tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -233,14 +276,16 @@ caf::error write_position_file(const std::string& path,
 
 std::string encode_positions(const std::vector<file_position>& positions,
                              uint64_t serial) {
-  // "S<serial>;" then one entry per file: "dev inode pos skip group-size
-  // path-size:" then the group and path bytes, so names may hold any byte.
-  // Never empty, so a source that follows no file still has progress.
-  std::string out = fmt::format("S{};", serial);
+  // "F<serial>;" then one entry per file: "dev inode pos skip fp fp_len
+  // group-size path-size:" then the group and path bytes, so names may hold
+  // any byte. Never empty, so a source that follows no file still has
+  // progress. Tokens before fingerprints began with 'S' and lacked fp and
+  // fp_len; channels may still hold them.
+  std::string out = fmt::format("F{};", serial);
   for (auto& p : positions) {
-    fmt::format_to(std::back_inserter(out), "{} {} {} {} {} {}:", p.dev,
-                   p.inode, p.pos, p.skipping ? 1 : 0, p.group.size(),
-                   p.path.size());
+    fmt::format_to(std::back_inserter(out), "{} {} {} {} {} {} {} {}:", p.dev,
+                   p.inode, p.pos, p.skipping ? 1 : 0, p.fingerprint, p.fp_len,
+                   p.group.size(), p.path.size());
     out += p.group;
     out += p.path;
   }
@@ -258,8 +303,9 @@ decode_positions(std::string_view token, uint64_t* serial) {
                           " at byte " + std::to_string(at - token.data()));
   };
   uint64_t s = 0;
-  if (at == end || *at != 'S')
+  if (at == end || (*at != 'S' && *at != 'F'))
     return bad("no serial");
+  bool with_fingerprints = *at == 'F';
   ++at;
   auto number = [&](auto& x, char sep) {
     auto [next, ec] = std::from_chars(at, end, x);
@@ -278,9 +324,13 @@ decode_positions(std::string_view token, uint64_t* serial) {
     size_t group_size = 0;
     size_t path_size = 0;
     if (!number(p.dev, ' ') || !number(p.inode, ' ') || !number(p.pos, ' ') ||
-        !number(skip, ' ') || !number(group_size, ' ') ||
-        !number(path_size, ':'))
+        !number(skip, ' ') ||
+        (with_fingerprints &&
+         (!number(p.fingerprint, ' ') || !number(p.fp_len, ' '))) ||
+        !number(group_size, ' ') || !number(path_size, ':'))
       return bad("malformed entry");
+    if (p.fp_len > fingerprint_bytes)
+      return bad("fingerprint length out of range");
     if (static_cast<size_t>(end - at) < group_size + path_size || p.pos < 0)
       return bad("entry cut short");
     p.skipping = skip != 0;

@@ -9,78 +9,12 @@
 #include "connectors/taildir.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/tail_driver.hpp"
 
 using namespace sluice;
+using namespace sluice::test;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-namespace {
-
-/// Drives a taildir connector the way the source actor does.
-struct tail_driver {
-  connector_context ctx{"tail",
-                        std::make_shared<component_metrics>("tail", "source")};
-  std::unique_ptr<source_connector> src;
-  std::vector<interceptor_ptr> chain;
-  std::vector<std::string> lines;
-  std::vector<std::string> files;
-  uint64_t seq = 0;
-
-  tail_driver(const test::temp_dir& dir, options extra = {}) {
-    auto type = taildir_source_type();
-    options opts = std::move(extra);
-    if (!opts.contains("filegroups"))
-      opts.set("filegroups", string_map{{"logs", dir / "logs/*.log"}});
-    opts.set("position_file", dir / "state/positions.json");
-    opts.set("scan_interval", int64_t{10});
-    opts.set("file_header", true);
-    opts.apply_fallbacks(type.options);
-    auto made = type.make(ctx, opts);
-    REQUIRE(made);
-    src = std::move(*made);
-  }
-
-  caf::error open() { return src->open(); }
-
-  /// Polls once into a batch and seals it; returns the batch's seq.
-  uint64_t poll_once(size_t max = 1000) {
-    event_batch b;
-    batch_builder out{b, chain};
-    auto st = src->poll(out, max);
-    REQUIRE(st);
-    for (size_t i = 0; i < b.size(); ++i) {
-      lines.emplace_back(b.body(i));
-      files.emplace_back(b.header(i, "file"));
-    }
-    src->seal(++seq);
-    return seq;
-  }
-
-  /// Polls (committing each batch) until `n` lines arrived or time is up.
-  bool poll_until(size_t n, std::chrono::milliseconds timeout = 10s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (lines.size() < n && std::chrono::steady_clock::now() < deadline) {
-      auto s = poll_once();
-      REQUIRE(!src->commit(s));
-      std::this_thread::sleep_for(1ms);
-    }
-    return lines.size() >= n;
-  }
-};
-
-void append(const std::string& path, const std::string& text) {
-  std::ofstream out{path, std::ios::app};
-  out << text;
-}
-
-std::vector<std::string> numbered(const std::string& prefix, int from, int to) {
-  std::vector<std::string> result;
-  for (int i = from; i < to; ++i)
-    result.push_back(prefix + std::to_string(i));
-  return result;
-}
-
-} // namespace
 
 SCENARIO("taildir emits complete lines once, in order", "[taildir]") {
   test::temp_dir dir;
@@ -226,8 +160,8 @@ SCENARIO("a removed position file starts over even when the channel holds "
 SCENARIO("progress tokens round-trip any file name and reject damage",
          "[taildir]") {
   std::vector<file_position> in{
-      {2049, 17, 4096, "/var/log/a b:c.log", "app", false},
-      {0, 18, 12, std::string{"odd\nname\0x", 11}, "", true}};
+      {2049, 17, 4096, "/var/log/a b:c.log", "app", false, 0xdeadbeef, 256},
+      {0, 18, 12, std::string{"odd\nname\0x", 11}, "", true, 0, 0}};
   uint64_t serial = 0;
   auto out = decode_positions(encode_positions(in, 42), &serial);
   REQUIRE(out);
@@ -240,6 +174,17 @@ SCENARIO("progress tokens round-trip any file name and reject damage",
     CHECK((*out)[i].path == in[i].path);
     CHECK((*out)[i].group == in[i].group);
     CHECK((*out)[i].skipping == in[i].skipping);
+    CHECK((*out)[i].fingerprint == in[i].fingerprint);
+    CHECK((*out)[i].fp_len == in[i].fp_len);
+  }
+  THEN("a token from before fingerprints decodes, fingerprints unknown") {
+    auto old = decode_positions("S3;2049 17 4096 0 3 5:appa.log", &serial);
+    REQUIRE(old);
+    REQUIRE(old->size() == 1);
+    CHECK(serial == 3);
+    CHECK(old->front().pos == 4096);
+    CHECK(old->front().path == "a.log");
+    CHECK(old->front().fp_len == 0);
   }
   THEN("a source following no file still has a token") {
     auto none = encode_positions({}, 7);
@@ -459,4 +404,46 @@ SCENARIO("taildir reads the tail of a file rotated away while it was stopped",
   REQUIRE(again.poll_until(3));
   std::sort(again.lines.begin(), again.lines.end());
   CHECK(again.lines == std::vector<std::string>{"r2", "r3", "s0"});
+}
+
+SCENARIO("a crash after committing only the oldest of several sealed batches "
+         "reads every later line again from the position file alone",
+         "[taildir]") {
+  test::temp_dir dir;
+  fs::create_directories(dir / "logs");
+  auto log = dir / "logs/app.log";
+  {
+    tail_driver t{dir};
+    REQUIRE(!t.open());
+    // Three batches, each sealed with its own two lines.
+    std::vector<uint64_t> ends; // the seq of the batch that ends each pair
+    for (int b = 0; b < 3; ++b) {
+      auto n = std::to_string(b);
+      append(log, "b" + n + "-0\nb" + n + "-1\n");
+      auto want = static_cast<size_t>(2 * (b + 1));
+      auto deadline = std::chrono::steady_clock::now() + 5s;
+      uint64_t seq = 0;
+      while (t.lines.size() < want &&
+             std::chrono::steady_clock::now() < deadline)
+        seq = t.poll_once();
+      REQUIRE(t.lines.size() == want);
+      ends.push_back(seq);
+    }
+    // The channel acknowledged only the batch ending with b0-1.
+    REQUIRE(!t.src->commit(ends[0]));
+    REQUIRE(t.state().sealed.size() >= 2); // the later ones wait
+    auto on_disk = read_position_file(dir / "state/positions.json");
+    REQUIRE(on_disk);
+    REQUIRE(on_disk->size() == 1);
+    CHECK(on_disk->front().pos == 10); // after "b0-1\n"
+    // A crash: the source goes away without committing the rest, and no
+    // channel token is offered on restart.
+  }
+  tail_driver again{dir};
+  REQUIRE(!again.open());
+  REQUIRE(again.poll_until(4));
+  THEN("every line after the committed batch is read again, once") {
+    CHECK(again.lines ==
+          std::vector<std::string>{"b1-0", "b1-1", "b2-0", "b2-1"});
+  }
 }
