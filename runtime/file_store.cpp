@@ -1,5 +1,3 @@
-#include "runtime/file_store.hpp"
-
 // The writing half of the file channel's store: appends, syncs, leases,
 // segment deletion, room. Recovery is file_store_recovery.cpp, the on-disk
 // format file_store_format.hpp.
@@ -17,6 +15,7 @@
 
 #include "runtime/errors.hpp"
 #include "runtime/file_store_format.hpp"
+#include "runtime/file_store_scan.hpp"
 #include "runtime/log.hpp"
 
 namespace sluice {
@@ -45,11 +44,23 @@ file_store::~file_store() {
 }
 
 fs::path file_store::segment_path(uint64_t number) const {
-  return cfg_.directory / fmt::format("{:020d}.seg", number);
+  return cfg_.directory / segment_name(number);
 }
 
-caf::error file_store::write_pointer() {
-  if (st_.committed_through == st_.persisted_pointer)
+void file_store::advance_pointer() {
+  // Every batch below the oldest one held was committed, or is not in the
+  // log at all (lost to damage, or before a rebuilt pointer).
+  auto low = st_.next_seq;
+  if (!st_.queue.empty())
+    low = std::min(low, st_.queue.front().seq);
+  for (auto& [_, refs] : st_.leases)
+    if (!refs.empty())
+      low = std::min(low, refs.front().seq);
+  st_.committed_through = std::max(st_.committed_through, low - 1);
+}
+
+caf::error file_store::write_pointer(bool force) {
+  if (!force && st_.committed_through == st_.persisted_pointer)
     return {};
   pointer_slot s{};
   s.magic = pointer_magic;
@@ -321,14 +332,9 @@ caf::error file_store::commit(uint64_t lease_id) {
   for (auto& ref : i->second) {
     st_.held_events -= ref.events;
     st_.held_bytes -= ref.length - sizeof(record_header);
-    st_.committed_above.insert(ref.seq);
   }
   st_.leases.erase(i);
-  auto& above = st_.committed_above;
-  while (!above.empty() && *above.begin() <= st_.committed_through + 1) {
-    st_.committed_through = std::max(st_.committed_through, *above.begin());
-    above.erase(above.begin());
-  }
+  advance_pointer();
   return {};
 }
 
