@@ -24,6 +24,26 @@ namespace fs = std::filesystem;
 
 using namespace file_format;
 
+namespace {
+
+/// A byte count for people: "512 B", "3.5 KiB", "1.2 MiB", "4.0 GiB".
+std::string size_text(int64_t n) {
+  if (n < 0)
+    return "-" + size_text(-n);
+  if (n < 1024)
+    return fmt::format("{} B", n);
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double x = static_cast<double>(n) / 1024;
+  int u = 0;
+  while (x >= 1024 && u < 3) {
+    x /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", x, units[u]);
+}
+
+} // namespace
+
 file_store::file_store(file_store_config cfg)
     : cfg_(std::move(cfg)),
       segment_size_(std::max<int64_t>(
@@ -413,9 +433,10 @@ bool file_store::has_room(size_t bytes, std::string& why) const {
   // A guess of the next batch's size, never more than a segment may hold.
   auto need = std::min(static_cast<int64_t>(bytes), segment_size_);
   if (st_.disk_bytes + need > cfg_.max_disk_bytes) {
-    why = fmt::format("directory {}: max_disk_bytes {} reached ({} in use)",
-                      cfg_.directory.string(), cfg_.max_disk_bytes,
-                      st_.disk_bytes);
+    why = fmt::format("directory {}: {} in use; writing the next batches (up "
+                      "to {}) would pass max_disk_bytes {}",
+                      cfg_.directory.string(), size_text(st_.disk_bytes),
+                      size_text(need), size_text(cfg_.max_disk_bytes));
     return false;
   }
   struct statvfs sv;
@@ -423,10 +444,16 @@ bool file_store::has_room(size_t bytes, std::string& why) const {
     auto free_bytes =
         static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
     if (free_bytes - need < cfg_.min_free_space) {
-      why = fmt::format("directory {}: {} MiB free, below min_free_space {} "
-                        "MiB",
-                        cfg_.directory.string(), free_bytes >> 20,
-                        cfg_.min_free_space >> 20);
+      auto left = size_text(free_bytes - need);
+      auto limit = size_text(cfg_.min_free_space);
+      if (left == limit) { // rounded alike: show the bytes
+        left = fmt::format("{} bytes", free_bytes - need);
+        limit = fmt::format("{} bytes", cfg_.min_free_space);
+      }
+      why = fmt::format("directory {}: {} free; writing the next batches "
+                        "(up to {}) would leave {}, below min_free_space {}",
+                        cfg_.directory.string(), size_text(free_bytes),
+                        size_text(need), left, limit);
       return false;
     }
   }

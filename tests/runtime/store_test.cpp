@@ -5,6 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include <sys/statvfs.h>
+
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -465,6 +467,31 @@ SCENARIO("a file store refuses room past its limits with a clear reason",
     std::string reason;
     CHECK_FALSE(other->has_room(1, reason));
     CHECK_THAT(reason, Catch::Contains("min_free_space"));
+  }
+}
+
+SCENARIO("a file store says why free space is short: the next batches would "
+         "leave less than min_free_space",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.segment_size = 64 << 20;
+  struct statvfs sv;
+  REQUIRE(::statvfs(dir.path().c_str(), &sv) == 0);
+  auto free_now =
+      static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
+  REQUIRE(free_now > (int64_t{8} << 20));
+  // More free space than min_free_space, but not enough for 4 MiB more.
+  cfg.min_free_space = free_now - (int64_t{2} << 20);
+  auto store = open_store(cfg);
+  std::string why;
+  REQUIRE_FALSE(store->has_room(4 << 20, why));
+  THEN("the message states the free space, the reserve and the limit as "
+       "they are") {
+    CHECK_THAT(why, Catch::Contains("free; writing the next batches (up to "
+                                    "4.0 MiB) would leave") &&
+                        Catch::Contains("below min_free_space"));
+    CHECK_THAT(why, !Catch::Contains("free, below"));
   }
 }
 
