@@ -3,8 +3,10 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <catch2/catch.hpp>
@@ -817,4 +819,64 @@ SCENARIO("a missing segment in the middle of the log stops the store with "
                                 Catch::Contains("are missing") &&
                                 Catch::Contains("sluice channel repair " +
                                                 cfg.directory.string()));
+}
+
+namespace {
+
+/// Every segment's size at its newest successful fdatasync, by path.
+std::map<std::string, int64_t> synced_sizes;
+
+int recording_sync(int fd) {
+  auto link = "/proc/self/fd/" + std::to_string(fd);
+  std::error_code ec;
+  auto path = fs::read_symlink(link, ec).string();
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    return -1;
+  if (::fdatasync(fd) != 0)
+    return -1;
+  synced_sizes[path] = static_cast<int64_t>(st.st_size);
+  return 0;
+}
+
+} // namespace
+
+SCENARIO("a file store hands out and acknowledges a batch only after an "
+         "fdatasync covered it",
+         "[file_store][sync_order]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir); // 4 KiB segments: several rolls
+  cfg.sync_data = recording_sync;
+  synced_sizes.clear();
+  auto store = open_store(cfg);
+  size_t appended = 0;
+  size_t acked = 0;
+  for (int i = 0; i < 60; ++i) {
+    REQUIRE(!store->append(numbered(i * 10, 10)));
+    appended += 10;
+    // Nothing appended since the last acknowledged sync is handed out.
+    CHECK(store->takeable_events() == acked);
+    if (i % 3 != 2)
+      continue;
+    REQUIRE(!store->sync()); // the acknowledgement of what was appended
+    acked = appended;
+    CHECK(store->takeable_events() == acked);
+    // Every byte of every segment was covered by an fdatasync before sync
+    // returned.
+    for (auto& seg : segments(cfg.directory)) {
+      auto size = static_cast<int64_t>(fs::file_size(seg));
+      if (size > 0)
+        CHECK(synced_sizes[fs::canonical(seg).string()] == size);
+    }
+  }
+  THEN("the segments rolled, so the case of a roll was covered") {
+    CHECK(segment_count(cfg.directory) >= 3);
+    CHECK(synced_sizes.size() >= 3);
+  }
+  THEN("a lease holds no more than the acknowledged events") {
+    REQUIRE(!store->append(numbered(600, 10)));
+    auto l = store->take(100'000);
+    REQUIRE(l);
+    CHECK(bodies(*l).size() == acked);
+  }
 }
