@@ -156,6 +156,12 @@ caf::error file_store::open() {
     st_.segments[number] = {s.size, s.max_seq};
     st_.disk_bytes += s.size;
   }
+  // A segment with a damaged span stays until the batches lost in it are
+  // below the pointer: deleting it earlier would turn the span into a gap
+  // that stops the next start.
+  for (auto& s : scan->damaged)
+    st_.segments[s.segment].max_seq =
+        std::max(st_.segments[s.segment].max_seq, s.lost_last);
   for (auto& r : scan->pending) {
     st_.queue.push_back({r.segment, r.offset, r.length, r.seq, r.events});
     st_.held_bytes += r.length - sizeof(record_header);

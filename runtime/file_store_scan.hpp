@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/error.hpp>
 #include <caf/expected.hpp>
 
 /// A read-only scan of a file channel's directory: the commit pointer, every

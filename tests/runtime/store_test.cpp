@@ -357,6 +357,47 @@ SCENARIO("damage at the end of a segment before the last is a damaged span "
   CHECK(missing_run(numbers_of(bodies(*l)), 600, 10) == 10);
 }
 
+SCENARIO("a segment that is all damage is kept until the batches after it "
+         "are committed",
+         "[file_store][damage]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 60; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+  }
+  auto segs = segments(cfg.directory);
+  REQUIRE(segs.size() >= 3);
+  {
+    std::ofstream out{segs[1], std::ios::binary | std::ios::trunc};
+    out << std::string(4000, '\x55');
+  }
+  size_t first = 0;
+  {
+    auto store = open_store(cfg);
+    CHECK(store->damaged_spans() == 1);
+    first = store->recovered_events();
+    // Stopped before anything was delivered.
+  }
+  THEN("the next start still explains the lost batches by the damage") {
+    REQUIRE(fs::exists(segs[1]));
+    auto store = open_store(cfg);
+    CHECK(store->damaged_spans() == 1);
+    CHECK(store->recovered_events() == first);
+    AND_WHEN("everything after it is committed") {
+      auto l = store->take(100'000);
+      REQUIRE(l);
+      REQUIRE(!store->commit(l->id));
+      REQUIRE(!store->sync());
+      THEN("the damaged segment goes") {
+        CHECK_FALSE(fs::exists(segs[1]));
+      }
+    }
+  }
+}
+
 SCENARIO("a valid record whose sequence number goes backwards is rejected "
          "as damage",
          "[file_store][damage]") {
