@@ -68,7 +68,10 @@ std::string lost_of(const damaged_span& s) {
 std::string pointer_text(const log_scan& scan) {
   switch (scan.pointer) {
   case pointer_state::ok:
-    return fmt::format("committed through batch {}", scan.committed_through);
+    return scan.committed_through == 0
+               ? std::string{"nothing committed yet"}
+               : fmt::format("committed through batch {}",
+                             scan.committed_through);
   case pointer_state::missing:
     return "missing";
   case pointer_state::empty:
@@ -224,9 +227,13 @@ void describe_scan(const fs::path& dir, channel_check& out) {
   for (auto& x : loss)
     lost += (lost.empty() ? "" : ", ") + x;
   l.push_back(fmt::format(
-      "status: damaged; lost for good: {}; `sluice channel "
-      "repair {}` makes the channel open again",
-      lost.empty() ? std::string{"nothing uncommitted"} : lost, dir.string()));
+      "status: damaged; lost for good: {}; {}; `sluice channel repair {}` "
+      "rewrites the log without the damage",
+      lost.empty() ? std::string{"nothing uncommitted"} : lost,
+      scan.open_gaps().empty()
+          ? "the channel opens as it is and reports the damage at each start"
+          : "the channel refuses to open until the gap is acknowledged",
+      dir.string()));
 }
 
 } // namespace
