@@ -177,7 +177,7 @@ caf::error file_store::append_batch(event_batch&& batch,
                   st_.next_seq, static_cast<uint32_t>(batch.size()), 0};
   h.crc = header_crc(h);
   // The source's token follows its batch in the same write: a crash keeps
-  // it only with the batch (recovery cuts the log at the first damage).
+  // it only with the batch (recovery cuts off a torn write at the end).
   iovec parts[4] = {{&h, sizeof(h)}, {buf_.data(), buf_.size()}, {}, {}};
   int n = 2;
   record_header ph{progress_magic, 0, 0, 0, 0};

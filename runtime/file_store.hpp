@@ -47,8 +47,8 @@ struct file_store_config {
 ///
 /// Progress records sit between batch records: a source's resume token,
 /// written in the same write right after the batch it follows, so a crash
-/// keeps a token only with its batches: recovery cuts the last segment at
-/// its first damage, and a roll syncs a segment before the next one exists.
+/// keeps a token only with its batches: recovery cuts off a torn write at
+/// the log's end, and a roll syncs a segment before the next one exists.
 /// A failed fdatasync cuts the active segment back to its last synced size
 /// and stops the store until it is opened again.
 /// When a segment holding a source's last progress record is deleted, the
