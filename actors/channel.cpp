@@ -450,6 +450,10 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
   st.cfg.metrics->capacity.store(st.cfg.capacity, std::memory_order_relaxed);
   st.cfg.metrics->recovered.fetch_add(st.store->recovered_events(),
                                       std::memory_order_relaxed);
+  st.cfg.metrics->damaged_spans.fetch_add(st.store->damaged_spans(),
+                                          std::memory_order_relaxed);
+  st.cfg.metrics->damaged_bytes.fetch_add(st.store->damaged_bytes(),
+                                          std::memory_order_relaxed);
   st.progress = st.store->recovered_progress();
   update_gauges(self);
   self->set_down_handler([self](caf::down_msg& msg) {

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/channel_cmd.hpp"
 #include "cli/demo.hpp"
 #include "config/options.hpp"
 #include "config/topology.hpp"
@@ -132,6 +133,20 @@ int main(int argc, char** argv) {
   check_cmd->add_option("TOPOLOGY", topology, "topology file (TOML)")
       ->required();
 
+  std::string channel_dir;
+  auto* channel_cmd = app.add_subcommand(
+      "channel", "inspect or repair a file channel's directory offline");
+  channel_cmd->require_subcommand(1);
+  auto* channel_check_cmd = channel_cmd->add_subcommand(
+      "check", "print what the log holds and what is damaged (exit 1 when "
+               "damaged)");
+  channel_check_cmd->add_option("DIR", channel_dir, "the channel's directory")
+      ->required();
+  auto* channel_repair_cmd = channel_cmd->add_subcommand(
+      "repair", "make a damaged channel open again; prints what was lost");
+  channel_repair_cmd->add_option("DIR", channel_dir, "the channel's directory")
+      ->required();
+
   demo_options demo;
   auto* demo_cmd = app.add_subcommand(
       "demo", "run the collection scenario end to end on this machine");
@@ -158,6 +173,10 @@ int main(int argc, char** argv) {
   auto registry = connector_registry::builtin();
   if (*check_cmd)
     return check(topology, registry);
+  if (*channel_check_cmd)
+    return channel_check_command(channel_dir);
+  if (*channel_repair_cmd)
+    return channel_repair_command(channel_dir);
   if (*run_cmd) {
     auto interval = duration_option(stats_interval);
     if (!interval) {

@@ -83,6 +83,11 @@ class channel_store {
   /// some of them before the process ended.
   virtual size_t recovered_events() const noexcept { return 0; }
 
+  /// Damaged spans `open` found and skipped in a durable log, and their
+  /// bytes.
+  virtual uint64_t damaged_spans() const noexcept { return 0; }
+  virtual uint64_t damaged_bytes() const noexcept { return 0; }
+
   /// True when the store can no longer be trusted (a failed fdatasync) and
   /// its owner must restart it.
   virtual bool broken() const noexcept { return false; }

@@ -1,5 +1,3 @@
-#include "runtime/file_store.hpp"
-
 // The writing half of the file channel's store: appends, syncs, leases,
 // segment deletion, room. Recovery is file_store_recovery.cpp, the on-disk
 // format file_store_format.hpp.
@@ -17,6 +15,7 @@
 
 #include "runtime/errors.hpp"
 #include "runtime/file_store_format.hpp"
+#include "runtime/file_store_scan.hpp"
 #include "runtime/log.hpp"
 
 namespace sluice {
@@ -24,6 +23,26 @@ namespace sluice {
 namespace fs = std::filesystem;
 
 using namespace file_format;
+
+namespace {
+
+/// A byte count for people: "512 B", "3.5 KiB", "1.2 MiB", "4.0 GiB".
+std::string size_text(int64_t n) {
+  if (n < 0)
+    return "-" + size_text(-n);
+  if (n < 1024)
+    return fmt::format("{} B", n);
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double x = static_cast<double>(n) / 1024;
+  int u = 0;
+  while (x >= 1024 && u < 3) {
+    x /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", x, units[u]);
+}
+
+} // namespace
 
 file_store::file_store(file_store_config cfg)
     : cfg_(std::move(cfg)),
@@ -45,11 +64,23 @@ file_store::~file_store() {
 }
 
 fs::path file_store::segment_path(uint64_t number) const {
-  return cfg_.directory / fmt::format("{:020d}.seg", number);
+  return cfg_.directory / segment_name(number);
 }
 
-caf::error file_store::write_pointer() {
-  if (st_.committed_through == st_.persisted_pointer)
+void file_store::advance_pointer() {
+  // Every batch below the oldest one held was committed, or is not in the
+  // log at all (lost to damage, or before a rebuilt pointer).
+  auto low = st_.next_seq;
+  if (!st_.queue.empty())
+    low = std::min(low, st_.queue.front().seq);
+  for (auto& [_, refs] : st_.leases)
+    if (!refs.empty())
+      low = std::min(low, refs.front().seq);
+  st_.committed_through = std::max(st_.committed_through, low - 1);
+}
+
+caf::error file_store::write_pointer(bool force) {
+  if (!force && st_.committed_through == st_.persisted_pointer)
     return {};
   pointer_slot s{};
   s.magic = pointer_magic;
@@ -146,7 +177,7 @@ caf::error file_store::append_batch(event_batch&& batch,
                   st_.next_seq, static_cast<uint32_t>(batch.size()), 0};
   h.crc = header_crc(h);
   // The source's token follows its batch in the same write: a crash keeps
-  // it only with the batch (recovery cuts the log at the first damage).
+  // it only with the batch (recovery cuts off a torn write at the end).
   iovec parts[4] = {{&h, sizeof(h)}, {buf_.data(), buf_.size()}, {}, {}};
   int n = 2;
   record_header ph{progress_magic, 0, 0, 0, 0};
@@ -321,14 +352,9 @@ caf::error file_store::commit(uint64_t lease_id) {
   for (auto& ref : i->second) {
     st_.held_events -= ref.events;
     st_.held_bytes -= ref.length - sizeof(record_header);
-    st_.committed_above.insert(ref.seq);
   }
   st_.leases.erase(i);
-  auto& above = st_.committed_above;
-  while (!above.empty() && *above.begin() <= st_.committed_through + 1) {
-    st_.committed_through = std::max(st_.committed_through, *above.begin());
-    above.erase(above.begin());
-  }
+  advance_pointer();
   return {};
 }
 
@@ -407,9 +433,10 @@ bool file_store::has_room(size_t bytes, std::string& why) const {
   // A guess of the next batch's size, never more than a segment may hold.
   auto need = std::min(static_cast<int64_t>(bytes), segment_size_);
   if (st_.disk_bytes + need > cfg_.max_disk_bytes) {
-    why = fmt::format("directory {}: max_disk_bytes {} reached ({} in use)",
-                      cfg_.directory.string(), cfg_.max_disk_bytes,
-                      st_.disk_bytes);
+    why = fmt::format("directory {}: {} in use; writing the next batches (up "
+                      "to {}) would pass max_disk_bytes {}",
+                      cfg_.directory.string(), size_text(st_.disk_bytes),
+                      size_text(need), size_text(cfg_.max_disk_bytes));
     return false;
   }
   struct statvfs sv;
@@ -417,10 +444,16 @@ bool file_store::has_room(size_t bytes, std::string& why) const {
     auto free_bytes =
         static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
     if (free_bytes - need < cfg_.min_free_space) {
-      why = fmt::format("directory {}: {} MiB free, below min_free_space {} "
-                        "MiB",
-                        cfg_.directory.string(), free_bytes >> 20,
-                        cfg_.min_free_space >> 20);
+      auto left = size_text(free_bytes - need);
+      auto limit = size_text(cfg_.min_free_space);
+      if (left == limit) { // rounded alike: show the bytes
+        left = fmt::format("{} bytes", free_bytes - need);
+        limit = fmt::format("{} bytes", cfg_.min_free_space);
+      }
+      why = fmt::format("directory {}: {} free; writing the next batches "
+                        "(up to {}) would leave {}, below min_free_space {}",
+                        cfg_.directory.string(), size_text(free_bytes),
+                        size_text(need), left, limit);
       return false;
     }
   }

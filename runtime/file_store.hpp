@@ -47,19 +47,27 @@ struct file_store_config {
 ///
 /// Progress records sit between batch records: a source's resume token,
 /// written in the same write right after the batch it follows, so a crash
-/// keeps a token only with its batches: recovery cuts the last segment at
-/// its first damage, and a roll syncs a segment before the next one exists.
+/// keeps a token only with its batches: recovery cuts off a torn write at
+/// the log's end, and a roll syncs a segment before the next one exists.
 /// A failed fdatasync cuts the active segment back to its last synced size
 /// and stops the store until it is opened again.
 /// When a segment holding a source's last progress record is deleted, the
 /// record is written again to the active segment first, so the log always holds
 /// the newest token of every source.
 ///
-/// Recovery (`open`): records after the pointer are queued again in order;
-/// a damaged record at the end of the last segment is a torn write and is
-/// cut off; damage anywhere else is `channel_errc::corrupt_log`. Batches
-/// committed out of order above an uncommitted one are delivered again after
-/// a restart (at-least-once).
+/// Recovery (`open`): records after the pointer are queued again in order.
+/// A torn write is only ever at the very end: damage at the end of the last
+/// segment with nothing valid after it is cut off. Damage anywhere else is
+/// a damaged span: it is logged with its segment and byte range and
+/// counted, and the scan resynchronises on the next record whose header,
+/// payload CRC and sequence number all check out, so no valid record after
+/// it is lost. Without a trustworthy commit pointer every batch in the log
+/// is delivered again (at-least-once) and the pointer is written anew.
+/// Batches missing from the sequence with no damage to explain them (a
+/// deleted segment) make `open` fail with `channel_errc::corrupt_log`
+/// naming the gap, until `sluice channel repair` acknowledges it. Batches
+/// committed out of order above an uncommitted one are delivered again
+/// after a restart (at-least-once).
 class file_store : public channel_store {
  public:
   static caf::expected<std::unique_ptr<file_store>> make(file_store_config cfg);
@@ -91,6 +99,14 @@ class file_store : public channel_store {
 
   /// Torn records cut off the log's end by `open`.
   size_t torn_records() const noexcept { return torn_records_; }
+
+  /// Damaged spans `open` skipped, and their bytes.
+  uint64_t damaged_spans() const noexcept override { return damaged_spans_; }
+  uint64_t damaged_bytes() const noexcept override { return damaged_bytes_; }
+
+  /// True when `open` found no trustworthy commit pointer and delivers the
+  /// log's batches again.
+  bool pointer_rebuilt() const noexcept { return pointer_rebuilt_; }
 
   /// True after an fdatasync failed: the kernel may have dropped pages
   /// that later reads would still show, so the store accepts nothing more
@@ -132,7 +148,6 @@ class file_store : public channel_store {
     uint64_t committed_through = 0;  ///< the commit pointer
     uint64_t pointer_generation = 0; ///< slot writes so far
     uint64_t persisted_pointer = 0;
-    std::set<uint64_t> committed_above; ///< commits past a gap
     uint64_t next_seq = 1;
     uint64_t next_lease = 1;
     std::deque<record_ref> queue;
@@ -150,9 +165,12 @@ class file_store : public channel_store {
   };
 
   std::filesystem::path segment_path(uint64_t number) const;
-  caf::error read_pointer();
-  caf::error write_pointer();
-  caf::error scan_segment(uint64_t number, bool last);
+  caf::error lock_directory();
+  caf::error cut_torn_tail(uint64_t number, int64_t at,
+                           const std::string& reason);
+  /// Moves the pointer up to just below the oldest batch still held.
+  void advance_pointer();
+  caf::error write_pointer(bool force = false);
   caf::error open_segment(uint64_t number);
   caf::error roll();
   void delete_committed_segments();
@@ -177,6 +195,9 @@ class file_store : public channel_store {
   int64_t synced_size_ = 0; ///< active segment's size at its last fdatasync
   size_t recovered_events_ = 0;
   size_t torn_records_ = 0;
+  uint64_t damaged_spans_ = 0;
+  uint64_t damaged_bytes_ = 0;
+  bool pointer_rebuilt_ = false;
   std::vector<char> buf_;
   std::string progress_buf_; ///< the one progress record buffer, reused
 };

@@ -1,5 +1,5 @@
-// Recovery of the file channel's store: the commit pointer, the scan of
-// every segment, and `open`. The writing half is file_store.cpp.
+// Recovery of the file channel's store: `open` applies what a scan of the
+// directory found (file_store_scan.cpp). The writing half is file_store.cpp.
 #include "runtime/file_store.hpp"
 
 #include <algorithm>
@@ -11,8 +11,8 @@
 #include <fmt/format.h>
 
 #include "runtime/errors.hpp"
-#include "runtime/event_batch.hpp"
 #include "runtime/file_store_format.hpp"
+#include "runtime/file_store_scan.hpp"
 #include "runtime/log.hpp"
 
 namespace sluice {
@@ -20,123 +20,32 @@ namespace sluice {
 namespace fs = std::filesystem;
 using namespace file_format;
 
-caf::error file_store::read_pointer() {
-  auto path = cfg_.directory / "commit.ptr";
-  pointer_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (pointer_fd_ < 0)
-    return io_error(path, "cannot open");
-  pointer_slot slots[2] = {};
-  for (int i = 0; i < 2; ++i) {
-    if (!pread_fully(pointer_fd_, reinterpret_cast<char*>(&slots[i]),
-                     sizeof(pointer_slot), i * sizeof(pointer_slot)))
-      continue;
-    auto& s = slots[i];
-    if (s.magic != pointer_magic || s.crc != slot_crc(s))
-      continue;
-    if (s.generation >= st_.pointer_generation) {
-      st_.pointer_generation = s.generation;
-      st_.committed_through = s.pointer;
-    }
+namespace {
+
+std::string pointer_problem(pointer_state s) {
+  switch (s) {
+  case pointer_state::missing:
+    return "commit.ptr is missing";
+  case pointer_state::empty:
+    return "commit.ptr is empty";
+  case pointer_state::damaged:
+    return "both slots of commit.ptr are damaged";
+  case pointer_state::ok:
+    break;
   }
-  st_.persisted_pointer = st_.committed_through;
-  return {};
+  return "commit.ptr does not match the log";
 }
 
-caf::error file_store::scan_segment(uint64_t number, bool last) {
-  auto path = segment_path(number);
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0)
-    return io_error(path, "cannot open");
-  auto size = static_cast<int64_t>(::lseek(fd, 0, SEEK_END));
-  segment_info info;
-  int64_t offset = 0;
-  std::vector<char> payload;
-  caf::error result;
-  while (offset < size) {
-    record_header h{};
-    std::string problem;
-    bool ok = pread_fully(fd, reinterpret_cast<char*>(&h), sizeof(h), offset);
-    if (!ok)
-      problem = "record header cut short";
-    else if ((h.magic != record_magic && h.magic != progress_magic) ||
-             h.crc != header_crc(h))
-      problem = "bad record header";
-    else if (offset + static_cast<int64_t>(sizeof(h) + h.payload) > size)
-      problem = "record cut short";
-    else if (h.magic == progress_magic) {
-      payload.resize(h.payload);
-      std::string source, token;
-      if (pread_fully(fd, payload.data(), h.payload,
-                      offset + static_cast<int64_t>(sizeof(h))) &&
-          decode_progress(payload, source, token))
-        st_.progress[source] = {std::move(token), number, false};
-      else if (last)
-        problem = "progress record damaged";
-      else
-        // Losing a token costs re-reads at most (sources fall back to an
-        // older token or their own positions): not worth refusing the log.
-        log().warn("file channel: damaged progress record at byte {} of {}; "
-                   "skipped",
-                   offset, path.string());
-    } else {
-      // Check the payload of every record still to deliver, and of every
-      // record of the last segment (where a crash may have torn a write).
-      if (last || h.seq > st_.committed_through) {
-        payload.resize(h.payload);
-        if (!pread_fully(fd, payload.data(), h.payload,
-                         offset + static_cast<int64_t>(sizeof(h))))
-          problem = "record payload unreadable";
-        else if (!event_batch::decode(payload))
-          problem = "record payload damaged";
-      }
-    }
-    if (!problem.empty()) {
-      if (!last) {
-        result = make_error(
-            channel_errc::corrupt_log,
-            fmt::format("{} at byte {}: {}", path.string(), offset, problem));
-        break;
-      }
-      log().warn("file channel: {} at byte {} of {}: cutting off a torn "
-                 "write of the last run",
-                 problem, offset, path.string());
-      ++torn_records_;
-      if (::ftruncate(fd, offset) != 0 || ::fdatasync(fd) != 0)
-        result = io_error(path, "cannot cut off the torn record");
-      size = offset;
-      break;
-    }
-    auto length = static_cast<uint32_t>(sizeof(h) + h.payload);
-    if (h.magic == progress_magic) {
-      offset += length;
-      continue;
-    }
-    if (h.seq > st_.committed_through) {
-      st_.queue.push_back({number, offset, length, h.seq, h.events});
-      st_.queued_events += h.events;
-      st_.held_events += h.events;
-      st_.held_bytes += h.payload;
-      recovered_events_ += h.events;
-    }
-    info.max_seq = std::max(info.max_seq, h.seq);
-    st_.next_seq = std::max(st_.next_seq, h.seq + 1);
-    offset += length;
-  }
-  // The previous run's last writes may still be only in the page cache; a
-  // new segment is about to follow this one, after which a torn tail here
-  // would read as damage in the middle of the log.
-  if (last && result == caf::error{} && ::fdatasync(fd) != 0)
-    result = io_error(path, "cannot sync");
-  ::close(fd);
-  info.size = size;
-  st_.segments[number] = info;
-  st_.disk_bytes += size;
-  return result;
+std::string lost_text(const damaged_span& s) {
+  if (s.lost_first == 0)
+    return "no uncommitted batch was lost in it";
+  return fmt::format("uncommitted batches {}..{} were in it and are lost",
+                     s.lost_first, s.lost_last);
 }
 
-caf::error file_store::open() {
-  if (opened_)
-    return {};
+} // namespace
+
+caf::error file_store::lock_directory() {
   std::error_code ec;
   fs::create_directories(cfg_.directory, ec);
   if (ec)
@@ -159,27 +68,138 @@ caf::error file_store::open() {
                             "directory");
     return io_error(lock_path, "cannot lock");
   }
-  if (auto err = read_pointer())
+  return {};
+}
+
+caf::error file_store::cut_torn_tail(uint64_t number, int64_t at,
+                                     const std::string& reason) {
+  auto path = segment_path(number);
+  log().warn("file channel: {} at byte {} of {}: cutting off a torn write of "
+             "the last run (nothing valid follows it)",
+             reason, at, path.string());
+  ++torn_records_;
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return io_error(path, "cannot open");
+  auto err = ::ftruncate(fd, at) == 0
+                 ? caf::error{}
+                 : io_error(path, "cannot cut off the torn record");
+  ::close(fd);
+  return err;
+}
+
+caf::error file_store::open() {
+  if (opened_)
+    return {};
+  if (auto err = lock_directory())
     return err;
-  std::vector<uint64_t> numbers;
-  for (auto& e : fs::directory_iterator{cfg_.directory, ec}) {
-    auto name = e.path().filename().string();
-    if (name.size() == 24 && name.ends_with(".seg"))
-      numbers.push_back(std::stoull(name.substr(0, 20)));
+  auto scan = scan_log(cfg_.directory, false);
+  if (!scan)
+    return scan.error();
+  auto dir = cfg_.directory.string();
+  if (auto gaps = scan->open_gaps(); !gaps.empty()) {
+    std::string what;
+    for (auto& g : gaps)
+      what += (what.empty() ? "" : "; ") + describe_gap(g);
+    return make_error(channel_errc::corrupt_log,
+                      fmt::format("file channel {}: {}; their events cannot "
+                                  "be delivered. `sluice channel check {}` "
+                                  "shows what the log holds; `sluice channel "
+                                  "repair {}` acknowledges the gap and lets "
+                                  "the channel go on without them",
+                                  dir, what, dir, dir));
   }
-  std::sort(numbers.begin(), numbers.end());
-  for (size_t i = 0; i < numbers.size(); ++i)
-    if (auto err = scan_segment(numbers[i], i + 1 == numbers.size()))
+  for (auto& g : scan->gaps)
+    log().warn("file channel {}: {} (acknowledged by a repair)", dir,
+               describe_gap(g));
+  auto& segs = scan->segments;
+  if (scan->torn_at >= 0) {
+    auto last = segs.rbegin()->first;
+    if (auto err = cut_torn_tail(last, scan->torn_at, scan->torn_reason))
       return err;
-  st_.next_seq = std::max(st_.next_seq, st_.committed_through + 1);
-  st_.synced_seq = st_.next_seq - 1; // the scan synced the last segment
-  if (auto err = open_segment(numbers.empty() ? 1 : numbers.back() + 1))
+    segs[last].size = scan->torn_at;
+  }
+  if (!segs.empty()) {
+    // The previous run's last writes may still be only in the page cache;
+    // a new segment is about to follow this one, after which a torn tail
+    // here would read as damage in the middle of the log.
+    auto path = segment_path(segs.rbegin()->first);
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    bool ok = fd >= 0 && ::fdatasync(fd) == 0;
+    auto err = ok ? caf::error{} : io_error(path, "cannot sync");
+    if (fd >= 0)
+      ::close(fd);
+    if (err)
+      return err;
+  }
+  for (auto& s : scan->damaged) {
+    log().error("file channel {}: damaged span in {}: bytes {}..{} ({} "
+                "byte(s), {}); skipped, the valid records after it are "
+                "kept; {}",
+                dir, segment_name(s.segment), s.begin, s.end, s.end - s.begin,
+                s.reason, lost_text(s));
+    ++damaged_spans_;
+    damaged_bytes_ += static_cast<uint64_t>(s.end - s.begin);
+  }
+  if (scan->out_of_order > 0)
+    log().warn("file channel {}: {} record(s) whose batch sequence number did "
+               "not follow the one before were rejected as damage",
+               dir, scan->out_of_order);
+  auto ptr_path = cfg_.directory / "commit.ptr";
+  pointer_fd_ = ::open(ptr_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (pointer_fd_ < 0)
+    return io_error(ptr_path, "cannot open");
+  st_.pointer_generation = scan->pointer_generation;
+  st_.committed_through = scan->committed_through;
+  st_.persisted_pointer = st_.committed_through;
+  for (auto& [number, s] : segs) {
+    st_.segments[number] = {s.size, s.max_seq};
+    st_.disk_bytes += s.size;
+  }
+  // A segment with a damaged span stays until the batches lost in it are
+  // below the pointer: deleting it earlier would turn the span into a gap
+  // that stops the next start.
+  for (auto& s : scan->damaged)
+    st_.segments[s.segment].max_seq =
+        std::max(st_.segments[s.segment].max_seq, s.lost_last);
+  for (auto& r : scan->pending) {
+    st_.queue.push_back({r.segment, r.offset, r.length, r.seq, r.events});
+    st_.held_bytes += r.length - sizeof(record_header);
+  }
+  st_.queued_events = st_.held_events = recovered_events_ =
+      scan->pending_events;
+  for (auto& [source, p] : scan->progress)
+    st_.progress[source] = {p.token, p.segment, false};
+  st_.next_seq = std::max(scan->last_seq, st_.committed_through) + 1;
+  st_.synced_seq = st_.next_seq - 1; // the last segment was synced above
+  bool rebuild = !scan->pointer_trusted;
+  if (rebuild) {
+    if (!st_.queue.empty()) {
+      log().warn("file channel {}: {}: which events were already delivered "
+                 "is unknown, so the {} event(s) still in the log are "
+                 "delivered again (at-least-once); the pointer is written "
+                 "anew",
+                 dir, pointer_problem(scan->pointer), recovered_events_);
+      pointer_rebuilt_ = true;
+    }
+    if (::ftruncate(pointer_fd_, 0) != 0)
+      return io_error(ptr_path, "cannot rewrite");
+    st_.pointer_generation = 0;
+  }
+  advance_pointer();
+  if (auto err = write_pointer(rebuild))
     return err;
-  if (recovered_events_ > 0 || torn_records_ > 0)
-    log().info("file channel {}: recovered {} uncommitted event(s){}",
-               cfg_.directory.string(), recovered_events_,
+  if (auto err = open_segment(segs.empty() ? 1 : segs.rbegin()->first + 1))
+    return err;
+  if (recovered_events_ > 0 || torn_records_ > 0 || damaged_spans_ > 0)
+    log().info("file channel {}: recovered {} uncommitted event(s){}{}", dir,
+               recovered_events_,
                torn_records_ > 0
                    ? fmt::format(", cut off {} torn record(s)", torn_records_)
+                   : std::string{},
+               damaged_spans_ > 0
+                   ? fmt::format(", skipped {} damaged span(s) of {} byte(s)",
+                                 damaged_spans_, damaged_bytes_)
                    : std::string{});
   delete_committed_segments();
   opened_ = true;

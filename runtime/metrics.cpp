@@ -26,6 +26,8 @@ metrics_snapshot copy(const component_metrics& m) {
   s.rollbacks = load(m.rollbacks);
   s.redelivered = load(m.redelivered);
   s.recovered = load(m.recovered);
+  s.damaged_spans = load(m.damaged_spans);
+  s.damaged_bytes = load(m.damaged_bytes);
   s.restarts = load(m.restarts);
   s.fill_events = load(m.fill_events);
   s.fill_bytes = load(m.fill_bytes);
@@ -78,6 +80,9 @@ std::string to_string(const metrics_snapshot& x) {
                         "recovered={}",
                         x.fill_events, x.capacity, x.fill_bytes, x.redelivered,
                         x.recovered);
+  if (x.damaged_spans > 0)
+    line += fmt::format(" damaged_spans={} damaged_bytes={}", x.damaged_spans,
+                        x.damaged_bytes);
   line += fmt::format(" dropped={} errors={} rollbacks={} restarts={}",
                       x.events_dropped, x.errors, x.rollbacks, x.restarts);
   return line;

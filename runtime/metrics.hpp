@@ -35,6 +35,10 @@ struct component_metrics {
   /// File channels: uncommitted events found at start, delivered again; a
   /// sink may have written some of them before the process ended.
   std::atomic<uint64_t> recovered{0};
+  /// File channels: damaged spans of the log skipped at start, and their
+  /// bytes.
+  std::atomic<uint64_t> damaged_spans{0};
+  std::atomic<uint64_t> damaged_bytes{0};
   std::atomic<uint64_t> restarts{0};
   std::atomic<uint64_t> fill_events{0}; ///< channels: events held
   std::atomic<uint64_t> fill_bytes{0};  ///< channels: bytes held
@@ -68,6 +72,8 @@ struct metrics_snapshot {
   uint64_t rollbacks = 0;
   uint64_t redelivered = 0;
   uint64_t recovered = 0;
+  uint64_t damaged_spans = 0;
+  uint64_t damaged_bytes = 0;
   uint64_t restarts = 0;
   uint64_t fill_events = 0;
   uint64_t fill_bytes = 0;

@@ -1,5 +1,6 @@
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -8,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "runtime/engine.hpp"
+#include "runtime/file_store.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_connectors.hpp"
 
@@ -238,5 +240,67 @@ SCENARIO("a source killed mid-stream resumes after the last batch its "
     CHECK(next == 20'000);
     CHECK(dups == 0);
     CHECK(bench->received.size() == 20'000);
+  }
+}
+
+SCENARIO("a file channel whose last segment is damaged in the middle "
+         "delivers every valid event after the damage and reports the span",
+         "[pipeline][file_channel][damage]") {
+  test::temp_dir dir;
+  auto spec = counter_to_file_channel(dir / "channel");
+  spec.channels[0].opts.set("segment_size", int64_t{4} << 20);
+  {
+    // A previous run left 50 batches of 100 undelivered.
+    file_store_config cfg;
+    cfg.directory = dir / "channel";
+    cfg.min_free_space = 0;
+    auto store = file_store::make(cfg);
+    REQUIRE(store);
+    REQUIRE(!(*store)->open());
+    for (int b = 0; b < 50; ++b) {
+      event_batch batch;
+      for (int i = 0; i < 100; ++i)
+        batch.append(std::to_string(b * 100 + i));
+      REQUIRE(!(*store)->append(std::move(batch)));
+    }
+    REQUIRE(!(*store)->sync());
+    (*store)->close();
+  }
+  std::filesystem::path seg;
+  for (auto& e : std::filesystem::directory_iterator{dir / "channel"})
+    if (e.path().extension() == ".seg" && e.file_size() > 0)
+      seg = e.path();
+  REQUIRE(!seg.empty());
+  // Inside the payload of batch 25 of 50, in the middle of the segment.
+  auto at = test::read_file(seg).find("2500");
+  REQUIRE(at != std::string::npos);
+  {
+    std::fstream f{seg, std::ios::in | std::ios::out | std::ios::binary};
+    f.seekp(static_cast<std::streamoff>(at));
+    f.write("\xde\xad\xbe\xef", 4);
+  }
+  auto bench = std::make_shared<test::test_bench>();
+  bench->source_limit = 0; // the source has nothing new
+  auto eng = engine::make(spec, test::make_test_registry(bench));
+  REQUIRE(eng);
+  REQUIRE(!(*eng)->start());
+  REQUIRE(!(*eng)->wait());
+  THEN("only the damaged batch is missing, the rest arrives in order, and "
+       "the channel counts the span") {
+    auto disk = (*eng)->metrics().snapshot("disk");
+    CHECK(disk.damaged_spans == 1);
+    CHECK(disk.damaged_bytes > 0);
+    std::lock_guard guard{bench->mtx};
+    CHECK(bench->received.size() == 4900);
+    CHECK(disk.recovered == bench->received.size());
+    // Everything after the damaged batch arrived.
+    CHECK(bench->received.back() == "4999");
+    int64_t next = 0;
+    for (auto& body : bench->received) {
+      if (next == 2500)
+        next = 2600; // the damaged batch
+      REQUIRE(std::stoll(body) == next);
+      ++next;
+    }
   }
 }

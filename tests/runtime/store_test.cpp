@@ -3,12 +3,18 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include "runtime/errors.hpp"
 #include "runtime/file_store.hpp"
+#include "runtime/file_store_scan.hpp"
 #include "runtime/memory_store.hpp"
 #include "tests/support/process.hpp"
 
@@ -200,8 +206,160 @@ SCENARIO("a torn write at the end of the log is cut off", "[file_store]") {
   }
 }
 
-SCENARIO("damage in the middle of the log is reported, not skipped",
-         "[file_store]") {
+namespace {
+
+/// Overwrites `n` bytes of `path` at `offset` with their complement.
+void flip_bytes(const fs::path& path, int64_t offset, int n) {
+  auto bytes = test::read_file(path);
+  REQUIRE(offset + n <= static_cast<int64_t>(bytes.size()));
+  std::fstream f{path, std::ios::in | std::ios::out | std::ios::binary};
+  f.seekp(offset);
+  for (int i = 0; i < n; ++i)
+    f.put(static_cast<char>(~bytes[static_cast<size_t>(offset + i)]));
+}
+
+/// The numbers of `bodies` ("event-N"), in order.
+std::vector<int> numbers_of(const std::vector<std::string>& bodies) {
+  std::vector<int> result;
+  for (auto& b : bodies)
+    result.push_back(std::stoi(b.substr(6)));
+  return result;
+}
+
+/// Checks that `got` is 0..n-1 with one contiguous run of at most
+/// `max_lost` numbers missing; returns how many are missing.
+int missing_run(const std::vector<int>& got, int n, int max_lost) {
+  int next = 0;
+  int missing = 0;
+  for (auto x : got) {
+    if (x != next) {
+      REQUIRE(missing == 0); // one run only
+      REQUIRE(x > next);
+      missing = x - next;
+    }
+    next = x + 1;
+  }
+  missing += n - next;
+  CHECK(missing <= max_lost);
+  return missing;
+}
+
+} // namespace
+
+SCENARIO("damage in the middle of the last segment loses only the damaged "
+         "record; every valid record after it is recovered",
+         "[file_store][damage]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.segment_size = 4 << 20; // one segment holds everything
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 500; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10), "tail",
+                             "at " + std::to_string(i * 10 + 10)));
+    REQUIRE(!store->sync());
+    // Stopped without a commit: everything is still to deliver.
+  }
+  auto segs = segments(cfg.directory);
+  REQUIRE(segs.size() == 1);
+  // In the middle of the segment: inside the payload of batch 250 of 500.
+  auto size = static_cast<int64_t>(fs::file_size(segs.front()));
+  auto middle =
+      static_cast<int64_t>(test::read_file(segs.front()).find("event-2500"));
+  REQUIRE(middle > size / 3);
+  REQUIRE(middle < 2 * size / 3);
+  flip_bytes(segs.front(), middle, 4);
+  auto store = open_store(cfg);
+  THEN("the damage is reported as a span holding the flipped bytes, not cut "
+       "off as a torn write") {
+    CHECK(store->torn_records() == 0);
+    CHECK(store->damaged_spans() == 1);
+    CHECK(store->damaged_bytes() > 0);
+    CHECK(store->damaged_bytes() < 1000);
+    auto scan = file_format::scan_log(cfg.directory, true);
+    REQUIRE(scan);
+    REQUIRE(scan->damaged.size() == 1);
+    CHECK(scan->damaged[0].begin <= middle);
+    CHECK(scan->damaged[0].end >= middle + 4);
+    CHECK(scan->damaged[0].lost_first == 251);
+    CHECK(scan->damaged[0].lost_last == 251);
+  }
+  THEN("every event but those of the damaged batch comes back, in order") {
+    auto l = store->take(100'000);
+    REQUIRE(l);
+    auto got = numbers_of(bodies(*l));
+    CHECK(got.size() == 4990);
+    CHECK(missing_run(got, 5000, 10) == 10);
+    CHECK(std::find(got.begin(), got.end(), 2500) == got.end());
+    CHECK(store->recovered_events() == 4990);
+  }
+  THEN("the progress token written after the damage counts") {
+    CHECK(store->recovered_progress()["tail"] == "at 5000");
+  }
+  THEN("the log stays usable, and the damaged segment goes once its "
+       "batches are committed") {
+    REQUIRE(!store->append(numbered(5000, 10)));
+    REQUIRE(!store->sync());
+    auto l = store->take(100'000);
+    REQUIRE(l);
+    REQUIRE(!store->commit(l->id));
+    REQUIRE(!store->sync());
+    CHECK(!fs::exists(segs.front()));
+  }
+}
+
+SCENARIO("damage in a segment before the last is skipped and reported, not "
+         "fatal",
+         "[file_store][damage]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir); // 4 KiB segments
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 60; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+  }
+  auto segs = segments(cfg.directory);
+  REQUIRE(segs.size() >= 3);
+  flip_bytes(segs.front(), 100, 1);
+  auto store = open_store(cfg);
+  THEN("the store opens with every other batch, and reports the span") {
+    CHECK(store->damaged_spans() == 1);
+    CHECK(store->torn_records() == 0);
+    auto l = store->take(100'000);
+    REQUIRE(l);
+    auto got = numbers_of(bodies(*l));
+    auto lost = missing_run(got, 600, 10);
+    CHECK(lost == 10);
+  }
+}
+
+SCENARIO("damage at the end of a segment before the last is a damaged span "
+         "too, and the next segment's records follow",
+         "[file_store][damage]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 60; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+  }
+  auto segs = segments(cfg.directory);
+  REQUIRE(segs.size() >= 3);
+  auto size = static_cast<int64_t>(fs::file_size(segs.front()));
+  flip_bytes(segs.front(), size - 5, 4);
+  auto store = open_store(cfg);
+  CHECK(store->damaged_spans() == 1);
+  CHECK(store->torn_records() == 0);
+  auto l = store->take(100'000);
+  REQUIRE(l);
+  CHECK(missing_run(numbers_of(bodies(*l)), 600, 10) == 10);
+}
+
+SCENARIO("a segment that is all damage is kept until the batches after it "
+         "are committed",
+         "[file_store][damage]") {
   test::temp_dir dir;
   auto cfg = small_config(dir);
   {
@@ -213,17 +371,74 @@ SCENARIO("damage in the middle of the log is reported, not skipped",
   auto segs = segments(cfg.directory);
   REQUIRE(segs.size() >= 3);
   {
-    std::fstream f{segs.front(),
-                   std::ios::in | std::ios::out | std::ios::binary};
-    f.seekp(100);
-    f.put('\x7f');
+    std::ofstream out{segs[1], std::ios::binary | std::ios::trunc};
+    out << std::string(4000, '\x55');
   }
-  auto store = file_store::make(cfg);
-  REQUIRE(store);
-  auto err = (*store)->open();
-  REQUIRE(err);
-  CHECK(err == make_error(channel_errc::corrupt_log));
-  CHECK_THAT(describe(err), Catch::Contains(segs.front().string()));
+  size_t first = 0;
+  {
+    auto store = open_store(cfg);
+    CHECK(store->damaged_spans() == 1);
+    first = store->recovered_events();
+    // Stopped before anything was delivered.
+  }
+  THEN("the next start still explains the lost batches by the damage") {
+    REQUIRE(fs::exists(segs[1]));
+    auto store = open_store(cfg);
+    CHECK(store->damaged_spans() == 1);
+    CHECK(store->recovered_events() == first);
+    AND_WHEN("everything after it is committed") {
+      auto l = store->take(100'000);
+      REQUIRE(l);
+      REQUIRE(!store->commit(l->id));
+      REQUIRE(!store->sync());
+      THEN("the damaged segment goes") {
+        CHECK_FALSE(fs::exists(segs[1]));
+      }
+    }
+  }
+}
+
+SCENARIO("a valid record whose sequence number goes backwards is rejected "
+         "as damage",
+         "[file_store][damage]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.segment_size = 1 << 20;
+  // Batches of equal size, so one record's bytes can stand in for another.
+  auto fixed = [](int i) {
+    event_batch b;
+    b.append(fmt::format("event-{:04d}", i));
+    return b;
+  };
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 10; ++i)
+      REQUIRE(!store->append(fixed(i)));
+    REQUIRE(!store->sync());
+  }
+  auto seg = segments(cfg.directory).front();
+  auto bytes = test::read_file(seg);
+  auto record = bytes.size() / 10;
+  REQUIRE(record * 10 == bytes.size());
+  // Record 5 becomes a copy of record 1: every check passes but the order.
+  bytes.replace(5 * record, record, bytes.substr(record, record));
+  {
+    std::ofstream out{seg, std::ios::binary | std::ios::trunc};
+    out << bytes;
+  }
+  auto store = open_store(cfg);
+  THEN("the copy is not delivered twice; the records after it are") {
+    CHECK(store->damaged_spans() == 1);
+    auto l = store->take(100);
+    REQUIRE(l);
+    auto got = bodies(*l);
+    CHECK(got.size() == 9);
+    CHECK(std::count(got.begin(), got.end(), "event-0001") == 1);
+    CHECK(std::count(got.begin(), got.end(), "event-0009") == 1);
+    auto scan = file_format::scan_log(cfg.directory, true);
+    REQUIRE(scan);
+    CHECK(scan->out_of_order == 1);
+  }
 }
 
 SCENARIO("commits out of order advance the pointer only past a closed gap",
@@ -295,6 +510,31 @@ SCENARIO("a file store refuses room past its limits with a clear reason",
     std::string reason;
     CHECK_FALSE(other->has_room(1, reason));
     CHECK_THAT(reason, Catch::Contains("min_free_space"));
+  }
+}
+
+SCENARIO("a file store says why free space is short: the next batches would "
+         "leave less than min_free_space",
+         "[file_store]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.segment_size = 64 << 20;
+  struct statvfs sv;
+  REQUIRE(::statvfs(dir.path().c_str(), &sv) == 0);
+  auto free_now =
+      static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
+  REQUIRE(free_now > (int64_t{8} << 20));
+  // More free space than min_free_space, but not enough for 4 MiB more.
+  cfg.min_free_space = free_now - (int64_t{2} << 20);
+  auto store = open_store(cfg);
+  std::string why;
+  REQUIRE_FALSE(store->has_room(4 << 20, why));
+  THEN("the message states the free space, the reserve and the limit as "
+       "they are") {
+    CHECK_THAT(why, Catch::Contains("free; writing the next batches (up to "
+                                    "4.0 MiB) would leave") &&
+                        Catch::Contains("below min_free_space"));
+    CHECK_THAT(why, !Catch::Contains("free, below"));
   }
 }
 
@@ -531,5 +771,153 @@ SCENARIO("a failed fdatasync cuts the log back to what was durable and "
     auto l = store->take(100);
     REQUIRE(l);
     CHECK(bodies(*l) == expected(0, 10));
+  }
+}
+
+namespace {
+
+/// A store with `batches` batches of 10 events written, all delivered and
+/// committed except what `keep` says to leave uncommitted at the end.
+void write_and_commit(const file_store_config& cfg, int batches,
+                      int uncommitted = 0) {
+  auto store = open_store(cfg);
+  for (int i = 0; i < batches; ++i)
+    REQUIRE(!store->append(numbered(i * 10, 10)));
+  REQUIRE(!store->sync());
+  auto l = store->take(static_cast<size_t>((batches - uncommitted) * 10));
+  REQUIRE(l);
+  REQUIRE(!store->commit(l->id));
+  REQUIRE(!store->sync());
+  store->close();
+}
+
+} // namespace
+
+SCENARIO("a lost commit pointer costs one more delivery, not one on every "
+         "start",
+         "[file_store][pointer]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir); // 4 KiB segments: the last holds a few
+  write_and_commit(cfg, 60);
+  auto ptr = cfg.directory / "commit.ptr";
+  REQUIRE(fs::exists(ptr));
+  // A delivered channel whose commit.ptr is deleted, or has both slots
+  // damaged.
+  auto deleted = GENERATE(true, false);
+  if (deleted) {
+    fs::remove(ptr);
+  } else {
+    std::ofstream out{ptr, std::ios::binary | std::ios::trunc};
+    out << std::string(64, 'x');
+  }
+  size_t first_run = 0;
+  {
+    auto store = open_store(cfg);
+    first_run = store->recovered_events();
+    CHECK(store->pointer_rebuilt());
+    // The batches still in the log are delivered once more and committed.
+    while (store->queued_events() > 0) {
+      auto l = store->take(1000);
+      REQUIRE(l);
+      REQUIRE(!store->commit(l->id));
+    }
+    REQUIRE(!store->sync());
+    store->close();
+  }
+  THEN("the first start delivers what the log still holds again") {
+    CHECK(first_run > 0);
+    CHECK(first_run < 600);
+  }
+  THEN("the next start delivers nothing, and old segments were reclaimed") {
+    auto store = open_store(cfg);
+    CHECK_FALSE(store->pointer_rebuilt());
+    CHECK(store->recovered_events() == 0);
+    CHECK(segment_count(cfg.directory) <= 2);
+  }
+}
+
+SCENARIO("a missing segment in the middle of the log stops the store with "
+         "an error naming the gap",
+         "[file_store][gap]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 60; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+  }
+  auto segs = segments(cfg.directory);
+  REQUIRE(segs.size() >= 3);
+  auto gone = segs[1];
+  fs::remove(gone);
+  auto store = file_store::make(cfg);
+  REQUIRE(store);
+  auto err = (*store)->open();
+  REQUIRE(err);
+  CHECK(err == make_error(channel_errc::corrupt_log));
+  CHECK_THAT(describe(err), Catch::Contains(gone.filename().string()) &&
+                                Catch::Contains("are missing") &&
+                                Catch::Contains("sluice channel repair " +
+                                                cfg.directory.string()));
+}
+
+namespace {
+
+/// Every segment's size at its newest successful fdatasync, by path.
+std::map<std::string, int64_t> synced_sizes;
+
+int recording_sync(int fd) {
+  auto link = "/proc/self/fd/" + std::to_string(fd);
+  std::error_code ec;
+  auto path = fs::read_symlink(link, ec).string();
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    return -1;
+  if (::fdatasync(fd) != 0)
+    return -1;
+  synced_sizes[path] = static_cast<int64_t>(st.st_size);
+  return 0;
+}
+
+} // namespace
+
+SCENARIO("a file store hands out and acknowledges a batch only after an "
+         "fdatasync covered it",
+         "[file_store][sync_order]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir); // 4 KiB segments: several rolls
+  cfg.sync_data = recording_sync;
+  synced_sizes.clear();
+  auto store = open_store(cfg);
+  size_t appended = 0;
+  size_t acked = 0;
+  for (int i = 0; i < 60; ++i) {
+    REQUIRE(!store->append(numbered(i * 10, 10)));
+    appended += 10;
+    // Nothing appended since the last acknowledged sync is handed out.
+    CHECK(store->takeable_events() == acked);
+    if (i % 3 != 2)
+      continue;
+    REQUIRE(!store->sync()); // the acknowledgement of what was appended
+    acked = appended;
+    CHECK(store->takeable_events() == acked);
+    // Every byte of every segment was covered by an fdatasync before sync
+    // returned.
+    for (auto& seg : segments(cfg.directory)) {
+      auto size = static_cast<int64_t>(fs::file_size(seg));
+      if (size > 0)
+        CHECK(synced_sizes[fs::canonical(seg).string()] == size);
+    }
+  }
+  THEN("the segments rolled, so the case of a roll was covered") {
+    CHECK(segment_count(cfg.directory) >= 3);
+    CHECK(synced_sizes.size() >= 3);
+  }
+  THEN("a lease holds no more than the acknowledged events") {
+    REQUIRE(!store->append(numbered(600, 10)));
+    auto l = store->take(100'000);
+    REQUIRE(l);
+    CHECK(bodies(*l).size() == acked);
   }
 }
