@@ -70,7 +70,11 @@ struct supervisor_config {
 /// `(get_atom, std::string name)` -> the running child of that name.
 /// Stop: `stop_atom` stops the children phase by phase with `stop_atom`,
 /// waiting for each phase to end (killing what outlives
-/// `phase_timeout_ms`), then quits normally. Idempotent.
+/// `phase_timeout_ms`), then quits normally. Idempotent. During a stop,
+/// children of phases not yet asked to stop (sinks while their channel
+/// drains) are still restarted as above; the others are not. A child that
+/// ends with `channel_errc::events_lost` while stopping makes the
+/// supervisor quit with that error once the stop is done.
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_config cfg);
 
 } // namespace sluice

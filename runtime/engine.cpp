@@ -307,6 +307,15 @@ caf::error engine::wait() {
     return d.result;
   (*d.waiter)->receive([&](caf::down_msg& msg) { d.result = msg.reason; });
   d.waited = true;
+  // A failure that escalated killed the channels: say what memory channels
+  // held (a drained stop reports its own loss).
+  if (d.result && d.result != make_error(channel_errc::events_lost))
+    for (auto& ch : d.spec.channels)
+      if (ch.type != "file")
+        if (auto held = d.metrics.snapshot(ch.name).fill_events; held > 0)
+          log().error("channel {}: {} undelivered event(s) lost (memory "
+                      "channel stopped by the failure)",
+                      ch.name, held);
   if (d.stats)
     caf::anon_send(d.stats, stop_atom::value);
   d.waiter.reset();

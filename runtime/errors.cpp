@@ -67,6 +67,8 @@ std::string to_string(channel_errc x) {
     return "unknown lease";
   case channel_errc::stopped:
     return "channel stopped";
+  case channel_errc::events_lost:
+    return "events lost";
   }
   return "unknown channel error";
 }

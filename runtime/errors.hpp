@@ -31,6 +31,7 @@ enum class channel_errc : uint8_t {
   io_error,
   unknown_lease,
   stopped,
+  events_lost, ///< a stop ended with undelivered events that no store keeps
 };
 
 /// Errors of topology files and command lines.
