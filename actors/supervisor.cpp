@@ -147,6 +147,13 @@ void on_child_failed(supervisor_ptr self, size_t i, const caf::error& reason) {
   auto& st = self->state;
   auto& spec = st.cfg.children[i];
   auto& c = st.children[i];
+  if (is_permanent(reason)) {
+    auto msg = spec.name +
+               " failed with an error no restart can cure: " + describe(reason);
+    log().critical("{}: giving up: {}", st.cfg.name, msg);
+    escalate(self, make_error(supervisor_errc::permanent_failure, msg));
+    return;
+  }
   auto now = clock::now();
   auto window = std::chrono::milliseconds{st.cfg.policy.window_ms};
   while (!c.failures.empty() && now - c.failures.front() > window)

@@ -18,6 +18,7 @@
 #include "runtime/file_store.hpp"
 #include "runtime/log.hpp"
 #include "runtime/memory_store.hpp"
+#include "runtime/paths.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace sluice {
@@ -68,6 +69,11 @@ channel_config make_channel_config(const channel_spec& spec,
     cfg.byte_capacity = static_cast<size_t>(fs.max_disk_bytes);
     cfg.drain_on_stop = false;
     cfg.make_store = [fs]() -> caf::expected<channel_store_ptr> {
+      // Where the errno is known: a path in the way or a directory this
+      // process may not write fails at once instead of being retried.
+      if (auto bad = prepare_directory(fs.directory))
+        return classify_errno(make_error(channel_errc::io_error, bad->text),
+                              bad->code);
       auto store = file_store::make(fs);
       if (!store)
         return store.error();

@@ -120,3 +120,28 @@ SCENARIO("a sink that does not recover within drain_timeout fails the run "
     CHECK((*eng)->metrics().snapshot("snk").restarts > restarts_at_drain);
   }
 }
+
+SCENARIO("a component that fails with a permanent error is not restarted",
+         "[supervisor][permanent]") {
+  auto bench = std::make_shared<test::test_bench>();
+  bench->source_limit = 1'000;
+  bench->fail_opens = 1'000;
+  bench->fail_permanently = true;
+  auto spec = drain_topology(20'000);
+  spec.supervision.max_restarts = 10;
+  spec.supervision.initial_backoff_ms = 1'000;
+  auto eng = engine::make(spec, test::make_test_registry(bench));
+  REQUIRE(eng);
+  REQUIRE(!(*eng)->start());
+  auto err = (*eng)->wait();
+  THEN("the engine fails at once with the cause") {
+    REQUIRE(err);
+    CHECK(err == make_error(supervisor_errc::permanent_failure));
+    CHECK_THAT(describe(err), Catch::Contains("snk failed with an error no "
+                                              "restart can cure") &&
+                                  Catch::Contains("open refused"));
+    CHECK((*eng)->metrics().snapshot("snk").restarts == 0);
+    std::lock_guard guard{bench->mtx};
+    CHECK(bench->opens.size() == 1);
+  }
+}
