@@ -85,7 +85,7 @@ SCENARIO("a sink that fails while its channel drains is restarted and "
       auto err = (*eng)->wait();
       THEN("it was restarted during the drain and every event arrived") {
         CHECK(!err);
-        CHECK((*eng)->metrics().snapshot("snk").restarts >
+        CHECK((*eng)->metrics().snapshot("snk").restarts >=
               restarts_at_drain + 3);
         std::lock_guard guard{bench->mtx};
         REQUIRE(bench->received.size() == 5'000);
