@@ -361,20 +361,28 @@ void finish_stop(channel_ptr self) {
   }
   st.to_ack.clear();
   auto left = st.store->queued_events();
-  if (left > 0 && st.cfg.drain_on_stop)
-    log().warn("channel {}: stopped with {} undelivered event(s) (memory "
-               "channel: they are lost)",
-               st.cfg.name, left);
-  else if (left > 0)
+  caf::error lost;
+  if (left > 0 && st.cfg.drain_on_stop) {
+    // Nothing keeps them: the run must not end as a clean stop.
+    lost =
+        make_error(channel_errc::events_lost,
+                   std::to_string(left) +
+                       " undelivered event(s) lost in channel " + st.cfg.name +
+                       " (memory channel; not drained within "
+                       "drain_timeout)");
+    log().error("channel {}: {}", st.cfg.name, describe(lost));
+    st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+  } else if (left > 0) {
     log().info("channel {}: {} event(s) persisted for the next run",
                st.cfg.name, left);
+  }
   for (auto& t : st.takes)
     t.promise.deliver(lease{});
   st.takes.clear();
   serve_progress(self, true);
   update_gauges(self);
   st.store->close();
-  self->quit();
+  self->quit(lost);
 }
 
 void maybe_finish_stop(channel_ptr self) {

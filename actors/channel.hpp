@@ -67,8 +67,9 @@ struct channel_config {
 /// (memory, or any channel sent `(stop_atom, drain_atom)` because every
 /// source finished) waits until every event is committed (or
 /// `drain_timeout_ms`); a persisting one (file) hands out no more leases and
-/// waits only for open ones; then it syncs, closes its store and quits.
-/// Idempotent.
+/// waits only for open ones; then it syncs, closes its store and quits:
+/// normally, or with `channel_errc::events_lost` (saying how many) when a
+/// memory channel still held undelivered events. Idempotent.
 ///
 /// A restart keeps what the store keeps: nothing for memory, every appended
 /// and synced batch for file.

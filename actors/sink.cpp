@@ -125,7 +125,9 @@ caf::behavior sink_impl(sink_ptr self, sink_config cfg) {
     auto& st = self->state;
     if (msg.source != st.cfg.channel.address())
       return;
-    if (st.stopping || !msg.reason) {
+    // A channel that stopped losing events (it said so) stopped all the same.
+    if (st.stopping || !msg.reason ||
+        msg.reason == make_error(channel_errc::events_lost)) {
       stop_now(self);
       return;
     }

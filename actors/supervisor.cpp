@@ -147,6 +147,13 @@ void on_child_failed(supervisor_ptr self, size_t i, const caf::error& reason) {
   auto& st = self->state;
   auto& spec = st.cfg.children[i];
   auto& c = st.children[i];
+  if (is_permanent(reason)) {
+    auto msg = spec.name +
+               " failed with an error no restart can cure: " + describe(reason);
+    log().critical("{}: giving up: {}", st.cfg.name, msg);
+    escalate(self, make_error(supervisor_errc::permanent_failure, msg));
+    return;
+  }
   auto now = clock::now();
   auto window = std::chrono::milliseconds{st.cfg.policy.window_ms};
   while (!c.failures.empty() && now - c.failures.front() > window)
@@ -250,9 +257,23 @@ caf::behavior supervisor_impl(supervisor_ptr self, supervisor_config cfg) {
     if (c.replaced.erase(msg.source) > 0)
       return;
     if (st.stopping) {
-      if (msg.reason && msg.reason != caf::exit_reason::user_shutdown)
+      auto failed = msg.reason && msg.reason != caf::exit_reason::user_shutdown;
+      // A child whose phase was not asked to stop yet (a sink while its
+      // channel drains) is still needed: it restarts as usual.
+      if (failed && st.cfg.children[i].stop_phase > st.phase &&
+          !dependency_down(self, i)) {
+        on_child_failed(self, i, msg.reason);
+        return;
+      }
+      if (failed && msg.reason == make_error(channel_errc::events_lost)) {
+        // The channel logged it; a run that lost events does not end
+        // cleanly.
+        if (!st.failure)
+          st.failure = msg.reason;
+      } else if (failed) {
         log().warn("{}: {} ended with {} while stopping", st.cfg.name,
                    st.cfg.children[i].name, describe(msg.reason));
+      }
       if (phase_done(self, st.phase))
         next_phase(self);
       return;
@@ -284,7 +305,10 @@ caf::behavior supervisor_impl(supervisor_ptr self, supervisor_config cfg) {
       },
       [self](restart_atom, uint64_t i, uint64_t generation) {
         auto& st = self->state;
-        if (st.stopping || i >= st.children.size())
+        if (i >= st.children.size())
+          return;
+        // During a stop, only children whose phase is still to come restart.
+        if (st.stopping && st.cfg.children[i].stop_phase <= st.phase)
           return;
         auto& c = st.children[i];
         if (c.running || c.generation != generation || dependency_down(self, i))

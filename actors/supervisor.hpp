@@ -64,13 +64,20 @@ struct supervisor_config {
 /// supervisor logs why, kills the rest and ends with
 /// `supervisor_errc::max_restarts_exceeded`, which its own supervisor (or
 /// the engine, which reports it and sets the exit code) sees.
-/// A child that ends normally is not restarted. When every child of
-/// `finish_phase` has ended normally, the supervisor stops the rest and
-/// asks children that `drains` to deliver everything first.
+/// A child that fails with a permanent error (`is_permanent`: a path in
+/// the way, a command that does not exist) is not restarted: the supervisor
+/// escalates at once with `supervisor_errc::permanent_failure` naming the
+/// child and the cause. A child that ends normally is not restarted. When every
+/// child of `finish_phase` has ended normally, the supervisor stops the rest
+/// and asks children that `drains` to deliver everything first.
 /// `(get_atom, std::string name)` -> the running child of that name.
 /// Stop: `stop_atom` stops the children phase by phase with `stop_atom`,
 /// waiting for each phase to end (killing what outlives
-/// `phase_timeout_ms`), then quits normally. Idempotent.
+/// `phase_timeout_ms`), then quits normally. Idempotent. During a stop,
+/// children of phases not yet asked to stop (sinks while their channel
+/// drains) are still restarted as above; the others are not. A child that
+/// ends with `channel_errc::events_lost` while stopping makes the
+/// supervisor quit with that error once the stop is done.
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_config cfg);
 
 } // namespace sluice

@@ -7,6 +7,7 @@
 #include "config/topology.hpp"
 #include "config/topology_detail.hpp"
 #include "connectors/registry.hpp"
+#include "runtime/paths.hpp"
 
 namespace sluice {
 
@@ -141,12 +142,36 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
             key + " '" + path + "' of '" + name + "' is already used by '" +
                 i->second + "'; each needs its own");
   };
+  // A file where a directory must be fails every start: say so now (this
+  // only looks, it creates nothing).
+  auto directory_usable = [&](const std::string& name, const options& opts,
+                              const std::string& key, bool parent_only) {
+    auto path = string_option(opts, key);
+    if (path.empty())
+      return;
+    std::filesystem::path dir{path};
+    std::error_code ec;
+    if (parent_only && std::filesystem::is_directory(dir, ec)) {
+      error(name, key,
+            key + " '" + path + "' of '" + name +
+                "' is a directory; it must name a file");
+      return;
+    }
+    if (parent_only)
+      dir = dir.parent_path();
+    if (auto file = blocking_file(dir); !file.empty())
+      error(name, key,
+            key + " '" + path + "' of '" + name + "' cannot be used: '" +
+                file.string() + "' exists and is not a directory");
+  };
   std::map<std::string, const channel_spec*> channels;
   for (auto& c : spec.channels) {
     name_check(c.name, "channel");
     channels.emplace(c.name, &c);
-    if (c.type == "file")
+    if (c.type == "file") {
       claim(c.name, c.opts, "directory");
+      directory_usable(c.name, c.opts, "directory", false);
+    }
     if (c.type == "memory" && int_option(c.opts, "transaction_capacity", 1000) >
                                   int_option(c.opts, "capacity", 10000))
       error(c.name, "transaction_capacity",
@@ -200,8 +225,10 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
     name_check(s.name, "source");
     needs(s.name, "source", "type", s.type);
     needs(s.name, "source", "channel", s.channel);
-    if (s.type == "taildir")
+    if (s.type == "taildir") {
       claim(s.name, s.opts, "position_file");
+      directory_usable(s.name, s.opts, "position_file", true);
+    }
     if (check_types && !s.type.empty() && !registry.find_source(s.type))
       error(s.name, "type", "unknown source type '" + s.type + "'");
     check_link(s.name, "source", s.channel, s.batch_size);
@@ -215,6 +242,8 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
       error(s.name, "type", "unknown sink type '" + s.type + "'");
     check_link(s.name, "sink", s.channel, s.batch_size);
     drained.insert(s.channel);
+    if (s.type == "file")
+      directory_usable(s.name, s.opts, "directory", false);
   }
   for (auto& c : spec.channels) {
     if (fed.count(c.name) == 0)

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 
 #include "connectors/registry.hpp"
 #include "runtime/errors.hpp"
@@ -112,10 +113,20 @@ bool exec_source::reap(bool wait) {
   auto r = ::waitpid(pid_, &status, wait ? 0 : WNOHANG);
   if (r != pid_)
     return false;
-  if (WIFEXITED(status))
+  auto first = std::exchange(first_run_, false);
+  if (WIFEXITED(status)) {
+    auto code = WEXITSTATUS(status);
     log().info("source {}: '{}' exited with status {}", ctx_.name, cfg_.command,
-               WEXITSTATUS(status));
-  else if (WIFSIGNALED(status))
+               code);
+    // The shell's codes for a command it cannot run (POSIX).
+    if (first && (code == 127 || code == 126))
+      failure_ = make_permanent(
+          make_error(connector_errc::process_failed,
+                     std::string{code == 127 ? "command not found"
+                                             : "command not executable"} +
+                         ": '" + cfg_.command + "' exited with status " +
+                         std::to_string(code) + " at its first start"));
+  } else if (WIFSIGNALED(status))
     log().warn("source {}: '{}' was killed by signal {}", ctx_.name,
                cfg_.command, WTERMSIG(status));
   pid_ = -1;
@@ -124,6 +135,8 @@ bool exec_source::reap(bool wait) {
 
 caf::expected<poll_status> exec_source::poll(batch_builder& out,
                                              size_t max_events) {
+  if (failure_)
+    return failure_;
   if (restart_at_) {
     if (std::chrono::steady_clock::now() < *restart_at_)
       return poll_status::idle;
@@ -180,6 +193,11 @@ caf::expected<poll_status> exec_source::poll(batch_builder& out,
     ::close(err_fd_);
     err_fd_ = -1;
   }
+  // Lines read so far go out first; the next poll reports the failure.
+  if (failure_ && emitted > 0)
+    return poll_status::more;
+  if (failure_)
+    return failure_;
   if (cfg_.restart) {
     restart_at_ = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds{cfg_.restart_throttle_ms};

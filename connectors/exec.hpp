@@ -22,6 +22,10 @@ struct exec_config {
 
 /// Runs a command through `/bin/sh -c` and emits its stdout lines.
 ///
+/// When the first run of the command exits with 127 (command not found) or
+/// 126 (not executable), the source fails with a permanent error: no
+/// restart would find the command.
+///
 /// Nothing is buffered beyond what was read, but what the command wrote and
 /// this source did not read yet is lost if sluice dies: prefer `taildir`
 /// for files (the same warning as Flume's exec source).
@@ -52,6 +56,8 @@ class exec_source : public source_connector {
   line_buffer out_;
   line_buffer err_;
   size_t cut_counted_ = 0;
+  bool first_run_ = true; ///< the command has not exited yet
+  caf::error failure_;    ///< reported by the next poll
   std::optional<std::chrono::steady_clock::time_point> restart_at_;
 };
 

@@ -13,6 +13,7 @@
 #include "connectors/registry.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
+#include "runtime/paths.hpp"
 
 namespace sluice {
 
@@ -48,12 +49,11 @@ file_sink::~file_sink() {
 }
 
 caf::error file_sink::open() {
+  // A path in the way or a directory we may not write is permanent.
+  if (auto bad = prepare_directory(cfg_.directory))
+    return classify_errno(make_error(connector_errc::io_error, bad->text),
+                          bad->code);
   std::error_code ec;
-  fs::create_directories(cfg_.directory, ec);
-  if (ec)
-    return make_error(connector_errc::io_error, "cannot create " +
-                                                    cfg_.directory.string() +
-                                                    ": " + ec.message());
   for (auto& e : fs::directory_iterator{cfg_.directory, ec})
     counter_ = std::max(counter_,
                         counter_of(e.path().filename().string(), cfg_.prefix));
@@ -68,10 +68,13 @@ caf::error file_sink::open_next() {
   path_ = cfg_.directory / fmt::format("{}.{:08d}.{}{}", cfg_.prefix,
                                        ++counter_, utc_now(), cfg_.suffix);
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd_ < 0)
-    return make_error(connector_errc::io_error, "cannot open " +
-                                                    path_.string() + ": " +
-                                                    errno_text(errno));
+  if (fd_ < 0) {
+    auto code = errno;
+    return classify_errno(
+        make_error(connector_errc::io_error,
+                   "cannot open " + path_.string() + ": " + errno_text(code)),
+        code);
+  }
   file_bytes_ = 0;
   opened_at_ = std::chrono::steady_clock::now();
   return {};

@@ -18,6 +18,7 @@
 #include "runtime/file_store.hpp"
 #include "runtime/log.hpp"
 #include "runtime/memory_store.hpp"
+#include "runtime/paths.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace sluice {
@@ -68,6 +69,11 @@ channel_config make_channel_config(const channel_spec& spec,
     cfg.byte_capacity = static_cast<size_t>(fs.max_disk_bytes);
     cfg.drain_on_stop = false;
     cfg.make_store = [fs]() -> caf::expected<channel_store_ptr> {
+      // Where the errno is known: a path in the way or a directory this
+      // process may not write fails at once instead of being retried.
+      if (auto bad = prepare_directory(fs.directory))
+        return classify_errno(make_error(channel_errc::io_error, bad->text),
+                              bad->code);
       auto store = file_store::make(fs);
       if (!store)
         return store.error();
@@ -307,6 +313,15 @@ caf::error engine::wait() {
     return d.result;
   (*d.waiter)->receive([&](caf::down_msg& msg) { d.result = msg.reason; });
   d.waited = true;
+  // A failure that escalated killed the channels: say what memory channels
+  // held (a drained stop reports its own loss).
+  if (d.result && d.result != make_error(channel_errc::events_lost))
+    for (auto& ch : d.spec.channels)
+      if (ch.type != "file")
+        if (auto held = d.metrics.snapshot(ch.name).fill_events; held > 0)
+          log().error("channel {}: {} undelivered event(s) lost (memory "
+                      "channel stopped by the failure)",
+                      ch.name, held);
   if (d.stats)
     caf::anon_send(d.stats, stop_atom::value);
   d.waiter.reset();

@@ -1,5 +1,7 @@
 #include "runtime/errors.hpp"
 
+#include <cerrno>
+
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
@@ -27,10 +29,14 @@ std::string render(caf::atom_value category, uint8_t code) {
   return "error " + std::to_string(code);
 }
 
+/// The mark `make_permanent` adds to an error's context.
+constexpr auto permanent_mark = caf::atom("permanent");
+
 std::string context_text(const caf::message& ctx) {
   if (ctx.empty())
     return {};
-  if (ctx.match_elements<std::string>())
+  if (ctx.match_elements<std::string>() ||
+      ctx.match_elements<std::string, caf::atom_value>())
     return ctx.get_as<std::string>(0);
   return caf::to_string(ctx);
 }
@@ -67,6 +73,8 @@ std::string to_string(channel_errc x) {
     return "unknown lease";
   case channel_errc::stopped:
     return "channel stopped";
+  case channel_errc::events_lost:
+    return "events lost";
   }
   return "unknown channel error";
 }
@@ -85,6 +93,8 @@ std::string to_string(supervisor_errc x) {
   switch (x) {
   case supervisor_errc::max_restarts_exceeded:
     return "too many restarts";
+  case supervisor_errc::permanent_failure:
+    return "permanent failure";
   }
   return "unknown supervisor error";
 }
@@ -103,6 +113,44 @@ caf::error make_error(config_errc x) {
 
 caf::error make_error(supervisor_errc x) {
   return {static_cast<uint8_t>(x), supervisor_category};
+}
+
+caf::error make_permanent(caf::error err) {
+  if (!err || is_permanent(err))
+    return err;
+  return caf::error{
+      err.code(), err.category(),
+      caf::make_message(context_text(err.context()), permanent_mark)};
+}
+
+bool is_permanent(const caf::error& err) {
+  if (!err)
+    return false;
+  if (err.category() == config_category)
+    return true;
+  auto& ctx = err.context();
+  return ctx.match_elements<std::string, caf::atom_value>() &&
+         ctx.get_as<caf::atom_value>(1) == permanent_mark;
+}
+
+bool permanent_errno(int code) {
+  switch (code) {
+  case ENOTDIR:
+  case EEXIST:
+  case EISDIR:
+  case EACCES:
+  case EPERM:
+  case EROFS:
+  case ENAMETOOLONG:
+  case ELOOP:
+    return true;
+  default:
+    return false;
+  }
+}
+
+caf::error classify_errno(caf::error err, int errno_code) {
+  return permanent_errno(errno_code) ? make_permanent(std::move(err)) : err;
 }
 
 std::string describe(const caf::error& err) {

@@ -31,6 +31,7 @@ enum class channel_errc : uint8_t {
   io_error,
   unknown_lease,
   stopped,
+  events_lost, ///< a stop ended with undelivered events that no store keeps
 };
 
 /// Errors of topology files and command lines.
@@ -42,6 +43,7 @@ enum class config_errc : uint8_t {
 /// Errors the supervisor reports when it gives up.
 enum class supervisor_errc : uint8_t {
   max_restarts_exceeded = 1,
+  permanent_failure, ///< a child failed with an error no restart can cure
 };
 
 std::string to_string(connector_errc x);
@@ -66,6 +68,22 @@ caf::error make_error(E code, std::string context) {
   return caf::error{err.code(), err.category(),
                     caf::make_message(std::move(context))};
 }
+
+/// Marks `err` permanent: trying again cannot succeed (a file where a
+/// directory must be, a directory this process may not write, a command
+/// that does not exist). Keeps its code, category and text.
+caf::error make_permanent(caf::error err);
+
+/// True for errors marked permanent and for configuration errors; the
+/// supervisor does not restart a component that fails with one.
+bool is_permanent(const caf::error& err);
+
+/// True for errno values that no retry cures when creating or writing a
+/// path: ENOTDIR, EEXIST, EISDIR, EACCES, EPERM, EROFS, ENAMETOOLONG, ELOOP.
+bool permanent_errno(int code);
+
+/// `err`, marked permanent when `errno_code` is (see `permanent_errno`).
+caf::error classify_errno(caf::error err, int errno_code);
 
 /// Renders any error, the project's own and CAF's, for logs and users.
 std::string describe(const caf::error& err);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -12,10 +13,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "runtime/errors.hpp"
 #include "tests/connectors/connector_test_helpers.hpp"
+#include "tests/support/process.hpp"
 
 using namespace sluice;
 using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -302,4 +306,68 @@ SCENARIO("stopping the exec source ends every process of its command",
     CHECK(gone);
   }
   ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+namespace {
+
+/// Polls `src` until it fails or finishes; the failure, if any.
+caf::error poll_until_done(source_connector& src) {
+  std::vector<interceptor_ptr> chain;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    event_batch b;
+    batch_builder builder{b, chain};
+    auto st = src.poll(builder, 16);
+    if (!st)
+      return st.error();
+    if (*st == poll_status::finished)
+      return {};
+    std::this_thread::sleep_for(3ms);
+  }
+  FAIL("the command neither failed nor finished");
+  return {};
+}
+
+} // namespace
+
+SCENARIO("an exec command the shell cannot run fails permanently", "[exec]") {
+  auto ctx = test::make_context("exec");
+  options o;
+  o.set("restart", true);
+  o.set("restart_throttle", int64_t{10});
+  GIVEN("a command that does not exist") {
+    auto src = make_exec(ctx, "sluice-test-no-such-command --flag", o);
+    REQUIRE(!src->open());
+    THEN("it fails with 'command not found', an error no restart cures") {
+      auto err = poll_until_done(*src);
+      REQUIRE(err);
+      CHECK(is_permanent(err));
+      CHECK_THAT(describe(err), Catch::Contains("command not found"));
+    }
+    src->close();
+  }
+  GIVEN("a file that is not executable") {
+    test::temp_dir tmp;
+    { std::ofstream{tmp / "data.txt"} << "x\n"; }
+    fs::permissions(tmp / "data.txt",
+                    fs::perms::owner_read | fs::perms::owner_write);
+    auto src = make_exec(ctx, tmp / "data.txt", o);
+    REQUIRE(!src->open());
+    THEN("it fails with 'not executable'") {
+      auto err = poll_until_done(*src);
+      REQUIRE(err);
+      CHECK(is_permanent(err));
+      CHECK_THAT(describe(err), Catch::Contains("not executable"));
+    }
+    src->close();
+  }
+  GIVEN("a command that fails in another way") {
+    options once;
+    auto src = make_exec(ctx, "exit 3", once);
+    REQUIRE(!src->open());
+    THEN("it finishes as before") {
+      CHECK(!poll_until_done(*src));
+    }
+    src->close();
+  }
 }

@@ -245,9 +245,10 @@ SCENARIO("the file sink reports an unusable directory", "[file_sink]") {
     auto sink = make_file_sink(dir);
     WHEN("the sink opens") {
       auto err = sink->open();
-      THEN("it fails naming the path") {
+      THEN("it fails naming the path, with an error no retry cures") {
         REQUIRE(err);
         CHECK_THAT(describe(err), Catch::Contains(dir));
+        CHECK(is_permanent(err));
       }
       AND_THEN("writes fail instead of crashing") {
         CHECK(sink->write(batch_of({"x"})));

@@ -346,10 +346,11 @@ channel = "mem"
 SCENARIO("a component that keeps failing stops sluice with exit code 1",
          "[e2e][cli]") {
   temp_dir dir;
-  // A regular file where the sink wants its directory: every open fails.
-  std::ofstream{dir / "blocker"} << "x";
+  // Standard output is /dev/full: every write of the console sink fails with
+  // ENOSPC, an error a retry might cure, so it is restarted until the limit.
+  // (A path in the way would be refused at once, without restarts.)
   auto topo = dir / "fail.toml";
-  std::ofstream{topo} << fmt::format(R"([supervision]
+  std::ofstream{topo} << R"([supervision]
 max_restarts = 2
 initial_backoff = "10ms"
 
@@ -362,15 +363,16 @@ rate = 100
 type = "memory"
 
 [sinks.out]
-type = "file"
+type = "console"
 channel = "mem"
-directory = "{}/blocker/out"
-)",
-                                     dir.path());
-  auto [code, out] = run_command({SLUICE_BINARY, "run", topo}, 60s);
+)";
+  auto [code, out] =
+      run_command({"/bin/sh", "-c", "exec \"$0\" run \"$1\" >/dev/full",
+                   SLUICE_BINARY, topo},
+                  60s);
   INFO(out);
   CHECK(code == 1);
   CHECK_THAT(out, Catch::Contains("giving up: out failed 3 times"));
-  CHECK_THAT(out, Catch::Contains("blocker/out"));
+  CHECK_THAT(out, Catch::Contains("No space left on device"));
   CHECK_THAT(out, Catch::Contains("stopped on failure"));
 }

@@ -65,7 +65,8 @@ class recorder_sink : public sink_connector {
     }
     if (bench_->fail_opens > 0) {
       --bench_->fail_opens;
-      return make_error(connector_errc::injected_failure, "open refused");
+      auto err = make_error(connector_errc::injected_failure, "open refused");
+      return bench_->fail_permanently ? make_permanent(err) : err;
     }
     return {};
   }

@@ -23,9 +23,10 @@ struct test_bench {
   std::atomic<int64_t> committed_seq{0};
 
   // Sink side.
-  std::atomic<int> fail_writes{0};    ///< the next n writes fail
-  std::atomic<int> fail_opens{0};     ///< the next n opens fail
-  std::atomic<int> write_delay_ms{0}; ///< sleep in each write
+  std::atomic<int> fail_writes{0};           ///< the next n writes fail
+  std::atomic<int> fail_opens{0};            ///< the next n opens fail
+  std::atomic<bool> fail_permanently{false}; ///< failed opens are permanent
+  std::atomic<int> write_delay_ms{0};        ///< sleep in each write
   std::mutex mtx;
   std::vector<std::string> received; ///< bodies written, in order
   std::vector<std::chrono::steady_clock::time_point> opens;

@@ -1,0 +1,147 @@
+// Supervision while a channel drains: the engine with its real supervisor,
+// channel and sink actors, and a test sink that fails on command.
+#include <chrono>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "runtime/engine.hpp"
+#include "runtime/errors.hpp"
+#include "tests/support/test_connectors.hpp"
+
+using namespace sluice;
+using namespace std::chrono_literals;
+
+namespace {
+
+topology_spec drain_topology(int64_t drain_timeout_ms) {
+  topology_spec spec;
+  source_spec src;
+  src.name = "src";
+  src.type = "counter";
+  src.channel = "ch";
+  src.batch_size = 100;
+  spec.sources.push_back(src);
+  channel_spec ch;
+  ch.name = "ch";
+  ch.type = "memory";
+  // Holds every event, so the source finishes while the sink still fails.
+  ch.opts.set("capacity", int64_t{10'000});
+  ch.opts.set("transaction_capacity", int64_t{100});
+  spec.channels.push_back(ch);
+  sink_spec snk;
+  snk.name = "snk";
+  snk.type = "recorder";
+  snk.channel = "ch";
+  snk.batch_size = 100;
+  spec.sinks.push_back(snk);
+  spec.supervision.max_restarts = 1'000;
+  spec.supervision.initial_backoff_ms = 20;
+  spec.supervision.max_backoff_ms = 100;
+  spec.drain_timeout_ms = drain_timeout_ms;
+  return spec;
+}
+
+template <class Predicate>
+bool eventually(Predicate pred, std::chrono::milliseconds timeout = 20s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return pred();
+}
+
+/// Waits until the source has finished, which starts the drain.
+bool source_finished(engine& eng) {
+  return eventually([&] { return !eng.component("src"); });
+}
+
+} // namespace
+
+SCENARIO("a sink that fails while its channel drains is restarted and "
+         "delivers everything",
+         "[supervisor][drain]") {
+  auto bench = std::make_shared<test::test_bench>();
+  bench->source_limit = 5'000;
+  bench->fail_writes = 1'000'000;
+  auto eng =
+      engine::make(drain_topology(20'000), test::make_test_registry(bench));
+  REQUIRE(eng);
+  REQUIRE(!(*eng)->start());
+  GIVEN("a source that finished while the sink fails") {
+    REQUIRE(source_finished(**eng));
+    REQUIRE(bench->produced == 5'000);
+    auto restarts_at_drain = (*eng)->metrics().snapshot("snk").restarts;
+    REQUIRE(bench->received_count() == 0);
+    WHEN("the sink recovers during the drain") {
+      // A few more failures first: restarts go on while draining.
+      REQUIRE(eventually([&] {
+        return (*eng)->metrics().snapshot("snk").restarts >=
+               restarts_at_drain + 3;
+      }));
+      bench->fail_writes = 0;
+      auto err = (*eng)->wait();
+      THEN("it was restarted during the drain and every event arrived") {
+        CHECK(!err);
+        CHECK((*eng)->metrics().snapshot("snk").restarts >=
+              restarts_at_drain + 3);
+        std::lock_guard guard{bench->mtx};
+        REQUIRE(bench->received.size() == 5'000);
+        for (size_t i = 0; i < 5'000; ++i)
+          REQUIRE(bench->received[i] == std::to_string(i));
+      }
+    }
+  }
+}
+
+SCENARIO("a sink that does not recover within drain_timeout fails the run "
+         "and the loss is reported",
+         "[supervisor][drain]") {
+  auto bench = std::make_shared<test::test_bench>();
+  bench->source_limit = 5'000;
+  bench->fail_writes = 1'000'000;
+  auto eng =
+      engine::make(drain_topology(1'000), test::make_test_registry(bench));
+  REQUIRE(eng);
+  REQUIRE(!(*eng)->start());
+  REQUIRE(source_finished(**eng));
+  auto restarts_at_drain = (*eng)->metrics().snapshot("snk").restarts;
+  auto err = (*eng)->wait();
+  THEN("the engine reports how many events were lost and where") {
+    REQUIRE(err);
+    CHECK(err == make_error(channel_errc::events_lost));
+    CHECK_THAT(describe(err), Catch::Contains("5000 undelivered event(s)") &&
+                                  Catch::Contains("channel ch"));
+    CHECK(bench->received_count() == 0);
+  }
+  THEN("the sink kept being restarted during the drain") {
+    CHECK((*eng)->metrics().snapshot("snk").restarts > restarts_at_drain);
+  }
+}
+
+SCENARIO("a component that fails with a permanent error is not restarted",
+         "[supervisor][permanent]") {
+  auto bench = std::make_shared<test::test_bench>();
+  bench->source_limit = 1'000;
+  bench->fail_opens = 1'000;
+  bench->fail_permanently = true;
+  auto spec = drain_topology(20'000);
+  spec.supervision.max_restarts = 10;
+  spec.supervision.initial_backoff_ms = 1'000;
+  auto eng = engine::make(spec, test::make_test_registry(bench));
+  REQUIRE(eng);
+  REQUIRE(!(*eng)->start());
+  auto err = (*eng)->wait();
+  THEN("the engine fails at once with the cause") {
+    REQUIRE(err);
+    CHECK(err == make_error(supervisor_errc::permanent_failure));
+    CHECK_THAT(describe(err), Catch::Contains("snk failed with an error no "
+                                              "restart can cure") &&
+                                  Catch::Contains("open refused"));
+    CHECK((*eng)->metrics().snapshot("snk").restarts == 0);
+    std::lock_guard guard{bench->mtx};
+    CHECK(bench->opens.size() == 1);
+  }
+}

@@ -1,0 +1,33 @@
+#include "runtime/errors.hpp"
+
+#include <cerrno>
+
+#include <catch2/catch.hpp>
+
+using namespace sluice;
+
+SCENARIO("errors tell permanent causes from transient ones", "[errors]") {
+  GIVEN("an I/O error") {
+    auto err = make_error(connector_errc::io_error, "cannot write x");
+    THEN("it is transient until marked permanent") {
+      CHECK(!is_permanent(err));
+      auto p = make_permanent(err);
+      CHECK(is_permanent(p));
+      AND_THEN("the mark keeps its code and its text") {
+        CHECK(p == make_error(connector_errc::io_error));
+        CHECK(describe(p) == describe(err));
+        CHECK(is_permanent(make_permanent(p)));
+      }
+    }
+    THEN("an errno that no retry cures makes it permanent") {
+      for (int code : {ENOTDIR, EEXIST, EISDIR, EACCES, EPERM, EROFS})
+        CHECK(is_permanent(classify_errno(err, code)));
+      for (int code : {ENOSPC, EIO, EAGAIN, ENOENT, EMFILE})
+        CHECK(!is_permanent(classify_errno(err, code)));
+    }
+  }
+  THEN("configuration errors are permanent, no error is not") {
+    CHECK(is_permanent(make_error(config_errc::invalid, "bad")));
+    CHECK(!is_permanent(caf::error{}));
+  }
+}
