@@ -19,10 +19,11 @@ namespace sluice {
 
 namespace {
 
+// A damaged position file stays damaged however often the source restarts.
 caf::error bad_file(const std::string& path, const std::string& why) {
-  return make_error(connector_errc::bad_input,
-                    "position file " + path + ": " + why +
-                        " (fix or remove it to start over)");
+  return make_permanent(make_error(connector_errc::bad_input,
+                                   "position file " + path + ": " + why +
+                                       " (fix or remove it to start over)"));
 }
 
 caf::error io_failure(const std::string& what, const std::string& path) {

@@ -101,13 +101,15 @@ caf::error file_store::open() {
     std::string what;
     for (auto& g : gaps)
       what += (what.empty() ? "" : "; ") + describe_gap(g);
-    return make_error(channel_errc::corrupt_log,
-                      fmt::format("file channel {}: {}; their events cannot "
-                                  "be delivered. `sluice channel check {}` "
-                                  "shows what the log holds; `sluice channel "
-                                  "repair {}` acknowledges the gap and lets "
-                                  "the channel go on without them",
-                                  dir, what, dir, dir));
+    // Only an operator can settle a gap: restarting cannot.
+    return make_permanent(
+        make_error(channel_errc::corrupt_log,
+                   fmt::format("file channel {}: {}; their events cannot "
+                               "be delivered. `sluice channel check {}` "
+                               "shows what the log holds; `sluice channel "
+                               "repair {}` acknowledges the gap and lets "
+                               "the channel go on without them",
+                               dir, what, dir, dir)));
   }
   for (auto& g : scan->gaps)
     log().warn("file channel {}: {} (acknowledged by a repair)", dir,

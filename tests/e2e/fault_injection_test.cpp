@@ -380,6 +380,50 @@ SCENARIO("damaged channel segments: every valid record after the damage is "
   }
 }
 
+SCENARIO("a segment missing from the middle of the log stops the run at once "
+         "naming the gap; a repair acknowledges it and the rest is delivered",
+         "[e2e][faults]") {
+  temp_dir base;
+  constexpr int64_t lines = 20'000;
+  rig r{base.path()};
+  append_lines(r.app_log(), 0, lines);
+  REQUIRE(r.fill() == 0);
+  auto segs = segments(r.channel_dir());
+  REQUIRE(segs.size() >= 4);
+  auto victim = segs[segs.size() / 2];
+  auto victim_lines =
+      static_cast<int64_t>(record_offsets(victim).size()) * source_batch;
+  fs::remove(victim);
+
+  auto log_from = read_file(r.log).size();
+  auto started = std::chrono::steady_clock::now();
+  process p;
+  REQUIRE(process::start(p, r.argv(r.dir + "/out.refused"), r.log));
+  auto code = p.wait(60s);
+  auto text = r.log_since(log_from);
+  INFO(text);
+  // Permanent: no restarts, the cause and the way out in the log.
+  CHECK(code == 1);
+  CHECK(std::chrono::steady_clock::now() - started < 20s);
+  CHECK_THAT(text, Catch::Contains(victim.filename().string()));
+  CHECK_THAT(text, Catch::Contains("sluice channel repair"));
+  CHECK(delivered(r.dir + "/out.refused").empty());
+
+  auto [check_code, check_out] =
+      run_command({SLUICE_BINARY, "channel", "check", r.channel_dir()}, 60s);
+  INFO(check_out);
+  CHECK(check_code == 1);
+  auto [repair_code, repair_out] =
+      run_command({SLUICE_BINARY, "channel", "repair", r.channel_dir()}, 60s);
+  INFO(repair_out);
+  REQUIRE(repair_code == 0);
+
+  auto [run_code, got] = r.deliver(1);
+  CHECK(run_code == 0);
+  auto lost = check_with_gap(got, lines, victim_lines);
+  CHECK(lost > 0);
+}
+
 SCENARIO("a lost or damaged commit pointer delivers the log once more, then "
          "the pointer is rebuilt and segments are reclaimed",
          "[e2e][faults]") {
