@@ -1,11 +1,9 @@
 #include "config/topology.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include <toml++/toml.h>
@@ -505,6 +503,18 @@ caf::expected<topology_spec> parse_topology(std::string_view text,
                                             const connector_registry& registry,
                                             std::vector<diagnostic>& problems) {
   auto before = problems.size();
+  if (text.size() > max_topology_bytes) {
+    problems.push_back({{file_name, 0, 0},
+                        "the text is " + std::to_string(text.size()) +
+                            " bytes, more than the " +
+                            std::to_string(max_topology_bytes >> 20) +
+                            " MiB a topology may hold"});
+    return make_error(config_errc::invalid, to_string(problems.back()));
+  }
+  if (auto deep = detail::check_nesting(text, file_name)) {
+    problems.push_back(std::move(*deep));
+    return make_error(config_errc::invalid, to_string(problems.back()));
+  }
   toml::table root;
   try {
     root = toml::parse(text, file_name);
@@ -539,14 +549,10 @@ caf::expected<topology_spec> parse_topology(std::string_view text,
 caf::expected<topology_spec> load_topology(const std::string& path,
                                            const connector_registry& registry,
                                            std::vector<diagnostic>& problems) {
-  std::ifstream in{path};
-  if (!in) {
-    problems.push_back({{path, 0, 0}, "cannot read the topology file"});
-    return make_error(config_errc::not_found, path);
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_topology(ss.str(), path, registry, problems);
+  auto text = detail::read_topology_file(path, problems);
+  if (!text)
+    return std::move(text.error());
+  return parse_topology(*text, path, registry, problems);
 }
 
 } // namespace sluice
