@@ -27,6 +27,7 @@ metrics_snapshot copy(const component_metrics& m) {
   s.redelivered = load(m.redelivered);
   s.recovered = load(m.recovered);
   s.restarts = load(m.restarts);
+  s.idle_closed = load(m.idle_closed);
   s.fill_events = load(m.fill_events);
   s.fill_bytes = load(m.fill_bytes);
   s.capacity = load(m.capacity);
@@ -80,6 +81,9 @@ std::string to_string(const metrics_snapshot& x) {
                         x.recovered);
   line += fmt::format(" dropped={} errors={} rollbacks={} restarts={}",
                       x.events_dropped, x.errors, x.rollbacks, x.restarts);
+  // Only sources with connections have it: shown once it counts.
+  if (x.idle_closed > 0)
+    line += fmt::format(" idle_closed={}", x.idle_closed);
   return line;
 }
 

@@ -36,6 +36,8 @@ struct component_metrics {
   /// sink may have written some of them before the process ended.
   std::atomic<uint64_t> recovered{0};
   std::atomic<uint64_t> restarts{0};
+  /// Sources: connections closed because they sent nothing for too long.
+  std::atomic<uint64_t> idle_closed{0};
   std::atomic<uint64_t> fill_events{0}; ///< channels: events held
   std::atomic<uint64_t> fill_bytes{0};  ///< channels: bytes held
   std::atomic<uint64_t> capacity{0};    ///< channels: capacity in events
@@ -69,6 +71,7 @@ struct metrics_snapshot {
   uint64_t redelivered = 0;
   uint64_t recovered = 0;
   uint64_t restarts = 0;
+  uint64_t idle_closed = 0;
   uint64_t fill_events = 0;
   uint64_t fill_bytes = 0;
   uint64_t capacity = 0;
