@@ -94,6 +94,7 @@ class parser {
   std::vector<interceptor_spec> parse_interceptors(const toml::node& node,
                                                    const std::string& what);
   const toml::table* component_table(const toml::node& node,
+                                     const std::string& kind,
                                      const std::string& what);
   /// Parses each component table of a section: its name, position and
   /// type, then what `finish` reads for its kind.
@@ -293,10 +294,14 @@ size_t parser::batch_size(const toml::table& tbl, const std::string& what) {
 }
 
 const toml::table* parser::component_table(const toml::node& node,
+                                           const std::string& kind,
                                            const std::string& what) {
   auto* tbl = node.as_table();
+  // `[sources]` then `type = "tcp"` reads as a source named 'type'.
   if (!tbl)
-    error(node.source(), what + " must be a table, got " + type_name(node));
+    error(node.source(), what + " must be a table, got " + type_name(node) +
+                             " (each " + kind + " is a table of its own: [" +
+                             kind + "s.NAME])");
   return tbl;
 }
 
@@ -383,7 +388,7 @@ void parser::parse_each(const toml::table& tbl, const std::string& kind,
   for (auto& [k, v] : tbl) {
     std::string name{k.str()};
     auto what = kind + " '" + name + "'";
-    auto* t = component_table(v, what);
+    auto* t = component_table(v, kind, what);
     if (!t)
       continue;
     Spec spec;
@@ -472,6 +477,14 @@ topology_spec parser::parse(const toml::table& root) {
     auto* t = v.as_table();
     if (key != "supervision" && key != "engine" && key != "sources" &&
         key != "channels" && key != "sinks") {
+      // `type = "tcp"` before any [table] header is a key, not a section.
+      if (!t) {
+        error(k.source(), "'" + key +
+                              "' is set before any [table] header: an "
+                              "option belongs under its component's header, "
+                              "such as [sources.NAME]");
+        continue;
+      }
       error(k.source(), "unknown section '" + key +
                             "'; allowed: sources, channels, sinks, "
                             "supervision, engine" +
@@ -527,13 +540,19 @@ caf::expected<topology_spec> parse_topology(std::string_view text,
   }
   parser p{file_name, registry, problems};
   auto spec = p.parse(root);
-  for (auto& d : detail::validate_impl(
-           spec, registry,
-           [&](auto&component, auto&key) {
-             return p.key_position(component, key);
-           },
-           false))
-    problems.push_back(std::move(d));
+  // With nothing declared, validating says only that, which misleads when
+  // the parser has already said why (a misspelt section, `[sources]`
+  // holding options instead of [sources.NAME]).
+  bool nothing =
+      spec.sources.empty() && spec.channels.empty() && spec.sinks.empty();
+  if (!nothing || problems.size() == before)
+    for (auto& d : detail::validate_impl(
+             spec, registry,
+             [&](auto&component, auto&key) {
+               return p.key_position(component, key);
+             },
+             false))
+      problems.push_back(std::move(d));
   std::stable_sort(problems.begin() + static_cast<ptrdiff_t>(before),
                    problems.end(), [](auto& x, auto& y) {
                      return std::tie(x.where.line, x.where.column) <

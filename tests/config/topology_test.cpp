@@ -560,3 +560,66 @@ SCENARIO("validate reports a spec built in code without a type or channel",
   CHECK(has(text, "source 's' needs a type"));
   CHECK(has(text, "source 's' needs a channel"));
 }
+
+SCENARIO("messages say what is wrong, not a consequence of it",
+         "[topology][messages]") {
+  GIVEN("options written before any table header") {
+    auto errors = parse_errors("type = \"tcp\"\n");
+    THEN("the key is named as a key, not as an unknown section") {
+      CHECK(errors ==
+            std::vector<std::string>{
+                "t.toml:1:1: error: 'type' is set before any [table] header: "
+                "an option belongs under its component's header, such as "
+                "[sources.NAME]"});
+    }
+  }
+  GIVEN("a [sources] table holding options instead of [sources.NAME]") {
+    auto errors = parse_errors("[sources]\ntype = \"tcp\"\n");
+    THEN("it says a source is a table of its own, and not that the file "
+         "declares no sources") {
+      CHECK(errors == std::vector<std::string>{
+                          "t.toml:2:8: error: source 'type' must be a table, "
+                          "got a string (each source is a table of its own: "
+                          "[sources.NAME])"});
+    }
+  }
+  GIVEN("a misspelt section") {
+    auto errors = parse_errors("[source.a]\ntype = \"tcp\"\n");
+    THEN("only the misspelling is reported") {
+      REQUIRE(errors.size() == 1);
+      CHECK_THAT(errors[0], Catch::Contains("did you mean 'sources'?"));
+    }
+  }
+  GIVEN("limits on durations and sizes") {
+    auto errors = parse_errors(R"([engine]
+drain_timeout = "-5s"
+
+[supervision]
+restart_window = "0s"
+
+[sources.g]
+type = "generator"
+channel = "c"
+
+[channels.c]
+type = "file"
+directory = "/tmp/sluice-messages-test"
+segment_size = "1KiB"
+
+[sinks.k]
+type = "null"
+channel = "c"
+)");
+    THEN("each message has its unit and the value given") {
+      CHECK(errors ==
+            std::vector<std::string>{
+                "t.toml:2:17: error: option 'drain_timeout' of [engine]: "
+                "must not be negative, got '-5s'",
+                "t.toml:5:18: error: [supervision]: option 'restart_window' "
+                "must be at least 1ms, got 0ms",
+                "t.toml:14:16: error: file channel 'c': option "
+                "'segment_size' must be at least 64KiB (65536 bytes), got "
+                "1KiB (1024 bytes)"});
+    }
+  }
+}
