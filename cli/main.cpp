@@ -1,4 +1,5 @@
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -25,15 +26,35 @@ constexpr int exit_ok = 0;
 constexpr int exit_failed = 1;
 constexpr int exit_config = 2;
 
-/// Blocks SIGINT and SIGTERM in every thread started after this call, so
-/// that one thread can wait for them with sigwait.
+/// A stop signal this soon after the first is the same request delivered
+/// twice (GNU `timeout` signals the process, then its process group), not
+/// an operator asking to force the exit.
+constexpr auto duplicate_window = std::chrono::seconds{1};
+
+/// Blocks SIGINT, SIGTERM and SIGHUP in every thread started after this
+/// call, so that one thread can wait for them with sigwait. A signal the
+/// process inherited as ignored (`nohup`) stays ignored.
 sigset_t block_stop_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
+}
+
+const char* signal_name(int sig) {
+  switch (sig) {
+  case SIGINT:
+    return "SIGINT";
+  case SIGTERM:
+    return "SIGTERM";
+  case SIGHUP:
+    return "SIGHUP";
+  default:
+    return "a signal";
+  }
 }
 
 int check(const std::string& path, const connector_registry& registry) {
@@ -71,17 +92,30 @@ int run(const std::string& path, const connector_registry& registry,
   }
   log().info("sluice {} running {}", SLUICE_VERSION, path);
   // A waiter thread turns the first signal into a graceful stop and a
-  // second one into an immediate exit.
+  // second one, once the duplicate window has passed, into an immediate
+  // exit.
   std::atomic<bool> done{false};
   std::thread waiter{[&signals, &done, e = eng->get()] {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0 || done)
       return;
-    log().info("received {}; draining and stopping (again to force)",
-               sig == SIGINT ? "SIGINT" : "SIGTERM");
+    auto first = std::chrono::steady_clock::now();
+    log().info("received {}; draining and stopping (a second signal 1 s or "
+               "more after this one forces the exit)",
+               signal_name(sig));
     e->stop();
-    if (sigwait(&signals, &sig) == 0 && !done) {
-      log().warn("second signal: exiting now");
+    while (sigwait(&signals, &sig) == 0 && !done) {
+      auto since = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - first);
+      if (since < duplicate_window) {
+        log().info("received {} {} ms after the first signal: the same stop, "
+                   "delivered twice; still draining (signal again after 1 s "
+                   "to force the exit)",
+                   signal_name(sig), since.count());
+        continue;
+      }
+      log().warn("received {} while stopping: exiting now without draining",
+                 signal_name(sig));
       std::_Exit(exit_failed);
     }
   }};
@@ -193,8 +227,7 @@ int main(int argc, char** argv) {
     std::thread waiter{[&] {
       int sig = 0;
       if (sigwait(&signals, &sig) == 0 && !done) {
-        log().info("received {}; ending the demo",
-                   sig == SIGINT ? "SIGINT" : "SIGTERM");
+        log().info("received {}; ending the demo", signal_name(sig));
         interrupted = true;
       }
     }};

@@ -40,11 +40,29 @@ split_number(std::string_view text) {
     return make_error(config_errc::invalid,
                       "expected a number, got '" + std::string{text} + "'");
   if (n < 0)
-    return make_error(config_errc::invalid, "negative value");
+    return make_error(config_errc::invalid,
+                      "must not be negative, got '" + std::string{text} + "'");
   std::string unit{trim(std::string_view{ptr, text.data() + text.size()})};
   std::transform(unit.begin(), unit.end(), unit.begin(),
                  [](unsigned char c) { return std::tolower(c); });
   return std::make_pair(n, unit);
+}
+
+/// A limit in the unit the option is written in: "1ms", "64KiB (65536
+/// bytes)", "16".
+std::string in_unit(int64_t n, option_type type) {
+  if (type == option_type::duration)
+    return std::to_string(n) + "ms";
+  if (type != option_type::bytes)
+    return std::to_string(n);
+  for (auto [scale, unit] :
+       {std::pair<int64_t, const char*>{int64_t{1} << 30, "GiB"},
+        {int64_t{1} << 20, "MiB"},
+        {int64_t{1} << 10, "KiB"}})
+    if (n >= scale && n % scale == 0)
+      return std::to_string(n / scale) + unit + " (" + std::to_string(n) +
+             " bytes)";
+  return std::to_string(n) + " bytes";
 }
 
 } // namespace
@@ -179,10 +197,12 @@ std::vector<std::string> check_options(const options& opts,
       if (auto* n = std::get_if<int64_t>(&value)) {
         if (spec.min && *n < *spec.min)
           problems.push_back("option '" + spec.name + "' must be at least " +
-                             std::to_string(*spec.min));
+                             in_unit(*spec.min, spec.type) + ", got " +
+                             in_unit(*n, spec.type));
         if (spec.max && *n > *spec.max)
           problems.push_back("option '" + spec.name + "' must be at most " +
-                             std::to_string(*spec.max));
+                             in_unit(*spec.max, spec.type) + ", got " +
+                             in_unit(*n, spec.type));
       }
       break;
     case option_type::string:

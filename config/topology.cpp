@@ -1,11 +1,9 @@
 #include "config/topology.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include <toml++/toml.h>
@@ -96,6 +94,7 @@ class parser {
   std::vector<interceptor_spec> parse_interceptors(const toml::node& node,
                                                    const std::string& what);
   const toml::table* component_table(const toml::node& node,
+                                     const std::string& kind,
                                      const std::string& what);
   /// Parses each component table of a section: its name, position and
   /// type, then what `finish` reads for its kind.
@@ -295,10 +294,14 @@ size_t parser::batch_size(const toml::table& tbl, const std::string& what) {
 }
 
 const toml::table* parser::component_table(const toml::node& node,
+                                           const std::string& kind,
                                            const std::string& what) {
   auto* tbl = node.as_table();
+  // `[sources]` then `type = "tcp"` reads as a source named 'type'.
   if (!tbl)
-    error(node.source(), what + " must be a table, got " + type_name(node));
+    error(node.source(), what + " must be a table, got " + type_name(node) +
+                             " (each " + kind + " is a table of its own: [" +
+                             kind + "s.NAME])");
   return tbl;
 }
 
@@ -385,7 +388,7 @@ void parser::parse_each(const toml::table& tbl, const std::string& kind,
   for (auto& [k, v] : tbl) {
     std::string name{k.str()};
     auto what = kind + " '" + name + "'";
-    auto* t = component_table(v, what);
+    auto* t = component_table(v, kind, what);
     if (!t)
       continue;
     Spec spec;
@@ -474,6 +477,14 @@ topology_spec parser::parse(const toml::table& root) {
     auto* t = v.as_table();
     if (key != "supervision" && key != "engine" && key != "sources" &&
         key != "channels" && key != "sinks") {
+      // `type = "tcp"` before any [table] header is a key, not a section.
+      if (!t) {
+        error(k.source(), "'" + key +
+                              "' is set before any [table] header: an "
+                              "option belongs under its component's header, "
+                              "such as [sources.NAME]");
+        continue;
+      }
       error(k.source(), "unknown section '" + key +
                             "'; allowed: sources, channels, sinks, "
                             "supervision, engine" +
@@ -505,6 +516,18 @@ caf::expected<topology_spec> parse_topology(std::string_view text,
                                             const connector_registry& registry,
                                             std::vector<diagnostic>& problems) {
   auto before = problems.size();
+  if (text.size() > max_topology_bytes) {
+    problems.push_back({{file_name, 0, 0},
+                        "the text is " + std::to_string(text.size()) +
+                            " bytes, more than the " +
+                            std::to_string(max_topology_bytes >> 20) +
+                            " MiB a topology may hold"});
+    return make_error(config_errc::invalid, to_string(problems.back()));
+  }
+  if (auto deep = detail::check_nesting(text, file_name)) {
+    problems.push_back(std::move(*deep));
+    return make_error(config_errc::invalid, to_string(problems.back()));
+  }
   toml::table root;
   try {
     root = toml::parse(text, file_name);
@@ -517,13 +540,19 @@ caf::expected<topology_spec> parse_topology(std::string_view text,
   }
   parser p{file_name, registry, problems};
   auto spec = p.parse(root);
-  for (auto& d : detail::validate_impl(
-           spec, registry,
-           [&](auto&component, auto&key) {
-             return p.key_position(component, key);
-           },
-           false))
-    problems.push_back(std::move(d));
+  // With nothing declared, validating says only that, which misleads when
+  // the parser has already said why (a misspelt section, `[sources]`
+  // holding options instead of [sources.NAME]).
+  bool nothing =
+      spec.sources.empty() && spec.channels.empty() && spec.sinks.empty();
+  if (!nothing || problems.size() == before)
+    for (auto& d : detail::validate_impl(
+             spec, registry,
+             [&](auto&component, auto&key) {
+               return p.key_position(component, key);
+             },
+             false))
+      problems.push_back(std::move(d));
   std::stable_sort(problems.begin() + static_cast<ptrdiff_t>(before),
                    problems.end(), [](auto& x, auto& y) {
                      return std::tie(x.where.line, x.where.column) <
@@ -539,14 +568,10 @@ caf::expected<topology_spec> parse_topology(std::string_view text,
 caf::expected<topology_spec> load_topology(const std::string& path,
                                            const connector_registry& registry,
                                            std::vector<diagnostic>& problems) {
-  std::ifstream in{path};
-  if (!in) {
-    problems.push_back({{path, 0, 0}, "cannot read the topology file"});
-    return make_error(config_errc::not_found, path);
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_topology(ss.str(), path, registry, problems);
+  auto text = detail::read_topology_file(path, problems);
+  if (!text)
+    return std::move(text.error());
+  return parse_topology(*text, path, registry, problems);
 }
 
 } // namespace sluice

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -76,6 +77,14 @@ struct topology_spec {
   std::vector<std::string> attached_channels;
 };
 
+/// The largest topology file read, in bytes.
+inline constexpr size_t max_topology_bytes = size_t{4} << 20;
+
+/// The deepest a value of a topology may sit: table header parts, dotted
+/// key parts, arrays and inline tables together (the parser recurses once
+/// per level).
+inline constexpr uint32_t max_topology_depth = 64;
+
 /// One problem found in a topology file.
 struct diagnostic {
   source_position where;
@@ -89,13 +98,16 @@ std::string to_string(const diagnostic& x);
 const std::vector<option_spec>& channel_options(const std::string& type);
 
 /// Parses and validates a topology from TOML text. On failure, returns every
-/// problem found, each with its position.
+/// problem found, each with its position. Text larger than
+/// `max_topology_bytes` or nested deeper than `max_topology_depth` is
+/// refused before parsing.
 caf::expected<topology_spec> parse_topology(std::string_view text,
                                             const std::string& file_name,
                                             const connector_registry& registry,
                                             std::vector<diagnostic>& problems);
 
-/// Reads and parses a topology file.
+/// Reads and parses a topology file; refuses what is not a regular file
+/// (a directory, a device, a FIFO) or is larger than `max_topology_bytes`.
 caf::expected<topology_spec> load_topology(const std::string& path,
                                            const connector_registry& registry,
                                            std::vector<diagnostic>& problems);

@@ -1,8 +1,12 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <caf/expected.hpp>
 
 #include "config/topology.hpp"
 
@@ -14,6 +18,17 @@ class connector_registry;
 
 // Shared by the topology parser and the validation of specs built in code.
 namespace sluice::detail {
+
+/// The first place where `text` nests deeper than `max_topology_depth`, found
+/// by a scan cheap enough to run before the TOML parser, whose recursion
+/// such nesting would overflow.
+std::optional<diagnostic> check_nesting(std::string_view text,
+                                        const std::string& file_name);
+
+/// Reads a topology file in one bounded read: refuses what is not a regular
+/// file or is larger than `max_topology_bytes`, with a diagnostic.
+caf::expected<std::string>
+read_topology_file(const std::string& path, std::vector<diagnostic>& problems);
 
 /// Finds where a key of a component was written, for messages.
 using position_lookup = std::function<source_position(

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,25 +54,75 @@ caf::error tcp_source::open() {
 }
 
 void tcp_source::accept_all() {
-  for (;;) {
-    int fd =
-        ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  while (static_cast<int64_t>(conns_.size()) < cfg_.max_connections) {
+    sockaddr_in addr{};
+    socklen_t len = sizeof(addr);
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
       return;
-    if (static_cast<int64_t>(conns_.size()) >= cfg_.max_connections) {
-      log().warn("source {}: refusing a connection: max_connections {} "
-                 "reached",
-                 ctx_.name, cfg_.max_connections);
-      ctx_.metrics->errors.fetch_add(1, std::memory_order_relaxed);
-      ::close(fd);
-      continue;
-    }
     auto c =
         std::make_unique<connection>(static_cast<size_t>(cfg_.max_line_length));
     c->fd = fd;
     c->id = next_id_++;
+    char host[INET_ADDRSTRLEN] = "?";
+    ::inet_ntop(AF_INET, &addr.sin_addr, host, sizeof(host));
+    c->peer = std::string{host} + ":" + std::to_string(ntohs(addr.sin_port));
+    c->last_read = std::chrono::steady_clock::now();
     ack_fds_[c->id] = fd;
     conns_.push_back(std::move(c));
+  }
+  // Full: a connection waiting to be accepted stays in the listen backlog
+  // (its lines wait in the kernel) until a connection closes.
+  if (full_reported_)
+    return;
+  pollfd waiting{listen_fd_, POLLIN, 0};
+  if (::poll(&waiting, 1, 0) == 1 && (waiting.revents & POLLIN) != 0) {
+    full_reported_ = true;
+    if (cfg_.idle_timeout_ms > 0)
+      log().warn("source {}: max_connections {} reached; new connections wait "
+                 "in the listen backlog until one closes or has sent nothing "
+                 "for idle_timeout ({} ms)",
+                 ctx_.name, cfg_.max_connections, cfg_.idle_timeout_ms);
+    else
+      log().warn("source {}: max_connections {} reached; new connections wait "
+                 "in the listen backlog until one closes (idle_timeout is "
+                 "off)",
+                 ctx_.name, cfg_.max_connections);
+  }
+}
+
+bool tcp_source::owes_ack(uint64_t id) const {
+  for (auto& [_, counts] : sealed_)
+    if (counts.count(id) > 0)
+      return true;
+  return false;
+}
+
+void tcp_source::end_idle() {
+  if (cfg_.idle_timeout_ms <= 0)
+    return;
+  auto now = std::chrono::steady_clock::now();
+  auto timeout = std::chrono::milliseconds{cfg_.idle_timeout_ms};
+  for (auto& c : conns_) {
+    if (c->eof || now - c->last_read < timeout || (cfg_.ack && owes_ack(c->id)))
+      continue;
+    // A poll that stopped at max_events may not have read it: look first.
+    char byte;
+    auto n = ::recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) {
+      c->last_read = now;
+      continue;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+      c->eof = true; // closed by the client: the usual path
+      continue;
+    }
+    log().info("source {}: closing the connection from {}: nothing received "
+               "for {} ms (idle_timeout)",
+               ctx_.name, c->peer, cfg_.idle_timeout_ms);
+    ctx_.metrics->idle_closed.fetch_add(1, std::memory_order_relaxed);
+    c->eof = true;
   }
 }
 
@@ -79,15 +130,14 @@ void tcp_source::close_connection(size_t index) {
   auto& c = conns_[index];
   // Keep the socket for acks still owed; `commit` closes it.
   if (!cfg_.ack || c->unsealed == 0) {
-    bool owed = false;
-    for (auto& [_, counts] : sealed_)
-      owed = owed || counts.count(c->id) > 0;
-    if (!cfg_.ack || !owed) {
+    if (!cfg_.ack || !owes_ack(c->id)) {
       ack_fds_.erase(c->id);
       ::close(c->fd);
     }
   }
   conns_.erase(conns_.begin() + static_cast<ptrdiff_t>(index));
+  if (static_cast<int64_t>(conns_.size()) < cfg_.max_connections)
+    full_reported_ = false;
 }
 
 caf::expected<poll_status> tcp_source::poll(batch_builder& out,
@@ -109,6 +159,8 @@ caf::expected<poll_status> tcp_source::poll(batch_builder& out,
       if (c.eof)
         break;
       auto r = c.lines.fill(c.fd);
+      if (r > 0)
+        c.last_read = std::chrono::steady_clock::now();
       if (r == 0) {
         c.eof = true;
       } else if (r < 0) {
@@ -133,6 +185,7 @@ caf::expected<poll_status> tcp_source::poll(batch_builder& out,
   }
   if (n > 0)
     next_conn_ = (next_conn_ + 1) % n;
+  end_idle();
   // Sealing happens after this poll; remember finished connections until
   // then by closing them only when they hold nothing unsealed.
   for (size_t i = conns_.size(); i > 0; --i)
@@ -174,10 +227,7 @@ caf::error tcp_source::commit(uint64_t seq) {
     bool open = false;
     for (auto& c : conns_)
       open = open || c->id == id;
-    bool owed = false;
-    for (auto& [_, counts] : sealed_)
-      owed = owed || counts.count(id) > 0;
-    if (!open && !owed) {
+    if (!open && !owes_ack(id)) {
       ::close(i->second);
       ack_fds_.erase(i);
     }
@@ -210,8 +260,12 @@ source_type tcp_source_type() {
        option_value{int64_t{512}}, 16, int64_t{64} << 20},
       {"ack", option_type::boolean, "answer OK <n> after commits", false,
        option_value{false}},
-      {"max_connections", option_type::integer, "open connections allowed",
-       false, option_value{int64_t{64}}, 1},
+      {"max_connections", option_type::integer,
+       "open connections; more wait in the listen backlog", false,
+       option_value{int64_t{64}}, 1},
+      {"idle_timeout", option_type::duration,
+       "close a connection that sent nothing for this long (0 = never)", false,
+       option_value{int64_t{300'000}}, 0},
   };
   t.make = [](const connector_context& ctx,
               const options& opts) -> caf::expected<source_connector_ptr> {
@@ -226,6 +280,7 @@ source_type tcp_source_type() {
     cfg.max_line_length = opts.get_int("max_line_length");
     cfg.ack = opts.get_bool("ack");
     cfg.max_connections = opts.get_int("max_connections");
+    cfg.idle_timeout_ms = opts.get_int("idle_timeout");
     return source_connector_ptr{
         std::make_unique<tcp_source>(std::move(cfg), ctx)};
   };

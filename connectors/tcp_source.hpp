@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -19,11 +20,16 @@ struct tcp_source_config {
   int64_t max_line_length = 512;
   bool ack = false;
   int64_t max_connections = 64;
+  /// A connection that sent nothing for this long is closed (0 = never).
+  int64_t idle_timeout_ms = 300'000;
 };
 
 /// Accepts TCP connections and emits each line received as an event (like
 /// Flume's netcat source). With `ack`, a connection is told `OK <n>\n` once
-/// the channel has committed n more of its lines.
+/// the channel has committed n more of its lines. At `max_connections`, new
+/// connections are left in the listen backlog until one closes; one that
+/// sent nothing for `idle_timeout` (and is owed no ack) is closed, its
+/// unfinished last line emitted.
 class tcp_source : public source_connector {
  public:
   tcp_source(tcp_source_config cfg, connector_context ctx);
@@ -47,10 +53,16 @@ class tcp_source : public source_connector {
     size_t cut_counted = 0;
     uint64_t unsealed = 0; ///< lines emitted since the last seal
     bool eof = false;
+    std::string peer; ///< address:port, for messages
+    std::chrono::steady_clock::time_point last_read;
     explicit connection(size_t max) : lines(max) {}
   };
 
   void accept_all();
+  /// Ends the connections idle for `idle_timeout_ms` (their last line is
+  /// emitted and they close like one the client closed).
+  void end_idle();
+  bool owes_ack(uint64_t id) const;
   void close_connection(size_t index);
 
   tcp_source_config cfg_;
@@ -59,6 +71,7 @@ class tcp_source : public source_connector {
   uint16_t port_ = 0;
   uint64_t next_id_ = 1;
   size_t next_conn_ = 0;
+  bool full_reported_ = false; ///< "max_connections reached" was logged
   std::vector<std::unique_ptr<connection>> conns_;
   /// Per sealed batch: lines per connection id, for acks.
   std::deque<std::pair<uint64_t, std::map<uint64_t, uint64_t>>> sealed_;

@@ -1,5 +1,7 @@
 // Any text is either a topology or a list of positioned errors; never a
-// crash, never an error without a message.
+// crash, never an error without a message. parse_topology is what
+// `sluice check` and `sluice run` call on a file's text, size limit and
+// nesting scan included.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

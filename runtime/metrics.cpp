@@ -29,6 +29,7 @@ metrics_snapshot copy(const component_metrics& m) {
   s.damaged_spans = load(m.damaged_spans);
   s.damaged_bytes = load(m.damaged_bytes);
   s.restarts = load(m.restarts);
+  s.idle_closed = load(m.idle_closed);
   s.fill_events = load(m.fill_events);
   s.fill_bytes = load(m.fill_bytes);
   s.capacity = load(m.capacity);
@@ -85,6 +86,9 @@ std::string to_string(const metrics_snapshot& x) {
                         x.damaged_bytes);
   line += fmt::format(" dropped={} errors={} rollbacks={} restarts={}",
                       x.events_dropped, x.errors, x.rollbacks, x.restarts);
+  // Only sources with connections have it: shown once it counts.
+  if (x.idle_closed > 0)
+    line += fmt::format(" idle_closed={}", x.idle_closed);
   return line;
 }
 

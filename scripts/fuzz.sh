@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for
-# SECONDS seconds (default 30), seeding the topology fuzzer with the example
-# topologies. Usage: scripts/fuzz.sh [SECONDS]
+# SECONDS seconds (default 30). The topology fuzzer starts from the example
+# topologies, the seeds in fuzz/corpus/topology and two generated ones (a
+# table header of 40,000 dotted parts, arrays 10,000 deep), takes inputs up
+# to 256 KiB and mutates with fuzz/topology.dict.
+# Usage: scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-30}
@@ -15,10 +18,18 @@ cmake --build "$build" -j "$(nproc)" --target topology_fuzz batch_fuzz segment_f
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 mkdir -p "$corpus/topology" "$corpus/batch" "$corpus/segment"
-cp "$root"/examples/topologies/*.toml "$corpus/topology/"
+cp "$root"/examples/topologies/*.toml "$root"/fuzz/corpus/topology/*.toml \
+  "$corpus/topology/"
+printf '[%s]\n' "$(printf 'a.%.0s' $(seq 39999))a" >"$corpus/topology/header-40000.toml"
+printf 'x = %s%s\n' "$(printf '[%.0s' $(seq 10000))" "$(printf ']%.0s' $(seq 10000))" \
+  >"$corpus/topology/arrays-10000.toml"
 for t in topology batch segment; do
   echo "== fuzzing $t for ${seconds}s"
-  if ! "$build/fuzz/${t}_fuzz" -max_total_time="$seconds" -max_len=65536 \
+  args=(-max_len=65536)
+  if [[ $t == topology ]]; then
+    args=(-max_len=262144 -dict="$root/fuzz/topology.dict")
+  fi
+  if ! "$build/fuzz/${t}_fuzz" -max_total_time="$seconds" "${args[@]}" \
       -print_final_stats=1 "$corpus/$t" >"$corpus/$t.log" 2>&1; then
     tail -60 "$corpus/$t.log"
     echo "fuzzer $t found a failure"

@@ -1,4 +1,7 @@
 #include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -289,8 +292,164 @@ SCENARIO("a missing topology file is one clear error", "[topology]") {
   auto spec = load_topology("/nonexistent/t.toml", registry(), problems);
   CHECK_FALSE(spec);
   REQUIRE(problems.size() == 1);
-  CHECK(to_string(problems[0]) ==
-        "/nonexistent/t.toml: error: cannot read the topology file");
+  CHECK(to_string(problems[0]) == "/nonexistent/t.toml: error: cannot read "
+                                  "the topology file: No such file or "
+                                  "directory");
+}
+
+namespace {
+
+std::string repeat(const std::string& x, size_t n,
+                   const std::string& separator = "") {
+  std::string result;
+  for (size_t i = 0; i < n; ++i)
+    result += (i > 0 ? separator : "") + x;
+  return result;
+}
+
+/// The one error parsing `text` gives; fails the test unless there is
+/// exactly one.
+std::string only_error(std::string_view text) {
+  auto errors = parse_errors(text);
+  REQUIRE(errors.size() == 1);
+  return errors.front();
+}
+
+const std::string too_deep = "error: nested more than 64 levels deep";
+
+} // namespace
+
+SCENARIO("nesting too deep for the parser is refused before it parses",
+         "[topology][limits]") {
+  GIVEN("a table header of 40,000 dotted parts") {
+    auto text = "[" + repeat("a", 40'000, ".") + "]\n";
+    THEN("one error points at the part past the limit") {
+      // The 64th dot, at column 129, starts part 65.
+      CHECK(only_error(text).rfind("t.toml:1:129: " + too_deep, 0) == 0);
+    }
+  }
+  GIVEN("a dotted key of 40,000 parts, and one array of tables header") {
+    CHECK_THAT(only_error(repeat("a", 40'000, ".") + " = 1\n"),
+               Catch::StartsWith("t.toml:1:"));
+    CHECK_THAT(only_error("[[" + repeat("a", 40'000, ".") + "]]\n"),
+               Catch::Contains(too_deep));
+  }
+  GIVEN("arrays of arrays 10,000 deep, and inline tables 10,000 deep") {
+    CHECK_THAT(only_error("x = " + repeat("[", 10'000) + repeat("]", 10'000)),
+               Catch::Contains(too_deep));
+    CHECK_THAT(only_error("x = " + repeat("{a = ", 10'000) + "1" +
+                          repeat("}", 10'000)),
+               Catch::Contains(too_deep));
+  }
+  GIVEN("inline tables each under a long dotted key: shallow values, deep "
+        "tree") {
+    // 250 inline tables each under a 1,000-part key is 250,000 levels,
+    // though toml++ counts only 250 nested values.
+    std::string text = "x = ";
+    for (int i = 0; i < 250; ++i)
+      text += "{" + repeat("b", 1000, ".") + " = ";
+    text += "1" + repeat("}", 250) + "\n";
+    CHECK_THAT(only_error(text), Catch::Contains(too_deep));
+  }
+  GIVEN("arrays of tables inside inline tables inside a deep header") {
+    // Each level is shallow; together they pass the limit.
+    auto text = "[" + repeat("s", 30, ".") + "]\n" + repeat("k", 20, ".") +
+                " = [{ " + repeat("t", 20, ".") + " = [[1]] }]\n";
+    CHECK_THAT(only_error(text), Catch::StartsWith("t.toml:2:"));
+    CHECK_THAT(only_error(text), Catch::Contains(too_deep));
+  }
+  GIVEN("a topology whose strings and comments hold dots, brackets and "
+        "quotes") {
+    auto errors = parse_errors(R"([sources.tail] # [a.b.c.d] {x.y}
+type = "taildir"
+channel = 'c.h.a.n'
+filegroups = { "a.b.c" = '/var/[log]/*.{x}.log', b = """
+  [[[[.....]]]] \""" {{{{
+""" }
+position_file = '''/tmp/p.json''''
+
+[channels."c.h.a.n"]
+type = "memory"
+
+[sinks.out]
+type = "null"
+channel = "c.h.a.n"
+)");
+    THEN("nothing in them counts as nesting") {
+      for (auto& e : errors)
+        CHECK(e.find("nested") == std::string::npos);
+    }
+  }
+  GIVEN("nesting just within the limit") {
+    // 62 header parts, a key and an array: the value sits at 64.
+    auto text = "[" + repeat("a", 62, ".") + "]\nx = [1]\n";
+    THEN("the scan lets it through to the parser") {
+      auto errors = parse_errors(text);
+      REQUIRE_FALSE(errors.empty()); // 'a' is no section
+      for (auto& e : errors)
+        CHECK(e.find("nested") == std::string::npos);
+      CHECK_THAT(only_error("[" + repeat("a", 62, ".") + "]\nx = [[1]]\n"),
+                 Catch::StartsWith("t.toml:2:6: " + too_deep));
+    }
+  }
+}
+
+SCENARIO("topology text past the size limit is refused", "[topology][limits]") {
+  std::string text(max_topology_bytes + 1, '#');
+  CHECK_THAT(only_error(text),
+             Catch::Contains("more than the 4 MiB a topology may hold"));
+}
+
+SCENARIO("only a regular file of bounded size is read as a topology",
+         "[topology][limits]") {
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path() /
+             ("sluice-topology-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto load_error = [&](const std::string& path) {
+    std::vector<diagnostic> problems;
+    auto spec = load_topology(path, registry(), problems);
+    CHECK_FALSE(spec);
+    REQUIRE(problems.size() == 1);
+    return to_string(problems[0]);
+  };
+  WHEN("it is a directory, a device or a FIFO") {
+    auto fifo = (dir / "fifo.toml").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    THEN("the error says what it is, without opening it") {
+      CHECK(load_error(dir.string()) ==
+            dir.string() + ": error: a directory, not a topology file (a "
+                           "regular TOML file)");
+      CHECK(load_error("/dev/zero") ==
+            "/dev/zero: error: a character device, not a topology file (a "
+            "regular TOML file)");
+      // Opening a FIFO without a writer would block.
+      CHECK_THAT(load_error(fifo), Catch::Contains("a FIFO (named pipe)"));
+    }
+  }
+  WHEN("it is larger than the limit") {
+    auto big = (dir / "big.toml").string();
+    {
+      std::ofstream out{big};
+      out << "[sources.a]\n";
+    }
+    fs::resize_file(big, max_topology_bytes + 1);
+    THEN("it is refused without parsing, with its size and the limit") {
+      CHECK(load_error(big) ==
+            big + ": error: the file is 4194305 bytes, more than the 4 MiB a "
+                  "topology file may hold");
+    }
+  }
+  WHEN("it nests too deep") {
+    auto deep = (dir / "deep.toml").string();
+    std::ofstream{deep} << "[" << repeat("a", 40'000, ".") << "]\n";
+    THEN("the error has its line and column") {
+      CHECK_THAT(load_error(deep),
+                 Catch::StartsWith(deep + ":1:129: " + too_deep));
+    }
+  }
+  fs::remove_all(dir);
 }
 
 SCENARIO("empty values, empty topologies and connector settings are caught "
@@ -400,4 +559,67 @@ SCENARIO("validate reports a spec built in code without a type or channel",
     text.push_back(to_string(p));
   CHECK(has(text, "source 's' needs a type"));
   CHECK(has(text, "source 's' needs a channel"));
+}
+
+SCENARIO("messages say what is wrong, not a consequence of it",
+         "[topology][messages]") {
+  GIVEN("options written before any table header") {
+    auto errors = parse_errors("type = \"tcp\"\n");
+    THEN("the key is named as a key, not as an unknown section") {
+      CHECK(errors ==
+            std::vector<std::string>{
+                "t.toml:1:1: error: 'type' is set before any [table] header: "
+                "an option belongs under its component's header, such as "
+                "[sources.NAME]"});
+    }
+  }
+  GIVEN("a [sources] table holding options instead of [sources.NAME]") {
+    auto errors = parse_errors("[sources]\ntype = \"tcp\"\n");
+    THEN("it says a source is a table of its own, and not that the file "
+         "declares no sources") {
+      CHECK(errors == std::vector<std::string>{
+                          "t.toml:2:8: error: source 'type' must be a table, "
+                          "got a string (each source is a table of its own: "
+                          "[sources.NAME])"});
+    }
+  }
+  GIVEN("a misspelt section") {
+    auto errors = parse_errors("[source.a]\ntype = \"tcp\"\n");
+    THEN("only the misspelling is reported") {
+      REQUIRE(errors.size() == 1);
+      CHECK_THAT(errors[0], Catch::Contains("did you mean 'sources'?"));
+    }
+  }
+  GIVEN("limits on durations and sizes") {
+    auto errors = parse_errors(R"([engine]
+drain_timeout = "-5s"
+
+[supervision]
+restart_window = "0s"
+
+[sources.g]
+type = "generator"
+channel = "c"
+
+[channels.c]
+type = "file"
+directory = "/tmp/sluice-messages-test"
+segment_size = "1KiB"
+
+[sinks.k]
+type = "null"
+channel = "c"
+)");
+    THEN("each message has its unit and the value given") {
+      CHECK(errors ==
+            std::vector<std::string>{
+                "t.toml:2:17: error: option 'drain_timeout' of [engine]: "
+                "must not be negative, got '-5s'",
+                "t.toml:5:18: error: [supervision]: option 'restart_window' "
+                "must be at least 1ms, got 0ms",
+                "t.toml:14:16: error: file channel 'c': option "
+                "'segment_size' must be at least 64KiB (65536 bytes), got "
+                "1KiB (1024 bytes)"});
+    }
+  }
 }

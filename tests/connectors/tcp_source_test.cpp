@@ -384,3 +384,126 @@ SCENARIO("a line buffer grows only as far as its longest line needs", "[tcp]") {
   CHECK(lb.capacity() >= 300'001);
   CHECK(lb.capacity() < (size_t{2} << 20));
 }
+
+namespace {
+
+/// Connects `n` clients that each send one line and then nothing; returns
+/// once the source has read every line (so each holds a connection).
+std::vector<std::unique_ptr<client>> idle_clients(source_connector& src,
+                                                  uint16_t port, size_t n) {
+  std::vector<std::unique_ptr<client>> result;
+  for (size_t i = 0; i < n; ++i) {
+    result.push_back(std::make_unique<client>(port));
+    result.back()->send("hello " + std::to_string(i) + "\n");
+  }
+  auto r = test::drain_n(src, n);
+  REQUIRE(r.lines.size() == n);
+  src.seal(1);
+  return result;
+}
+
+} // namespace
+
+SCENARIO("idle connections are closed and free their place for waiting "
+         "clients",
+         "[tcp][idle]") {
+  auto ctx = test::make_context("tcp");
+  GIVEN("a tcp source with max_connections 4 and idle_timeout 300ms") {
+    options o;
+    o.set("max_connections", int64_t{4});
+    o.set("idle_timeout", int64_t{300});
+    auto src = make_tcp(ctx, o);
+    REQUIRE(!src->open());
+    auto port = dynamic_cast<tcp_source&>(*src).port();
+    auto idle = idle_clients(*src, port, 4);
+    WHEN("a fifth client connects and sends lines while the four are idle") {
+      client late{port};
+      late.send("late 1\nlate 2\n");
+      auto r = test::drain_n(*src, 2);
+      THEN("its lines arrive once the idle ones were closed for idleness") {
+        CHECK(r.lines == std::vector<std::string>{"late 1", "late 2"});
+        // Counted before the fifth was accepted: it waited for them.
+        CHECK(ctx.metrics->idle_closed == 4);
+        CHECK(ctx.metrics->errors == 0);
+        for (auto& c : idle)
+          CHECK(c->at_eof());
+      }
+    }
+    src->close();
+  }
+  GIVEN("a client that sent half a line and went quiet") {
+    options o;
+    o.set("idle_timeout", int64_t{200});
+    auto src = make_tcp(ctx, o);
+    REQUIRE(!src->open());
+    auto port = dynamic_cast<tcp_source&>(*src).port();
+    client cl{port};
+    cl.send("partial");
+    auto r = test::drain_n(*src, 1);
+    THEN("the half line is emitted when its connection times out") {
+      CHECK(r.lines == std::vector<std::string>{"partial"});
+      src->seal(1);
+      test::drain(
+          *src, [](const std::vector<std::string>&) { return false; }, 16,
+          50ms);
+      CHECK(cl.at_eof());
+      CHECK(ctx.metrics->idle_closed == 1);
+    }
+    src->close();
+  }
+  GIVEN("a client that sends a line every 20 ms, with idle_timeout 200ms") {
+    options o;
+    o.set("idle_timeout", int64_t{200});
+    auto src = make_tcp(ctx, o);
+    REQUIRE(!src->open());
+    auto port = dynamic_cast<tcp_source&>(*src).port();
+    client cl{port};
+    std::vector<std::string> got;
+    for (int i = 0; i < 40; ++i) {
+      cl.send("tick\n");
+      auto r = test::drain_n(*src, 1);
+      got.insert(got.end(), r.lines.begin(), r.lines.end());
+      src->seal(static_cast<uint64_t>(i + 1));
+      std::this_thread::sleep_for(20ms);
+    }
+    THEN("it is never closed: 800 ms of lines all arrive") {
+      CHECK(got.size() == 40);
+      CHECK(ctx.metrics->idle_closed == 0);
+    }
+    src->close();
+  }
+}
+
+SCENARIO("at max_connections a new client waits in the listen backlog, "
+         "losing nothing",
+         "[tcp][idle]") {
+  auto ctx = test::make_context("tcp");
+  GIVEN("a tcp source with max_connections 1 and no idle timeout") {
+    options o;
+    o.set("max_connections", int64_t{1});
+    o.set("idle_timeout", int64_t{0});
+    auto src = make_tcp(ctx, o);
+    REQUIRE(!src->open());
+    auto port = dynamic_cast<tcp_source&>(*src).port();
+    auto first = idle_clients(*src, port, 1);
+    WHEN("a second client connects and sends while the first is open") {
+      client second{port};
+      second.send("waiting 1\nwaiting 2\n");
+      auto early = test::drain(
+          *src, [](const std::vector<std::string>&) { return false; }, 16,
+          300ms);
+      THEN("nothing of it is read while the first holds the place") {
+        CHECK(early.lines.empty());
+        CHECK(ctx.metrics->errors == 0);
+      }
+      AND_WHEN("the first client leaves") {
+        first.clear();
+        auto r = test::drain_n(*src, 2);
+        THEN("the second's lines arrive, none lost") {
+          CHECK(r.lines == std::vector<std::string>{"waiting 1", "waiting 2"});
+        }
+      }
+    }
+    src->close();
+  }
+}
