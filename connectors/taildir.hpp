@@ -131,7 +131,10 @@ struct taildir_state {
   size_t next_file = 0;  ///< where the next poll starts reading, round-robin
   size_t open_files = 0; ///< files with a descriptor
   size_t max_open = 1;   ///< the cap on `open_files` in effect
-  uint64_t tick = 0;     ///< counts reads, for `last_active`
+  /// Files closed to make room while they still had unread bytes (only
+  /// when every open file had some).
+  uint64_t closed_unread = 0;
+  uint64_t tick = 0; ///< counts reads, for `last_active`
   std::chrono::steady_clock::time_point last_scan{};
   bool scanned = false;     ///< the first scan (at `open`) is done
   bool fresh_start = false; ///< no position file at open: skip_to_end applies

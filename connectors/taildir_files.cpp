@@ -77,13 +77,30 @@ void taildir_source::close_file(taildir_file& f) noexcept {
 }
 
 bool taildir_source::close_idle(const taildir_file* keep) noexcept {
+  // A file read to its end is closed first: one with unread bytes keeps
+  // its descriptor as long as possible, since a closed file rotated away
+  // to another directory (or compressed) before it is reopened takes its
+  // unread tail with it.
+  auto read_to_end = [](const taildir_file& f) {
+    struct stat sb;
+    return ::fstat(f.fd, &sb) == 0 && sb.st_size == f.eof_at;
+  };
   taildir_file* victim = nullptr;
-  for (auto& f : st_.files)
-    if (f.fd >= 0 && &f != keep &&
-        (victim == nullptr || f.last_active < victim->last_active))
+  bool victim_done = false;
+  for (auto& f : st_.files) {
+    if (f.fd < 0 || &f == keep)
+      continue;
+    bool done = read_to_end(f);
+    if (victim == nullptr || (done && !victim_done) ||
+        (done == victim_done && f.last_active < victim->last_active)) {
       victim = &f;
+      victim_done = done;
+    }
+  }
   if (victim == nullptr)
     return false;
+  if (!victim_done)
+    ++st_.closed_unread;
   close_file(*victim);
   return true;
 }
@@ -153,9 +170,15 @@ bool taildir_source::ensure_open(taildir_file& f) {
         f.open_failed = true; // its directory cannot be read: try later
         return false;
       }
-      log().info("source {}: {} (inode {}) is gone; dropping its position "
-                 "(byte {})",
-                 ctx_.name, f.path, f.inode, f.pos);
+      if (f.closed_size > f.pos)
+        log().warn("source {}: {} (inode {}) is gone while closed, with {} "
+                   "byte(s) after its position (byte {}) unread; raise "
+                   "max_open_files to keep files with unread data open",
+                   ctx_.name, f.path, f.inode, f.closed_size - f.pos, f.pos);
+      else
+        log().info("source {}: {} (inode {}) is gone; dropping its position "
+                   "(byte {})",
+                   ctx_.name, f.path, f.inode, f.pos);
       f.gone = true;
       return false;
     }

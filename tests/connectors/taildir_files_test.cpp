@@ -402,3 +402,37 @@ SCENARIO("a file rewritten to the same size is read again from its start",
   CHECK(t.lines ==
         std::vector<std::string>{"old 0", "old 1", "new 0", "new 1"});
 }
+
+SCENARIO("at max_open_files a file read to its end is closed before one "
+         "with unread bytes",
+         "[taildir]") {
+  test::temp_dir dir;
+  fs::create_directories(dir / "logs");
+  // a.log has a backlog read a few lines per poll; b..e hold one line each
+  // and are read to their end at once.
+  std::string big;
+  for (int i = 0; i < 400; ++i)
+    big += "a " + std::to_string(i) + "\n";
+  append(dir / "logs/a.log", big);
+  for (std::string n : {"b", "c", "d", "e"})
+    append(dir / ("logs/" + n + ".log"), n + " 0\n");
+  options opts;
+  opts.set("max_open_files", int64_t{2});
+  tail_driver t{dir, opts};
+  REQUIRE(!t.open());
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (t.lines.size() < 404 && std::chrono::steady_clock::now() < deadline)
+    REQUIRE(!t.src->commit(t.poll_once(4)));
+  REQUIRE(t.lines.size() == 404);
+  auto& st = t.state();
+  THEN("files were closed to make room, never a.log while it had unread "
+       "lines, and its lines arrived once, in order") {
+    CHECK(st.max_open == 2);
+    CHECK(st.closed_unread == 0);
+    std::vector<std::string> a_lines;
+    for (auto& l : t.lines)
+      if (l[0] == 'a')
+        a_lines.push_back(l);
+    CHECK(a_lines == numbered("a ", 0, 400));
+  }
+}

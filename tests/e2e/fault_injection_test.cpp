@@ -103,23 +103,20 @@ std::optional<int64_t> position_of(const std::string& positions,
   return std::nullopt;
 }
 
-/// The channel's last stats line in `log` after the source opened its
-/// file: its fill and its delivered count.
+/// The channel's last stats line in `log` after byte `from`: its fill and
+/// its delivered count.
 struct channel_stats {
   uint64_t out = 0;
   uint64_t fill = 0;
 };
 
-std::optional<channel_stats> settled_channel(const std::string& log,
-                                             size_t from) {
-  auto text = read_file(log).substr(std::min(from, read_file(log).size()));
-  auto opened = text.find("source tail: following");
-  if (opened == std::string::npos)
-    return std::nullopt;
+std::optional<channel_stats> last_channel_stats(const std::string& log,
+                                                size_t from) {
+  auto text = read_file(log);
+  text = text.substr(std::min(from, text.size()));
   std::regex stats{R"(stats channel disk: in=\d+ out=(\d+) .* fill=(\d+)/)"};
   std::optional<channel_stats> last;
-  auto tail = text.substr(opened);
-  for (std::sregex_iterator i{tail.begin(), tail.end(), stats}, end; i != end;
+  for (std::sregex_iterator i{text.begin(), text.end(), stats}, end; i != end;
        ++i)
     last = channel_stats{std::stoull((*i)[1]), std::stoull((*i)[2])};
   return last;
@@ -172,12 +169,26 @@ struct rig {
     auto log_from = read_file(log).size();
     process p;
     REQUIRE(process::start(p, argv(out), log));
+    // First the source opened a.log and read all of it; then a stats line
+    // written after that shows the channel empty and the sink's output
+    // complete.
+    auto size = static_cast<int64_t>(fs::file_size(app_log()));
     bool settled = wait_until(
         [&] {
-          auto s = settled_channel(log, log_from);
-          return s && s->fill == 0 && s->out == delivered(out).size();
+          return log_since(log_from).find("source tail: following") !=
+                     std::string::npos &&
+                 position_of(positions(), app_log()) == size;
         },
         60s);
+    if (settled) {
+      auto mark = read_file(log).size();
+      settled = wait_until(
+          [&] {
+            auto s = last_channel_stats(log, mark);
+            return s && s->fill == 0 && s->out == delivered(out).size();
+          },
+          60s);
+    }
     if (!settled) {
       // It may have stopped by itself (a refused start): report that.
       auto code = p.wait(1s);

@@ -205,3 +205,27 @@ channel = "mem"
     CHECK_THAT(text, !Catch::Contains("was killed by signal 9"));
   }
 }
+
+SCENARIO("under nohup SIGHUP stays ignored", "[e2e][signals]") {
+  temp_dir dir;
+  auto topo = dir / "topology.toml";
+  std::ofstream{topo} << durable_topology(dir);
+  auto log = dir / "sluice.log";
+  append_lines(dir, 0, 1000);
+  process p;
+  REQUIRE(
+      process::start(p, {"/usr/bin/nohup", SLUICE_BINARY, "run", topo}, log));
+  REQUIRE(wait_for_output(dir, 1000, 60s));
+  p.signal(SIGHUP);
+  // More lines after the SIGHUP still arrive: the run goes on.
+  append_lines(dir, 1000, 1500);
+  bool running = wait_for_output(dir, 1500, 60s);
+  p.signal(SIGTERM);
+  auto code = p.wait(30s);
+  auto text = read_file(log);
+  INFO(text);
+  CHECK(running);
+  CHECK(text.find("received SIGHUP") == std::string::npos);
+  CHECK_THAT(text, Catch::Contains("received SIGTERM"));
+  CHECK(code == 0);
+}
