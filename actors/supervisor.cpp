@@ -91,6 +91,15 @@ bool start_child(supervisor_ptr self, size_t i) {
 
 void next_phase(supervisor_ptr self);
 
+/// Asks child `i` to stop, to drain first when the stop drains and it can.
+void ask_to_stop(supervisor_ptr self, size_t i) {
+  auto& st = self->state;
+  if (st.drain && st.cfg.children[i].drains)
+    self->send(st.children[i].handle, stop_atom::value, drain_atom::value);
+  else
+    self->send(st.children[i].handle, stop_atom::value);
+}
+
 void escalate(supervisor_ptr self, caf::error err) {
   auto& st = self->state;
   st.failure = std::move(err);
@@ -139,7 +148,13 @@ void restart(supervisor_ptr self, size_t i) {
       continue;
     if (auto& m = st.cfg.children[j].metrics)
       m->restarts.fetch_add(1, std::memory_order_relaxed);
-    start_child(self, j);
+    if (!start_child(self, j))
+      continue;
+    // During a stop, a dependent whose phase was already asked to stop (a
+    // source restarted with its channel while the sources stop) is asked
+    // again at once: it must not run on until the phase times out.
+    if (st.stopping && st.cfg.children[j].stop_phase <= st.phase)
+      ask_to_stop(self, j);
   }
 }
 
@@ -208,10 +223,7 @@ void next_phase(supervisor_ptr self) {
     for (size_t i = 0; i < st.children.size(); ++i) {
       if (!st.children[i].running || st.cfg.children[i].stop_phase != phase)
         continue;
-      if (st.drain && st.cfg.children[i].drains)
-        self->send(st.children[i].handle, stop_atom::value, drain_atom::value);
-      else
-        self->send(st.children[i].handle, stop_atom::value);
+      ask_to_stop(self, i);
     }
     self->delayed_send(self, std::chrono::milliseconds{st.cfg.phase_timeout_ms},
                        timeout_atom::value, phase);

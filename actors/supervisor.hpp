@@ -75,8 +75,10 @@ struct supervisor_config {
 /// waiting for each phase to end (killing what outlives
 /// `phase_timeout_ms`), then quits normally. Idempotent. During a stop,
 /// children of phases not yet asked to stop (sinks while their channel
-/// drains) are still restarted as above; the others are not. A child that
-/// ends with `channel_errc::events_lost` while stopping makes the
+/// drains) are still restarted as above; the others are not, except that
+/// dependents restarted with such a child (sources with their channel)
+/// whose phase was already asked to stop are asked again at once. A child
+/// that ends with `channel_errc::events_lost` while stopping makes the
 /// supervisor quit with that error once the stop is done.
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_config cfg);
 

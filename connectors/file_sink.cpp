@@ -49,10 +49,12 @@ file_sink::~file_sink() {
 }
 
 caf::error file_sink::open() {
-  // A path in the way or a directory we may not write is permanent.
-  if (auto bad = prepare_directory(cfg_.directory))
-    return classify_errno(make_error(connector_errc::io_error, bad->text),
-                          bad->code);
+  // A path in the way or a directory we may not write is permanent at the
+  // first start; after a restart the run has worked before, so it retries.
+  if (auto bad = prepare_directory(cfg_.directory)) {
+    auto err = make_error(connector_errc::io_error, bad->text);
+    return cfg_.restarted ? err : classify_errno(std::move(err), bad->code);
+  }
   std::error_code ec;
   for (auto& e : fs::directory_iterator{cfg_.directory, ec})
     counter_ = std::max(counter_,
@@ -61,19 +63,20 @@ caf::error file_sink::open() {
     return make_error(connector_errc::io_error, "cannot list " +
                                                     cfg_.directory.string() +
                                                     ": " + ec.message());
-  return open_next();
+  return open_next(!cfg_.restarted);
 }
 
-caf::error file_sink::open_next() {
+caf::error file_sink::open_next(bool first_start) {
   path_ = cfg_.directory / fmt::format("{}.{:08d}.{}{}", cfg_.prefix,
                                        ++counter_, utc_now(), cfg_.suffix);
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     auto code = errno;
-    return classify_errno(
+    auto err =
         make_error(connector_errc::io_error,
-                   "cannot open " + path_.string() + ": " + errno_text(code)),
-        code);
+                   "cannot open " + path_.string() + ": " + errno_text(code));
+    // Only the first start may end the run; a roll or reopen retries.
+    return first_start ? classify_errno(std::move(err), code) : err;
   }
   file_bytes_ = 0;
   opened_at_ = std::chrono::steady_clock::now();
@@ -192,7 +195,7 @@ sink_type file_sink_type() {
       {"headers", option_type::boolean, "prefix each line with its headers",
        false, option_value{false}},
   };
-  t.make = [](const connector_context&,
+  t.make = [](const connector_context& ctx,
               const options& opts) -> caf::expected<sink_connector_ptr> {
     file_sink_config cfg;
     cfg.directory = opts.get_string("directory");
@@ -204,6 +207,9 @@ sink_type file_sink_type() {
     cfg.roll_interval_ms = opts.get_int("roll_interval");
     cfg.sync = opts.get_string("sync") == "batch";
     cfg.headers = opts.get_bool("headers");
+    // The metrics outlive the sink's restarts, and count them.
+    cfg.restarted = ctx.metrics &&
+                    ctx.metrics->restarts.load(std::memory_order_relaxed) > 0;
     return sink_connector_ptr{std::make_unique<file_sink>(std::move(cfg))};
   };
   return t;

@@ -19,12 +19,19 @@ struct file_sink_config {
   int64_t roll_interval_ms = 0;  ///< 0 = never
   bool sync = true;              ///< fdatasync in flush
   bool headers = false;
+  /// This component ran before in this run (the sink was restarted): no
+  /// open error is permanent then, only at its first start.
+  bool restarted = false;
 };
 
 /// Appends events as lines to files in a directory, starting a new file by
 /// size or time. Names are `PREFIX.NNNNNNNN.UTCTIME SUFFIX` with a counter
 /// that continues after the highest existing file, so names sort in write
 /// order and a restart never appends to or overwrites an older file.
+/// A directory that cannot be used at the component's first start is a
+/// permanent error (the configuration or the machine must change); any
+/// failure to open a file later, at a roll or after a restart, is
+/// transient: a run that has written for hours retries with back-off.
 class file_sink : public sink_connector {
  public:
   explicit file_sink(file_sink_config cfg) : cfg_(std::move(cfg)) {}
@@ -45,7 +52,8 @@ class file_sink : public sink_connector {
   /// (roll first); past one line when that line alone passes roll_size and
   /// the file is empty.
   size_t fitting_end(size_t pos) const;
-  caf::error open_next();
+  /// Opens the next file; its errors may be permanent on `first_start` only.
+  caf::error open_next(bool first_start = false);
   caf::error roll();
 
   file_sink_config cfg_;

@@ -133,6 +133,8 @@ bool is_permanent(const caf::error& err) {
          ctx.get_as<caf::atom_value>(1) == permanent_mark;
 }
 
+// Callers apply it at a component's first start only: a later failure (a
+// file sink's roll, a restart) stays transient, since the run worked before.
 bool permanent_errno(int code) {
   switch (code) {
   case ENOTDIR:

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace sluice {
@@ -16,7 +17,8 @@ prepare_directory(const std::filesystem::path& dir) {
   if (!std::filesystem::is_directory(dir, ec))
     return path_failure{ENOTDIR,
                         "cannot use " + dir.string() + ": not a directory"};
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+  // The effective ids and capabilities decide, as they do for open.
+  if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
     auto code = errno;
     return path_failure{code, "cannot write in " + dir.string() + ": " +
                                   std::strerror(code)};

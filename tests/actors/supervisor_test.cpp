@@ -1,10 +1,19 @@
 // Supervision while a channel drains: the engine with its real supervisor,
 // channel and sink actors, and a test sink that fails on command.
+#include <atomic>
 #include <chrono>
 #include <thread>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/after.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
 #include <catch2/catch.hpp>
 
+#include "actors/supervisor.hpp"
+#include "runtime/atoms.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/test_connectors.hpp"
@@ -58,7 +67,129 @@ bool source_finished(engine& eng) {
   return eventually([&] { return !eng.component("src"); });
 }
 
+using fail_atom = caf::atom_constant<caf::atom("fail")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
+/// What the stand-in children of a bare supervisor did.
+struct child_log {
+  std::atomic<int> starts{0};
+  std::atomic<int> stops{0};     ///< stop_atom received
+  std::atomic<bool> hold{false}; ///< answer stop_atom only on release_atom
+};
+
+/// A stand-in source: stops on stop_atom, or on release_atom while held.
+caf::behavior fake_source(caf::event_based_actor* self,
+                          std::shared_ptr<child_log> log) {
+  ++log->starts;
+  return {
+      [self, log](stop_atom) {
+        ++log->stops;
+        if (!log->hold)
+          self->quit();
+      },
+      [self](release_atom) { self->quit(); },
+  };
+}
+
+/// A stand-in channel: stops on stop_atom, fails on fail_atom.
+caf::behavior fake_channel(caf::event_based_actor* self,
+                           std::shared_ptr<child_log> log) {
+  ++log->starts;
+  return {
+      [self, log](stop_atom) {
+        ++log->stops;
+        self->quit();
+      },
+      [self](fail_atom) {
+        self->quit(caf::make_error(caf::sec::runtime_error, "channel broke"));
+      },
+  };
+}
+
 } // namespace
+
+SCENARIO("a channel that fails while its sources stop is restarted, and the "
+         "sources it restarts are asked to stop at once",
+         "[supervisor][stop]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto ch = std::make_shared<child_log>();
+  auto slow = std::make_shared<child_log>();
+  auto quick = std::make_shared<child_log>();
+  supervisor_config sc;
+  sc.name = "test";
+  sc.policy.initial_backoff_ms = 10;
+  sc.policy.max_backoff_ms = 10;
+  // Far longer than a clean stop: a phase ended by its timeout shows.
+  sc.phase_timeout_ms = 10'000;
+  auto child = [](std::string name, int phase,
+                  std::vector<std::string> dependents, auto start) {
+    child_spec c;
+    c.name = std::move(name);
+    c.stop_phase = phase;
+    c.dependents = std::move(dependents);
+    c.start = start;
+    return c;
+  };
+  sc.children.push_back(child("ch", 1, {"slow", "quick"},
+                              [ch](caf::actor_system& s, const child_handles&) {
+                                return s.spawn(fake_channel, ch);
+                              }));
+  sc.children.push_back(
+      child("slow", 0, {}, [slow](caf::actor_system& s, const child_handles&) {
+        return s.spawn(fake_source, slow);
+      }));
+  sc.children.push_back(child(
+      "quick", 0, {}, [quick](caf::actor_system& s, const child_handles&) {
+        return s.spawn(fake_source, quick);
+      }));
+  slow->hold = true;
+  auto sup = spawn_supervisor(sys, sc);
+  caf::scoped_actor self{sys};
+  self->monitor(sup);
+  auto child_handle = [&](const std::string& name) {
+    caf::actor result;
+    self->request(sup, caf::infinite, get_atom::value, name)
+        .receive([&](caf::actor& a) { result = a; }, [&](caf::error&) {});
+    return result;
+  };
+  auto quick_running = [&] {
+    return static_cast<bool>(child_handle("quick"));
+  };
+  REQUIRE(eventually([&] { return quick_running() && child_handle("slow"); }));
+  auto channel = child_handle("ch");
+  REQUIRE(channel);
+  GIVEN("a stop under way: one source stopped, the other still stopping") {
+    self->send(sup, stop_atom::value);
+    REQUIRE(eventually([&] { return slow->stops == 1 && !quick_running(); }));
+    REQUIRE(quick->stops == 1);
+    WHEN("the channel fails") {
+      slow->hold = false;
+      self->send(channel, fail_atom::value);
+      auto t0 = std::chrono::steady_clock::now();
+      bool down = false;
+      caf::error reason;
+      self->receive(
+          [&](caf::down_msg& msg) {
+            down = true;
+            reason = msg.reason;
+          },
+          caf::after(std::chrono::seconds{60}) >> [] {});
+      auto took = std::chrono::steady_clock::now() - t0;
+      THEN("it restarts, every source it restarts stops cleanly, and the "
+           "stop ends without waiting for the phase timeout") {
+        REQUIRE(down);
+        CHECK(!reason);
+        CHECK(ch->starts == 2);    // the failure was restarted
+        CHECK(quick->starts == 2); // a stopped source came back...
+        CHECK(quick->stops == 2);  // ...and was asked to stop again
+        CHECK(slow->starts == 2);
+        CHECK(slow->stops == 2);
+        CHECK(took < std::chrono::milliseconds{sc.phase_timeout_ms / 2});
+      }
+    }
+  }
+}
 
 SCENARIO("a sink that fails while its channel drains is restarted and "
          "delivers everything",

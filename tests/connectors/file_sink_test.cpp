@@ -258,6 +258,64 @@ SCENARIO("the file sink reports an unusable directory", "[file_sink]") {
   }
 }
 
+SCENARIO("only the first start of a file sink fails permanently; a roll or "
+         "a restart that cannot open retries",
+         "[file_sink][permanent]") {
+  test::temp_dir tmp;
+  auto dir = tmp / "out";
+  GIVEN("a sink that has written and rolled") {
+    options o;
+    o.set("roll_size", int64_t{4});
+    auto sink = make_file_sink(dir, o);
+    REQUIRE(!sink->open());
+    REQUIRE(!sink->write(batch_of({"one"})));
+    REQUIRE(files_in(dir).size() == 2); // "one\n" filled a file: rolled
+    WHEN("its directory is replaced by a file before the next roll") {
+      fs::rename(dir, tmp / "moved");
+      std::ofstream{dir} << "in the way";
+      auto err = sink->write(batch_of({"two"}));
+      THEN("the roll fails, naming the path, with an error a restart may "
+           "cure") {
+        REQUIRE(err);
+        CHECK_THAT(describe(err), Catch::Contains("cannot open") &&
+                                      Catch::Contains(dir) &&
+                                      Catch::Contains("Not a directory"));
+        CHECK(!is_permanent(err));
+        // The batch reached the file opened at the last roll.
+        CHECK(test::read_file(files_in(tmp / "moved")[1].string()) == "two\n");
+      }
+      sink->close();
+    }
+  }
+  GIVEN("a directory path under a regular file") {
+    std::ofstream{tmp / "plain"} << "x";
+    auto blocked = tmp / "plain/sub";
+    options o;
+    o.set("directory", blocked);
+    auto ctx = test::make_context("file", "sink");
+    WHEN("the sink starts for the first time in the run") {
+      auto sink = test::make_sink(file_sink_type(), ctx, o);
+      REQUIRE(sink);
+      auto err = (*sink)->open();
+      THEN("the error is permanent") {
+        REQUIRE(err);
+        CHECK(is_permanent(err));
+      }
+    }
+    WHEN("the sink was restarted in the run") {
+      ctx.metrics->restarts = 1;
+      auto sink = test::make_sink(file_sink_type(), ctx, o);
+      REQUIRE(sink);
+      auto err = (*sink)->open();
+      THEN("the same error is transient: the run worked before") {
+        REQUIRE(err);
+        CHECK_THAT(describe(err), Catch::Contains(blocked));
+        CHECK(!is_permanent(err));
+      }
+    }
+  }
+}
+
 SCENARIO("the file sink rolls inside a batch at a line boundary",
          "[file_sink]") {
   test::temp_dir tmp;
