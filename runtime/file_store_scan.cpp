@@ -168,9 +168,13 @@ class scanner {
     }
     // After damage, a record inside a damaged record's payload could pass
     // every check: its sequence number must also fit the bytes skipped.
-    if (damage >= 0 && prev_seq_ > 0 && prev_segment_ == number &&
+    // The room is measured from the end of the last accepted batch: a valid
+    // progress record ends a damaged stretch but holds no lost batch, so the
+    // bytes before it still count.
+    if ((damage >= 0 || !spans_since_batch_.empty()) && prev_seq_ > 0 &&
+        prev_segment_ == number &&
         h.seq > prev_seq_ + 1 +
-                    static_cast<uint64_t>(offset - damage) /
+                    static_cast<uint64_t>(offset - prev_batch_end_) /
                         static_cast<uint64_t>(min_record)) {
       ++out_.out_of_order;
       return fmt::format("batch sequence {} too far after {}", h.seq,
@@ -242,6 +246,7 @@ class scanner {
     out_.last_seq = h.seq;
     prev_seq_ = h.seq;
     prev_segment_ = number;
+    prev_batch_end_ = offset + static_cast<int64_t>(sizeof(h) + h.payload);
   }
 
   log_scan& out_;
@@ -252,6 +257,8 @@ class scanner {
   std::string progress_token_;
   uint64_t prev_seq_ = 0;
   uint64_t prev_segment_ = 0;
+  /// Where the last accepted batch ends in `prev_segment_`.
+  int64_t prev_batch_end_ = 0;
   std::vector<size_t> spans_since_batch_;
 };
 

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -14,6 +15,7 @@
 
 #include "runtime/errors.hpp"
 #include "runtime/file_store.hpp"
+#include "runtime/file_store_format.hpp"
 #include "runtime/file_store_scan.hpp"
 #include "runtime/memory_store.hpp"
 #include "tests/support/process.hpp"
@@ -218,6 +220,32 @@ void flip_bytes(const fs::path& path, int64_t offset, int n) {
     f.put(static_cast<char>(~bytes[static_cast<size_t>(offset + i)]));
 }
 
+/// One record of a segment as written.
+struct record_at {
+  int64_t offset = 0;
+  bool progress = false;
+  uint64_t seq = 0; ///< 0 for a progress record
+};
+
+/// Every record of an undamaged segment, in order.
+std::vector<record_at> records_of(const fs::path& path) {
+  auto bytes = test::read_file(path);
+  std::vector<record_at> result;
+  size_t at = 0;
+  while (at < bytes.size()) {
+    file_format::record_header h{};
+    REQUIRE(at + sizeof(h) <= bytes.size());
+    std::memcpy(&h, bytes.data() + at, sizeof(h));
+    REQUIRE((h.magic == file_format::record_magic ||
+             h.magic == file_format::progress_magic));
+    result.push_back({static_cast<int64_t>(at),
+                      h.magic == file_format::progress_magic, h.seq});
+    at += sizeof(h) + h.payload;
+  }
+  REQUIRE(at == bytes.size());
+  return result;
+}
+
 /// The numbers of `bodies` ("event-N"), in order.
 std::vector<int> numbers_of(const std::vector<std::string>& bodies) {
   std::vector<int> result;
@@ -395,6 +423,58 @@ SCENARIO("a segment that is all damage is kept until the batches after it "
         CHECK_FALSE(fs::exists(segs[1]));
       }
     }
+  }
+}
+
+SCENARIO("after a damaged stretch that a valid progress record ends, the "
+         "batches after a second, small damaged stretch are all recovered",
+         "[file_store][damage]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.segment_size = 1 << 20; // one segment holds everything
+  {
+    auto store = open_store(cfg);
+    // Batches 1..41 with a progress record each, then 42..60 without.
+    for (int i = 0; i < 41; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10), "tail",
+                             "at " + std::to_string(i * 10 + 10)));
+    for (int i = 41; i < 60; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+  }
+  auto segs = segments(cfg.directory);
+  REQUIRE(segs.size() == 1);
+  auto recs = records_of(segs.front());
+  REQUIRE(recs.size() == 41 * 2 + 19);
+  // Index 2(n-1) is batch n (n <= 41), the next its progress record.
+  REQUIRE(recs[22].seq == 12);
+  REQUIRE(recs[78].seq == 40);
+  REQUIRE(recs[79].progress);
+  REQUIRE(recs[80].seq == 41);
+  REQUIRE(recs[82].seq == 42);
+  // A large stretch: batches 12..40 and their progress records, but the
+  // progress record of batch 40 stays valid and ends the stretch. Then a
+  // small one: batch 41 and its progress record.
+  for (size_t k = 22; k <= 81; ++k)
+    if (k != 79)
+      flip_bytes(segs.front(), recs[k].offset, 1);
+  auto store = open_store(cfg);
+  THEN("batches 42..60 are all delivered, and 12..41 are reported lost") {
+    CHECK(store->torn_records() == 0);
+    auto l = store->take(100'000);
+    REQUIRE(l);
+    auto got = numbers_of(bodies(*l));
+    CHECK(got.size() == 300);
+    CHECK(missing_run(got, 600, 300) == 300);
+    CHECK(std::find(got.begin(), got.end(), 410) != got.end());
+    CHECK(std::find(got.begin(), got.end(), 109) != got.end());
+    auto scan = file_format::scan_log(cfg.directory, true);
+    REQUIRE(scan);
+    CHECK(scan->out_of_order == 0);
+    REQUIRE(scan->damaged.size() == 2);
+    CHECK(scan->damaged[0].lost_first == 12);
+    CHECK(scan->damaged[0].lost_last == 41);
+    CHECK(scan->gaps.empty());
   }
 }
 
