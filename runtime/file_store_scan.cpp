@@ -109,12 +109,33 @@ class scanner {
       record_header h{};
       auto problem = check(fd, size, offset, number, last, damage, h);
       if (problem.empty()) {
+        auto length = static_cast<int64_t>(sizeof(h) + h.payload);
+        // In the last segment, progress records after damage count only once
+        // a valid batch follows: an unsynced batch can be lost while the page
+        // with its progress record survives, and adopting that token would
+        // make the source skip the lost batch.
+        if (last && h.magic == progress_magic &&
+            (damage >= 0 || !deferred_.empty())) {
+          deferred_.push_back({damage, offset, std::move(reason),
+                               std::move(progress_source_),
+                               std::move(progress_token_)});
+          reason.clear();
+          damage = -1;
+          offset += length;
+          continue;
+        }
+        for (auto& d : deferred_) {
+          if (d.damage >= 0)
+            close_span(number, d.damage, d.offset, d.reason);
+          out_.progress[d.source] = {std::move(d.token), number};
+        }
+        deferred_.clear();
         if (damage >= 0) {
           close_span(number, damage, offset, reason);
           damage = -1;
         }
         accept(h, number, offset);
-        offset += static_cast<int64_t>(sizeof(h) + h.payload);
+        offset += length;
         continue;
       }
       if (damage < 0) {
@@ -124,7 +145,12 @@ class scanner {
       offset = next_magic(fd, offset + 1, size);
     }
     ::close(fd);
-    if (damage >= 0) {
+    if (!deferred_.empty()) {
+      // Damage, then only progress records: a torn tail, cut with them.
+      out_.torn_at = deferred_.front().damage;
+      out_.torn_reason = std::move(deferred_.front().reason);
+      deferred_.clear();
+    } else if (damage >= 0) {
       if (last) {
         out_.torn_at = damage;
         out_.torn_reason = std::move(reason);
@@ -171,8 +197,8 @@ class scanner {
     // The room is measured from the end of the last accepted batch: a valid
     // progress record ends a damaged stretch but holds no lost batch, so the
     // bytes before it still count.
-    if ((damage >= 0 || !spans_since_batch_.empty()) && prev_seq_ > 0 &&
-        prev_segment_ == number &&
+    if ((damage >= 0 || !spans_since_batch_.empty() || !deferred_.empty()) &&
+        prev_seq_ > 0 && prev_segment_ == number &&
         h.seq > prev_seq_ + 1 +
                     static_cast<uint64_t>(offset - prev_batch_end_) /
                         static_cast<uint64_t>(min_record)) {
@@ -260,6 +286,16 @@ class scanner {
   /// Where the last accepted batch ends in `prev_segment_`.
   int64_t prev_batch_end_ = 0;
   std::vector<size_t> spans_since_batch_;
+  /// A progress record in the last segment after damage, with the damage
+  /// before it (-1: none), held until a valid batch follows.
+  struct deferred_progress {
+    int64_t damage;
+    int64_t offset;
+    std::string reason;
+    std::string source;
+    std::string token;
+  };
+  std::vector<deferred_progress> deferred_;
 };
 
 } // namespace

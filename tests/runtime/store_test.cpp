@@ -478,6 +478,44 @@ SCENARIO("after a damaged stretch that a valid progress record ends, the "
   }
 }
 
+SCENARIO("in the last segment, damage followed only by progress records is "
+         "a torn tail: those records are cut off and their tokens not used",
+         "[file_store][damage]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.segment_size = 1 << 20;
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 11; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10), "tail",
+                             "at " + std::to_string(i * 10 + 10)));
+    REQUIRE(!store->sync());
+  }
+  auto segs = segments(cfg.directory);
+  REQUIRE(segs.size() == 1);
+  auto recs = records_of(segs.front());
+  REQUIRE(recs.size() == 22);
+  REQUIRE(recs[20].seq == 11);
+  REQUIRE(recs[21].progress);
+  // Batch 11 was lost (its write never reached the disk) while the page
+  // holding its progress record did.
+  flip_bytes(segs.front(), recs[20].offset, 1);
+  auto scan = file_format::scan_log(cfg.directory, true);
+  REQUIRE(scan);
+  CHECK(scan->torn_at == recs[20].offset);
+  CHECK(scan->damaged.empty());
+  CHECK(scan->progress["tail"].token == "at 100");
+  auto store = open_store(cfg);
+  THEN("the tail from batch 11 on is cut off and the token of batch 10 "
+       "is the one recovered") {
+    CHECK(store->torn_records() == 1);
+    CHECK(store->damaged_spans() == 0);
+    CHECK(store->recovered_progress()["tail"] == "at 100");
+    CHECK(store->recovered_events() == 100);
+    CHECK(static_cast<int64_t>(fs::file_size(segs.front())) == recs[20].offset);
+  }
+}
+
 SCENARIO("a valid record whose sequence number goes backwards is rejected "
          "as damage",
          "[file_store][damage]") {
