@@ -102,12 +102,16 @@ class scanner {
     auto size = static_cast<int64_t>(::lseek(fd, 0, SEEK_END));
     auto& seg = out_.segments[number];
     seg.size = size;
+    // Segment numbers that skip one: a segment is gone, and no damage can
+    // explain the batches it held.
+    if (scanned_any_ && number != last_number_ + 1)
+      hole_ = true;
     int64_t offset = 0;
     int64_t damage = -1;
     std::string reason;
     while (offset < size) {
       record_header h{};
-      auto problem = check(fd, size, offset, number, last, damage, h);
+      auto problem = check(fd, size, offset, last, damage, h);
       if (problem.empty()) {
         auto length = static_cast<int64_t>(sizeof(h) + h.payload);
         // In the last segment, progress records after damage count only once
@@ -157,6 +161,9 @@ class scanner {
       } else
         close_span(number, damage, size, reason);
     }
+    base_ += size;
+    last_number_ = number;
+    scanned_any_ = true;
     return {};
   }
 
@@ -166,8 +173,8 @@ class scanner {
 
  private:
   /// Checks the record at `offset` fully; returns why it is not valid.
-  std::string check(int fd, int64_t size, int64_t offset, uint64_t number,
-                    bool last, int64_t damage, record_header& h) {
+  std::string check(int fd, int64_t size, int64_t offset, bool last,
+                    int64_t damage, record_header& h) {
     if (!pread_fully(fd, reinterpret_cast<char*>(&h), sizeof(h), offset))
       return "record header cut short";
     if ((h.magic != record_magic && h.magic != progress_magic) ||
@@ -198,10 +205,7 @@ class scanner {
     // progress record ends a damaged stretch but holds no lost batch, so the
     // bytes before it still count.
     if ((damage >= 0 || !spans_since_batch_.empty() || !deferred_.empty()) &&
-        prev_seq_ > 0 && prev_segment_ == number &&
-        h.seq > prev_seq_ + 1 +
-                    static_cast<uint64_t>(offset - prev_batch_end_) /
-                        static_cast<uint64_t>(min_record)) {
+        prev_seq_ > 0 && !hole_ && h.seq > prev_seq_ + 1 + room(offset)) {
       ++out_.out_of_order;
       return fmt::format("batch sequence {} too far after {}", h.seq,
                          prev_seq_);
@@ -215,6 +219,13 @@ class scanner {
         return "record payload damaged";
     }
     return {};
+  }
+
+  /// How many batches the bytes from the end of the last accepted batch (or
+  /// the start of the log) to `offset` of the segment being scanned can hold.
+  uint64_t room(int64_t offset) const {
+    return static_cast<uint64_t>(base_ + offset - prev_batch_end_) /
+           static_cast<uint64_t>(min_record);
   }
 
   void close_span(uint64_t number, int64_t begin, int64_t end,
@@ -245,12 +256,17 @@ class scanner {
       auto lower =
           std::max(prev_seq_,
                    out_.pointer_trusted ? out_.committed_through : uint64_t{0});
+      // Damage explains the missing batches only if its bytes could hold
+      // them and no segment is gone; otherwise they are a gap.
       if (h.seq > lower + 1) {
-        if (!spans_since_batch_.empty()) {
+        if (!spans_since_batch_.empty() && !hole_ &&
+            h.seq - 1 - lower <= room(offset)) {
           auto& span = out_.damaged[spans_since_batch_.front()];
           span.lost_first = lower + 1;
           span.lost_last = h.seq - 1;
         } else {
+          for (auto i : spans_since_batch_)
+            out_.damaged[i].loss_unknown = true;
           out_.gaps.push_back({lower + 1, h.seq - 1, prev_segment_, number,
                                acknowledged(lower + 1, h.seq - 1)});
         }
@@ -272,7 +288,9 @@ class scanner {
     out_.last_seq = h.seq;
     prev_seq_ = h.seq;
     prev_segment_ = number;
-    prev_batch_end_ = offset + static_cast<int64_t>(sizeof(h) + h.payload);
+    prev_batch_end_ =
+        base_ + offset + static_cast<int64_t>(sizeof(h) + h.payload);
+    hole_ = false;
   }
 
   log_scan& out_;
@@ -283,8 +301,15 @@ class scanner {
   std::string progress_token_;
   uint64_t prev_seq_ = 0;
   uint64_t prev_segment_ = 0;
-  /// Where the last accepted batch ends in `prev_segment_`.
+  /// Where the last accepted batch ends, counting the bytes of every
+  /// segment scanned before as if the log were one file.
   int64_t prev_batch_end_ = 0;
+  /// Bytes of the segments scanned before the current one.
+  int64_t base_ = 0;
+  uint64_t last_number_ = 0;
+  bool scanned_any_ = false;
+  /// A segment number was skipped since the last accepted batch.
+  bool hole_ = false;
   std::vector<size_t> spans_since_batch_;
   /// A progress record in the last segment after damage, with the damage
   /// before it (-1: none), held until a valid batch follows.

@@ -980,6 +980,36 @@ SCENARIO("a missing segment in the middle of the log stops the store with "
                                                 cfg.directory.string()));
 }
 
+SCENARIO("a deleted segment after a segment that ends in damage is a gap, "
+         "not damage",
+         "[file_store][gap]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 60; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+  }
+  auto segs = segments(cfg.directory);
+  REQUIRE(segs.size() >= 3);
+  auto size = static_cast<int64_t>(fs::file_size(segs[0]));
+  flip_bytes(segs[0], size - 5, 4);
+  auto gone = segs[1];
+  fs::remove(gone);
+  auto scan = file_format::scan_log(cfg.directory, false);
+  REQUIRE(scan);
+  REQUIRE(scan->damaged.size() == 1); // the damage is really there
+  CHECK(scan->open_gaps().size() == 1);
+  auto store = file_store::make(cfg);
+  REQUIRE(store);
+  auto err = (*store)->open();
+  REQUIRE(err);
+  CHECK(err == make_error(channel_errc::corrupt_log));
+  CHECK_THAT(describe(err), Catch::Contains(gone.filename().string()) &&
+                                Catch::Contains("are missing"));
+}
+
 namespace {
 
 /// Every segment's size at its newest successful fdatasync, by path.
