@@ -167,9 +167,13 @@ class scanner {
     return {};
   }
 
-  /// Explains what is missing after the last batch (nothing can be: the
-  /// log's end is where appends stopped).
-  void finish() { spans_since_batch_.clear(); }
+  /// Damage with no valid batch after it: what it cost is unknown (the
+  /// batches it held may or may not have been committed).
+  void finish() {
+    for (auto i : spans_since_batch_)
+      out_.damaged[i].loss_unknown = true;
+    spans_since_batch_.clear();
+  }
 
  private:
   /// Checks the record at `offset` fully; returns why it is not valid.
@@ -251,8 +255,15 @@ class scanner {
       if (out_.pointer == pointer_state::empty && h.seq > 1)
         out_.pointer_trusted = false;
     }
+    for (auto i : spans_since_batch_)
+      out_.damaged[i].seq_after = h.seq;
     // Batches missing before this one, above the pointer.
-    if (out_.pointer_trusted || prev_seq_ > 0) {
+    if (!out_.pointer_trusted && prev_seq_ == 0) {
+      // Nothing tells which batches came before: damage here lost an
+      // unknown number of them.
+      for (auto i : spans_since_batch_)
+        out_.damaged[i].loss_unknown = true;
+    } else {
       auto lower =
           std::max(prev_seq_,
                    out_.pointer_trusted ? out_.committed_through : uint64_t{0});

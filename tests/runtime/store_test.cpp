@@ -516,6 +516,45 @@ SCENARIO("in the last segment, damage followed only by progress records is "
   }
 }
 
+SCENARIO("with an untrusted pointer, a segment that is all damage is kept at "
+         "open and goes once the batches after it are committed",
+         "[file_store][damage]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 60; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+  }
+  auto segs = segments(cfg.directory);
+  REQUIRE(segs.size() >= 3);
+  {
+    std::ofstream out{segs[0], std::ios::binary | std::ios::trunc};
+    out << std::string(4000, '\x55');
+  }
+  fs::remove(cfg.directory / "commit.ptr");
+  auto scan = file_format::scan_log(cfg.directory, false);
+  REQUIRE(scan);
+  REQUIRE(!scan->pointer_trusted);
+  REQUIRE(scan->damaged.size() == 1);
+  CHECK(scan->damaged[0].loss_unknown);
+  auto store = open_store(cfg);
+  CHECK(store->damaged_spans() == 1);
+  THEN("the damaged segment is still there for an operator to inspect") {
+    CHECK(fs::exists(segs[0]));
+    AND_WHEN("everything after it is committed") {
+      auto l = store->take(100'000);
+      REQUIRE(l);
+      REQUIRE(!store->commit(l->id));
+      REQUIRE(!store->sync());
+      THEN("it goes") {
+        CHECK_FALSE(fs::exists(segs[0]));
+      }
+    }
+  }
+}
+
 SCENARIO("a valid record whose sequence number goes backwards is rejected "
          "as damage",
          "[file_store][damage]") {
