@@ -68,27 +68,6 @@ void read_pointer(const fs::path& dir, log_scan& out) {
                         out.pointer != pointer_state::damaged;
 }
 
-/// The next offset at or after `from` where a record magic appears; `size`
-/// when none does.
-int64_t next_magic(int fd, int64_t from, int64_t size) {
-  std::vector<char> buf(size_t{1} << 16);
-  while (from + 4 <= size) {
-    auto n = std::min<int64_t>(static_cast<int64_t>(buf.size()), size - from);
-    if (!pread_fully(fd, buf.data(), static_cast<size_t>(n), from))
-      return size;
-    for (int64_t i = 0; i + 4 <= n; ++i) {
-      uint32_t m = 0;
-      std::memcpy(&m, buf.data() + i, 4);
-      if (m == record_magic || m == progress_magic)
-        return from + i;
-    }
-    if (from + n >= size)
-      break;
-    from += n - 3;
-  }
-  return size;
-}
-
 class scanner {
  public:
   scanner(log_scan& out, bool verify_all,
@@ -102,6 +81,7 @@ class scanner {
     auto size = static_cast<int64_t>(::lseek(fd, 0, SEEK_END));
     auto& seg = out_.segments[number];
     seg.size = size;
+    window_size_ = 0; // the window holds bytes of another file
     // Segment numbers that skip one: a segment is gone, and no damage can
     // explain the batches it held.
     if (scanned_any_ && number != last_number_ + 1)
@@ -176,6 +156,36 @@ class scanner {
   }
 
  private:
+  /// The next offset at or after `from` where a record magic appears; `size`
+  /// when none does. Reads 64 KiB at a time into one buffer and searches on
+  /// in it from candidate to candidate, reading again only past its end.
+  int64_t next_magic(int fd, int64_t from, int64_t size) {
+    if (window_.empty())
+      window_.resize(size_t{1} << 16);
+    while (from + 4 <= size) {
+      if (from < window_at_ || from + 4 > window_at_ + window_size_) {
+        auto n = std::min<int64_t>(static_cast<int64_t>(window_.size()),
+                                   size - from);
+        if (!pread_fully(fd, window_.data(), static_cast<size_t>(n), from)) {
+          window_size_ = 0;
+          return size;
+        }
+        window_at_ = from;
+        window_size_ = n;
+      }
+      for (auto i = from - window_at_; i + 4 <= window_size_; ++i) {
+        uint32_t m = 0;
+        std::memcpy(&m, window_.data() + i, 4);
+        if (m == record_magic || m == progress_magic)
+          return window_at_ + i;
+      }
+      if (window_at_ + window_size_ >= size)
+        break;
+      from = window_at_ + window_size_ - 3;
+    }
+    return size;
+  }
+
   /// Checks the record at `offset` fully; returns why it is not valid.
   std::string check(int fd, int64_t size, int64_t offset, bool last,
                     int64_t damage, record_header& h) {
@@ -332,6 +342,11 @@ class scanner {
     std::string token;
   };
   std::vector<deferred_progress> deferred_;
+  /// Bytes `window_at_` .. `window_at_ + window_size_` of the segment being
+  /// scanned, for `next_magic`.
+  std::vector<char> window_;
+  int64_t window_at_ = 0;
+  int64_t window_size_ = 0;
 };
 
 } // namespace

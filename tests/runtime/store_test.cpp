@@ -246,6 +246,18 @@ std::vector<record_at> records_of(const fs::path& path) {
   return result;
 }
 
+/// Bytes this process has read with read(2) and pread(2) so far.
+int64_t bytes_read() {
+  std::ifstream in{"/proc/self/io"};
+  std::string key;
+  int64_t value = 0;
+  while (in >> key >> value)
+    if (key == "rchar:")
+      return value;
+  FAIL("cannot read /proc/self/io");
+  return 0;
+}
+
 /// The numbers of `bodies` ("event-N"), in order.
 std::vector<int> numbers_of(const std::vector<std::string>& bodies) {
   std::vector<int> result;
@@ -552,6 +564,54 @@ SCENARIO("with an untrusted pointer, a segment that is all damage is kept at "
         CHECK_FALSE(fs::exists(segs[0]));
       }
     }
+  }
+}
+
+SCENARIO("a long damaged stretch full of false record magics is skipped "
+         "in one pass",
+         "[file_store][damage]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  cfg.segment_size = 8 << 20;
+  {
+    auto store = open_store(cfg);
+    for (int i = 0; i < 5; ++i)
+      REQUIRE(!store->append(numbered(i * 10, 10)));
+    REQUIRE(!store->sync());
+  }
+  auto seg = segments(cfg.directory).front();
+  auto recs = records_of(seg);
+  REQUIRE(recs.size() == 5);
+  // 2 MiB of "SLR1": a candidate record magic every 4 bytes, none of them
+  // with a valid header, between batches 2 and 3.
+  std::string garbage;
+  for (int i = 0; i < (2 << 20) / 4; ++i) {
+    char m[4];
+    std::memcpy(m, &file_format::record_magic, 4);
+    garbage.append(m, 4);
+  }
+  auto bytes = test::read_file(seg);
+  bytes.insert(static_cast<size_t>(recs[2].offset), garbage);
+  {
+    std::ofstream out{seg, std::ios::binary | std::ios::trunc};
+    out << bytes;
+  }
+  auto read_before = bytes_read();
+  auto scan = file_format::scan_log(cfg.directory, true);
+  auto read = bytes_read() - read_before;
+  REQUIRE(scan);
+  THEN("the stretch is one span, every batch is kept, and the scan does not "
+       "read 64 KiB again for each false magic") {
+    REQUIRE(scan->damaged.size() == 1);
+    CHECK(scan->damaged[0].begin == recs[2].offset);
+    CHECK(scan->damaged[0].end - scan->damaged[0].begin ==
+          static_cast<int64_t>(garbage.size()));
+    CHECK(scan->batches == 5);
+    CHECK(scan->gaps.empty());
+    // Reading 64 KiB again for each candidate would read 32 GiB here; one
+    // pass reads the stretch about once, plus a header per candidate.
+    CHECK(read > static_cast<int64_t>(garbage.size()));
+    CHECK(read < 64 * static_cast<int64_t>(garbage.size()));
   }
 }
 
