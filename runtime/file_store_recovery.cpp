@@ -37,6 +37,8 @@ std::string pointer_problem(pointer_state s) {
 }
 
 std::string lost_text(const damaged_span& s) {
+  if (s.loss_unknown)
+    return "whether uncommitted batches were lost in it is unknown";
   if (s.lost_first == 0)
     return "no uncommitted batch was lost in it";
   return fmt::format("uncommitted batches {}..{} were in it and are lost",
@@ -161,9 +163,15 @@ caf::error file_store::open() {
   // A segment with a damaged span stays until the batches lost in it are
   // below the pointer: deleting it earlier would turn the span into a gap
   // that stops the next start.
+  // A span whose loss is unknown keeps its segment until the pointer passes
+  // the first batch after it (or, with none, the next batch written), so an
+  // operator can still inspect it.
+  auto next_seq = std::max(scan->last_seq, scan->committed_through) + 1;
   for (auto& s : scan->damaged)
     st_.segments[s.segment].max_seq =
-        std::max(st_.segments[s.segment].max_seq, s.lost_last);
+        std::max(st_.segments[s.segment].max_seq,
+                 s.loss_unknown ? (s.seq_after > 0 ? s.seq_after : next_seq)
+                                : s.lost_last);
   for (auto& r : scan->pending) {
     st_.queue.push_back({r.segment, r.offset, r.length, r.seq, r.events});
     st_.held_bytes += r.length - sizeof(record_header);

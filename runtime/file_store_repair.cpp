@@ -59,6 +59,8 @@ std::string printable(const std::string& token) {
 }
 
 std::string lost_of(const damaged_span& s) {
+  if (s.loss_unknown)
+    return "unknown whether uncommitted batches were lost";
   if (s.lost_first == 0)
     return "no uncommitted batch lost";
   return fmt::format("uncommitted batches {}..{} lost", s.lost_first,
@@ -217,15 +219,23 @@ void describe_scan(const fs::path& dir, channel_check& out) {
     return;
   }
   std::vector<std::string> loss;
-  for (auto& s : scan.damaged)
+  bool unknown = false;
+  for (auto& s : scan.damaged) {
+    unknown = unknown || s.loss_unknown;
     if (s.lost_first > 0)
       loss.push_back(fmt::format("batches {}..{}", s.lost_first, s.lost_last));
+  }
   for (auto& g : scan.gaps)
     if (!g.acknowledged)
       loss.push_back(fmt::format("batches {}..{}", g.first, g.last));
   std::string lost;
   for (auto& x : loss)
     lost += (lost.empty() ? "" : ", ") + x;
+  // Damage with no batch after it (or before an untrusted pointer) may
+  // have held uncommitted batches: say so rather than "nothing".
+  if (unknown)
+    lost = lost.empty() ? std::string{"unknown"}
+                        : lost + ", and an unknown number more";
   l.push_back(fmt::format(
       "status: damaged; lost for good: {}; {}; `sluice channel repair {}` "
       "rewrites the log without the damage",
@@ -290,6 +300,11 @@ caf::expected<channel_repair> repair_channel(const fs::path& dir) {
                                    n, ranges.size(), segment_name(number)));
   }
   for (auto& s : scan->damaged) {
+    if (s.loss_unknown)
+      out.lost.push_back(fmt::format("unknown: the damaged bytes {}..{} of "
+                                     "segment {} may have held uncommitted "
+                                     "batches",
+                                     s.begin, s.end, segment_name(s.segment)));
     if (s.lost_first == 0)
       continue;
     if (auto err = acknowledge_gap(dir, s.lost_first, s.lost_last))

@@ -68,27 +68,6 @@ void read_pointer(const fs::path& dir, log_scan& out) {
                         out.pointer != pointer_state::damaged;
 }
 
-/// The next offset at or after `from` where a record magic appears; `size`
-/// when none does.
-int64_t next_magic(int fd, int64_t from, int64_t size) {
-  std::vector<char> buf(size_t{1} << 16);
-  while (from + 4 <= size) {
-    auto n = std::min<int64_t>(static_cast<int64_t>(buf.size()), size - from);
-    if (!pread_fully(fd, buf.data(), static_cast<size_t>(n), from))
-      return size;
-    for (int64_t i = 0; i + 4 <= n; ++i) {
-      uint32_t m = 0;
-      std::memcpy(&m, buf.data() + i, 4);
-      if (m == record_magic || m == progress_magic)
-        return from + i;
-    }
-    if (from + n >= size)
-      break;
-    from += n - 3;
-  }
-  return size;
-}
-
 class scanner {
  public:
   scanner(log_scan& out, bool verify_all,
@@ -102,19 +81,45 @@ class scanner {
     auto size = static_cast<int64_t>(::lseek(fd, 0, SEEK_END));
     auto& seg = out_.segments[number];
     seg.size = size;
+    window_size_ = 0; // the window holds bytes of another file
+    // Segment numbers that skip one: a segment is gone, and no damage can
+    // explain the batches it held.
+    if (scanned_any_ && number != last_number_ + 1)
+      hole_ = true;
     int64_t offset = 0;
     int64_t damage = -1;
     std::string reason;
     while (offset < size) {
       record_header h{};
-      auto problem = check(fd, size, offset, number, last, damage, h);
+      auto problem = check(fd, size, offset, last, damage, h);
       if (problem.empty()) {
+        auto length = static_cast<int64_t>(sizeof(h) + h.payload);
+        // In the last segment, progress records after damage count only once
+        // a valid batch follows: an unsynced batch can be lost while the page
+        // with its progress record survives, and adopting that token would
+        // make the source skip the lost batch.
+        if (last && h.magic == progress_magic &&
+            (damage >= 0 || !deferred_.empty())) {
+          deferred_.push_back({damage, offset, std::move(reason),
+                               std::move(progress_source_),
+                               std::move(progress_token_)});
+          reason.clear();
+          damage = -1;
+          offset += length;
+          continue;
+        }
+        for (auto& d : deferred_) {
+          if (d.damage >= 0)
+            close_span(number, d.damage, d.offset, d.reason);
+          out_.progress[d.source] = {std::move(d.token), number};
+        }
+        deferred_.clear();
         if (damage >= 0) {
           close_span(number, damage, offset, reason);
           damage = -1;
         }
         accept(h, number, offset);
-        offset += static_cast<int64_t>(sizeof(h) + h.payload);
+        offset += length;
         continue;
       }
       if (damage < 0) {
@@ -124,24 +129,66 @@ class scanner {
       offset = next_magic(fd, offset + 1, size);
     }
     ::close(fd);
-    if (damage >= 0) {
+    if (!deferred_.empty()) {
+      // Damage, then only progress records: a torn tail, cut with them.
+      out_.torn_at = deferred_.front().damage;
+      out_.torn_reason = std::move(deferred_.front().reason);
+      deferred_.clear();
+    } else if (damage >= 0) {
       if (last) {
         out_.torn_at = damage;
         out_.torn_reason = std::move(reason);
       } else
         close_span(number, damage, size, reason);
     }
+    base_ += size;
+    last_number_ = number;
+    scanned_any_ = true;
     return {};
   }
 
-  /// Explains what is missing after the last batch (nothing can be: the
-  /// log's end is where appends stopped).
-  void finish() { spans_since_batch_.clear(); }
+  /// Damage with no valid batch after it: what it cost is unknown (the
+  /// batches it held may or may not have been committed).
+  void finish() {
+    for (auto i : spans_since_batch_)
+      out_.damaged[i].loss_unknown = true;
+    spans_since_batch_.clear();
+  }
 
  private:
+  /// The next offset at or after `from` where a record magic appears; `size`
+  /// when none does. Reads 64 KiB at a time into one buffer and searches on
+  /// in it from candidate to candidate, reading again only past its end.
+  int64_t next_magic(int fd, int64_t from, int64_t size) {
+    if (window_.empty())
+      window_.resize(size_t{1} << 16);
+    while (from + 4 <= size) {
+      if (from < window_at_ || from + 4 > window_at_ + window_size_) {
+        auto n = std::min<int64_t>(static_cast<int64_t>(window_.size()),
+                                   size - from);
+        if (!pread_fully(fd, window_.data(), static_cast<size_t>(n), from)) {
+          window_size_ = 0;
+          return size;
+        }
+        window_at_ = from;
+        window_size_ = n;
+      }
+      for (auto i = from - window_at_; i + 4 <= window_size_; ++i) {
+        uint32_t m = 0;
+        std::memcpy(&m, window_.data() + i, 4);
+        if (m == record_magic || m == progress_magic)
+          return window_at_ + i;
+      }
+      if (window_at_ + window_size_ >= size)
+        break;
+      from = window_at_ + window_size_ - 3;
+    }
+    return size;
+  }
+
   /// Checks the record at `offset` fully; returns why it is not valid.
-  std::string check(int fd, int64_t size, int64_t offset, uint64_t number,
-                    bool last, int64_t damage, record_header& h) {
+  std::string check(int fd, int64_t size, int64_t offset, bool last,
+                    int64_t damage, record_header& h) {
     if (!pread_fully(fd, reinterpret_cast<char*>(&h), sizeof(h), offset))
       return "record header cut short";
     if ((h.magic != record_magic && h.magic != progress_magic) ||
@@ -168,10 +215,11 @@ class scanner {
     }
     // After damage, a record inside a damaged record's payload could pass
     // every check: its sequence number must also fit the bytes skipped.
-    if (damage >= 0 && prev_seq_ > 0 && prev_segment_ == number &&
-        h.seq > prev_seq_ + 1 +
-                    static_cast<uint64_t>(offset - damage) /
-                        static_cast<uint64_t>(min_record)) {
+    // The room is measured from the end of the last accepted batch: a valid
+    // progress record ends a damaged stretch but holds no lost batch, so the
+    // bytes before it still count.
+    if ((damage >= 0 || !spans_since_batch_.empty() || !deferred_.empty()) &&
+        prev_seq_ > 0 && !hole_ && h.seq > prev_seq_ + 1 + room(offset)) {
       ++out_.out_of_order;
       return fmt::format("batch sequence {} too far after {}", h.seq,
                          prev_seq_);
@@ -185,6 +233,13 @@ class scanner {
         return "record payload damaged";
     }
     return {};
+  }
+
+  /// How many batches the bytes from the end of the last accepted batch (or
+  /// the start of the log) to `offset` of the segment being scanned can hold.
+  uint64_t room(int64_t offset) const {
+    return static_cast<uint64_t>(base_ + offset - prev_batch_end_) /
+           static_cast<uint64_t>(min_record);
   }
 
   void close_span(uint64_t number, int64_t begin, int64_t end,
@@ -210,17 +265,29 @@ class scanner {
       if (out_.pointer == pointer_state::empty && h.seq > 1)
         out_.pointer_trusted = false;
     }
+    for (auto i : spans_since_batch_)
+      out_.damaged[i].seq_after = h.seq;
     // Batches missing before this one, above the pointer.
-    if (out_.pointer_trusted || prev_seq_ > 0) {
+    if (!out_.pointer_trusted && prev_seq_ == 0) {
+      // Nothing tells which batches came before: damage here lost an
+      // unknown number of them.
+      for (auto i : spans_since_batch_)
+        out_.damaged[i].loss_unknown = true;
+    } else {
       auto lower =
           std::max(prev_seq_,
                    out_.pointer_trusted ? out_.committed_through : uint64_t{0});
+      // Damage explains the missing batches only if its bytes could hold
+      // them and no segment is gone; otherwise they are a gap.
       if (h.seq > lower + 1) {
-        if (!spans_since_batch_.empty()) {
+        if (!spans_since_batch_.empty() && !hole_ &&
+            h.seq - 1 - lower <= room(offset)) {
           auto& span = out_.damaged[spans_since_batch_.front()];
           span.lost_first = lower + 1;
           span.lost_last = h.seq - 1;
         } else {
+          for (auto i : spans_since_batch_)
+            out_.damaged[i].loss_unknown = true;
           out_.gaps.push_back({lower + 1, h.seq - 1, prev_segment_, number,
                                acknowledged(lower + 1, h.seq - 1)});
         }
@@ -242,6 +309,9 @@ class scanner {
     out_.last_seq = h.seq;
     prev_seq_ = h.seq;
     prev_segment_ = number;
+    prev_batch_end_ =
+        base_ + offset + static_cast<int64_t>(sizeof(h) + h.payload);
+    hole_ = false;
   }
 
   log_scan& out_;
@@ -252,7 +322,31 @@ class scanner {
   std::string progress_token_;
   uint64_t prev_seq_ = 0;
   uint64_t prev_segment_ = 0;
+  /// Where the last accepted batch ends, counting the bytes of every
+  /// segment scanned before as if the log were one file.
+  int64_t prev_batch_end_ = 0;
+  /// Bytes of the segments scanned before the current one.
+  int64_t base_ = 0;
+  uint64_t last_number_ = 0;
+  bool scanned_any_ = false;
+  /// A segment number was skipped since the last accepted batch.
+  bool hole_ = false;
   std::vector<size_t> spans_since_batch_;
+  /// A progress record in the last segment after damage, with the damage
+  /// before it (-1: none), held until a valid batch follows.
+  struct deferred_progress {
+    int64_t damage;
+    int64_t offset;
+    std::string reason;
+    std::string source;
+    std::string token;
+  };
+  std::vector<deferred_progress> deferred_;
+  /// Bytes `window_at_` .. `window_at_ + window_size_` of the segment being
+  /// scanned, for `next_magic`.
+  std::vector<char> window_;
+  int64_t window_at_ = 0;
+  int64_t window_size_ = 0;
 };
 
 } // namespace

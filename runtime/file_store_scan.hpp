@@ -30,10 +30,16 @@ struct damaged_span {
   uint64_t segment = 0;
   int64_t begin = 0;
   int64_t end = 0;
-  /// Batch sequence numbers lost in it and not committed (0, 0: none).
+  /// Batch sequence numbers lost in it and not committed (0, 0: none, or
+  /// unknown when `loss_unknown`).
   uint64_t lost_first = 0;
   uint64_t lost_last = 0;
   std::string reason; ///< what was wrong with its first bytes
+  /// What it cost cannot be told: no valid batch follows it, the commit
+  /// pointer is not trusted, or a gap follows it.
+  bool loss_unknown = false;
+  /// The first valid batch after it (0: none).
+  uint64_t seq_after = 0;
 };
 
 /// Batches missing from the log with no damage to explain them: a segment

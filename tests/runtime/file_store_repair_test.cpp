@@ -153,6 +153,43 @@ SCENARIO("a channel repair removes damaged spans and cuts a torn tail",
   CHECK((*store)->recovered_events() >= 570);
 }
 
+SCENARIO("a channel check says the loss is unknown when no batch follows "
+         "the damage",
+         "[file_store][repair]") {
+  test::temp_dir dir;
+  auto cfg = small_config(dir);
+  fill(cfg);
+  auto last = segments(cfg.directory).back();
+  {
+    // A start opens a new, empty segment after the last.
+    auto store = file_store::make(cfg);
+    REQUIRE(store);
+    REQUIRE(!(*store)->open());
+  }
+  REQUIRE(segments(cfg.directory).back() != last);
+  REQUIRE(fs::file_size(segments(cfg.directory).back()) == 0);
+  // Damage the last batch, 60; the log holds nothing after it.
+  std::string bytes;
+  {
+    std::ifstream in{last, std::ios::binary};
+    bytes.assign(std::istreambuf_iterator<char>{in}, {});
+  }
+  auto at = bytes.find("event-595");
+  REQUIRE(at != std::string::npos);
+  {
+    std::fstream f{last, std::ios::in | std::ios::out | std::ios::binary};
+    f.seekp(static_cast<std::streamoff>(at));
+    f.put('X');
+  }
+  auto report = check_channel(cfg.directory);
+  REQUIRE(report);
+  CHECK_FALSE(report->healthy);
+  REQUIRE(report->scan.damaged.size() == 1);
+  CHECK(report->scan.damaged[0].loss_unknown);
+  CHECK(mentions(report->lines, "lost for good: unknown"));
+  CHECK_FALSE(mentions(report->lines, "nothing uncommitted"));
+}
+
 SCENARIO("check and repair refuse a channel a running store holds",
          "[file_store][repair]") {
   test::temp_dir dir;
