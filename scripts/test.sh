@@ -42,13 +42,14 @@ if [[ "${SLUICE_SANITIZERS:-1}" == 1 ]]; then
   # hands between threads is reported as a race: the actor tests cannot run
   # under it. The tests whose threads are the project's own (a writer and a
   # tailer, child processes, sockets, stores) do; a test that runs an engine
-  # is tagged [pipeline] and left out of these tags.
+  # is tagged [pipeline] and left out of these tags, and so is one that runs
+  # the sluice binary ([e2e]).
   echo "== ThreadSanitizer (tests without actors)"
   BUILD_DIR="$root/build-tsan" BUILD_TYPE=Debug "$root/scripts/build.sh" \
     -DSLUICE_SANITIZE=thread -DSLUICE_BUILD_BENCHMARKS=OFF
   (cd "$root/build-tsan" && \
     TSAN_OPTIONS=halt_on_error=1 ./tests/sluice_tests \
-      "[taildir],[file_store],[memory_store],[exec],[tcp],[generator],[interceptors],[file_sink]")
+      "[taildir]~[e2e],[file_store]~[e2e],[memory_store]~[e2e],[exec]~[e2e],[tcp]~[e2e],[generator]~[e2e],[interceptors]~[e2e],[file_sink]~[e2e]")
 
   echo "== fuzzing (topology files, batches, channel segments)"
   "$root/scripts/fuzz.sh" "${SLUICE_FUZZ_SECONDS:-20}"
