@@ -9,35 +9,13 @@
 #include "runtime/file_store.hpp"
 #include "runtime/file_store_repair.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/store_helpers.hpp"
 
 using namespace sluice;
+using namespace sluice::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-event_batch numbered(int from, int n) {
-  event_batch b;
-  for (int i = from; i < from + n; ++i)
-    b.append("event-" + std::to_string(i));
-  return b;
-}
-
-file_store_config small_config(const test::temp_dir& dir) {
-  file_store_config cfg;
-  cfg.directory = dir / "channel";
-  cfg.segment_size = 4096;
-  cfg.min_free_space = 0;
-  return cfg;
-}
-
-std::vector<fs::path> segments(const fs::path& dir) {
-  std::vector<fs::path> result;
-  for (auto& e : fs::directory_iterator{dir})
-    if (e.path().extension() == ".seg")
-      result.push_back(e.path());
-  std::sort(result.begin(), result.end());
-  return result;
-}
 
 /// 60 uncommitted batches of 10 events over several 4 KiB segments.
 void fill(const file_store_config& cfg) {
