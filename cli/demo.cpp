@@ -12,7 +12,7 @@
 
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
-#include "runtime/engine.hpp"
+#include "engine/engine.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
 

@@ -11,10 +11,10 @@
 
 #include "cli/channel_cmd.hpp"
 #include "cli/demo.hpp"
-#include "config/options.hpp"
+#include "runtime/options.hpp"
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
-#include "runtime/engine.hpp"
+#include "engine/engine.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
 

@@ -7,7 +7,7 @@
 
 #include <caf/expected.hpp>
 
-#include "config/options.hpp"
+#include "runtime/options.hpp"
 
 namespace sluice {
 

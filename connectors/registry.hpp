@@ -7,7 +7,7 @@
 
 #include <caf/expected.hpp>
 
-#include "config/options.hpp"
+#include "runtime/options.hpp"
 #include "connectors/interceptor.hpp"
 #include "connectors/sink_connector.hpp"
 #include "connectors/source_connector.hpp"

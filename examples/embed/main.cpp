@@ -10,7 +10,7 @@
 #include <caf/all.hpp>
 
 #include "runtime/atoms.hpp"
-#include "runtime/engine.hpp"
+#include "engine/engine.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/lease.hpp"
 

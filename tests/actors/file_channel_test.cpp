@@ -8,7 +8,7 @@
 
 #include <caf/all.hpp>
 
-#include "runtime/engine.hpp"
+#include "engine/engine.hpp"
 #include "runtime/file_store.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_connectors.hpp"

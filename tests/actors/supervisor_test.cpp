@@ -14,7 +14,7 @@
 
 #include "actors/supervisor.hpp"
 #include "runtime/atoms.hpp"
-#include "runtime/engine.hpp"
+#include "engine/engine.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/test_connectors.hpp"
 

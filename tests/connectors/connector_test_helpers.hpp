@@ -8,7 +8,7 @@
 
 #include <caf/expected.hpp>
 
-#include "config/options.hpp"
+#include "runtime/options.hpp"
 #include "connectors/interceptor.hpp"
 #include "connectors/registry.hpp"
 #include "connectors/source_connector.hpp"

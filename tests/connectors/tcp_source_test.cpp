@@ -13,7 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include "connectors/line_buffer.hpp"
-#include "runtime/engine.hpp"
+#include "engine/engine.hpp"
 #include "runtime/errors.hpp"
 #include "tests/connectors/connector_test_helpers.hpp"
 

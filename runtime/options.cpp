@@ -1,4 +1,4 @@
-#include "config/options.hpp"
+#include "runtime/options.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "runtime/engine.hpp"
+#include "engine/engine.hpp"
 
 #include <algorithm>
 #include <chrono>
