@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@ struct source_spec {
   size_t batch_size = 1000;
   options opts;
   std::vector<interceptor_spec> interceptors;
+  std::string node; ///< the node it runs on; empty: the only node
   source_position where;
 };
 
@@ -43,6 +45,7 @@ struct channel_spec {
   std::string name;
   std::string type;
   options opts;
+  std::string node; ///< the node it runs on; empty: the only node
   source_position where;
 };
 
@@ -53,7 +56,49 @@ struct sink_spec {
   std::string channel;
   size_t batch_size = 1000;
   options opts;
+  std::string node; ///< the node it runs on; empty: the only node
   source_position where;
+};
+
+/// A sink group: sinks of one channel that take turns (failover) or share
+/// the work (load_balance). Its members name the same channel and node; the
+/// group takes the leases from the channel and hands them to its members.
+struct sink_group_spec {
+  std::string name;
+  std::string type;               ///< "failover" or "load_balance"
+  std::vector<std::string> sinks; ///< members, in the order written
+  /// failover: each member's priority (higher wins), all distinct.
+  std::map<std::string, int64_t> priorities;
+  options opts; ///< the type's options (penalties, selector, back-off)
+  source_position where;
+};
+
+/// A node of a cluster: one `sluice` process.
+struct node_spec {
+  std::string name;
+  std::string host = "127.0.0.1"; ///< where peers and `sluice status` reach it
+  uint16_t port = 0;              ///< its control port
+  std::string bind = "127.0.0.1"; ///< the address it listens on
+  source_position where;
+};
+
+/// TLS between nodes: every link and control connection is mutual TLS
+/// with certificates signed by `ca_file`.
+struct tls_spec {
+  std::string certificate; ///< PEM file of this node's certificate
+  std::string key;         ///< PEM file of its private key
+  std::string ca_file;     ///< PEM file of the CA that signs every node
+  source_position where;
+  bool enabled() const noexcept { return !certificate.empty(); }
+};
+
+/// The nodes of a topology and how they watch one another.
+struct cluster_spec {
+  std::vector<node_spec> nodes; ///< empty: one implicit local node
+  int64_t heartbeat_interval_ms = 100;
+  /// A peer silent this long is taken for hung (SIGSTOP, a frozen host).
+  int64_t peer_timeout_ms = 500;
+  tls_spec tls;
 };
 
 /// How supervisors restart failed components.
@@ -69,6 +114,8 @@ struct topology_spec {
   std::vector<source_spec> sources;
   std::vector<channel_spec> channels;
   std::vector<sink_spec> sinks;
+  std::vector<sink_group_spec> sink_groups;
+  cluster_spec cluster;
   supervision_spec supervision;
   /// How long a stop waits for channels to drain into sinks.
   int64_t drain_timeout_ms = 30'000;
