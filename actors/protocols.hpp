@@ -73,4 +73,12 @@ using channel_actor = sink_feed_actor::extend<
     caf::reacts_to<put_atom, uint64_t, event_batch, std::string>,
     caf::reacts_to<stop_atom>, caf::reacts_to<stop_atom, drain_atom>>;
 
+/// A sink, as its supervisor or sink group sees it (see actors/sink.hpp).
+///
+/// - `(probe_atom)` -> `bool`: `true` when the connector's health check
+///   passes, else its error. Writes nothing.
+/// - `(stop_atom)`: finish the lease in hand, close, quit normally.
+using sink_actor = caf::typed_actor<caf::replies_to<probe_atom>::with<bool>,
+                                    caf::reacts_to<stop_atom>>;
+
 } // namespace sluice

@@ -166,6 +166,14 @@ caf::behavior sink_impl(sink_ptr self, sink_config cfg) {
           self->delayed_send(self, 2s, timeout_atom::value);
       },
       [self](timeout_atom) { stop_now(self); },
+      [self](probe_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        if (st.closed)
+          return make_error(channel_errc::stopped, "the sink is closed");
+        if (auto err = st.connector->probe())
+          return err;
+        return true;
+      },
   };
 }
 

@@ -37,6 +37,9 @@ struct sink_config {
 /// delivered again. If it dies without a rollback, the channel rolls its
 /// lease back when it sees the down message.
 /// Time: the connector's `tick` runs about once a second (file rolling).
+/// Health: `(probe_atom)` -> `true` when the connector's `probe` passes,
+/// else its error; it writes nothing (a sink group asks before it hands a
+/// recovering sink real batches).
 /// Stop: `stop_atom` lets the lease in hand finish, closes the connector
 /// and quits normally; so does an empty lease (the channel is stopping) or
 /// the channel's normal exit. Idempotent. A restart keeps nothing but what the

@@ -31,6 +31,12 @@ class sink_connector {
   /// Called about once a second for time-based work such as rolling files.
   virtual caf::error tick() { return {}; }
 
+  /// A health check that writes nothing: is the destination reachable and
+  /// willing (a peer node answers, a directory is writable)? A sink group
+  /// probes a sink that failed before it hands it real batches again.
+  /// Called only between `open` and `close`.
+  virtual caf::error probe() { return {}; }
+
   /// Flushes and releases resources. Idempotent.
   virtual void close() {}
 };

@@ -25,5 +25,6 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
 using progress_atom = caf::atom_constant<caf::atom("progress")>;
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
 
 } // namespace sluice
