@@ -51,6 +51,7 @@ struct group_state {
   bool stopping = false;
   bool channel_gone = false;
   std::optional<size_t> active;
+  std::optional<size_t> last_active; ///< the last member leases went to
   bool started = false;
   static inline const char* name = "sluice.sink_group";
 };
@@ -91,16 +92,21 @@ void publish(group_ptr self) {
   if (st.cfg.metrics)
     st.cfg.metrics->set_active(text);
   if (active != st.active) {
-    if (st.started && active && st.active) {
+    if (st.started && active && active != st.last_active) {
       count(st.cfg.metrics, &component_metrics::switches);
-      log().warn("sink group {}: leases go to {} now (was {})", st.cfg.name,
-                 member_name(self, *active), member_name(self, *st.active));
+      log().warn("sink group {}: leases go to {} now{}", st.cfg.name,
+                 member_name(self, *active),
+                 st.last_active
+                     ? " (was " + member_name(self, *st.last_active) + ")"
+                     : "");
     } else if (st.started && !active && st.active) {
       log().error("sink group {}: every member is down; holding leases, "
                   "taking no more",
                   st.cfg.name);
     }
     st.active = active;
+    if (active)
+      st.last_active = active;
   }
 }
 
@@ -354,8 +360,7 @@ void on_member_down(group_ptr self, size_t i, const caf::error& reason) {
   // A member penalized already (it rolled back first) has its restart
   // planned.
   if (!st.stopping && st.policy->member(i).state != member_state::penalized)
-    fail_member(self, i,
-                reason ? "it ended: " + describe(reason) : "it ended");
+    fail_member(self, i, reason ? "it ended: " + describe(reason) : "it ended");
   if (id != 0)
     reroute(self, id);
   maybe_finish(self);
@@ -400,8 +405,8 @@ caf::behavior group_impl(group_ptr self, sink_group_config cfg) {
   return {
       [self](take_atom, uint64_t max_events) -> caf::result<lease> {
         auto& st = self->state;
-        auto i = index_of(self, caf::actor_cast<caf::actor_addr>(
-                                    self->current_sender()));
+        auto i = index_of(
+            self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
         if (!i)
           return make_error(channel_errc::unknown_lease,
                             "not a member of sink group " + st.cfg.name);
@@ -418,8 +423,8 @@ caf::behavior group_impl(group_ptr self, sink_group_config cfg) {
       },
       [self](commit_atom, uint64_t id) {
         auto& st = self->state;
-        auto i = index_of(self, caf::actor_cast<caf::actor_addr>(
-                                    self->current_sender()));
+        auto i = index_of(
+            self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
         if (!i || st.slots[*i].holding != id) {
           log().error("sink group {}: commit of lease {} it does not hold "
                       "refused",
@@ -443,8 +448,8 @@ caf::behavior group_impl(group_ptr self, sink_group_config cfg) {
       },
       [self](rollback_atom, uint64_t id) {
         auto& st = self->state;
-        auto i = index_of(self, caf::actor_cast<caf::actor_addr>(
-                                    self->current_sender()));
+        auto i = index_of(
+            self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
         if (!i || st.slots[*i].holding != id) {
           log().error("sink group {}: rollback of lease {} it does not hold "
                       "refused",

@@ -69,9 +69,8 @@ void sink_group_policy::succeeded(size_t i) {
 }
 
 bool sink_group_policy::all_down() const {
-  return std::none_of(members_.begin(), members_.end(), [](auto& m) {
-    return m.state == member_state::live;
-  });
+  return std::none_of(members_.begin(), members_.end(),
+                      [](auto& m) { return m.state == member_state::live; });
 }
 
 caf::expected<std::unique_ptr<failover_policy>>
@@ -119,18 +118,16 @@ milliseconds failover_policy::penalty_for(uint64_t failures) const {
   return exponential_penalty(penalty_, max_penalty_, failures);
 }
 
-caf::expected<std::unique_ptr<load_balance_policy>>
-load_balance_policy::make(std::vector<member_status> members,
-                          lb_selector selector, bool backoff,
-                          milliseconds max_timeout, uint64_t seed,
-                          milliseconds retry) {
+caf::expected<std::unique_ptr<load_balance_policy>> load_balance_policy::make(
+    std::vector<member_status> members, lb_selector selector, bool backoff,
+    milliseconds max_timeout, uint64_t seed, milliseconds retry) {
   if (members.empty())
     return make_error(config_errc::invalid,
                       "a load_balance group needs a member");
   if (retry.count() <= 0 || max_timeout < retry)
-    return make_error(config_errc::invalid,
-                      "max_timeout must be at least " +
-                          std::to_string(retry.count()) + " ms");
+    return make_error(config_errc::invalid, "max_timeout must be at least " +
+                                                std::to_string(retry.count()) +
+                                                " ms");
   return std::unique_ptr<load_balance_policy>{new load_balance_policy(
       std::move(members), selector, backoff, max_timeout, seed, retry)};
 }
@@ -142,8 +139,9 @@ bool load_balance_policy::eligible(size_t i) const {
 std::optional<size_t>
 load_balance_policy::choose(const std::vector<bool>& ready) {
   auto n = members_.size();
-  auto usable = [&](size_t i) { return i < ready.size() && ready[i] &&
-                                       eligible(i); };
+  auto usable = [&](size_t i) {
+    return i < ready.size() && ready[i] && eligible(i);
+  };
   if (selector_ == lb_selector::round_robin) {
     for (size_t k = 0; k < n; ++k) {
       auto i = (next_ + k) % n;

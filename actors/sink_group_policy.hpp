@@ -26,7 +26,7 @@ struct member_status {
   std::string name;
   int64_t priority = 0; ///< failover only; higher wins
   member_state state = member_state::live;
-  uint64_t failures = 0;                 ///< consecutive, since the last commit
+  uint64_t failures = 0;                ///< consecutive, since the last commit
   std::chrono::milliseconds penalty{0}; ///< the penalty of the last failure
   std::chrono::steady_clock::time_point until{}; ///< when the penalty ends
 };
@@ -124,8 +124,7 @@ class failover_policy : public sink_group_policy {
   failover_policy(std::vector<member_status> members,
                   std::chrono::milliseconds penalty,
                   std::chrono::milliseconds max_penalty)
-      : sink_group_policy(std::move(members)),
-        penalty_(penalty),
+      : sink_group_policy(std::move(members)), penalty_(penalty),
         max_penalty_(max_penalty) {}
 
   std::chrono::milliseconds penalty_;
@@ -157,11 +156,8 @@ class load_balance_policy : public sink_group_policy {
   load_balance_policy(std::vector<member_status> members, lb_selector selector,
                       bool backoff, std::chrono::milliseconds max_timeout,
                       uint64_t seed, std::chrono::milliseconds retry)
-      : sink_group_policy(std::move(members)),
-        selector_(selector),
-        backoff_(backoff),
-        max_timeout_(max_timeout),
-        retry_(retry),
+      : sink_group_policy(std::move(members)), selector_(selector),
+        backoff_(backoff), max_timeout_(max_timeout), retry_(retry),
         rng_(seed) {}
 
   lb_selector selector_;

@@ -94,6 +94,8 @@ class parser {
   void parse_sink_groups(const toml::table& tbl, topology_spec& out);
   void parse_group_members(const toml::table& t, const std::string& what,
                            sink_group_spec& spec);
+  void parse_priorities(const toml::table& t, const std::string& what,
+                        sink_group_spec& spec);
   std::vector<interceptor_spec> parse_interceptors(const toml::node& node,
                                                    const std::string& what);
   const toml::table* component_table(const toml::node& node,
@@ -470,10 +472,10 @@ void parser::parse_sinks(const toml::table& tbl, topology_spec& out) {
 void parser::parse_group_members(const toml::table& t, const std::string& what,
                                  sink_group_spec& spec) {
   auto* sinks = t.get("sinks");
-  if (!sinks) {
-    error(t.source(), what + " needs 'sinks' (its members, such as sinks = "
-                             "[\"a\", \"b\"])");
-  } else if (auto* arr = sinks->as_array(); !arr) {
+  // Without any, validation says so.
+  if (!sinks)
+    return parse_priorities(t, what, spec);
+  if (auto* arr = sinks->as_array(); !arr) {
     error(sinks->source(), "'sinks' of " + what +
                                " must be an array of sink names, got " +
                                type_name(*sinks));
@@ -489,6 +491,11 @@ void parser::parse_group_members(const toml::table& t, const std::string& what,
       spec.sinks.push_back(std::move(member));
     }
   }
+  parse_priorities(t, what, spec);
+}
+
+void parser::parse_priorities(const toml::table& t, const std::string& what,
+                              sink_group_spec& spec) {
   // Kept for any type: validation says where a priority does not belong.
   if (auto* prio = t.get("priority")) {
     auto* tbl = prio->as_table();
@@ -550,12 +557,12 @@ topology_spec parser::parse(const toml::table& root) {
                               "such as [sources.NAME]");
         continue;
       }
-      error(k.source(), "unknown section '" + key +
-                            "'; allowed: sources, channels, sinks, "
-                            "sink_groups, supervision, engine" +
-                            suggestion(key, {"sources", "channels", "sinks",
-                                             "sink_groups", "supervision",
-                                             "engine"}));
+      error(k.source(),
+            "unknown section '" + key +
+                "'; allowed: sources, channels, sinks, "
+                "sink_groups, supervision, engine" +
+                suggestion(key, {"sources", "channels", "sinks", "sink_groups",
+                                 "supervision", "engine"}));
       continue;
     }
     if (!t) {

@@ -75,8 +75,13 @@ std::vector<option_spec> failover_group_options() {
 
 std::vector<option_spec> load_balance_group_options() {
   return {
-      {"selector", option_type::string, "how members are picked", false,
-       option_value{std::string{"round_robin"}}, std::nullopt, std::nullopt,
+      {"selector",
+       option_type::string,
+       "how members are picked",
+       false,
+       option_value{std::string{"round_robin"}},
+       std::nullopt,
+       std::nullopt,
        {"round_robin", "random"}},
       {"backoff", option_type::boolean,
        "a failed member waits longer after each consecutive failure", false,
@@ -128,7 +133,8 @@ void validate_sink_groups(const topology_spec& spec,
             "unknown sink group type '" + g.type +
                 "'; known types: failover, load_balance");
     if (g.sinks.empty())
-      error(g.name, "sinks", what + " needs at least one sink");
+      error(g.name, "sinks",
+            what + " needs at least one sink (sinks = [\"a\", ...])");
     std::set<std::string> seen;
     const sink_spec* first = nullptr;
     for (auto& m : g.sinks) {
@@ -188,10 +194,11 @@ void validate_sink_groups(const topology_spec& spec,
                   "'; priorities must differ");
     }
     for (auto& m : seen)
-      if (g.priorities.count(m) == 0)
+      if (sinks.count(m) > 0 && g.priorities.count(m) == 0)
         error(g.name, g.priorities.empty() ? "" : "priority",
               "sink '" + m + "' of failover " + what +
-                  " needs a priority (priority = { " + m + " = N }, higher "
+                  " needs a priority (priority = { " + m +
+                  " = N }, higher "
                   "wins)");
     if (int_option(g.opts, "maxpenalty", 30'000) <
         int_option(g.opts, "penalty", 1'000))

@@ -219,8 +219,8 @@ child_spec engine::impl::sink_group_child(const sink_group_spec& group) {
     member.metrics = member_child.metrics;
     if (auto p = group.priorities.find(name); p != group.priorities.end())
       member.priority = p->second;
-    member.spawn = [start = member_child.start, channel](
-                       caf::actor_system& sys, sink_feed_actor feed) {
+    member.spawn = [start = member_child.start, channel](caf::actor_system& sys,
+                                                         sink_feed_actor feed) {
       return start(sys, {{channel, caf::actor_cast<caf::actor>(feed)}});
     };
     base.members.push_back(std::move(member));
@@ -242,8 +242,8 @@ child_spec engine::impl::sink_group_child(const sink_group_spec& group) {
                         : lb_selector::round_robin;
     auto backoff = o.get_bool("backoff");
     auto max_timeout = std::chrono::milliseconds{o.get_int("max_timeout")};
-    base.make_policy = [selector, backoff, max_timeout](
-                           std::vector<member_status> ms)
+    base.make_policy = [selector, backoff,
+                        max_timeout](std::vector<member_status> ms)
         -> caf::expected<std::unique_ptr<sink_group_policy>> {
       auto seed = static_cast<uint64_t>(
           std::chrono::steady_clock::now().time_since_epoch().count());

@@ -97,8 +97,8 @@ std::string to_string(const metrics_snapshot& x) {
                         x.active.empty() ? "none" : x.active, x.switches,
                         x.rerouted);
   if (!x.group.empty())
-    line += fmt::format(" group={} state={} failures={} penalty_ms={}",
-                        x.group, x.group_state, x.failures, x.penalty_ms);
+    line += fmt::format(" group={} state={} failures={} penalty_ms={}", x.group,
+                        x.group_state, x.failures, x.penalty_ms);
   line += fmt::format(" dropped={} errors={} rollbacks={} restarts={}",
                       x.events_dropped, x.errors, x.rollbacks, x.restarts);
   // Only sources with connections have it: shown once it counts.
