@@ -161,6 +161,35 @@ SCENARIO("a failing member's lease is rerouted to the standby at once, and "
   }
 }
 
+SCENARIO("a member that dies holding a lease has it rerouted, with no "
+         "rollback from the member",
+         "[sink_group]") {
+  group_fixture fx{failover(200, 1000), 1000, 1};
+  auto& a = *fx.sinks["a"];
+  auto& b = *fx.sinks["b"];
+  auto eng = fx.start();
+  auto& metrics = eng->metrics();
+  REQUIRE(eventually([&] { return a.received_count() >= 300; }));
+  WHEN("the primary's next write throws and ends its actor") {
+    a.crash_writes = 1;
+    REQUIRE(eventually([&] {
+      return a.crash_writes == 0 && metrics.snapshot("g").rerouted >= 1 &&
+             b.received_count() > 0;
+    }));
+    THEN("the lease it held went to the standby, and the primary comes "
+         "back") {
+      CHECK(metrics.snapshot("a").rollbacks == 0);
+      CHECK(metrics.snapshot("g").rollbacks == 0);
+      auto a_before = a.received_count();
+      REQUIRE(eventually([&] { return a.received_count() > a_before; }));
+      CHECK(metrics.snapshot("a").restarts >= 1);
+      eng->stop();
+      REQUIRE(!eng->wait());
+      CHECK(fx.check_nothing_lost() <= 100);
+    }
+  }
+}
+
 SCENARIO("with every member down the channel fills, the source slows, "
          "nothing is lost, and flow resumes when a member returns",
          "[sink_group]") {

@@ -1,6 +1,7 @@
 #include "tests/support/test_connectors.hpp"
 
 #include <charconv>
+#include <stdexcept>
 #include <thread>
 
 #include "runtime/errors.hpp"
@@ -74,6 +75,10 @@ class recorder_sink : public sink_connector {
   caf::error write(const event_batch& batch) override {
     if (auto ms = bench_->write_delay_ms.load(); ms > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+    if (bench_->crash_writes > 0) {
+      --bench_->crash_writes;
+      throw std::runtime_error("injected crash");
+    }
     if (bench_->fail_writes > 0 || bench_->down) {
       if (!bench_->down)
         --bench_->fail_writes;

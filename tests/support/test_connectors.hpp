@@ -37,6 +37,9 @@ struct test_bench {
   std::atomic<int> probes{0}; ///< health checks asked
   std::atomic<int> failed_probes{0};
   std::atomic<int> failed_writes{0};
+  /// The next n writes throw: the sink actor dies holding its lease,
+  /// without a rollback.
+  std::atomic<int> crash_writes{0};
   /// Recorder sinks named here record into their own bench (set before the
   /// engine starts).
   std::map<std::string, std::shared_ptr<test_bench>> sink_benches;
