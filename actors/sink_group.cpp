@@ -283,7 +283,7 @@ void begin_stop(group_ptr self) {
     st.leases.erase(id);
   }
   st.parked.clear();
-  self->delayed_send(self, 5s, timeout_atom::value);
+  self->delayed_send(self, 30s, timeout_atom::value);
   maybe_finish(self);
 }
 
