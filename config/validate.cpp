@@ -164,11 +164,15 @@ void validate_sink_groups(const topology_spec& spec,
               "members of " + what + " must drain one channel: '" +
                   first->name + "' drains '" + first->channel + "', '" + m +
                   "' drains '" + i->second->channel + "'");
+      auto node = [](const sink_spec& x) {
+        return x.node.empty() ? std::string{"the default node"}
+                              : "'" + x.node + "'";
+      };
       if (i->second->node != first->node)
         error(g.name, key,
               "members of " + what + " must run on one node: '" + first->name +
-                  "' is on '" + first->node + "', '" + m + "' on '" +
-                  i->second->node + "'");
+                  "' is on " + node(*first) + ", '" + m + "' on " +
+                  node(*i->second));
     }
     if (!failover) {
       if (!g.priorities.empty() && !g.type.empty())

@@ -259,6 +259,7 @@ SCENARIO("validate checks sink groups built in code",
   g.type = "failover";
   g.sinks = {"a", "z"};
   g.priorities = {{"a", 1}};
+  g.where = {"t.toml", 40, 1};
   spec->sink_groups.push_back(g);
   auto found = validate(*spec, registry());
   std::vector<std::string> messages;
@@ -267,6 +268,17 @@ SCENARIO("validate checks sink groups built in code",
   CHECK(messages ==
         std::vector<std::string>{
             "sink_group 'g' names an undeclared sink 'z'; did you mean 'a'?"});
+  THEN("members on different nodes are refused too") {
+    spec->sink_groups[0].sinks = {"a", "b"};
+    spec->sink_groups[0].priorities = {{"a", 2}, {"b", 1}};
+    spec->sinks[1].node = "east";
+    auto again = validate(*spec, registry());
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].message == "members of sink_group 'g' must run on one "
+                              "node: 'a' is on the default node, 'b' on "
+                              "'east'");
+    CHECK(again[0].where.line == 40);
+  }
   THEN("the options got their defaults") {
     CHECK(spec->sink_groups[0].opts.get_int("penalty") == 1'000);
     CHECK(spec->sink_groups[0].opts.get_int("maxpenalty") == 30'000);
