@@ -17,6 +17,12 @@
 
 namespace sluice {
 
+/// A sink group as others see it: its members take, commit and roll back
+/// (`sink_feed_actor`); its supervisor stops it. The timers it sends itself
+/// are not part of it. `spawn_sink_group` returns a `caf::actor` for the
+/// supervisor; `caf::actor_cast<sink_group_actor>` gives this view.
+using sink_group_actor = sink_feed_actor::extend<caf::reacts_to<stop_atom>>;
+
 /// One member of a sink group.
 struct sink_group_member {
   std::string name;
