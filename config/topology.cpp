@@ -91,6 +91,11 @@ class parser {
   void parse_sources(const toml::table& tbl, topology_spec& out);
   void parse_channels(const toml::table& tbl, topology_spec& out);
   void parse_sinks(const toml::table& tbl, topology_spec& out);
+  void parse_sink_groups(const toml::table& tbl, topology_spec& out);
+  void parse_group_members(const toml::table& t, const std::string& what,
+                           sink_group_spec& spec);
+  void parse_priorities(const toml::table& t, const std::string& what,
+                        sink_group_spec& spec);
   std::vector<interceptor_spec> parse_interceptors(const toml::node& node,
                                                    const std::string& what);
   const toml::table* component_table(const toml::node& node,
@@ -464,10 +469,77 @@ void parser::parse_sinks(const toml::table& tbl, topology_spec& out) {
       });
 }
 
+void parser::parse_group_members(const toml::table& t, const std::string& what,
+                                 sink_group_spec& spec) {
+  auto* sinks = t.get("sinks");
+  // Without any, validation says so.
+  if (!sinks)
+    return parse_priorities(t, what, spec);
+  if (auto* arr = sinks->as_array(); !arr) {
+    error(sinks->source(), "'sinks' of " + what +
+                               " must be an array of sink names, got " +
+                               type_name(*sinks));
+  } else {
+    for (auto& x : *arr) {
+      if (!x.is_string()) {
+        error(x.source(), "'sinks' of " + what + " must hold sink names, got " +
+                              type_name(x));
+        continue;
+      }
+      auto member = *x.value<std::string>();
+      keys_.emplace(spec.name + "\nsinks." + member, at(x.source()));
+      spec.sinks.push_back(std::move(member));
+    }
+  }
+  parse_priorities(t, what, spec);
+}
+
+void parser::parse_priorities(const toml::table& t, const std::string& what,
+                              sink_group_spec& spec) {
+  // Kept for any type: validation says where a priority does not belong.
+  if (auto* prio = t.get("priority")) {
+    auto* tbl = prio->as_table();
+    if (!tbl) {
+      error(prio->source(), "'priority' of " + what +
+                                " must map sink names to integers, such as "
+                                "priority = { a = 10, b = 5 }");
+      return;
+    }
+    for (auto& [k, v] : *tbl) {
+      std::string member{k.str()};
+      if (!v.is_integer()) {
+        error(v.source(), "priority of '" + member + "' in " + what +
+                              " must be an integer, got " + type_name(v));
+        continue;
+      }
+      keys_[spec.name + "\npriority." + member] = at(k.source());
+      spec.priorities[member] = *v.value<int64_t>();
+    }
+  }
+}
+
+void parser::parse_sink_groups(const toml::table& tbl, topology_spec& out) {
+  parse_each(tbl, "sink_group", out.sink_groups,
+             [this](const toml::table& t, const std::string& what,
+                    sink_group_spec& spec) {
+               parse_group_members(t, what, spec);
+               if (!spec.type.empty() && spec.type != "failover" &&
+                   spec.type != "load_balance") {
+                 unknown_type(t, "sink group", spec.type,
+                              {"failover", "load_balance"});
+                 spec.type.clear();
+               }
+               if (spec.type.empty())
+                 return;
+               parse_options(t, described(spec.type, what), spec.name,
+                             sink_group_options(spec.type),
+                             {"type", "sinks", "priority"}, spec.opts);
+             });
+}
+
 topology_spec parser::parse(const toml::table& root) {
   topology_spec spec;
-  static const std::set<std::string> future = {"nodes", "sink_groups", "topics",
-                                               "jobs"};
+  static const std::set<std::string> future = {"nodes", "topics", "jobs"};
   for (auto& [k, v] : root) {
     std::string key{k.str()};
     if (future.count(key) > 0) {
@@ -476,7 +548,7 @@ topology_spec parser::parse(const toml::table& root) {
     }
     auto* t = v.as_table();
     if (key != "supervision" && key != "engine" && key != "sources" &&
-        key != "channels" && key != "sinks") {
+        key != "channels" && key != "sinks" && key != "sink_groups") {
       // `type = "tcp"` before any [table] header is a key, not a section.
       if (!t) {
         error(k.source(), "'" + key +
@@ -485,11 +557,12 @@ topology_spec parser::parse(const toml::table& root) {
                               "such as [sources.NAME]");
         continue;
       }
-      error(k.source(), "unknown section '" + key +
-                            "'; allowed: sources, channels, sinks, "
-                            "supervision, engine" +
-                            suggestion(key, {"sources", "channels", "sinks",
-                                             "supervision", "engine"}));
+      error(k.source(),
+            "unknown section '" + key +
+                "'; allowed: sources, channels, sinks, "
+                "sink_groups, supervision, engine" +
+                suggestion(key, {"sources", "channels", "sinks", "sink_groups",
+                                 "supervision", "engine"}));
       continue;
     }
     if (!t) {
@@ -504,6 +577,8 @@ topology_spec parser::parse(const toml::table& root) {
       parse_sources(*t, spec);
     else if (key == "channels")
       parse_channels(*t, spec);
+    else if (key == "sink_groups")
+      parse_sink_groups(*t, spec);
     else
       parse_sinks(*t, spec);
   }

@@ -144,6 +144,10 @@ std::string to_string(const diagnostic& x);
 /// Options every channel type takes (memory and file), by type.
 const std::vector<option_spec>& channel_options(const std::string& type);
 
+/// Options of a sink group, by type ("failover" or "load_balance"); `type`,
+/// `sinks` and `priority` are read apart.
+const std::vector<option_spec>& sink_group_options(const std::string& type);
+
 /// Parses and validates a topology from TOML text. On failure, returns every
 /// problem found, each with its position. Text larger than
 /// `max_topology_bytes` or nested deeper than `max_topology_depth` is

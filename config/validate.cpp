@@ -63,6 +63,34 @@ std::vector<option_spec> file_channel_options() {
   };
 }
 
+std::vector<option_spec> failover_group_options() {
+  return {
+      {"penalty", option_type::duration,
+       "penalty of a member's first failure, doubled per consecutive failure",
+       false, option_value{int64_t{1'000}}, 1, 86'400'000},
+      {"maxpenalty", option_type::duration, "longest penalty", false,
+       option_value{int64_t{30'000}}, 1, 86'400'000},
+  };
+}
+
+std::vector<option_spec> load_balance_group_options() {
+  return {
+      {"selector",
+       option_type::string,
+       "how members are picked",
+       false,
+       option_value{std::string{"round_robin"}},
+       std::nullopt,
+       std::nullopt,
+       {"round_robin", "random"}},
+      {"backoff", option_type::boolean,
+       "a failed member waits longer after each consecutive failure", false,
+       option_value{false}},
+      {"max_timeout", option_type::duration, "longest back-off", false,
+       option_value{int64_t{30'000}}, 1'000, 86'400'000},
+  };
+}
+
 std::string string_option(const options& opts, const std::string& key) {
   if (!opts.contains(key))
     return {};
@@ -78,6 +106,109 @@ int64_t int_option(const options& opts, const std::string& key,
   if (auto* x = std::get_if<int64_t>(&opts.values().at(key)))
     return *x;
   return fallback;
+}
+
+/// Members, priorities and options of every sink group.
+void validate_sink_groups(const topology_spec& spec,
+                          const detail::position_lookup& where,
+                          bool check_types, std::vector<diagnostic>& problems) {
+  auto error = [&](const std::string& component, const std::string& key,
+                   std::string msg) {
+    problems.push_back({where(component, key), std::move(msg)});
+  };
+  std::map<std::string, const sink_spec*> sinks;
+  std::vector<std::string> sink_names;
+  for (auto& s : spec.sinks) {
+    sinks.emplace(s.name, &s);
+    sink_names.push_back(s.name);
+  }
+  std::map<std::string, std::string> group_of; // sink -> group
+  for (auto& g : spec.sink_groups) {
+    auto what = "sink_group '" + g.name + "'";
+    bool failover = g.type == "failover";
+    if (check_types && g.type.empty())
+      error(g.name, "type", what + " needs a type (failover or load_balance)");
+    else if (check_types && !failover && g.type != "load_balance")
+      error(g.name, "type",
+            "unknown sink group type '" + g.type +
+                "'; known types: failover, load_balance");
+    if (g.sinks.empty())
+      error(g.name, "sinks",
+            what + " needs at least one sink (sinks = [\"a\", ...])");
+    std::set<std::string> seen;
+    const sink_spec* first = nullptr;
+    for (auto& m : g.sinks) {
+      auto key = "sinks." + m;
+      if (!seen.insert(m).second) {
+        error(g.name, key, what + " names sink '" + m + "' twice");
+        continue;
+      }
+      auto i = sinks.find(m);
+      if (i == sinks.end()) {
+        error(g.name, key,
+              what + " names an undeclared sink '" + m + "'" +
+                  detail::suggestion(m, sink_names));
+        continue;
+      }
+      auto [other, fresh] = group_of.emplace(m, g.name);
+      if (!fresh)
+        error(g.name, key,
+              "sink '" + m + "' is in sink groups '" + other->second +
+                  "' and '" + g.name + "'; a sink belongs to one group");
+      if (!first) {
+        first = i->second;
+        continue;
+      }
+      if (i->second->channel != first->channel)
+        error(g.name, key,
+              "members of " + what + " must drain one channel: '" +
+                  first->name + "' drains '" + first->channel + "', '" + m +
+                  "' drains '" + i->second->channel + "'");
+      auto node = [](const sink_spec& x) {
+        return x.node.empty() ? std::string{"the default node"}
+                              : "'" + x.node + "'";
+      };
+      if (i->second->node != first->node)
+        error(g.name, key,
+              "members of " + what + " must run on one node: '" + first->name +
+                  "' is on " + node(*first) + ", '" + m + "' on " +
+                  node(*i->second));
+    }
+    if (!failover) {
+      if (!g.priorities.empty() && !g.type.empty())
+        error(g.name, "priority",
+              "'priority' applies only to failover groups; " + what + " is " +
+                  g.type);
+      continue;
+    }
+    std::map<int64_t, std::string> by_priority;
+    for (auto& [m, p] : g.priorities) {
+      if (seen.count(m) == 0) {
+        error(g.name, "priority." + m,
+              what + " gives a priority to '" + m +
+                  "', which is not one of its sinks" +
+                  detail::suggestion(m, g.sinks));
+        continue;
+      }
+      auto [other, fresh] = by_priority.emplace(p, m);
+      if (!fresh)
+        error(g.name, "priority." + m,
+              "priority " + std::to_string(p) + " of '" + m + "' in " + what +
+                  " is also the priority of '" + other->second +
+                  "'; priorities must differ");
+    }
+    for (auto& m : seen)
+      if (sinks.count(m) > 0 && g.priorities.count(m) == 0)
+        error(g.name, g.priorities.empty() ? "" : "priority",
+              "sink '" + m + "' of failover " + what +
+                  " needs a priority (priority = { " + m +
+                  " = N }, higher "
+                  "wins)");
+    if (int_option(g.opts, "maxpenalty", 30'000) <
+        int_option(g.opts, "penalty", 1'000))
+      error(g.name, "maxpenalty",
+            "maxpenalty of " + what + " is below its penalty");
+  }
 }
 
 } // namespace
@@ -245,6 +376,9 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
     if (s.type == "file")
       directory_usable(s.name, s.opts, "directory", false);
   }
+  for (auto& g : spec.sink_groups)
+    name_check(g.name, "sink group");
+  validate_sink_groups(spec, where, check_types, problems);
   for (auto& c : spec.channels) {
     if (fed.count(c.name) == 0)
       error(c.name, "", "channel '" + c.name + "' has no source feeding it");
@@ -264,6 +398,12 @@ std::string to_string(const diagnostic& x) {
   return result + ": error: " + x.message;
 }
 
+const std::vector<option_spec>& sink_group_options(const std::string& type) {
+  static const auto failover = failover_group_options();
+  static const auto load_balance = load_balance_group_options();
+  return type == "failover" ? failover : load_balance;
+}
+
 const std::vector<option_spec>& channel_options(const std::string& type) {
   static const auto memory = memory_channel_options();
   static const auto file = file_channel_options();
@@ -279,6 +419,8 @@ std::vector<diagnostic> validate(topology_spec& spec,
     where[c.name] = c.where;
   for (auto& s : spec.sinks)
     where[s.name] = s.where;
+  for (auto& g : spec.sink_groups)
+    where[g.name] = g.where;
   auto problems = detail::validate_impl(
       spec, registry, [&](auto& component, auto&) { return where[component]; },
       true);
@@ -297,6 +439,10 @@ std::vector<diagnostic> validate(topology_spec& spec,
   for (auto& s : spec.sinks)
     if (auto* t = registry.find_sink(s.type))
       check("sink '" + s.name + "'", s.where, s.opts, t->options);
+  for (auto& g : spec.sink_groups)
+    if (g.type == "failover" || g.type == "load_balance")
+      check("sink_group '" + g.name + "'", g.where, g.opts,
+            sink_group_options(g.type));
   return problems;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -11,6 +12,7 @@
 
 #include "actors/channel.hpp"
 #include "actors/sink.hpp"
+#include "actors/sink_group.hpp"
 #include "actors/source.hpp"
 #include "actors/supervisor.hpp"
 #include "runtime/atoms.hpp"
@@ -110,7 +112,25 @@ struct engine::impl {
   supervisor_config make_supervisor_config();
   child_spec source_child(const source_spec& src);
   child_spec sink_child(const sink_spec& snk);
+  child_spec sink_group_child(const sink_group_spec& group);
+  /// Sink groups, as children that spawn their members; makes the groups
+  /// dependents of their channels in place of their members.
+  void add_sink_groups(supervisor_config& cfg);
 };
+
+namespace {
+
+/// Sinks that a group spawns, with their group.
+std::map<std::string, const sink_group_spec*>
+grouped_sinks(const topology_spec& spec) {
+  std::map<std::string, const sink_group_spec*> result;
+  for (auto& g : spec.sink_groups)
+    for (auto& m : g.sinks)
+      result.emplace(m, &g);
+  return result;
+}
+
+} // namespace
 
 child_spec engine::impl::source_child(const source_spec& src) {
   auto* type = registry.find_source(src.type);
@@ -181,6 +201,98 @@ child_spec engine::impl::sink_child(const sink_spec& snk) {
   return child;
 }
 
+child_spec engine::impl::sink_group_child(const sink_group_spec& group) {
+  sink_group_config base;
+  base.name = group.name;
+  base.metrics = metrics.get(group.name, "sink_group");
+  std::string channel;
+  for (auto& name : group.sinks) {
+    auto snk = std::find_if(spec.sinks.begin(), spec.sinks.end(),
+                            [&](auto& s) { return s.name == name; });
+    if (snk == spec.sinks.end())
+      continue;
+    channel = snk->channel;
+    // A member is an ordinary sink whose channel is the group.
+    auto member_child = sink_child(*snk);
+    sink_group_member member;
+    member.name = name;
+    member.metrics = member_child.metrics;
+    if (auto p = group.priorities.find(name); p != group.priorities.end())
+      member.priority = p->second;
+    member.spawn = [start = member_child.start, channel](caf::actor_system& sys,
+                                                         sink_feed_actor feed) {
+      return start(sys, {{channel, caf::actor_cast<caf::actor>(feed)}});
+    };
+    base.members.push_back(std::move(member));
+  }
+  auto& o = group.opts;
+  if (group.type == "failover") {
+    auto penalty = std::chrono::milliseconds{o.get_int("penalty")};
+    auto max_penalty = std::chrono::milliseconds{o.get_int("maxpenalty")};
+    base.make_policy = [penalty, max_penalty](std::vector<member_status> ms)
+        -> caf::expected<std::unique_ptr<sink_group_policy>> {
+      auto p = failover_policy::make(std::move(ms), penalty, max_penalty);
+      if (!p)
+        return p.error();
+      return std::unique_ptr<sink_group_policy>{std::move(*p)};
+    };
+  } else {
+    auto selector = o.get_string("selector") == "random"
+                        ? lb_selector::random
+                        : lb_selector::round_robin;
+    auto backoff = o.get_bool("backoff");
+    auto max_timeout = std::chrono::milliseconds{o.get_int("max_timeout")};
+    base.make_policy = [selector, backoff,
+                        max_timeout](std::vector<member_status> ms)
+        -> caf::expected<std::unique_ptr<sink_group_policy>> {
+      auto seed = static_cast<uint64_t>(
+          std::chrono::steady_clock::now().time_since_epoch().count());
+      auto p = load_balance_policy::make(std::move(ms), selector, backoff,
+                                         max_timeout, seed);
+      if (!p)
+        return p.error();
+      return std::unique_ptr<sink_group_policy>{std::move(*p)};
+    };
+  }
+  child_spec child;
+  child.name = group.name;
+  child.stop_phase = 2;
+  child.metrics = base.metrics;
+  child.start = [base, channel](caf::actor_system& sys,
+                                const child_handles& peers) {
+    auto ch = peers.find(channel);
+    if (ch == peers.end())
+      return caf::actor{};
+    auto cfg = base;
+    cfg.channel = ch->second;
+    return spawn_sink_group(sys, std::move(cfg));
+  };
+  return child;
+}
+
+void engine::impl::add_sink_groups(supervisor_config& cfg) {
+  auto grouped = grouped_sinks(spec);
+  for (auto& child : cfg.children) {
+    auto& deps = child.dependents;
+    std::vector<std::string> kept;
+    for (auto& d : deps) {
+      auto g = grouped.find(d);
+      if (g == grouped.end())
+        kept.push_back(d);
+      else if (std::find(kept.begin(), kept.end(), g->second->name) ==
+               kept.end())
+        kept.push_back(g->second->name);
+    }
+    deps = std::move(kept);
+  }
+  cfg.children.erase(
+      std::remove_if(cfg.children.begin(), cfg.children.end(),
+                     [&](auto& c) { return grouped.count(c.name) > 0; }),
+      cfg.children.end());
+  for (auto& g : spec.sink_groups)
+    cfg.children.push_back(sink_group_child(g));
+}
+
 supervisor_config engine::impl::make_supervisor_config() {
   supervisor_config cfg;
   cfg.name = "supervisor";
@@ -232,6 +344,7 @@ supervisor_config engine::impl::make_supervisor_config() {
     };
     cfg.children.push_back(std::move(child));
   }
+  add_sink_groups(cfg);
   return cfg;
 }
 

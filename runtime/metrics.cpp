@@ -33,6 +33,14 @@ metrics_snapshot copy(const component_metrics& m) {
   s.fill_events = load(m.fill_events);
   s.fill_bytes = load(m.fill_bytes);
   s.capacity = load(m.capacity);
+  s.rerouted = load(m.rerouted);
+  s.switches = load(m.switches);
+  s.failures = load(m.failures);
+  s.penalty_ms = m.penalty_ms.load(std::memory_order_relaxed);
+  std::lock_guard guard{m.text_mtx};
+  s.group = m.group;
+  s.group_state = m.group_state;
+  s.active = m.active;
   return s;
 }
 
@@ -84,6 +92,13 @@ std::string to_string(const metrics_snapshot& x) {
   if (x.damaged_spans > 0)
     line += fmt::format(" damaged_spans={} damaged_bytes={}", x.damaged_spans,
                         x.damaged_bytes);
+  if (x.kind == "sink_group")
+    line += fmt::format(" active={} switches={} rerouted={}",
+                        x.active.empty() ? "none" : x.active, x.switches,
+                        x.rerouted);
+  if (!x.group.empty())
+    line += fmt::format(" group={} state={} failures={} penalty_ms={}", x.group,
+                        x.group_state, x.failures, x.penalty_ms);
   line += fmt::format(" dropped={} errors={} rollbacks={} restarts={}",
                       x.events_dropped, x.errors, x.rollbacks, x.restarts);
   // Only sources with connections have it: shown once it counts.

@@ -18,7 +18,7 @@ struct component_metrics {
       : name(std::move(name)), kind(std::move(kind)) {}
 
   const std::string name;
-  const std::string kind; ///< "source", "channel" or "sink"
+  const std::string kind; ///< "source", "channel", "sink" or "sink_group"
 
   std::atomic<uint64_t> events_in{0};
   std::atomic<uint64_t> events_out{0};
@@ -45,6 +45,27 @@ struct component_metrics {
   std::atomic<uint64_t> fill_events{0}; ///< channels: events held
   std::atomic<uint64_t> fill_bytes{0};  ///< channels: bytes held
   std::atomic<uint64_t> capacity{0};    ///< channels: capacity in events
+  /// Sink groups (kind "sink_group"): leases handed to another member after
+  /// one failed, and changes of the member leases go to.
+  std::atomic<uint64_t> rerouted{0};
+  std::atomic<uint64_t> switches{0};
+  /// Sinks in a group: consecutive failures and the penalty they earned.
+  std::atomic<uint64_t> failures{0};
+  std::atomic<int64_t> penalty_ms{0};
+
+  /// Sinks in a group: the group and the member's state there ("live",
+  /// "penalized", "probing").
+  void set_group_state(std::string group_name, std::string state) {
+    std::lock_guard guard{text_mtx};
+    group = std::move(group_name);
+    group_state = std::move(state);
+  }
+
+  /// Sink groups: the member(s) leases go to now ("" when none).
+  void set_active(std::string members) {
+    std::lock_guard guard{text_mtx};
+    active = std::move(members);
+  }
 
   void add_in(uint64_t events, uint64_t bytes) {
     events_in.fetch_add(events, std::memory_order_relaxed);
@@ -57,6 +78,11 @@ struct component_metrics {
     bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     batches_out.fetch_add(1, std::memory_order_relaxed);
   }
+
+  mutable std::mutex text_mtx; ///< guards the text fields below
+  std::string group;           ///< sinks in a group: its name
+  std::string group_state;     ///< sinks in a group: their state
+  std::string active;          ///< sink groups: the member(s) in use
 };
 
 /// A plain copy of a component's metrics at one point in time.
@@ -81,6 +107,13 @@ struct metrics_snapshot {
   uint64_t fill_events = 0;
   uint64_t fill_bytes = 0;
   uint64_t capacity = 0;
+  uint64_t rerouted = 0;
+  uint64_t switches = 0;
+  uint64_t failures = 0;
+  int64_t penalty_ms = 0;
+  std::string group;
+  std::string group_state;
+  std::string active;
 };
 
 /// All components' metrics of one engine, by name.

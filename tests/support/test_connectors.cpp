@@ -1,6 +1,7 @@
 #include "tests/support/test_connectors.hpp"
 
 #include <charconv>
+#include <stdexcept>
 #include <thread>
 
 #include "runtime/errors.hpp"
@@ -74,8 +75,18 @@ class recorder_sink : public sink_connector {
   caf::error write(const event_batch& batch) override {
     if (auto ms = bench_->write_delay_ms.load(); ms > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds{ms});
-    if (bench_->fail_writes > 0) {
-      --bench_->fail_writes;
+    if (bench_->crash_writes > 0) {
+      --bench_->crash_writes;
+      throw std::runtime_error("injected crash");
+    }
+    if (bench_->fail_writes > 0 || bench_->down) {
+      if (!bench_->down)
+        --bench_->fail_writes;
+      ++bench_->failed_writes;
+      {
+        std::lock_guard guard{bench_->mtx};
+        bench_->write_failures.push_back(std::chrono::steady_clock::now());
+      }
       pending_.clear();
       return make_error(connector_errc::injected_failure, "write refused");
     }
@@ -89,6 +100,15 @@ class recorder_sink : public sink_connector {
     bench_->received.insert(bench_->received.end(), pending_.begin(),
                             pending_.end());
     pending_.clear();
+    return {};
+  }
+
+  caf::error probe() override {
+    ++bench_->probes;
+    if (bench_->down) {
+      ++bench_->failed_probes;
+      return make_error(connector_errc::injected_failure, "the sink is down");
+    }
     return {};
   }
 
@@ -113,9 +133,11 @@ connector_registry make_test_registry(std::shared_ptr<test_bench> bench) {
   sink_type snk;
   snk.name = "recorder";
   snk.help = "test sink recording bodies";
-  snk.make = [bench](const connector_context&,
+  snk.make = [bench](const connector_context& ctx,
                      const options&) -> caf::expected<sink_connector_ptr> {
-    return sink_connector_ptr{std::make_unique<recorder_sink>(bench)};
+    auto own = bench->sink_benches.find(ctx.name);
+    return sink_connector_ptr{std::make_unique<recorder_sink>(
+        own == bench->sink_benches.end() ? bench : own->second)};
   };
   registry.add(std::move(snk));
   return registry;

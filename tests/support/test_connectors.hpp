@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +31,18 @@ struct test_bench {
   std::mutex mtx;
   std::vector<std::string> received; ///< bodies written, in order
   std::vector<std::chrono::steady_clock::time_point> opens;
+  std::vector<std::chrono::steady_clock::time_point> write_failures;
+  /// A sink that is down fails its writes and its probes (it still opens).
+  std::atomic<bool> down{false};
+  std::atomic<int> probes{0}; ///< health checks asked
+  std::atomic<int> failed_probes{0};
+  std::atomic<int> failed_writes{0};
+  /// The next n writes throw: the sink actor dies holding its lease,
+  /// without a rollback.
+  std::atomic<int> crash_writes{0};
+  /// Recorder sinks named here record into their own bench (set before the
+  /// engine starts).
+  std::map<std::string, std::shared_ptr<test_bench>> sink_benches;
 
   size_t received_count() {
     std::lock_guard guard{mtx};
