@@ -30,10 +30,10 @@ namespace sluice {
 ///   leases at once; an id it does not hold (unknown, already ended, or
 ///   another taker's) is refused with a logged error and changes nothing.
 /// - A taker that dies holding leases has them rolled back.
-using sink_feed_actor = caf::typed_actor<
-    caf::replies_to<take_atom, uint64_t>::with<lease>,
-    caf::reacts_to<commit_atom, uint64_t>,
-    caf::reacts_to<rollback_atom, uint64_t>>;
+using sink_feed_actor =
+    caf::typed_actor<caf::replies_to<take_atom, uint64_t>::with<lease>,
+                     caf::reacts_to<commit_atom, uint64_t>,
+                     caf::reacts_to<rollback_atom, uint64_t>>;
 
 /// What a channel tells a source that attached to it.
 ///
