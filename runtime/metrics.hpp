@@ -45,6 +45,12 @@ struct component_metrics {
   std::atomic<uint64_t> fill_events{0}; ///< channels: events held
   std::atomic<uint64_t> fill_bytes{0};  ///< channels: bytes held
   std::atomic<uint64_t> capacity{0};    ///< channels: capacity in events
+  /// Channels: sources attached now.
+  std::atomic<uint64_t> sources_attached{0};
+  /// Channels: messages that broke the written protocol (actors/protocols.hpp):
+  /// refused puts, puts over credit, commits of leases the sender does not
+  /// hold.
+  std::atomic<uint64_t> protocol_errors{0};
 
   void add_in(uint64_t events, uint64_t bytes) {
     events_in.fetch_add(events, std::memory_order_relaxed);
@@ -81,6 +87,8 @@ struct metrics_snapshot {
   uint64_t fill_events = 0;
   uint64_t fill_bytes = 0;
   uint64_t capacity = 0;
+  uint64_t sources_attached = 0;
+  uint64_t protocol_errors = 0;
 };
 
 /// All components' metrics of one engine, by name.
