@@ -75,6 +75,7 @@ SCENARIO("events flow from a source through a memory channel to a sink",
       CHECK(m.events_in == 10'000);
       CHECK(m.events_out == 10'000);
       CHECK(m.fill_events == 0);
+      CHECK(m.protocol_errors == 0);
     }
   }
 }
@@ -224,8 +225,12 @@ SCENARIO("a source that sends nothing does not starve another of credit",
   auto eng = engine::make(spec, test::make_test_registry(bench));
   REQUIRE(eng);
   REQUIRE(!(*eng)->start());
-  // Both sources attach and take credit while neither sends anything.
-  std::this_thread::sleep_for(500ms);
+  // Both sources attach and take credit while neither sends anything: the
+  // channel's gauge says when both attach replies went out.
+  bool both_attached = eventually(
+      [&] { return (*eng)->metrics().snapshot("ch").sources_attached == 2; });
+  REQUIRE(both_attached);
+  REQUIRE(bench->produced == 0);
   bench->source_open = true;
   bool all = eventually([&] { return bench->received_count() >= 5'000; });
   (*eng)->stop();
