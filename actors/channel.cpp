@@ -10,6 +10,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <fmt/format.h>
 
 #include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
@@ -21,15 +24,22 @@ namespace {
 
 using namespace std::chrono_literals;
 
+/// The channel's own messages (timers), beside its public interface.
+using channel_impl_actor = channel_actor::extend<caf::reacts_to<sync_atom>,
+                                                 caf::reacts_to<timeout_atom>,
+                                                 caf::reacts_to<tick_atom>>;
+
 struct attached_source {
-  caf::actor handle;
-  std::string name;     ///< the source's component name; may be empty
-  uint64_t window = 0;  ///< credit the source wants outstanding
-  uint64_t granted = 0; ///< credit given and not yet used by puts
+  source_feedback_actor handle;
+  std::string name;      ///< the source's component name; may be empty
+  uint64_t window = 0;   ///< credit the source wants outstanding
+  uint64_t granted = 0;  ///< credit given and not yet used by puts
+  uint64_t last_seq = 0; ///< seq of its newest put
+  bool over_credit_logged = false; ///< logs its first put over credit only
 };
 
 struct pending_ack {
-  caf::actor source;
+  source_feedback_actor source;
   uint64_t seq = 0;
   std::string source_name;
   std::string progress; ///< the source's token after this batch, if any
@@ -41,7 +51,7 @@ struct pending_progress {
 };
 
 struct pending_put {
-  caf::actor source;
+  source_feedback_actor source;
   uint64_t seq = 0;
   event_batch batch;
   std::string source_name; ///< empty for a source attached without one
@@ -88,7 +98,7 @@ struct channel_state {
   static inline const char* name = "sluice.channel";
 };
 
-using channel_ptr = caf::stateful_actor<channel_state>*;
+using channel_ptr = channel_impl_actor::stateful_pointer<channel_state>;
 
 void update_gauges(channel_ptr self) {
   auto& st = self->state;
@@ -96,6 +106,8 @@ void update_gauges(channel_ptr self) {
                                     std::memory_order_relaxed);
   st.cfg.metrics->fill_bytes.store(st.store->bytes(),
                                    std::memory_order_relaxed);
+  st.cfg.metrics->sources_attached.store(st.sources.size(),
+                                         std::memory_order_relaxed);
 }
 
 uint64_t outstanding_credit(const channel_state& st) {
@@ -181,6 +193,25 @@ attached_source* find_source(channel_ptr self, const caf::actor_addr& addr) {
     if (s.handle.address() == addr)
       return &s;
   return nullptr;
+}
+
+attached_source* find_source(channel_ptr self,
+                             const caf::strong_actor_ptr& sender) {
+  return find_source(self, caf::actor_cast<caf::actor_addr>(sender));
+}
+
+std::string display_name(const attached_source& s) {
+  return s.name.empty() ? "(unnamed)" : "'" + s.name + "'";
+}
+
+/// Answers a message that breaks the protocol: logged, counted, and sent
+/// back to its sender as `channel_errc::protocol`.
+caf::error refuse(channel_ptr self, std::string why) {
+  auto& st = self->state;
+  st.cfg.metrics->protocol_errors.fetch_add(1, std::memory_order_relaxed);
+  st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+  log().error("channel {}: protocol violation, refused: {}", st.cfg.name, why);
+  return make_error(channel_errc::protocol, std::move(why));
 }
 
 void maybe_finish_stop(channel_ptr self);
@@ -411,35 +442,79 @@ void begin_stop(channel_ptr self, bool drain) {
 caf::result<uint64_t> attach(channel_ptr self, uint64_t window,
                              std::string name) {
   auto& st = self->state;
-  auto src = caf::actor_cast<caf::actor>(self->current_sender());
+  auto src = caf::actor_cast<source_feedback_actor>(self->current_sender());
   if (!src)
     return make_error(channel_errc::stopped, "anonymous source");
   if (st.stopping)
     return make_error(channel_errc::stopped, st.cfg.name + " is stopping");
-  self->monitor(src);
-  st.sources.push_back({src, std::move(name), window, 0});
-  return top_up(self, st.sources.back());
+  auto* s = find_source(self, src.address());
+  if (s != nullptr) {
+    // Attached again: the same registration with its new name and window.
+    s->name = std::move(name);
+    s->window = window;
+  } else {
+    self->monitor(src);
+    s = &st.sources.emplace_back(
+        attached_source{src, std::move(name), window, 0});
+  }
+  auto credit = top_up(self, *s);
+  update_gauges(self);
+  return credit;
 }
 
-void put(channel_ptr self, uint64_t seq, event_batch batch,
-         std::string progress) {
+caf::result<void> put(channel_ptr self, uint64_t seq, event_batch batch,
+                      std::string progress) {
   auto& st = self->state;
-  auto src = caf::actor_cast<caf::actor>(self->current_sender());
-  std::string name;
-  if (auto* s = find_source(self, src.address())) {
-    s->granted -= std::min<uint64_t>(s->granted, batch.size());
-    if (!progress.empty())
-      name = s->name;
+  auto* s = find_source(self, self->current_sender());
+  if (s == nullptr)
+    return refuse(self, "a put from an actor that has not attached (seq " +
+                            std::to_string(seq) + ")");
+  if (seq <= s->last_seq)
+    return refuse(self, fmt::format("source {}: a put with seq {} after seq "
+                                    "{}; seq must increase",
+                                    display_name(*s), seq, s->last_seq));
+  s->last_seq = seq;
+  if (batch.size() > s->granted) {
+    // The events exist already: refusing them would lose them. Credit
+    // bounds the channel only while sources keep it, so it is counted.
+    st.cfg.metrics->protocol_errors.fetch_add(1, std::memory_order_relaxed);
+    if (!s->over_credit_logged) {
+      s->over_credit_logged = true;
+      log().error("channel {}: protocol violation: source {} put {} event(s) "
+                  "holding credit for {}; accepted (further ones are only "
+                  "counted)",
+                  st.cfg.name, display_name(*s), batch.size(), s->granted);
+    }
   }
+  s->granted -= std::min<uint64_t>(s->granted, batch.size());
+  auto name = progress.empty() ? std::string{} : s->name;
   st.unwritten.push_back(
-      {src, seq, std::move(batch), std::move(name), std::move(progress)});
+      {s->handle, seq, std::move(batch), std::move(name), std::move(progress)});
   if (st.unwritten.size() == 1)
     append_unwritten(self);
   schedule_sync(self);
   serve_takes(self);
+  return caf::unit;
 }
 
-caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
+/// Checks that the sender of a commit or rollback holds lease `id`.
+bool holds_lease(channel_ptr self, uint64_t id, const char* what) {
+  auto& st = self->state;
+  auto i = st.leases.find(id);
+  auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  if (i != st.leases.end() && i->second.owner == sender)
+    return true;
+  st.cfg.metrics->protocol_errors.fetch_add(1, std::memory_order_relaxed);
+  st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+  log().error("channel {}: protocol violation: a {} of lease {}, which {}; "
+              "ignored",
+              st.cfg.name, what, id,
+              i == st.leases.end() ? "is not open" : "another taker holds");
+  return false;
+}
+
+channel_impl_actor::behavior_type channel_impl(channel_ptr self,
+                                               channel_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   auto store = st.cfg.make_store();
@@ -447,13 +522,13 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
     log().error("channel {}: cannot open: {}", st.cfg.name,
                 describe(store.error()));
     self->quit(store.error());
-    return {};
+    return channel_impl_actor::behavior_type::make_empty_behavior();
   }
   st.store = std::move(*store);
   if (auto err = st.store->open()) {
     log().error("channel {}: cannot open: {}", st.cfg.name, describe(err));
     self->quit(err);
-    return {};
+    return channel_impl_actor::behavior_type::make_empty_behavior();
   }
   st.cfg.metrics->capacity.store(st.cfg.capacity, std::memory_order_relaxed);
   st.cfg.metrics->recovered.fetch_add(st.store->recovered_events(),
@@ -480,9 +555,6 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
     maybe_finish_stop(self);
   });
   return {
-      [self](attach_atom, uint64_t window) -> caf::result<uint64_t> {
-        return attach(self, window, std::string{});
-      },
       [self](attach_atom, uint64_t window,
              std::string& name) -> caf::result<uint64_t> {
         return attach(self, window, std::move(name));
@@ -498,12 +570,9 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
         st.progress_waiters.push_back({name, rp});
         return rp;
       },
-      [self](put_atom, uint64_t seq, event_batch& batch) {
-        put(self, seq, std::move(batch), std::string{});
-      },
       [self](put_atom, uint64_t seq, event_batch& batch,
-             std::string& progress) {
-        put(self, seq, std::move(batch), std::move(progress));
+             std::string& progress) -> caf::result<void> {
+        return put(self, seq, std::move(batch), std::move(progress));
       },
       [self](sync_atom) {
         do_sync(self);
@@ -538,6 +607,8 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
       },
       [self](commit_atom, uint64_t id) {
         auto& st = self->state;
+        if (!holds_lease(self, id, "commit"))
+          return;
         if (auto err = st.store->commit(id)) {
           st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
           log().error("channel {}: commit of lease {} failed: {}", st.cfg.name,
@@ -555,6 +626,8 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
       },
       [self](rollback_atom, uint64_t id) {
         auto& st = self->state;
+        if (!holds_lease(self, id, "rollback"))
+          return;
         if (auto err = st.store->rollback(id))
           log().error("channel {}: rollback of lease {} failed: {}",
                       st.cfg.name, id, describe(err));
@@ -573,8 +646,8 @@ caf::behavior channel_impl(channel_ptr self, channel_config cfg) {
 
 } // namespace
 
-caf::actor spawn_channel(caf::actor_system& sys, channel_config cfg,
-                         bool detached) {
+channel_actor spawn_channel(caf::actor_system& sys, channel_config cfg,
+                            bool detached) {
   if (detached)
     return sys.spawn<caf::detached>(channel_impl, std::move(cfg));
   return sys.spawn(channel_impl, std::move(cfg));

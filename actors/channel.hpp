@@ -5,10 +5,10 @@
 #include <memory>
 #include <string>
 
-#include <caf/actor.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/protocols.hpp"
 #include "runtime/channel_store.hpp"
 #include "runtime/metrics.hpp"
 
@@ -31,37 +31,24 @@ struct channel_config {
   std::shared_ptr<component_metrics> metrics;
 };
 
-/// The channel actor: holds events between sources and sinks.
+/// The channel actor: holds events between sources and sinks. It speaks
+/// `channel_actor` (actors/protocols.hpp), which states the messages and the
+/// call rules it enforces; what follows is how it behaves.
 ///
-/// Protocol, sources:
-/// - `(progress_atom, std::string name)` -> `std::string`: the resume token
-///   stored with the newest batch of source `name` (empty if none); a
-///   source asks before it opens its connector.
-/// - `(attach_atom, uint64_t window, std::string name)` -> `uint64_t
-///   credit`: registers the sender as source `name` that wants up to
-///   `window` events of credit; the reply is its first credit (maybe 0).
-///   The channel monitors the source. `(attach_atom, uint64_t window)`
-///   attaches a source without a name (its progress is not kept).
-/// - `(put_atom, uint64_t seq, event_batch, std::string progress)`: a batch
-///   within credit and where its source resumes after it (empty: nowhere);
-///   the store writes both together. `(put_atom, uint64_t seq,
-///   event_batch)` is a put without progress. The channel answers
-///   `(ack_atom, uint64_t seq, uint64_t credit)` once the batch is durable
-///   (memory: at once; file: after the group commit that covers it), in put
-///   order, with new credit.
-/// - `(credit_atom, uint64_t n)` goes to a source when space frees up.
-/// Protocol, sinks:
-/// - `(take_atom, uint64_t max_events)` -> `lease`: whole batches from the
-///   head. Without data the answer waits until data arrives; during a stop
-///   it is an empty lease (id 0). The channel monitors the sink.
-/// - `(commit_atom, uint64_t lease_id)` forgets the leased events;
-///   `(rollback_atom, uint64_t lease_id)` returns them to the head in order.
-///   A sink that dies with leases has them rolled back.
+/// Durability: a put is stored with its progress token; its ack goes out
+/// once the batch is durable (memory: at once; file: after the group commit
+/// that covers it). A progress request waits until the source's earlier
+/// puts are durable, so a restarted source resumes after all of them.
 ///
 /// Backpressure: each source's window is capped at its share of the
 /// capacity (see `expected_sources`); credit never exceeds free capacity, so
 /// the events held plus the credit outstanding stay within `capacity`; a full
 /// channel stops granting and its sources stop reading.
+///
+/// Protocol violations (a put before attaching, a seq that does not
+/// increase, a put over credit, a commit or rollback of a lease the sender
+/// does not hold) are logged and counted in `protocol_errors`; the refused
+/// ones answer the sender `channel_errc::protocol`.
 ///
 /// Stop: `stop_atom` refuses new attaches and credit; a draining channel
 /// (memory, or any channel sent `(stop_atom, drain_atom)` because every
@@ -73,7 +60,7 @@ struct channel_config {
 ///
 /// A restart keeps what the store keeps: nothing for memory, every appended
 /// and synced batch for file.
-caf::actor spawn_channel(caf::actor_system& sys, channel_config cfg,
-                         bool detached);
+channel_actor spawn_channel(caf::actor_system& sys, channel_config cfg,
+                            bool detached);
 
 } // namespace sluice

@@ -7,6 +7,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
@@ -19,6 +20,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
+/// The sink's own messages (timers), beside its public interface.
+using sink_impl_actor =
+    sink_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<timeout_atom>>;
+
 /// Everything a sink actor owns.
 struct sink_state {
   sink_config cfg;
@@ -29,7 +34,7 @@ struct sink_state {
   static inline const char* name = "sluice.sink";
 };
 
-using sink_ptr = caf::stateful_actor<sink_state>*;
+using sink_ptr = sink_impl_actor::stateful_pointer<sink_state>;
 
 void close_connector(sink_ptr self) {
   auto& st = self->state;
@@ -82,6 +87,9 @@ void handle_lease(sink_ptr self, lease& l) {
 void request_lease(sink_ptr self) {
   auto& st = self->state;
   st.waiting = true;
+  // caf::infinite: the answer waits for data, and the feed is local by
+  // construction (its channel or sink group, under the same supervisor); a
+  // feed that dies ends the request with request_receiver_down.
   self->request(st.cfg.channel, caf::infinite, take_atom::value,
                 uint64_t{st.cfg.batch_size})
       .then([self](lease& l) { handle_lease(self, l); },
@@ -103,14 +111,14 @@ void request_lease(sink_ptr self) {
             });
 }
 
-caf::behavior sink_impl(sink_ptr self, sink_config cfg) {
+sink_impl_actor::behavior_type sink_impl(sink_ptr self, sink_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   auto fail = [self](const caf::error& err) {
     log().error("sink {}: cannot open: {}", self->state.cfg.name,
                 describe(err));
     self->quit(err);
-    return caf::behavior{};
+    return sink_impl_actor::behavior_type::make_empty_behavior();
   };
   auto connector = st.cfg.make_connector();
   if (!connector)
@@ -179,7 +187,7 @@ caf::behavior sink_impl(sink_ptr self, sink_config cfg) {
 
 } // namespace
 
-caf::actor spawn_sink(caf::actor_system& sys, sink_config cfg, bool detached) {
+sink_actor spawn_sink(caf::actor_system& sys, sink_config cfg, bool detached) {
   if (detached)
     return sys.spawn<caf::detached>(sink_impl, std::move(cfg));
   return sys.spawn(sink_impl, std::move(cfg));

@@ -7,6 +7,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
@@ -15,6 +16,10 @@
 namespace sluice {
 
 namespace {
+
+/// The source's own messages (timers), beside its public interface.
+using source_impl_actor = source_actor::extend<caf::reacts_to<poll_atom>,
+                                               caf::reacts_to<timeout_atom>>;
 
 /// Everything a source actor owns.
 struct source_state {
@@ -36,7 +41,7 @@ struct source_state {
   static inline const char* name = "sluice.source";
 };
 
-using source_ptr = caf::stateful_actor<source_state>*;
+using source_ptr = source_impl_actor::stateful_pointer<source_state>;
 
 size_t bytes_hint(size_t batch_size) {
   return batch_size * 128;
@@ -170,6 +175,9 @@ void fail_start(source_ptr self, const char* what, const caf::error& err) {
 void attach(source_ptr self) {
   auto& st = self->state;
   uint64_t window = st.cfg.batch_size * 4;
+  // caf::infinite: the channel is a sibling under the same supervisor, so
+  // local by construction; a channel that dies ends the request with
+  // request_receiver_down, and the down handler ends this source.
   self->request(st.cfg.channel, caf::infinite, attach_atom::value, window,
                 st.cfg.name)
       .then(
@@ -182,14 +190,15 @@ void attach(source_ptr self) {
           });
 }
 
-caf::behavior source_impl(source_ptr self, source_config cfg) {
+source_impl_actor::behavior_type source_impl(source_ptr self,
+                                             source_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   auto fail = [self](const caf::error& err) {
     log().error("source {}: cannot open: {}", self->state.cfg.name,
                 describe(err));
     self->quit(err);
-    return caf::behavior{};
+    return source_impl_actor::behavior_type::make_empty_behavior();
   };
   auto connector = st.cfg.make_connector();
   if (!connector)
@@ -214,7 +223,20 @@ caf::behavior source_impl(source_ptr self, source_config cfg) {
                      : make_error(channel_errc::stopped, "channel stopped"));
     }
   });
+  // A put the channel refused (channel_errc::protocol) comes back as an
+  // error message: a bug, so the source fails and its supervisor restarts it.
+  self->set_error_handler([self](caf::error& err) {
+    auto& st = self->state;
+    st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+    log().error("source {}: its channel refused a batch: {}", st.cfg.name,
+                describe(err));
+    close_connector(self);
+    self->quit(err);
+  });
   // Resume from what the channel holds, open, then attach for credit.
+  // caf::infinite: the channel is local by construction (a sibling under the
+  // same supervisor), and its answer may wait until earlier puts are
+  // durable, which has no useful bound (a full disk).
   self->request(st.cfg.channel, caf::infinite, progress_atom::value,
                 st.cfg.name)
       .then(
@@ -275,8 +297,8 @@ caf::behavior source_impl(source_ptr self, source_config cfg) {
 
 } // namespace
 
-caf::actor spawn_source(caf::actor_system& sys, source_config cfg,
-                        bool detached) {
+source_actor spawn_source(caf::actor_system& sys, source_config cfg,
+                          bool detached) {
   if (detached)
     return sys.spawn<caf::detached>(source_impl, std::move(cfg));
   return sys.spawn(source_impl, std::move(cfg));

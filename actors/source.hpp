@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include <caf/actor.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/protocols.hpp"
 #include "connectors/interceptor.hpp"
 #include "connectors/source_connector.hpp"
 #include "runtime/metrics.hpp"
@@ -19,7 +19,7 @@ namespace sluice {
 /// What a source actor needs to run.
 struct source_config {
   std::string name;
-  caf::actor channel;
+  channel_actor channel;
   size_t batch_size = 1000;
   /// Longest pause between polls of an idle connector.
   int64_t max_idle_ms = 50;
@@ -33,25 +33,30 @@ struct source_config {
   std::shared_ptr<component_metrics> metrics;
 };
 
-/// The source actor: drives a source connector and feeds one channel.
+/// A source actor as its channel and its supervisor see it: the channel's
+/// feedback (actors/protocols.hpp) and `(stop_atom)`.
+using source_actor = source_feedback_actor::extend<caf::reacts_to<stop_atom>>;
+
+/// The source actor: drives a source connector and feeds one channel,
+/// keeping `channel_actor`'s call rules (actors/protocols.hpp).
 ///
-/// Lifecycle: opens its connector (which restores its committed position),
-/// attaches to the channel asking for a credit window of four batches, then
-/// polls the connector whenever it holds credit and sends batches of up to
-/// `batch_size` events as `(put_atom, seq, event_batch)`.
-/// Backpressure: it never sends more events than the credit the channel
-/// granted, so a full channel stops it reading.
+/// Lifecycle: asks the channel where it resumes (`progress_atom`), opens
+/// its connector, attaches asking for a credit window of four batches, and
+/// only after the attach reply polls the connector while it holds credit,
+/// sending batches of up to `batch_size` events with increasing `seq`.
+/// Backpressure: it never puts more events than the credit it holds, so a
+/// full channel stops it reading.
 /// Positions: after each batch it seals the connector's position under the
-/// batch's sequence number; the channel's `(ack_atom, seq, credit)` commits
-/// it, so a crash re-reads at most the batches not yet acknowledged.
-/// Failure: a connector error ends the actor with that error; its
-/// supervisor restarts it and the new connector resumes from the committed
-/// position. A finished connector ends the actor normally once every batch
-/// is acknowledged.
+/// batch's seq; the channel's ack commits it, so a crash re-reads at most
+/// the batches not yet acknowledged.
+/// Failure: a connector error, or an error from its channel (a refused put),
+/// ends the actor with that error; its supervisor restarts it and the new
+/// connector resumes from the committed position. A finished connector
+/// ends the actor normally once every batch is acknowledged.
 /// Stop: `stop_atom` sends the partial batch, waits for outstanding acks
 /// (bounded by `stop_timeout_ms`), commits and closes the connector, then
 /// quits normally. Idempotent.
-caf::actor spawn_source(caf::actor_system& sys, source_config cfg,
-                        bool detached);
+source_actor spawn_source(caf::actor_system& sys, source_config cfg,
+                          bool detached);
 
 } // namespace sluice

@@ -58,7 +58,9 @@ void BM_channel_actor_handoff(benchmark::State& state) {
   auto ch = spawn_channel(sys, ccfg, false);
   caf::scoped_actor self{sys};
   uint64_t credit = 0;
-  self->request(ch, caf::infinite, attach_atom::value, uint64_t{64'000})
+  // caf::infinite: the channel is local to this benchmark.
+  self->request(ch, caf::infinite, attach_atom::value, uint64_t{64'000},
+                std::string{})
       .receive([&](uint64_t c) { credit = c; }, [](caf::error&) {});
   auto proto = make_batch();
   uint64_t seq = 0;
@@ -68,7 +70,7 @@ void BM_channel_actor_handoff(benchmark::State& state) {
     std::vector<event_batch> copies(8, proto);
     state.ResumeTiming();
     for (auto& b : copies)
-      self->send(ch, put_atom::value, ++seq, std::move(b));
+      self->send(ch, put_atom::value, ++seq, std::move(b), std::string{});
     for (int i = 0; i < 8; ++i) {
       uint64_t id = 0;
       self->request(ch, caf::infinite, take_atom::value, uint64_t{1000})

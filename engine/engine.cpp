@@ -145,14 +145,15 @@ child_spec engine::impl::source_child(const source_spec& src) {
   child.name = src.name;
   child.stop_phase = 0;
   child.metrics = m;
-  child.start = [type, src, m, chain](caf::actor_system& sys,
-                                      const child_handles& peers) {
+  child.start = [type, src, m,
+                 chain](caf::actor_system& sys,
+                        const child_handles& peers) -> caf::actor {
     auto ch = peers.find(src.channel);
     if (ch == peers.end())
       return caf::actor{};
     source_config cfg;
     cfg.name = src.name;
-    cfg.channel = ch->second;
+    cfg.channel = caf::actor_cast<channel_actor>(ch->second);
     cfg.batch_size = src.batch_size;
     cfg.metrics = m;
     connector_context ctx{src.name, m};
@@ -170,7 +171,8 @@ child_spec engine::impl::source_child(const source_spec& src) {
       }
       return result;
     };
-    return spawn_source(sys, std::move(cfg), type->blocking);
+    return caf::actor_cast<caf::actor>(
+        spawn_source(sys, std::move(cfg), type->blocking));
   };
   return child;
 }
@@ -183,20 +185,21 @@ child_spec engine::impl::sink_child(const sink_spec& snk) {
   child.stop_phase = 2;
   child.metrics = m;
   child.start = [type, snk, m](caf::actor_system& sys,
-                               const child_handles& peers) {
+                               const child_handles& peers) -> caf::actor {
     auto ch = peers.find(snk.channel);
     if (ch == peers.end())
       return caf::actor{};
     sink_config cfg;
     cfg.name = snk.name;
-    cfg.channel = ch->second;
+    cfg.channel = caf::actor_cast<sink_feed_actor>(ch->second);
     cfg.batch_size = snk.batch_size;
     cfg.metrics = m;
     connector_context ctx{snk.name, m};
     cfg.make_connector = [type, ctx, opts = snk.opts] {
       return type->make(ctx, opts);
     };
-    return spawn_sink(sys, std::move(cfg), type->blocking);
+    return caf::actor_cast<caf::actor>(
+        spawn_sink(sys, std::move(cfg), type->blocking));
   };
   return child;
 }
@@ -325,7 +328,7 @@ supervisor_config engine::impl::make_supervisor_config() {
     bool detached = ch.type == "file";
     child.start = [ccfg, detached](caf::actor_system& sys,
                                    const child_handles&) {
-      return spawn_channel(sys, ccfg, detached);
+      return caf::actor_cast<caf::actor>(spawn_channel(sys, ccfg, detached));
     };
     cfg.children.push_back(std::move(child));
   }
@@ -340,7 +343,9 @@ supervisor_config engine::impl::make_supervisor_config() {
     child.metrics = metrics.get(c.name, c.is_sink ? "sink" : "source");
     child.start = [c](caf::actor_system& sys, const child_handles& peers) {
       auto ch = peers.find(c.channel);
-      return ch == peers.end() ? caf::actor{} : c.factory(sys, ch->second);
+      return ch == peers.end()
+                 ? caf::actor{}
+                 : c.factory(sys, caf::actor_cast<channel_actor>(ch->second));
     };
     cfg.children.push_back(std::move(child));
   }

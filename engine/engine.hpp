@@ -10,6 +10,7 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/protocols.hpp"
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
 #include "runtime/metrics.hpp"
@@ -22,10 +23,13 @@ struct engine_options {
   int64_t stats_interval_ms = 0; ///< log every component's metrics; 0 = off
 };
 
-/// Spawns an actor written by an embedding program that speaks a channel's
-/// protocol (actors/channel.hpp): a sink takes leases, a source puts batches.
+/// Spawns an actor written by an embedding program that speaks to a channel
+/// through `channel_actor` (actors/protocols.hpp, which states the call
+/// rules): a sink takes and commits leases; a source attaches, then puts
+/// batches within its credit, and handles `source_feedback_actor`'s
+/// messages. The actor also gets `stop_atom` when the engine stops.
 using actor_factory =
-    std::function<caf::actor(caf::actor_system&, caf::actor channel)>;
+    std::function<caf::actor(caf::actor_system&, channel_actor channel)>;
 
 /// Runs one topology: an actor system, a supervisor, and the source,
 /// channel and sink actors under it. The CLI's `run` and embedding

@@ -75,6 +75,8 @@ std::string to_string(channel_errc x) {
     return "channel stopped";
   case channel_errc::events_lost:
     return "events lost";
+  case channel_errc::protocol:
+    return "protocol violation";
   }
   return "unknown channel error";
 }

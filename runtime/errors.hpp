@@ -32,6 +32,7 @@ enum class channel_errc : uint8_t {
   unknown_lease,
   stopped,
   events_lost, ///< a stop ended with undelivered events that no store keeps
+  protocol,    ///< a message that breaks the written protocol (protocols.hpp)
 };
 
 /// Errors of topology files and command lines.

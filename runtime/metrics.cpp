@@ -33,6 +33,8 @@ metrics_snapshot copy(const component_metrics& m) {
   s.fill_events = load(m.fill_events);
   s.fill_bytes = load(m.fill_bytes);
   s.capacity = load(m.capacity);
+  s.sources_attached = load(m.sources_attached);
+  s.protocol_errors = load(m.protocol_errors);
   s.rerouted = load(m.rerouted);
   s.switches = load(m.switches);
   s.failures = load(m.failures);
@@ -104,6 +106,9 @@ std::string to_string(const metrics_snapshot& x) {
   // Only sources with connections have it: shown once it counts.
   if (x.idle_closed > 0)
     line += fmt::format(" idle_closed={}", x.idle_closed);
+  // A well-behaved pipeline has none: shown once it counts.
+  if (x.protocol_errors > 0)
+    line += fmt::format(" protocol_errors={}", x.protocol_errors);
   return line;
 }
 

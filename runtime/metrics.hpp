@@ -66,6 +66,12 @@ struct component_metrics {
     std::lock_guard guard{text_mtx};
     active = std::move(members);
   }
+  /// Channels: sources attached now.
+  std::atomic<uint64_t> sources_attached{0};
+  /// Channels: messages that broke the written protocol (actors/protocols.hpp):
+  /// refused puts, puts over credit, commits of leases the sender does not
+  /// hold.
+  std::atomic<uint64_t> protocol_errors{0};
 
   void add_in(uint64_t events, uint64_t bytes) {
     events_in.fetch_add(events, std::memory_order_relaxed);
@@ -114,6 +120,8 @@ struct metrics_snapshot {
   std::string group;
   std::string group_state;
   std::string active;
+  uint64_t sources_attached = 0;
+  uint64_t protocol_errors = 0;
 };
 
 /// All components' metrics of one engine, by name.

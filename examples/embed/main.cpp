@@ -1,6 +1,7 @@
 // A program that embeds sluice: it builds a pipeline in code (a generator
 // source, a memory channel) and drains the channel with its own sink actor,
-// written with CAF against the channel's lease protocol.
+// a CAF typed actor that speaks to the channel through `channel_actor`
+// (actors/protocols.hpp), so the compiler checks every message it sends.
 #include <atomic>
 #include <charconv>
 #include <cstdlib>
@@ -9,8 +10,9 @@
 
 #include <caf/all.hpp>
 
-#include "runtime/atoms.hpp"
+#include "actors/protocols.hpp"
 #include "engine/engine.hpp"
+#include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/lease.hpp"
 
@@ -24,18 +26,28 @@ struct tally {
   std::atomic<bool> in_order{true};
 };
 
+/// What the engine may tell our sink: stop.
+using counting_sink_actor = caf::typed_actor<caf::reacts_to<stop_atom>>;
+
 struct counting_sink_state {
-  caf::actor channel;
+  // Not an aggregate: CAF would otherwise try to build it from the actor
+  // pointer (its first member, a typed handle, takes one).
+  counting_sink_state() = default;
+
+  channel_actor channel;
   std::shared_ptr<tally> seen;
   uint64_t next = 0;
   static inline const char* name = "embed.counting_sink";
 };
 
-using counting_sink_ptr = caf::stateful_actor<counting_sink_state>*;
+using counting_sink_ptr =
+    counting_sink_actor::stateful_pointer<counting_sink_state>;
 
 /// Asks the channel for a lease, checks and counts its events, commits it,
 /// and asks again; an empty lease means the channel is stopping.
 void take_next(counting_sink_ptr self) {
+  // No timeout: the answer waits until data arrives, and the channel lives
+  // in this process (the engine spawned both).
   self->request(self->state.channel, caf::infinite, take_atom::value,
                 uint64_t{1000})
       .then(
@@ -59,11 +71,18 @@ void take_next(counting_sink_ptr self) {
             self->send(st.channel, commit_atom::value, l.id);
             take_next(self);
           },
-          [self](caf::error& err) { self->quit(err); });
+          [self](caf::error& err) {
+            // A channel that already quit after its drain: we are done.
+            if (err == caf::sec::request_receiver_down)
+              self->quit();
+            else
+              self->quit(err);
+          });
 }
 
-caf::behavior counting_sink(counting_sink_ptr self, caf::actor channel,
-                            std::shared_ptr<tally> seen) {
+counting_sink_actor::behavior_type counting_sink(counting_sink_ptr self,
+                                                 channel_actor channel,
+                                                 std::shared_ptr<tally> seen) {
   self->state.channel = channel;
   self->state.seen = std::move(seen);
   take_next(self);
@@ -99,8 +118,9 @@ int main(int argc, char** argv) {
   }
   auto seen = std::make_shared<tally>();
   (*eng)->add_sink_actor("counter", "buffer",
-                         [seen](caf::actor_system& sys, caf::actor channel) {
-                           return sys.spawn(counting_sink, channel, seen);
+                         [seen](caf::actor_system& sys, channel_actor channel) {
+                           return caf::actor_cast<caf::actor>(
+                               sys.spawn(counting_sink, channel, seen));
                          });
   if (auto err = (*eng)->start()) {
     std::cerr << describe(err) << '\n';

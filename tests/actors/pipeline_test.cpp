@@ -6,6 +6,7 @@
 
 #include "engine/engine.hpp"
 #include "runtime/errors.hpp"
+#include "tests/support/test_actors.hpp"
 #include "tests/support/test_connectors.hpp"
 
 using namespace sluice;
@@ -75,6 +76,7 @@ SCENARIO("events flow from a source through a memory channel to a sink",
       CHECK(m.events_in == 10'000);
       CHECK(m.events_out == 10'000);
       CHECK(m.fill_events == 0);
+      CHECK(m.protocol_errors == 0);
     }
   }
 }
@@ -224,8 +226,12 @@ SCENARIO("a source that sends nothing does not starve another of credit",
   auto eng = engine::make(spec, test::make_test_registry(bench));
   REQUIRE(eng);
   REQUIRE(!(*eng)->start());
-  // Both sources attach and take credit while neither sends anything.
-  std::this_thread::sleep_for(500ms);
+  // Both sources attach and take credit while neither sends anything: the
+  // channel's gauge says when both attach replies went out.
+  bool both_attached = eventually(
+      [&] { return (*eng)->metrics().snapshot("ch").sources_attached == 2; });
+  REQUIRE(both_attached);
+  REQUIRE(bench->produced == 0);
   bench->source_open = true;
   bool all = eventually([&] { return bench->received_count() >= 5'000; });
   (*eng)->stop();
@@ -234,5 +240,31 @@ SCENARIO("a source that sends nothing does not starve another of credit",
     CHECK(all);
     std::lock_guard guard{bench->mtx};
     check_in_order(bench->received, 5'000);
+  }
+}
+
+SCENARIO("an embedding program's own source feeds a channel through its typed "
+         "handle",
+         "[pipeline][embed]") {
+  auto bench = std::make_shared<test::test_bench>();
+  auto spec = counter_to_recorder(1000, 100);
+  spec.sources.clear();
+  auto eng = engine::make(spec, test::make_test_registry(bench));
+  REQUIRE(eng);
+  REQUIRE(!(*eng)->add_source_actor(
+      "numbers", "ch", [](caf::actor_system& sys, channel_actor channel) {
+        return test::spawn_numbered_source(sys, std::move(channel), 5'000, 300);
+      }));
+  REQUIRE(!(*eng)->start());
+  WHEN("the source has put every number") {
+    THEN("the engine drains and stops by itself; every event arrived once "
+         "and in order; the source kept the protocol") {
+      REQUIRE(!(*eng)->wait());
+      std::lock_guard guard{bench->mtx};
+      check_in_order(bench->received, 5'000);
+      auto m = (*eng)->metrics().snapshot("ch");
+      CHECK(m.events_in == 5'000);
+      CHECK(m.protocol_errors == 0);
+    }
   }
 }

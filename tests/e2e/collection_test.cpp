@@ -92,7 +92,7 @@ size_t check_sequence(const std::vector<int64_t>& got, int64_t n) {
 }
 
 /// Appends numbered lines to the files of the test, with a rotation by
-/// rename of the first file halfway through.
+/// rename of the first file after line `lines / 2`.
 class app_writer {
  public:
   app_writer(const temp_dir& dir, int64_t lines, bool rotate = true)
@@ -100,11 +100,20 @@ class app_writer {
     fs::create_directories(dir_ + "/logs");
   }
 
+  /// Makes `run` write on past `lines` until `finish` (at most `max_lines`).
+  void keep_writing(int64_t max_lines) { max_lines_ = max_lines; }
+
+  void finish() { finish_ = true; }
+
+  /// Lines written to each file, once `done`.
+  int64_t written() const { return written_; }
+
   void run() {
     std::ofstream a{dir_ + "/logs/a.log", std::ios::app};
     std::ofstream b{dir_ + "/logs/b.log", std::ios::app};
     std::string pad(80, 'p');
-    for (int64_t i = 0; i < lines_; ++i) {
+    int64_t i = 0;
+    for (; i < lines_ || (i < max_lines_ && !finish_); ++i) {
       a << "a " << i << ' ' << pad << '\n';
       b << "b " << i << ' ' << pad << '\n';
       if (rotate_ && i == lines_ / 2) {
@@ -120,6 +129,7 @@ class app_writer {
     }
     a.flush();
     b.flush();
+    written_ = i;
     done_ = true;
   }
 
@@ -129,20 +139,28 @@ class app_writer {
   std::string dir_;
   int64_t lines_;
   bool rotate_;
+  int64_t max_lines_ = 0;
+  std::atomic<bool> finish_{false};
+  std::atomic<int64_t> written_{0};
   std::atomic<bool> done_{false};
 };
 
+/// Distinct lines in the output.
+size_t distinct_lines(const std::string& out_dir) {
+  size_t complete = 0;
+  for (auto& [file, xs] : read_landing(out_dir).by_file)
+    complete += std::set<int64_t>(xs.begin(), xs.end()).size();
+  return complete;
+}
+
 bool wait_for_lines(const std::string& out_dir, size_t n,
-                    std::chrono::seconds timeout) {
+                    std::chrono::seconds timeout,
+                    std::chrono::milliseconds poll = 200ms) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto got = read_landing(out_dir);
-    size_t complete = 0;
-    for (auto& [file, xs] : got.by_file)
-      complete += std::set<int64_t>(xs.begin(), xs.end()).size();
-    if (complete >= n)
+    if (distinct_lines(out_dir) >= n)
       return true;
-    std::this_thread::sleep_for(200ms);
+    std::this_thread::sleep_for(poll);
   }
   return false;
 }
@@ -154,26 +172,46 @@ SCENARIO("kill -9 mid-stream loses no line with a file channel",
   temp_dir dir;
   auto topo = dir / "topology.toml";
   std::ofstream{topo} << topology(dir);
-  constexpr int64_t lines = 30'000;
-  app_writer writer{dir, lines};
+  // At least this many lines per file; the writer goes on until the kills
+  // are done, so each kill lands while lines are still being written.
+  constexpr int64_t min_lines = 30'000;
+  app_writer writer{dir, min_lines};
+  writer.keep_writing(20 * min_lines);
   std::thread writer_thread{[&] {
     writer.run();
   }};
+  // A failed REQUIRE leaves the scope early: stop and join the writer then.
+  std::shared_ptr<void> join_writer{nullptr, [&](void*) {
+                                      writer.finish();
+                                      if (writer_thread.joinable())
+                                        writer_thread.join();
+                                    }};
   auto log = dir / "sluice.log";
+  auto out = dir / "out";
   std::vector<std::string> argv{SLUICE_BINARY, "run", topo};
   int kills = 0;
   for (int round = 0; round < 3; ++round) {
     process p;
+    auto before = distinct_lines(out);
     REQUIRE(process::start(p, argv, log));
-    std::this_thread::sleep_for(round == 0 ? 700ms : 500ms);
+    // Kill once lines have flowed through this process: new lines in the
+    // output, which only its sink writes.
+    bool flowed = wait_for_lines(out, before + source_batch, 60s, 20ms);
+    bool writing = !writer.done();
     p.signal(SIGKILL);
+    INFO("round " << round << ": " << before << " line(s) before the start");
+    REQUIRE(flowed);
+    REQUIRE(writing);
     REQUIRE(p.wait(60s) == 128 + SIGKILL);
     ++kills;
   }
   process last;
   REQUIRE(process::start(last, argv, log));
+  writer.finish();
   writer_thread.join();
-  bool complete = wait_for_lines(dir / "out", 2 * lines, 90s);
+  const int64_t lines = writer.written();
+  INFO("lines per file: " << lines);
+  bool complete = wait_for_lines(out, 2 * lines, 90s);
   last.signal(SIGTERM);
   auto code = last.wait(30s);
   INFO(read_file(log));
@@ -184,14 +222,14 @@ SCENARIO("kill -9 mid-stream loses no line with a file channel",
     CHECK(code == 0);
     auto got = read_landing(dir / "out");
     REQUIRE(got.by_file.size() == 2);
-    // a.log was renamed away after line lines/2: the tailer reads the old
-    // and the new file at once, so order holds within each.
+    // a.log was renamed away after line min_lines/2: the tailer reads the
+    // old and the new file at once, so order holds within each.
+    constexpr int64_t cut = min_lines / 2;
     std::vector<int64_t> a_old, a_new;
     for (auto x : got.by_file["a"])
-      (x <= lines / 2 ? a_old : a_new)
-          .push_back(x - (x <= lines / 2 ? 0 : lines / 2 + 1));
-    size_t dups = check_sequence(a_old, lines / 2 + 1) +
-                  check_sequence(a_new, lines - lines / 2 - 1) +
+      (x <= cut ? a_old : a_new).push_back(x - (x <= cut ? 0 : cut + 1));
+    size_t dups = check_sequence(a_old, cut + 1) +
+                  check_sequence(a_new, lines - cut - 1) +
                   check_sequence(got.by_file["b"], lines);
     INFO("duplicates: " << dups);
     // The source resumes from the positions the channel stored with its
