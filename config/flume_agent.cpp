@@ -178,7 +178,7 @@ bool mapper::convert(const property& p, conv how, option_value& out) {
 
 void mapper::set_origin(const component& c, const std::string& option,
                         const property& p) {
-  origins_[c.name + "\n" + option] = p.where;
+  origins_[c.name + "\n" + option] = &p;
 }
 
 void mapper::apply(component& c, const std::vector<rule>& rules, options& out) {
@@ -236,15 +236,8 @@ void mapper::check_connector(const std::string& kind, const std::string& name,
   auto what = type + " " + kind + " '" + name + "'";
   opts.apply_fallbacks(*specs);
   auto msgs = check_options(opts, *specs);
-  for (auto& msg : msgs) {
-    if (msg.rfind("missing required", 0) == 0)
-      continue; // said where the mapping found it missing, by its Flume key
-    auto at = where;
-    if (auto open = msg.find('\''); open != std::string::npos)
-      if (auto close = msg.find('\'', open + 1); close != std::string::npos)
-        at = key_position(name, msg.substr(open + 1, close - open - 1));
-    error(at, what + ": " + msg);
-  }
+  for (auto& msg : msgs)
+    option_error(name, what, where, msg);
   if (!msgs.empty())
     return;
   connector_context ctx{name, std::make_shared<component_metrics>(name, kind)};
@@ -256,10 +249,38 @@ void mapper::check_connector(const std::string& kind, const std::string& name,
   }
 }
 
+void mapper::needs(component& c, const std::string& what,
+                   const std::string& tail, const std::string& why) {
+  if (c.props.count(tail) > 0)
+    return;
+  missing_.insert(c.name);
+  error(c.where, what + " '" + c.name + "' needs " + full_key(c, tail) + why);
+}
+
+void mapper::option_error(const std::string& component, const std::string& what,
+                          const source_position& fallback,
+                          const std::string& msg) {
+  // A missing option was reported by its Flume key where the mapping
+  // found it missing.
+  if (msg.rfind("missing required", 0) == 0 && missing_.count(component) > 0)
+    return;
+  if (msg.rfind("option '", 0) == 0)
+    if (auto close = msg.find('\'', 8); close != std::string::npos) {
+      auto name = msg.substr(8, close - 8);
+      if (auto i = origins_.find(component + "\n" + name);
+          i != origins_.end()) {
+        error(i->second->where,
+              what + ": " + i->second->key + msg.substr(close + 1));
+        return;
+      }
+    }
+  error(fallback, what + ": " + msg);
+}
+
 source_position mapper::key_position(const std::string& component,
                                      const std::string& key) const {
   if (auto i = origins_.find(component + "\n" + key); i != origins_.end())
-    return i->second;
+    return i->second->where;
   for (auto* m : {&sources_, &channels_, &sinks_, &groups_})
     if (auto i = m->find(component); i != m->end())
       return i->second.where;
@@ -310,10 +331,9 @@ void mapper::map_channel(component& c, topology_spec& out) {
       else
         ch.opts.set("directory", xs[0].text);
     } else {
-      error(c.where, "file channel '" + c.name + "' needs " +
-                         full_key(c, "dataDirs") +
-                         ": the directory of its log (Flume's default "
-                         "under ~/.flume is not assumed)");
+      needs(c, "file channel", "dataDirs",
+            ": the directory of its log (Flume's default under ~/.flume is "
+            "not assumed)");
     }
     apply(c,
           {{"capacity", "capacity", conv::integer},
@@ -341,15 +361,8 @@ void mapper::map_channel(component& c, topology_spec& out) {
   leftovers(c, ch.type + " channel '" + c.name + "'");
   auto& specs = channel_options(ch.type);
   ch.opts.apply_fallbacks(specs);
-  for (auto& msg : check_options(ch.opts, specs)) {
-    if (msg.rfind("missing required", 0) == 0)
-      continue; // said above, with the Flume name
-    auto at = c.where;
-    if (auto open = msg.find('\''); open != std::string::npos)
-      if (auto close = msg.find('\'', open + 1); close != std::string::npos)
-        at = key_position(c.name, msg.substr(open + 1, close - open - 1));
-    error(at, ch.type + " channel '" + c.name + "': " + msg);
-  }
+  for (auto& msg : check_options(ch.opts, specs))
+    option_error(c.name, ch.type + " channel '" + c.name + "'", c.where, msg);
   out.channels.push_back(std::move(ch));
 }
 
@@ -700,8 +713,16 @@ parse_flume(std::string_view text, const std::string& file_name,
              [&](auto&component, auto&key) {
                return m.key_position(component, key);
              },
-             false))
+             false)) {
+      // Its messages name sluice's options; say Flume's names.
+      for (auto [from, to] : {std::pair{"batch_size", "batch size"},
+                              {"transaction_capacity", "transactionCapacity"},
+                              {"position_file", "positionFile"}})
+        for (auto i = d.message.find(from); i != std::string::npos;
+             i = d.message.find(from, i))
+          d.message.replace(i, std::string_view{from}.size(), to);
       problems.push_back(std::move(d));
+    }
   if (problems.size() > before)
     return fail();
   return spec;

@@ -145,9 +145,7 @@ void mapper::map_source(component& c, topology_spec& out) {
            {"restartThrottle", "restart_throttle", conv::millis},
            {"logStdErr", "log_stderr", conv::boolean}},
           s.opts);
-    if (!s.opts.contains("command") && c.props.count("command") == 0)
-      error(c.where,
-            "exec source '" + c.name + "' needs " + full_key(c, "command"));
+    needs(c, "exec source", "command");
     if (auto* p = take(c, "shell")) {
       auto sh = text(*p);
       if (sh != "/bin/sh -c" && sh != "sh -c")
@@ -184,19 +182,16 @@ void mapper::map_source(component& c, topology_spec& out) {
           error(path->at(0), path->key + ": " + why);
       }
     } else {
-      error(c.where, "TAILDIR source '" + c.name + "' needs " +
-                         full_key(c, "filegroups"));
+      needs(c, "TAILDIR source", "filegroups");
     }
     for (auto& [g, p] : take_prefix(c, "filegroups."))
       if (c.asked.count("filegroups." + g) == 0)
         error(p->where, p->key + ": file group '" + g + "' is not listed in " +
                             full_key(c, "filegroups"));
     s.opts.set("filegroups", std::move(groups));
-    if (c.props.count("positionFile") == 0)
-      error(c.where, "TAILDIR source '" + c.name + "' needs " +
-                         full_key(c, "positionFile") +
-                         " (sluice keeps its own position format; Flume's "
-                         "default file is not assumed)");
+    needs(c, "TAILDIR source", "positionFile",
+          " (sluice keeps its own position format; Flume's default file is "
+          "not assumed)");
     apply(c,
           {{"positionFile", "position_file", conv::string},
            {"fileHeader", "file_header", conv::boolean},
@@ -225,10 +220,8 @@ void mapper::map_source(component& c, topology_spec& out) {
     apply(c, {{"bind", "bind", conv::string}, {"port", "port", conv::port}},
           s.opts);
     apply(c, {{"threads", "sluice serves the link with its own actors"}});
-    for (auto key : {"bind", "port"})
-      if (c.props.count(key) == 0)
-        error(c.where,
-              "avro source '" + c.name + "' needs " + full_key(c, key));
+    needs(c, "avro source", "bind");
+    needs(c, "avro source", "port");
   } else {
     if (t == "spooldir")
       error(type->at(0), type->key + " 'spooldir' is not supported: follow the "
@@ -246,9 +239,10 @@ void mapper::map_source(component& c, topology_spec& out) {
   else
     source_batches_[c.name] = flume_batch;
   leftovers(c, text(*type) + " source '" + c.name + "'");
-  if (s.type == "tcp" && c.props.count("bind") == 0)
-    error(c.where, "netcat source '" + c.name + "' needs " +
-                       full_key(c, "bind") + " (an address to listen on)");
+  if (s.type == "tcp") {
+    needs(c, "netcat source", "bind", " (an address to listen on)");
+    needs(c, "netcat source", "port");
+  }
   check_connector("source", s.name, s.type, s.opts, s.where);
   out.sources.push_back(std::move(s));
 }
@@ -408,9 +402,7 @@ void mapper::map_sink(component& c, topology_spec& out) {
            {"sink.pathManager.prefix", "prefix", conv::string},
            {"sink.pathManager.extension", "suffix", conv::string}},
           s.opts);
-    if (c.props.count("sink.directory") == 0)
-      error(c.where, "file_roll sink '" + c.name + "' needs " +
-                         full_key(c, "sink.directory"));
+    needs(c, "file_roll sink", "sink.directory");
     if (auto* p = take(c, "sink.pathManager");
         p && lower(text(*p)) != "default")
       error(p->at(0), p->key + " '" + text(*p) +
@@ -442,9 +434,8 @@ void mapper::map_sink(component& c, topology_spec& out) {
            {"connect-timeout", "connect_timeout", conv::millis}},
           s.opts);
     apply(c, {{"maxIoWorkers", "sluice serves the link with its own actors"}});
-    for (auto key : {"hostname", "port"})
-      if (c.props.count(key) == 0)
-        error(c.where, "avro sink '" + c.name + "' needs " + full_key(c, key));
+    needs(c, "avro sink", "hostname");
+    needs(c, "avro sink", "port");
     batch = this->batch(c, "batch-size");
   } else {
     if (t == "com.aliyun.datahub.flume.sink.datahubsink")

@@ -96,6 +96,13 @@ class mapper {
   void set_origin(const component& c, const std::string& option,
                   const property& p);
   void leftovers(component& c, const std::string& what);
+  /// Reports that `c` lacks the property `tail` unless the file has it.
+  void needs(component& c, const std::string& what, const std::string& tail,
+             const std::string& why = "");
+  /// Reports a message of `check_options` ("option 'x' must ...") at the
+  /// Flume property that set x, named by its Flume key.
+  void option_error(const std::string& component, const std::string& what,
+                    const source_position& fallback, const std::string& msg);
   std::optional<size_t> batch(component& c, const std::string& tail);
   void check_connector(const std::string& kind, const std::string& name,
                        const std::string& type, options& opts,
@@ -124,11 +131,13 @@ class mapper {
   std::map<std::string, component> sources_, channels_, sinks_, groups_;
   std::vector<std::string> source_order_, channel_order_, sink_order_,
       group_order_;
-  std::map<std::string, source_position> origins_; ///< "name\noption"
+  /// The property that set each option: "name\noption" -> property.
+  std::map<std::string, const property*> origins_;
   /// Batch sizes not written in the file: Flume's default, capped at the
   /// channel's transaction capacity.
   std::map<std::string, size_t> source_batches_, sink_batches_;
   std::map<std::string, std::string> group_of_; ///< sink -> group
+  std::set<std::string> missing_; ///< components said to lack a property
 };
 
 } // namespace sluice::flume

@@ -810,10 +810,77 @@ a1.sinks.k1.channel = c1
     CHECK(has(errs, "f.properties:11:25: error: a1.sources.r1.restart must "
                     "be true or false, got 'yes'"));
     // 500 exceeds the memory channel's Flume default transaction capacity.
-    CHECK(has(errs, "f.properties:12:1: error: batch_size 500 of source 'r1' "
-                    "exceeds transaction_capacity 100 of channel 'c1'"));
+    CHECK(has(errs, "f.properties:12:1: error: batch size 500 of source 'r1' "
+                    "exceeds transactionCapacity 100 of channel 'c1'"));
     CHECK(has(errs, "f.properties:13:25: error: a1.sinks.k1.batchSize must "
                     "be between 1 and 1000000, got 0"));
+  }
+  GIVEN("values a sluice connector refuses, by their Flume keys") {
+    auto errs = errors(R"(a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.sources.r1.type = netcat
+a1.sources.r1.bind = 127.0.0.1
+a1.sources.r1.port = 0
+a1.sources.r1.max-line-length = 8
+a1.sources.r1.channels = c1
+a1.channels.c1.type = memory
+a1.channels.c1.byteCapacity = 100
+a1.sinks.k1.type = null
+a1.sinks.k1.channel = c1
+)");
+    REQUIRE(errs.size() == 2);
+    CHECK(errs[0].starts_with("f.properties:7:1: error: tcp source 'r1': "
+                              "a1.sources.r1.max-line-length must be at "
+                              "least"));
+    CHECK(errs[1].starts_with("f.properties:10:1: error: memory channel "
+                              "'c1': a1.channels.c1.byteCapacity must be at "
+                              "least"));
+  }
+  GIVEN("a sink in two groups, and a group over two channels") {
+    auto errs = errors(R"(a1.sources = r1 r2
+a1.channels = c1 c2
+a1.sinks = k1 k2
+a1.sinkgroups = g1 g2
+a1.sources.r1.type = exec
+a1.sources.r1.command = x
+a1.sources.r1.channels = c1
+a1.sources.r2.type = exec
+a1.sources.r2.command = y
+a1.sources.r2.channels = c2
+a1.channels.c1.type = memory
+a1.channels.c2.type = memory
+a1.sinks.k1.type = null
+a1.sinks.k1.channel = c1
+a1.sinks.k2.type = null
+a1.sinks.k2.channel = c2
+a1.sinkgroups.g1.sinks = k1 k2
+a1.sinkgroups.g1.processor.type = load_balance
+a1.sinkgroups.g2.sinks = k2
+a1.sinkgroups.g2.processor.type = load_balance
+)");
+    REQUIRE(errs.size() == 2);
+    CHECK(errs[0] == "f.properties:16:1: error: sink 'k2' of group 'g1' "
+                     "drains channel 'c2' but 'k1' drains 'c1'; the sinks "
+                     "of a group share one channel");
+    CHECK(errs[1] == "f.properties:19:26: error: sink 'k2' is already in "
+                     "sink group 'g1'; a sink belongs to one group");
+  }
+  GIVEN("a netcat source without bind and port") {
+    auto errs = errors(R"(a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.sources.r1.type = netcat
+a1.sources.r1.channels = c1
+a1.channels.c1.type = memory
+a1.sinks.k1.type = null
+a1.sinks.k1.channel = c1
+)");
+    REQUIRE(errs.size() == 2);
+    CHECK(errs[0] == "f.properties:1:14: error: netcat source 'r1' needs "
+                     "a1.sources.r1.bind (an address to listen on)");
+    CHECK(errs[1] == "f.properties:1:14: error: netcat source 'r1' needs "
+                     "a1.sources.r1.port");
   }
   GIVEN("ports out of range on avro links") {
     auto errs = errors(R"(a1.sources = r1
@@ -898,7 +965,7 @@ a1.sinks.k1.channel = c1
     CHECK(errs[1].starts_with("f.properties:5:1: error: unknown or "
                               "unsupported property 'a1.sources.r1.comand'"));
     CHECK(errs[2].starts_with("f.properties:9:1: error: "
-                              "transaction_capacity of channel 'c1' exceeds "
+                              "transactionCapacity of channel 'c1' exceeds "
                               "its capacity"));
     CHECK(errs[3].starts_with("f.properties:12:31: error: "
                               "a1.sinks.k1.sink.serializer 'avro_event' does "
