@@ -11,12 +11,6 @@ namespace sluice::flume {
 
 namespace {
 
-std::string lower(std::string s) {
-  for (auto& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 /// A Flume type written as a short name or as its class name.
 std::string type_name(std::string t) {
   t = lower(std::move(t));

@@ -20,6 +20,9 @@ class connector_registry;
 // map each kind of component.
 namespace sluice::flume {
 
+/// `s` in lower case (ASCII).
+std::string lower(std::string s);
+
 /// A word of a list value ("r1 r2") and where it was written.
 struct item {
   std::string text;
@@ -108,8 +111,8 @@ class mapper {
                        const std::string& type, options& opts,
                        const source_position& where);
 
-  // Components (flume_agent.cpp: channels and groups; flume_components.cpp:
-  // sources, interceptors and sinks).
+  // Components (flume_channels.cpp: channels and sink groups;
+  // flume_components.cpp: sources, interceptors and sinks).
   void map_channel(component& c, topology_spec& out);
   void map_source(component& c, topology_spec& out);
   void map_interceptors(component& c, source_spec& s);
