@@ -229,6 +229,9 @@ std::vector<property> read_properties(std::string_view text,
                                       const std::string& file_name,
                                       std::vector<diagnostic>& problems) {
   std::vector<property> result;
+  // A byte order mark some editors write is not part of the first key.
+  if (text.starts_with("\xEF\xBB\xBF"))
+    text.remove_prefix(3);
   line_reader reader{text};
   std::vector<located> line;
   while (reader.next(line)) {

@@ -176,6 +176,17 @@ SCENARIO("Java properties syntax is read as Java reads it", "[flume]") {
     // Columns count characters: 'x' follows a two-byte 'é'.
     CHECK(props[2].at(6).column == 14);
   }
+  GIVEN("a byte order mark and old Mac line ends") {
+    auto props = read_properties("\xEF\xBB\xBF"
+                                 "a = 1\rb = 2\r",
+                                 "p.properties", problems);
+    REQUIRE(problems.empty());
+    REQUIRE(props.size() == 2);
+    CHECK(props[0].key == "a");
+    CHECK(props[0].where.column == 1);
+    CHECK(props[1].key == "b");
+    CHECK(props[1].where.line == 2);
+  }
   GIVEN("a malformed \\u escape") {
     auto props =
         read_properties("ok = 1\nbad = x\\u12G4\n", "p.properties", problems);
