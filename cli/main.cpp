@@ -11,12 +11,13 @@
 
 #include "cli/channel_cmd.hpp"
 #include "cli/demo.hpp"
-#include "runtime/options.hpp"
+#include "config/flume_properties.hpp"
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
 #include "engine/engine.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
+#include "runtime/options.hpp"
 
 namespace {
 
@@ -61,9 +62,31 @@ const char* signal_name(int sig) {
   }
 }
 
-int check(const std::string& path, const connector_registry& registry) {
+/// Loads a TOML topology, or one agent of a Flume configuration when
+/// `agent` is given or the file ends in .properties or .conf.
+caf::expected<topology_spec> load(const std::string& path,
+                                  const std::string& agent,
+                                  const connector_registry& registry,
+                                  std::vector<diagnostic>& problems) {
+  if (agent.empty() && !is_flume_file(path))
+    return load_topology(path, registry, problems);
+  if (agent.empty()) {
+    problems.push_back({{path, 0, 0},
+                        "a Flume configuration needs --agent NAME: the "
+                        "agent of the file to run"});
+    return make_error(config_errc::invalid, to_string(problems.back()));
+  }
+  std::vector<diagnostic> notes;
+  auto spec = load_flume(path, agent, registry, problems, notes);
+  for (auto& n : notes)
+    std::cerr << note_to_string(n) << '\n';
+  return spec;
+}
+
+int check(const std::string& path, const std::string& agent,
+          const connector_registry& registry) {
   std::vector<diagnostic> problems;
-  auto spec = load_topology(path, registry, problems);
+  auto spec = load(path, agent, registry, problems);
   for (auto& p : problems)
     std::cerr << to_string(p) << '\n';
   if (!spec) {
@@ -76,11 +99,11 @@ int check(const std::string& path, const connector_registry& registry) {
   return exit_ok;
 }
 
-int run(const std::string& path, const connector_registry& registry,
-        engine_options opts) {
+int run(const std::string& path, const std::string& agent,
+        const connector_registry& registry, engine_options opts) {
   auto signals = block_stop_signals();
   std::vector<diagnostic> problems;
-  auto spec = load_topology(path, registry, problems);
+  auto spec = load(path, agent, registry, problems);
   for (auto& p : problems)
     std::cerr << to_string(p) << '\n';
   if (!spec)
@@ -159,6 +182,10 @@ int main(int argc, char** argv) {
   int64_t threads = 0;
   auto* run_cmd = app.add_subcommand("run", "run a topology until stopped");
   run_cmd->add_option("TOPOLOGY", topology, "topology file (TOML)")->required();
+  std::string agent;
+  run_cmd->add_option("--agent", agent,
+                      "read TOPOLOGY as a Flume configuration and run this "
+                      "agent of it");
   run_cmd->add_option("--stats-interval", stats_interval,
                       "log every component's metrics this often (e.g. 5s; "
                       "0 = off)");
@@ -170,6 +197,9 @@ int main(int argc, char** argv) {
       "check", "validate a topology file and list every error");
   check_cmd->add_option("TOPOLOGY", topology, "topology file (TOML)")
       ->required();
+  check_cmd->add_option("--agent", agent,
+                        "read TOPOLOGY as a Flume configuration and check "
+                        "this agent of it");
 
   std::string channel_dir;
   auto* channel_cmd = app.add_subcommand(
@@ -210,7 +240,7 @@ int main(int argc, char** argv) {
   }
   auto registry = connector_registry::builtin();
   if (*check_cmd)
-    return check(topology, registry);
+    return check(topology, agent, registry);
   if (*channel_check_cmd)
     return channel_check_command(channel_dir);
   if (*channel_repair_cmd)
@@ -221,7 +251,8 @@ int main(int argc, char** argv) {
       std::cerr << "--stats-interval: " << describe(interval.error()) << '\n';
       return exit_config;
     }
-    return run(topology, registry, {static_cast<size_t>(threads), *interval});
+    return run(topology, agent, registry,
+               {static_cast<size_t>(threads), *interval});
   }
   if (*demo_cmd) {
     auto signals = block_stop_signals();

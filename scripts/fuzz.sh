@@ -3,7 +3,8 @@
 # SECONDS seconds (default 30). The topology fuzzer starts from the example
 # topologies, the seeds in fuzz/corpus/topology and two generated ones (a
 # table header of 40,000 dotted parts, arrays 10,000 deep), takes inputs up
-# to 256 KiB and mutates with fuzz/topology.dict.
+# to 256 KiB and mutates with fuzz/topology.dict. The Flume fuzzer starts
+# from examples/flume.
 # Usage: scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,16 +15,17 @@ build="$root/build-fuzz"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSLUICE_FUZZ=ON -DSLUICE_BUILD_TESTS=OFF -DSLUICE_BUILD_BENCHMARKS=OFF \
   -DSLUICE_SANITIZE=address,undefined,fuzzer-no-link >/dev/null
-cmake --build "$build" -j "$(nproc)" --target topology_fuzz batch_fuzz segment_fuzz
+cmake --build "$build" -j "$(nproc)" --target topology_fuzz flume_fuzz batch_fuzz segment_fuzz
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
-mkdir -p "$corpus/topology" "$corpus/batch" "$corpus/segment"
+mkdir -p "$corpus/topology" "$corpus/flume" "$corpus/batch" "$corpus/segment"
+cp "$root"/examples/flume/*.properties "$corpus/flume/"
 cp "$root"/examples/topologies/*.toml "$root"/fuzz/corpus/topology/*.toml \
   "$corpus/topology/"
 printf '[%s]\n' "$(printf 'a.%.0s' $(seq 39999))a" >"$corpus/topology/header-40000.toml"
 printf 'x = %s%s\n' "$(printf '[%.0s' $(seq 10000))" "$(printf ']%.0s' $(seq 10000))" \
   >"$corpus/topology/arrays-10000.toml"
-for t in topology batch segment; do
+for t in topology flume batch segment; do
   echo "== fuzzing $t for ${seconds}s"
   args=(-max_len=65536)
   if [[ $t == topology ]]; then
