@@ -424,6 +424,9 @@ topology_spec mapper::run(const std::vector<property>& props) {
   for (auto& name : group_order_)
     map_group(groups_[name], out);
   check_groups(out);
+  std::erase_if(out.sink_groups, [this](const sink_group_spec& g) {
+    return bad_groups_.count(g.name) > 0;
+  });
   finish_batches(out);
   return out;
 }

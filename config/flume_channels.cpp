@@ -90,6 +90,18 @@ void mapper::map_channel(component& c, topology_spec& out) {
 // -- sink groups ------------------------------------------------------------
 
 void mapper::map_group(component& c, topology_spec& out) {
+  auto before = problems_.size();
+  // A group the mapping already found wrong is left out of the topology,
+  // so that validation does not report the same hole again in its terms.
+  struct mark_bad {
+    mapper& m;
+    size_t before;
+    const std::string& name;
+    ~mark_bad() {
+      if (m.problems_.size() > before)
+        m.bad_groups_.insert(name);
+    }
+  } mark{*this, before, c.name};
   sink_group_spec g;
   g.name = c.name;
   g.where = c.where;
@@ -207,6 +219,7 @@ void mapper::check_groups(topology_spec& out) {
         channel = i->second->channel;
         first = m;
       } else if (i->second->channel != channel) {
+        bad_groups_.insert(g.name);
         error(key_position(m, "channel"),
               "sink '" + m + "' of group '" + g.name + "' drains channel '" +
                   i->second->channel + "' but '" + first + "' drains '" +

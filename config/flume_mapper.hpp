@@ -130,6 +130,8 @@ class mapper {
   std::string agent_;
   const connector_registry& registry_;
   std::vector<diagnostic>& problems_;
+  /// Groups whose mapping reported an error: validation skips them.
+  std::set<std::string> bad_groups_;
   std::vector<diagnostic>& notes_;
   std::map<std::string, component> sources_, channels_, sinks_, groups_;
   std::vector<std::string> source_order_, channel_order_, sink_order_,
