@@ -30,6 +30,7 @@ metrics_snapshot copy(const component_metrics& m) {
   s.damaged_bytes = load(m.damaged_bytes);
   s.restarts = load(m.restarts);
   s.idle_closed = load(m.idle_closed);
+  s.duplicates_dropped = load(m.duplicates_dropped);
   s.fill_events = load(m.fill_events);
   s.fill_bytes = load(m.fill_bytes);
   s.capacity = load(m.capacity);
@@ -89,6 +90,8 @@ std::string to_string(const metrics_snapshot& x) {
   // Only sources with connections have it: shown once it counts.
   if (x.idle_closed > 0)
     line += fmt::format(" idle_closed={}", x.idle_closed);
+  if (x.duplicates_dropped > 0)
+    line += fmt::format(" duplicates_dropped={}", x.duplicates_dropped);
   return line;
 }
 

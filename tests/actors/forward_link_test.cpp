@@ -1,0 +1,249 @@
+// The forward link in one process: two engines (two actor systems, each
+// with its middleman) on 127.0.0.1, and a raw peer that sends the same
+// batches twice.
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "config/topology.hpp"
+#include "connectors/registry.hpp"
+#include "engine/engine.hpp"
+#include "runtime/atoms.hpp"
+#include "runtime/cluster_link.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/forward_request.hpp"
+#include "runtime/type_ids.hpp"
+#include "tests/support/ports.hpp"
+#include "tests/support/process.hpp"
+
+using namespace sluice;
+using namespace std::chrono_literals;
+
+namespace {
+
+template <class Predicate>
+bool eventually(Predicate pred, std::chrono::milliseconds timeout = 30s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+topology_spec parse(const std::string& text) {
+  std::vector<diagnostic> problems;
+  static auto registry = connector_registry::builtin();
+  auto spec = parse_topology(text, "t.toml", registry, problems);
+  for (auto& p : problems)
+    UNSCOPED_INFO(to_string(p));
+  REQUIRE(spec);
+  return std::move(*spec);
+}
+
+std::unique_ptr<engine> start(const std::string& text) {
+  auto eng = engine::make(parse(text), connector_registry::builtin(),
+                          engine_options{2, 0, {}});
+  REQUIRE(eng);
+  auto err = (*eng)->start();
+  INFO(describe(err));
+  REQUIRE(!err);
+  return std::move(*eng);
+}
+
+std::string receiver_topology(uint16_t port, const std::string& channel_dir,
+                              const std::string& out_dir) {
+  return fmt::format(
+      R"([sources.link]
+type = "forward"
+channel = "inbox"
+port = {port}
+
+[channels.inbox]
+type = "{type}"
+{directory}
+
+[sinks.out]
+type = "file"
+channel = "inbox"
+directory = "{out}"
+)",
+      fmt::arg("port", port),
+      fmt::arg("type", channel_dir.empty() ? "memory" : "file"),
+      fmt::arg("directory", channel_dir.empty()
+                                ? std::string{}
+                                : "directory = \"" + channel_dir + "\""),
+      fmt::arg("out", out_dir));
+}
+
+/// An actor system with a middleman, to talk to a forward source directly.
+struct raw_peer {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::actor link;
+
+  explicit raw_peer(uint16_t port) {
+    register_types(cfg);
+    configure_cluster(cfg, cluster_link_settings{});
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    cfg.set("scheduler.max-threads", 2);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    REQUIRE(eventually([&] {
+      auto a = connect_actor_blocking(*sys, "127.0.0.1", port);
+      if (a)
+        link = *a;
+      return static_cast<bool>(a);
+    }));
+  }
+
+  ~raw_peer() { link = nullptr; }
+
+  /// Sends one request and returns the duplicates the receiver reports.
+  uint64_t send(const forward_request& req) {
+    caf::scoped_actor self{*sys};
+    uint64_t dups = 0;
+    bool ok = false;
+    self->request(link, 10s, forward_atom::value, req)
+        .receive(
+            [&](uint64_t n) {
+              dups = n;
+              ok = true;
+            },
+            [&](caf::error& err) { FAIL(sys->render(err)); });
+    REQUIRE(ok);
+    return dups;
+  }
+};
+
+event_batch numbered(int first, int n) {
+  event_batch b;
+  for (int i = 0; i < n; ++i)
+    b.append(fmt::format("event {:06}", first + i));
+  return b;
+}
+
+forward_request request_of(const std::string& producer,
+                           std::vector<std::pair<uint64_t, event_batch>> xs) {
+  forward_request r;
+  r.producer = producer;
+  std::vector<event_batch> batches;
+  for (auto& [seq, b] : xs) {
+    r.seqs.push_back(seq);
+    batches.push_back(b);
+  }
+  r.batches.ptr =
+      std::make_shared<const std::vector<event_batch>>(std::move(batches));
+  return r;
+}
+
+std::map<std::string, int> count_lines(const std::string& dir) {
+  std::map<std::string, int> result;
+  for (auto& line : sluice::test::read_lines_in(dir))
+    ++result[line];
+  return result;
+}
+
+} // namespace
+
+SCENARIO("a forward link between two engines delivers every event once",
+         "[forward]") {
+  sluice::test::temp_dir dir;
+  auto port = sluice::test::free_port();
+  REQUIRE(port != 0);
+  constexpr int count = 20'000;
+  auto receiver = start(receiver_topology(port, "", dir / "out"));
+  auto sender =
+      start(fmt::format(R"([sources.gen]
+type = "generator"
+channel = "outbox"
+count = {count}
+line_size = 100
+batch_size = 500
+
+[channels.outbox]
+type = "memory"
+transaction_capacity = 1000
+
+[sinks.link]
+type = "forward"
+channel = "outbox"
+port = {port}
+batch_size = 1000
+)",
+                        fmt::arg("count", count), fmt::arg("port", port)));
+  WHEN("the generator's events cross the link") {
+    REQUIRE(eventually([&] {
+      return receiver->metrics().snapshot("out").events_out == count;
+    }));
+    THEN("the file holds each of them exactly once") {
+      auto lines = count_lines(dir / "out");
+      CHECK(lines.size() == count);
+      for (auto& [line, n] : lines)
+        REQUIRE(n == 1);
+      CHECK(sender->metrics().snapshot("link").events_out == count);
+      CHECK(receiver->metrics().snapshot("link").duplicates_dropped == 0);
+      CHECK(sender->metrics().snapshot("link").errors == 0);
+    }
+  }
+  sender->stop();
+  CHECK(!sender->wait());
+  receiver->stop();
+  CHECK(!receiver->wait());
+}
+
+// One linear run: the restart at the end needs the sends before it.
+TEST_CASE("a forward source drops a batch it already committed, counts it, "
+          "and still knows it after a restart with its file channel",
+          "[forward]") {
+  sluice::test::temp_dir dir;
+  auto port = sluice::test::free_port();
+  REQUIRE(port != 0);
+  auto text = receiver_topology(port, dir / "channel", dir / "out");
+  auto receiver = start(text);
+  auto b1 = numbered(0, 10), b2 = numbered(10, 20), b3 = numbered(30, 5);
+  {
+    raw_peer peer{port};
+    // The same request twice: the second is answered as delivered, its
+    // events dropped and counted.
+    CHECK(peer.send(request_of("edge/outbox#7", {{1, b1}, {2, b2}})) == 0);
+    CHECK(peer.send(request_of("edge/outbox#7", {{1, b1}, {2, b2}})) == 30);
+    CHECK(receiver->metrics().snapshot("link").duplicates_dropped == 30);
+    // A request that overlaps what was committed: only the new batch goes in.
+    CHECK(peer.send(request_of("edge/outbox#7", {{2, b2}, {3, b3}})) == 20);
+    CHECK(receiver->metrics().snapshot("link").duplicates_dropped == 50);
+    CHECK(receiver->metrics().snapshot("inbox").events_in == 35);
+    // Another producer's sequence numbers are its own.
+    CHECK(peer.send(request_of("edge/outbox#8", {{1, numbered(40, 3)}})) == 0);
+    CHECK(receiver->metrics().snapshot("inbox").events_in == 38);
+  }
+  REQUIRE(eventually(
+      [&] { return receiver->metrics().snapshot("out").events_out == 38; }));
+  receiver->stop();
+  REQUIRE(!receiver->wait());
+  receiver.reset();
+  // The receiving node restarts with its file channel: it still knows what
+  // it committed before.
+  auto again = start(text);
+  {
+    raw_peer peer{port};
+    CHECK(peer.send(request_of("edge/outbox#7", {{1, b1}, {2, b2}})) == 30);
+    CHECK(again->metrics().snapshot("link").duplicates_dropped == 30);
+    CHECK(again->metrics().snapshot("inbox").events_in == 0);
+    CHECK(peer.send(request_of("edge/outbox#7", {{4, numbered(50, 2)}})) == 0);
+  }
+  REQUIRE(eventually(
+      [&] { return again->metrics().snapshot("out").events_out == 2; }));
+  again->stop();
+  CHECK(!again->wait());
+  auto lines = count_lines(dir / "out");
+  CHECK(lines.size() == 40);
+  for (auto& [line, n] : lines)
+    CHECK(n == 1);
+}
