@@ -256,3 +256,54 @@ SCENARIO("a node started before its peer waits without failing or spinning",
     CHECK(count_lines(dir / "out").size() == count);
   }
 }
+
+SCENARIO("a hung receiving node (SIGSTOP) is detected and the link resumes "
+         "after SIGCONT",
+         "[forward][e2e]") {
+  temp_dir dir;
+  constexpr int64_t count = 30'000;
+  { std::ofstream{dir / "topology.toml"} << two_nodes(dir, count, 10'000); }
+  auto relay_log = dir / "relay.log", edge_log = dir / "edge.log";
+  process relay, edge;
+  start_node(relay, dir, "relay", relay_log);
+  start_node(edge, dir, "edge", edge_log);
+  REQUIRE(
+      eventually([&] { return read_lines_in(dir / "out").size() >= 3000; }));
+  relay.signal(SIGSTOP);
+  auto stopped = std::chrono::steady_clock::now();
+  auto seen = [&] {
+    auto text = read_file(edge_log);
+    return text.find("the peer is gone") != std::string::npos ||
+           text.find("the peer did not commit") != std::string::npos;
+  };
+  // No death, no answers: the missing heartbeats (peer_timeout 1s) or the
+  // request timeout (3s) fail the link.
+  REQUIRE(eventually(seen, 20s));
+  auto detected = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - stopped)
+                      .count();
+  INFO("hung peer detected after " << detected << " ms");
+  CHECK(detected < 5000);
+  auto frozen = count_lines(dir / "out").size();
+  REQUIRE(frozen < static_cast<size_t>(count));
+  relay.signal(SIGCONT);
+  auto code = edge.wait(120s);
+  INFO(read_file(edge_log));
+  REQUIRE(code);
+  CHECK(*code == 0);
+  REQUIRE(eventually([&] {
+    return count_lines(dir / "out").size() == static_cast<size_t>(count);
+  }));
+  relay.signal(SIGTERM);
+  REQUIRE(relay.wait(30s));
+  THEN("every line arrived, and no line twice") {
+    auto lines = count_lines(dir / "out");
+    CHECK(lines.size() == count);
+    uint64_t duplicates = 0;
+    for (auto& [line, n] : lines)
+      duplicates += n - 1;
+    INFO("link duplicates dropped: " << last_metric(relay_log, "from_edge",
+                                                    "duplicates_dropped"));
+    CHECK(duplicates == 0);
+  }
+}
