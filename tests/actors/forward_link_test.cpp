@@ -247,3 +247,88 @@ TEST_CASE("a forward source drops a batch it already committed, counts it, "
   for (auto& [line, n] : lines)
     CHECK(n == 1);
 }
+
+SCENARIO("a node answers a ping on its control port with its name",
+         "[cluster]") {
+  auto port = sluice::test::free_port();
+  REQUIRE(port != 0);
+  auto eng = start(fmt::format(R"([nodes.solo]
+port = {}
+
+[sources.gen]
+node = "solo"
+type = "generator"
+channel = "c"
+rate = 10
+
+[channels.c]
+node = "solo"
+type = "memory"
+
+[sinks.s]
+node = "solo"
+type = "null"
+channel = "c"
+)",
+                               port));
+  raw_peer peer{port};
+  caf::scoped_actor self{*peer.sys};
+  std::string name;
+  self->request(peer.link, 5s, ping_atom::value)
+      .receive([&](std::string& x) { name = x; },
+               [&](caf::error& err) { FAIL(peer.sys->render(err)); });
+  CHECK(name == "solo");
+  eng->stop();
+  CHECK(!eng->wait());
+}
+
+SCENARIO("a forward sink's health probe asks its peer",
+         "[forward]") {
+  sluice::test::temp_dir dir;
+  auto port = sluice::test::free_port();
+  REQUIRE(port != 0);
+  auto receiver = start(receiver_topology(port, "", dir / "out"));
+  auto sender = start(fmt::format(R"([sources.gen]
+type = "generator"
+channel = "outbox"
+rate = 200
+
+[channels.outbox]
+type = "memory"
+
+[sinks.link]
+type = "forward"
+channel = "outbox"
+port = {}
+)",
+                                  port));
+  auto probe = [&]() -> caf::expected<bool> {
+    auto link = sender->component("link");
+    if (!link)
+      return link.error();
+    caf::scoped_actor self{sender->system()};
+    caf::expected<bool> result = false;
+    self->request(*link, 5s, probe_atom::value)
+        .receive([&](bool ok) { result = ok; },
+                 [&](caf::error& err) { result = std::move(err); });
+    return result;
+  };
+  REQUIRE(eventually(
+      [&] { return receiver->metrics().snapshot("link").events_in > 0; }));
+  WHEN("the peer runs") {
+    auto ok = probe();
+    THEN("the probe passes") {
+      REQUIRE(ok);
+      CHECK(*ok);
+    }
+  }
+  WHEN("the peer is gone") {
+    receiver->stop();
+    CHECK(!receiver->wait());
+    THEN("the probe fails instead of waiting") {
+      CHECK(eventually([&] { return !probe(); }, 10s));
+    }
+  }
+  sender->stop();
+  sender->wait();
+}
