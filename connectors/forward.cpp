@@ -43,7 +43,7 @@ source_type forward_source_type() {
   t.blocking = false;
   t.options = {
       {"port", option_type::integer, "port the link listens on", true,
-       std::nullopt, 0, 65535},
+       std::nullopt, 1, 65535},
       {"bind", option_type::string, "address the link listens on", false,
        option_value{std::string{"127.0.0.1"}}},
   };
