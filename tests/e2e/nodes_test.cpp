@@ -307,3 +307,28 @@ SCENARIO("a hung receiving node (SIGSTOP) is detected and the link resumes "
     CHECK(duplicates == 0);
   }
 }
+
+SCENARIO("sluice run runs every node of the file in one process and stops "
+         "along the links",
+         "[forward][e2e]") {
+  temp_dir dir;
+  constexpr int64_t count = 20'000;
+  { std::ofstream{dir / "topology.toml"} << two_nodes(dir, count, 0); }
+  auto log = dir / "run.log";
+  process p;
+  REQUIRE(
+      process::start(p, {SLUICE_BINARY, "run", dir / "topology.toml"}, log));
+  // The generator finishes; the edge's channel drains through the link
+  // before the relay's forward source stops, so the run ends by itself.
+  auto code = p.wait(60s);
+  INFO(read_file(log));
+  REQUIRE(code);
+  CHECK(*code == 0);
+  auto lines = count_lines(dir / "out");
+  CHECK(lines.size() == count);
+  for (auto& [line, n] : lines)
+    REQUIRE(n == 1);
+  CHECK(read_file(log).find("final sink link: in=0 out=20000 ") !=
+        std::string::npos);
+  CHECK(last_metric(log, "link", "errors") == 0);
+}
