@@ -9,6 +9,7 @@
 #include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/forward_source.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/cluster_link.hpp"
 #include "runtime/errors.hpp"
@@ -28,7 +29,7 @@ struct in_flight_lease {
 
 struct forward_sink_state {
   forward_sink_config cfg;
-  caf::actor peer;
+  forward_link_actor peer;
   std::map<uint64_t, in_flight_lease> in_flight; ///< by lease id
   size_t takes = 0;                              ///< take requests outstanding
   int64_t backoff_ms = 100; ///< before the next connection attempt
@@ -151,7 +152,7 @@ void connect(fk_ptr self) {
           return;
         }
         if (peer) {
-          st.peer = std::move(*peer);
+          st.peer = caf::actor_cast<forward_link_actor>(std::move(*peer));
           self->monitor(st.peer);
           st.backoff_ms = 100;
           log().info("sink {}: connected to {}", st.cfg.name,

@@ -7,10 +7,21 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
+#include "runtime/atoms.hpp"
+#include "runtime/forward_request.hpp"
 #include "runtime/metrics.hpp"
 
 namespace sluice {
+
+/// A forward source as a forward sink on another node sees it (the
+/// messages are described with `spawn_forward_source`): the sender's side
+/// is checked by the compiler against this interface.
+using forward_link_actor = caf::typed_actor<
+    caf::replies_to<forward_atom, forward_request>::with<uint64_t>,
+    caf::replies_to<ping_atom>::with<std::string>>;
 
 /// What a forward source needs to run.
 struct forward_source_config {
@@ -37,8 +48,8 @@ struct forward_source_config {
 /// Lifecycle: asks its channel for its progress token (the duplicate
 /// memory, see below), attaches with a credit window of `window` events,
 /// then publishes itself on `bind:port` through the middleman.
-/// Protocol (untyped, between nodes; every type is registered in
-/// runtime/type_ids.cpp):
+/// Protocol between nodes (`forward_link_actor`; every type is registered
+/// in runtime/type_ids.cpp):
 /// - `(forward_atom, forward_request)` -> `uint64_t`: puts the request's
 ///   batches into the channel and answers only once the channel acked all
 ///   of them (durable), with the number of events it dropped as
