@@ -155,7 +155,7 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
     std::cerr << to_string(p) << '\n';
   if (!spec)
     return 2;
-  auto eng = engine::make(std::move(*spec), registry, {0, 1000});
+  auto eng = engine::make(std::move(*spec), registry, {0, 1000, {}});
   if (!eng) {
     log().error("demo: {}", describe(eng.error()));
     return 2;

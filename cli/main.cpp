@@ -95,7 +95,10 @@ int check(const std::string& path, const std::string& agent,
   }
   std::cout << path << ": ok (" << spec->sources.size() << " source(s), "
             << spec->channels.size() << " channel(s), " << spec->sinks.size()
-            << " sink(s))\n";
+            << " sink(s)";
+  if (!spec->cluster.nodes.empty())
+    std::cout << ", " << spec->cluster.nodes.size() << " node(s)";
+  std::cout << ")\n";
   return exit_ok;
 }
 
@@ -117,7 +120,11 @@ int run(const std::string& path, const std::string& agent,
     log().error("{}", describe(err));
     return exit_config;
   }
-  log().info("sluice {} running {}", SLUICE_VERSION, path);
+  if (opts.node.empty())
+    log().info("sluice {} running {}", SLUICE_VERSION, path);
+  else
+    log().info("sluice {} running node {} of {}", SLUICE_VERSION, opts.node,
+               path);
   // A waiter thread turns the first signal into a graceful stop and a
   // second one, once the duplicate window has passed, into an immediate
   // exit.
@@ -181,7 +188,10 @@ int main(int argc, char** argv) {
   std::string stats_interval = "0";
   int64_t threads = 0;
   auto* run_cmd = app.add_subcommand("run", "run a topology until stopped");
-  run_cmd->add_option("TOPOLOGY", topology, "topology file (TOML)")->required();
+  run_cmd
+      ->add_option("TOPOLOGY", topology,
+                   "topology file (TOML), or a Flume file with --agent")
+      ->required();
   std::string agent;
   run_cmd->add_option("--agent", agent,
                       "read TOPOLOGY as a Flume configuration and run this "
@@ -190,6 +200,20 @@ int main(int argc, char** argv) {
                       "log every component's metrics this often (e.g. 5s; "
                       "0 = off)");
   run_cmd
+      ->add_option("--threads", threads, "scheduler threads (0 = one per core)")
+      ->check(CLI::Range(int64_t{0}, int64_t{4096}));
+
+  std::string node_name;
+  auto* node_cmd = app.add_subcommand(
+      "node", "run one node of a topology (its components only) until stopped");
+  node_cmd->add_option("TOPOLOGY", topology, "topology file (TOML)")
+      ->required();
+  node_cmd->add_option("--node", node_name, "the node to run ([nodes.NAME])")
+      ->required();
+  node_cmd->add_option("--stats-interval", stats_interval,
+                       "log every component's metrics this often (e.g. 5s; "
+                       "0 = off)");
+  node_cmd
       ->add_option("--threads", threads, "scheduler threads (0 = one per core)")
       ->check(CLI::Range(int64_t{0}, int64_t{4096}));
 
@@ -245,14 +269,14 @@ int main(int argc, char** argv) {
     return channel_check_command(channel_dir);
   if (*channel_repair_cmd)
     return channel_repair_command(channel_dir);
-  if (*run_cmd) {
+  if (*run_cmd || *node_cmd) {
     auto interval = duration_option(stats_interval);
     if (!interval) {
       std::cerr << "--stats-interval: " << describe(interval.error()) << '\n';
       return exit_config;
     }
     return run(topology, agent, registry,
-               {static_cast<size_t>(threads), *interval});
+               {static_cast<size_t>(threads), *interval, node_name});
   }
   if (*demo_cmd) {
     auto signals = block_stop_signals();

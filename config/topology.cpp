@@ -96,6 +96,9 @@ class parser {
                            sink_group_spec& spec);
   void parse_priorities(const toml::table& t, const std::string& what,
                         sink_group_spec& spec);
+  void parse_nodes(const toml::table& tbl, cluster_spec& out);
+  void parse_cluster(const toml::table& tbl, cluster_spec& out);
+  void parse_tls(const toml::table& tbl, tls_spec& out);
   std::vector<interceptor_spec> parse_interceptors(const toml::node& node,
                                                    const std::string& what);
   const toml::table* component_table(const toml::node& node,
@@ -423,6 +426,7 @@ void parser::parse_sources(const toml::table& tbl, topology_spec& out) {
       tbl, "source", out.sources,
       [this](const toml::table& t, const std::string& what, source_spec& spec) {
         spec.channel = string_key(t, "channel", what, true);
+        spec.node = string_key(t, "node", what, false);
         spec.batch_size = batch_size(t, what);
         if (auto* i = t.get("interceptors"))
           spec.interceptors = parse_interceptors(*i, what);
@@ -432,8 +436,9 @@ void parser::parse_sources(const toml::table& tbl, topology_spec& out) {
         // Without a known type its options cannot be judged.
         if (!type)
           return;
-        parse_connector(t, *type, "source", what, spec,
-                        {"type", "channel", "batch_size", "interceptors"});
+        parse_connector(
+            t, *type, "source", what, spec,
+            {"type", "channel", "batch_size", "interceptors", "node"});
       });
 }
 
@@ -446,10 +451,12 @@ void parser::parse_channels(const toml::table& tbl, topology_spec& out) {
                  unknown_type(t, "channel", spec.type, {"file", "memory"});
                  spec.type.clear();
                }
+               spec.node = string_key(t, "node", what, false);
                if (spec.type.empty())
                  return;
                parse_options(t, described(spec.type, what), spec.name,
-                             channel_options(spec.type), {"type"}, spec.opts);
+                             channel_options(spec.type), {"type", "node"},
+                             spec.opts);
              });
 }
 
@@ -458,6 +465,7 @@ void parser::parse_sinks(const toml::table& tbl, topology_spec& out) {
       tbl, "sink", out.sinks,
       [this](const toml::table& t, const std::string& what, sink_spec& spec) {
         spec.channel = string_key(t, "channel", what, true);
+        spec.node = string_key(t, "node", what, false);
         spec.batch_size = batch_size(t, what);
         auto* type = registry_.find_sink(spec.type);
         if (!spec.type.empty() && !type)
@@ -465,7 +473,7 @@ void parser::parse_sinks(const toml::table& tbl, topology_spec& out) {
         if (!type)
           return;
         parse_connector(t, *type, "sink", what, spec,
-                        {"type", "channel", "batch_size"});
+                        {"type", "channel", "batch_size", "node"});
       });
 }
 
@@ -537,9 +545,92 @@ void parser::parse_sink_groups(const toml::table& tbl, topology_spec& out) {
              });
 }
 
+void parser::parse_nodes(const toml::table& tbl, cluster_spec& out) {
+  static const std::vector<option_spec> specs = {
+      {"host", option_type::string, "where peers reach the node", false,
+       option_value{std::string{"127.0.0.1"}}},
+      {"port", option_type::integer, "the node's control port", true,
+       std::nullopt, 1, 65535},
+      {"bind", option_type::string, "the address the node listens on", false,
+       option_value{std::string{"127.0.0.1"}}},
+  };
+  for (auto& [k, v] : tbl) {
+    std::string name{k.str()};
+    auto what = "node '" + name + "'";
+    auto* t = component_table(v, "node", what);
+    if (!t)
+      continue;
+    node_spec node;
+    node.name = name;
+    node.where = at(k.source());
+    auto component = "nodes." + name;
+    keys_[component + "\n"] = node.where;
+    options opts;
+    auto before = problems_.size();
+    parse_options(*t, what, component, specs, {}, opts);
+    if (problems_.size() == before) {
+      node.host = opts.get_string("host");
+      node.bind = opts.get_string("bind");
+      node.port = static_cast<uint16_t>(opts.get_int("port"));
+    }
+    out.nodes.push_back(std::move(node));
+  }
+}
+
+void parser::parse_tls(const toml::table& tbl, tls_spec& out) {
+  static const std::vector<option_spec> specs = {
+      {"certificate", option_type::string,
+       "PEM file of this node's certificate", true},
+      {"key", option_type::string, "PEM file of its private key", true},
+      {"ca_file", option_type::string,
+       "PEM file of the CA that signs every node", true},
+  };
+  out.where = at(tbl.source());
+  keys_["cluster.tls\n"] = out.where;
+  options opts;
+  parse_options(tbl, "[cluster.tls]", "cluster.tls", specs, {}, opts);
+  for (auto* key : {"certificate", "key", "ca_file"})
+    if (opts.contains(key)) {
+      auto& value = opts.get_string(key);
+      if (value.empty())
+        error(tbl.get(key)->source(),
+              std::string{"'"} + key + "' of [cluster.tls] must not be empty");
+    }
+  if (opts.contains("certificate"))
+    out.certificate = opts.get_string("certificate");
+  if (opts.contains("key"))
+    out.key = opts.get_string("key");
+  if (opts.contains("ca_file"))
+    out.ca_file = opts.get_string("ca_file");
+}
+
+void parser::parse_cluster(const toml::table& tbl, cluster_spec& out) {
+  static const std::vector<option_spec> specs = {
+      {"heartbeat_interval", option_type::duration,
+       "how often links send a heartbeat", false, option_value{int64_t{100}}, 1,
+       60'000},
+      {"peer_timeout", option_type::duration,
+       "a peer silent this long is taken for hung", false,
+       option_value{int64_t{500}}, 1, 3'600'000},
+  };
+  options opts;
+  auto before = problems_.size();
+  parse_options(tbl, "[cluster]", "cluster", specs, {"tls"}, opts);
+  if (problems_.size() == before) {
+    out.heartbeat_interval_ms = opts.get_int("heartbeat_interval");
+    out.peer_timeout_ms = opts.get_int("peer_timeout");
+  }
+  if (auto* t = tbl.get("tls")) {
+    if (auto* tls = t->as_table())
+      parse_tls(*tls, out.tls);
+    else
+      error(t->source(), "'tls' of [cluster] must be a table ([cluster.tls])");
+  }
+}
+
 topology_spec parser::parse(const toml::table& root) {
   topology_spec spec;
-  static const std::set<std::string> future = {"nodes", "topics", "jobs"};
+  static const std::set<std::string> future = {"topics", "jobs"};
   for (auto& [k, v] : root) {
     std::string key{k.str()};
     if (future.count(key) > 0) {
@@ -548,7 +639,8 @@ topology_spec parser::parse(const toml::table& root) {
     }
     auto* t = v.as_table();
     if (key != "supervision" && key != "engine" && key != "sources" &&
-        key != "channels" && key != "sinks" && key != "sink_groups") {
+        key != "channels" && key != "sinks" && key != "sink_groups" &&
+        key != "nodes" && key != "cluster") {
       // `type = "tcp"` before any [table] header is a key, not a section.
       if (!t) {
         error(k.source(), "'" + key +
@@ -560,9 +652,9 @@ topology_spec parser::parse(const toml::table& root) {
       error(k.source(),
             "unknown section '" + key +
                 "'; allowed: sources, channels, sinks, "
-                "sink_groups, supervision, engine" +
+                "sink_groups, supervision, engine, nodes, cluster" +
                 suggestion(key, {"sources", "channels", "sinks", "sink_groups",
-                                 "supervision", "engine"}));
+                                 "supervision", "engine", "nodes", "cluster"}));
       continue;
     }
     if (!t) {
@@ -579,6 +671,10 @@ topology_spec parser::parse(const toml::table& root) {
       parse_channels(*t, spec);
     else if (key == "sink_groups")
       parse_sink_groups(*t, spec);
+    else if (key == "nodes")
+      parse_nodes(*t, spec.cluster);
+    else if (key == "cluster")
+      parse_cluster(*t, spec.cluster);
     else
       parse_sinks(*t, spec);
   }

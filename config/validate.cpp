@@ -1,8 +1,11 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
+
+#include <unistd.h>
 
 #include "config/topology.hpp"
 #include "config/topology_detail.hpp"
@@ -211,6 +214,132 @@ void validate_sink_groups(const topology_spec& spec,
   }
 }
 
+using error_fn = std::function<void(const std::string& component,
+                                    const std::string& key, std::string msg)>;
+
+/// TLS files must exist and be readable; TLS itself is not built yet, so a
+/// topology asking for it is refused rather than run in plain text.
+void check_tls(const tls_spec& tls, const error_fn& error) {
+  if (tls.certificate.empty() && tls.key.empty() && tls.ca_file.empty() &&
+      tls.where.line == 0)
+    return;
+  for (auto [key, path] :
+       {std::pair{"certificate", &tls.certificate}, std::pair{"key", &tls.key},
+        std::pair{"ca_file", &tls.ca_file}}) {
+    if (path->empty())
+      continue;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*path, ec))
+      error("cluster.tls", key,
+            std::string{key} + " '" + *path +
+                "' of [cluster.tls] is not a file that exists");
+    else if (::access(path->c_str(), R_OK) != 0)
+      error("cluster.tls", key,
+            std::string{key} + " '" + *path +
+                "' of [cluster.tls] cannot be read by this process");
+  }
+  error("cluster.tls", "",
+        "TLS between nodes is not built yet in this version; remove "
+        "[cluster.tls] to run the links in plain text on trusted networks");
+}
+
+/// Nodes, the cluster's timing, and where each component runs.
+void check_cluster(const topology_spec& spec, const error_fn& error) {
+  auto& cluster = spec.cluster;
+  std::map<std::string, const node_spec*> nodes;
+  std::map<std::pair<std::string, int64_t>, std::string> ports; // -> user
+  auto claim_port = [&](const std::string& host, int64_t port,
+                        const std::string& component, const std::string& key,
+                        const std::string& what) {
+    auto [i, fresh] = ports.emplace(std::pair{host, port}, what);
+    if (!fresh)
+      error(component, key,
+            what + " uses port " + std::to_string(port) + " of " + host +
+                ", already used by " + i->second);
+  };
+  for (auto& n : cluster.nodes) {
+    auto component = "nodes." + n.name;
+    if (!valid_name(n.name))
+      error(component, "",
+            "node name '" + n.name +
+                "' may use only letters, digits, '_', '-' and '.'");
+    if (!nodes.emplace(n.name, &n).second)
+      error(component, "", "node '" + n.name + "' is declared twice");
+    if (n.port == 0)
+      error(component, "port", "node '" + n.name + "' needs a control port");
+    else
+      claim_port(n.host, n.port, component, "port",
+                 "the control port of node '" + n.name + "'");
+  }
+  if (cluster.heartbeat_interval_ms >= cluster.peer_timeout_ms)
+    error("cluster", "peer_timeout",
+          "peer_timeout of [cluster] (" +
+              std::to_string(cluster.peer_timeout_ms) +
+              " ms) must be longer than its heartbeat_interval (" +
+              std::to_string(cluster.heartbeat_interval_ms) + " ms)");
+  check_tls(cluster.tls, error);
+  std::vector<std::string> names;
+  for (auto& [n, _] : nodes)
+    names.push_back(n);
+  // Where each component runs: a declared node, or (without nodes) none.
+  auto placed = [&](const std::string& name, const std::string& kind,
+                    const std::string& node) {
+    if (nodes.empty()) {
+      if (!node.empty())
+        error(name, "node",
+              kind + " '" + name + "' names node '" + node +
+                  "', but the topology declares no nodes; declare it as "
+                  "[nodes." +
+                  node + "]");
+      return;
+    }
+    if (node.empty())
+      error(name, "",
+            kind + " '" + name +
+                "' must name the node it runs on (node = \"NAME\"); "
+                "declared nodes: " +
+                detail::join(names));
+    else if (nodes.count(node) == 0)
+      error(name, "node",
+            kind + " '" + name + "' names an undeclared node '" + node + "'" +
+                detail::suggestion(node, names) +
+                "; declared nodes: " + detail::join(names));
+  };
+  std::map<std::string, std::string> channel_node;
+  for (auto& c : spec.channels) {
+    placed(c.name, "channel", c.node);
+    channel_node[c.name] = c.node;
+  }
+  auto same_node = [&](const std::string& name, const std::string& kind,
+                       const std::string& node, const std::string& channel) {
+    auto i = channel_node.find(channel);
+    if (nodes.empty() || node.empty() || nodes.count(node) == 0 ||
+        i == channel_node.end() || i->second.empty() || i->second == node)
+      return;
+    error(name, "node",
+          kind + " '" + name + "' runs on node '" + node +
+              "' but its channel '" + channel + "' runs on node '" + i->second +
+              "'; a channel's sources and sinks run on its node (a forward "
+              "sink and a forward source cross nodes)");
+  };
+  auto host_of = [&](const std::string& node) {
+    auto i = nodes.find(node);
+    return i == nodes.end() ? std::string{"127.0.0.1"} : i->second->host;
+  };
+  for (auto& s : spec.sources) {
+    placed(s.name, "source", s.node);
+    same_node(s.name, "source", s.node, s.channel);
+    if (s.type == "forward" && s.opts.contains("port"))
+      if (auto port = int_option(s.opts, "port", 0); port > 0)
+        claim_port(host_of(s.node), port, s.name, "port",
+                   "forward source '" + s.name + "'");
+  }
+  for (auto& s : spec.sinks) {
+    placed(s.name, "sink", s.node);
+    same_node(s.name, "sink", s.node, s.channel);
+  }
+}
+
 } // namespace
 
 namespace detail {
@@ -385,6 +514,7 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
     if (drained.count(c.name) == 0)
       error(c.name, "", "channel '" + c.name + "' has no sink draining it");
   }
+  check_cluster(spec, error);
   return problems;
 }
 
@@ -421,6 +551,9 @@ std::vector<diagnostic> validate(topology_spec& spec,
     where[s.name] = s.where;
   for (auto& g : spec.sink_groups)
     where[g.name] = g.where;
+  for (auto& n : spec.cluster.nodes)
+    where["nodes." + n.name] = n.where;
+  where["cluster.tls"] = spec.cluster.tls.where;
   auto problems = detail::validate_impl(
       spec, registry, [&](auto& component, auto&) { return where[component]; },
       true);

@@ -30,6 +30,8 @@ connector_registry connector_registry::builtin() {
   r.add(console_sink_type());
   r.add(file_sink_type());
   r.add(null_sink_type());
+  r.add(forward_source_type());
+  r.add(forward_sink_type());
   for (auto& t : builtin_interceptor_types())
     r.add(std::move(t));
   return r;

@@ -80,6 +80,8 @@ source_type tcp_source_type();
 sink_type console_sink_type();
 sink_type file_sink_type();
 sink_type null_sink_type();
+source_type forward_source_type();
+sink_type forward_sink_type();
 std::vector<interceptor_type> builtin_interceptor_types();
 
 } // namespace sluice

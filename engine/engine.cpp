@@ -15,6 +15,8 @@
 #include "actors/sink_group.hpp"
 #include "actors/source.hpp"
 #include "actors/supervisor.hpp"
+#include "connectors/forward.hpp"
+#include "engine/cluster.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/file_store.hpp"
@@ -104,6 +106,7 @@ struct engine::impl {
   std::unique_ptr<caf::actor_system> sys;
   caf::actor supervisor;
   caf::actor stats;
+  std::vector<caf::actor> nodes; ///< node actors on control ports
   std::unique_ptr<caf::scoped_actor> waiter;
   bool started = false;
   bool waited = false;
@@ -135,6 +138,8 @@ grouped_sinks(const topology_spec& spec) {
 child_spec engine::impl::source_child(const source_spec& src) {
   auto* type = registry.find_source(src.type);
   auto m = metrics.get(src.name, "source");
+  if (is_forward_type(src.type))
+    return forward_source_child(src, m);
   const interceptor_type* none = nullptr;
   std::vector<std::pair<const interceptor_type*, options>> chain;
   for (auto& i : src.interceptors) {
@@ -180,6 +185,8 @@ child_spec engine::impl::source_child(const source_spec& src) {
 child_spec engine::impl::sink_child(const sink_spec& snk) {
   auto* type = registry.find_sink(snk.type);
   auto m = metrics.get(snk.name, "sink");
+  if (is_forward_type(snk.type))
+    return forward_sink_child(snk, m);
   child_spec child;
   child.name = snk.name;
   child.stop_phase = 2;
@@ -350,6 +357,7 @@ supervisor_config engine::impl::make_supervisor_config() {
     cfg.children.push_back(std::move(child));
   }
   add_sink_groups(cfg);
+  order_stop_by_links(cfg, spec);
   return cfg;
 }
 
@@ -402,8 +410,14 @@ caf::error engine::start() {
       text += (text.empty() ? "" : "\n") + to_string(p);
     return make_error(config_errc::invalid, std::move(text));
   }
+  auto selected = select_node(d.spec, d.opts.node);
+  if (!selected)
+    return std::move(selected.error());
+  d.spec = std::move(*selected);
   d.sys_cfg = std::make_unique<caf::actor_system_config>();
   register_types(*d.sys_cfg);
+  if (needs_cluster(d.spec))
+    configure_cluster(*d.sys_cfg, d.spec.cluster);
   auto threads = d.opts.threads > 0
                      ? d.opts.threads
                      : std::max<size_t>(2, std::thread::hardware_concurrency());
@@ -411,6 +425,14 @@ caf::error engine::start() {
   d.sys_cfg->set("logger.verbosity", caf::atom("quiet"));
   d.sys_cfg->set("logger.console", caf::atom("none"));
   d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
+  if (needs_cluster(d.spec)) {
+    auto nodes = publish_nodes(*d.sys, d.spec.cluster, d.opts.node);
+    if (!nodes) {
+      d.sys.reset();
+      return std::move(nodes.error());
+    }
+    d.nodes = std::move(*nodes);
+  }
   d.started = true;
   d.waiter = std::make_unique<caf::scoped_actor>(*d.sys);
   d.supervisor = spawn_supervisor(*d.sys, d.make_supervisor_config());
@@ -442,6 +464,9 @@ caf::error engine::wait() {
                       ch.name, held);
   if (d.stats)
     caf::anon_send(d.stats, stop_atom::value);
+  for (auto& n : d.nodes)
+    caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
+  d.nodes.clear();
   d.waiter.reset();
   d.supervisor = nullptr;
   d.stats = nullptr;

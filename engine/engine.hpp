@@ -21,6 +21,8 @@ namespace sluice {
 struct engine_options {
   size_t threads = 0;            ///< scheduler threads; 0 = one per core
   int64_t stats_interval_ms = 0; ///< log every component's metrics; 0 = off
+  /// The node whose components this engine runs; empty: every node.
+  std::string node;
 };
 
 /// Spawns an actor written by an embedding program that speaks to a channel

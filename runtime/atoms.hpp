@@ -27,4 +27,9 @@ using get_atom = caf::atom_constant<caf::atom("get")>;
 using progress_atom = caf::atom_constant<caf::atom("progress")>;
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
 
+// Between nodes.
+using forward_atom = caf::atom_constant<caf::atom("forward")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+
 } // namespace sluice

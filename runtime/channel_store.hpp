@@ -97,6 +97,12 @@ class channel_store {
     return {};
   }
 
+  /// Tells runs of the store apart: a batch is named by (epoch, its
+  /// sequence number) in leases. A store whose numbers start again at 1
+  /// when it is built again (memory) draws a new epoch each time; one whose
+  /// numbers never restart (file) keeps the same one.
+  virtual uint64_t epoch() const noexcept { return 0; }
+
   /// Makes everything durable and releases resources; idempotent.
   virtual void close() = 0;
 };

@@ -2,8 +2,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -98,10 +100,31 @@ class event_batch {
 
   friend bool operator==(const event_batch& x, const event_batch& y);
 
+  /// The event and header index travel as blocks of bytes, not field by
+  /// field (one serializer call per field costs more than the copy), in
+  /// the host's byte order: nodes of a cluster share it.
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, event_batch& x) {
-    return f(caf::meta::type_name("event_batch"), x.bytes_, x.events_,
-             x.headers_);
+    if constexpr (Inspector::reads_state) {
+      auto events = index_bytes(x.events_);
+      auto headers = index_bytes(x.headers_);
+      return f(caf::meta::type_name("event_batch"), x.bytes_, events, headers);
+    } else {
+      std::vector<char> events, headers;
+      auto load = [&] {
+        load_index(events, x.events_);
+        load_index(headers, x.headers_);
+      };
+      if constexpr (std::is_void_v<typename Inspector::result_type>) {
+        f(caf::meta::type_name("event_batch"), x.bytes_, events, headers);
+        load();
+      } else {
+        auto result =
+            f(caf::meta::type_name("event_batch"), x.bytes_, events, headers);
+        load();
+        return result;
+      }
+    }
   }
 
   /// Appends the binary encoding of this batch (with a CRC) to `out`.
@@ -115,6 +138,23 @@ class event_batch {
 
  private:
   uint32_t push_bytes(std::string_view s);
+
+  template <class T>
+  static std::vector<char> index_bytes(const std::vector<T>& xs) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    std::vector<char> out(xs.size() * sizeof(T));
+    if (!xs.empty())
+      std::memcpy(out.data(), xs.data(), out.size());
+    return out;
+  }
+
+  /// A trailing partial entry (a damaged message) is dropped.
+  template <class T>
+  static void load_index(const std::vector<char>& in, std::vector<T>& xs) {
+    xs.resize(in.size() / sizeof(T));
+    if (!xs.empty())
+      std::memcpy(xs.data(), in.data(), xs.size() * sizeof(T));
+  }
 
   std::vector<char> bytes_;
   std::vector<event_entry> events_;

@@ -42,12 +42,27 @@ std::string size_text(int64_t n) {
   return fmt::format("{:.1f} {}", x, units[u]);
 }
 
+// Sequence numbers of a log never restart: its epoch names the log, the
+// same in every run (FNV-1a of the directory's absolute path).
+uint64_t log_epoch(const file_store_config& cfg_) {
+  std::error_code ec;
+  auto path = std::filesystem::absolute(cfg_.directory, ec);
+  auto text = (ec ? cfg_.directory : path).lexically_normal().string();
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h == 0 ? 1 : h;
+}
+
 } // namespace
 
 file_store::file_store(file_store_config cfg)
     : cfg_(std::move(cfg)),
       segment_size_(std::max<int64_t>(
-          1, std::min(cfg_.segment_size, cfg_.max_disk_bytes / 4))) {}
+          1, std::min(cfg_.segment_size, cfg_.max_disk_bytes / 4))),
+      epoch_(log_epoch(cfg_)) {}
 
 caf::expected<std::unique_ptr<file_store>>
 file_store::make(file_store_config cfg) {
@@ -340,6 +355,10 @@ caf::expected<lease> file_store::take(size_t max_events) {
   l.id = st_.next_lease++;
   l.batches.ptr =
       std::make_shared<const std::vector<event_batch>>(std::move(batches));
+  l.epoch = epoch_;
+  l.seqs.reserve(refs.size());
+  for (auto& r : refs)
+    l.seqs.push_back(r.seq);
   st_.leases.emplace(l.id, std::move(refs));
   return l;
 }

@@ -70,6 +70,7 @@ struct file_store_config {
 /// after a restart (at-least-once).
 class file_store : public channel_store {
  public:
+  uint64_t epoch() const noexcept override { return epoch_; }
   static caf::expected<std::unique_ptr<file_store>> make(file_store_config cfg);
 
   ~file_store() override;
@@ -198,6 +199,7 @@ class file_store : public channel_store {
   uint64_t damaged_spans_ = 0;
   uint64_t damaged_bytes_ = 0;
   bool pointer_rebuilt_ = false;
+  uint64_t epoch_ = 0;
   std::vector<char> buf_;
   std::string progress_buf_; ///< the one progress record buffer, reused
 };

@@ -61,11 +61,17 @@ typename Inspector::result_type inspect(Inspector& f, shared_batches& x) {
 struct lease {
   uint64_t id = 0; ///< 0 for an empty lease
   shared_batches batches;
+  /// The store's epoch (`channel_store::epoch`): with `seqs`, names each
+  /// batch the same way every time it is handed out.
+  uint64_t epoch = 0;
+  /// The channel's sequence number of each batch, in batch order; a batch
+  /// keeps it across rollbacks and (file channels) restarts.
+  std::vector<uint64_t> seqs;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lease& x) {
-  return f(caf::meta::type_name("lease"), x.id, x.batches);
+  return f(caf::meta::type_name("lease"), x.id, x.batches, x.epoch, x.seqs);
 }
 
 } // namespace sluice

@@ -1,10 +1,18 @@
 #include "runtime/memory_store.hpp"
 
 #include <algorithm>
+#include <random>
 
 #include "runtime/errors.hpp"
 
 namespace sluice {
+
+memory_store::memory_store() {
+  std::random_device rd;
+  epoch_ = (uint64_t{rd()} << 32) | rd();
+  if (epoch_ == 0)
+    epoch_ = 1;
+}
 
 caf::error memory_store::open() {
   return {};
@@ -41,6 +49,8 @@ caf::expected<lease> memory_store::take(size_t max_events) {
   l.id = st_.next_lease++;
   l.batches.ptr =
       std::make_shared<const std::vector<event_batch>>(std::move(out));
+  l.epoch = epoch_;
+  l.seqs = record.seqs;
   record.batches = l.batches;
   st_.leases.emplace(l.id, std::move(record));
   return l;

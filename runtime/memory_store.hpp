@@ -11,6 +11,7 @@ namespace sluice {
 /// A channel store in memory: fast, and lost when the process dies.
 class memory_store : public channel_store {
  public:
+  memory_store();
   caf::error open() override;
   caf::error append(event_batch&& batch) override;
   caf::error sync() override;
@@ -20,6 +21,7 @@ class memory_store : public channel_store {
   size_t events() const noexcept override;
   size_t queued_events() const noexcept override;
   size_t bytes() const noexcept override;
+  uint64_t epoch() const noexcept override { return epoch_; }
   void close() override;
 
  private:
@@ -45,6 +47,7 @@ class memory_store : public channel_store {
     size_t bytes = 0;
   };
   state st_;
+  uint64_t epoch_; ///< random: a new store numbers its batches anew
 };
 
 } // namespace sluice

@@ -30,6 +30,7 @@ metrics_snapshot copy(const component_metrics& m) {
   s.damaged_bytes = load(m.damaged_bytes);
   s.restarts = load(m.restarts);
   s.idle_closed = load(m.idle_closed);
+  s.duplicates_dropped = load(m.duplicates_dropped);
   s.fill_events = load(m.fill_events);
   s.fill_bytes = load(m.fill_bytes);
   s.capacity = load(m.capacity);
@@ -109,6 +110,8 @@ std::string to_string(const metrics_snapshot& x) {
   // A well-behaved pipeline has none: shown once it counts.
   if (x.protocol_errors > 0)
     line += fmt::format(" protocol_errors={}", x.protocol_errors);
+  if (x.duplicates_dropped > 0)
+    line += fmt::format(" duplicates_dropped={}", x.duplicates_dropped);
   return line;
 }
 

@@ -42,6 +42,9 @@ struct component_metrics {
   std::atomic<uint64_t> restarts{0};
   /// Sources: connections closed because they sent nothing for too long.
   std::atomic<uint64_t> idle_closed{0};
+  /// Forward sources: batches a peer sent again that were already
+  /// committed, dropped (and answered as delivered).
+  std::atomic<uint64_t> duplicates_dropped{0};
   std::atomic<uint64_t> fill_events{0}; ///< channels: events held
   std::atomic<uint64_t> fill_bytes{0};  ///< channels: bytes held
   std::atomic<uint64_t> capacity{0};    ///< channels: capacity in events
@@ -110,6 +113,7 @@ struct metrics_snapshot {
   uint64_t damaged_bytes = 0;
   uint64_t restarts = 0;
   uint64_t idle_closed = 0;
+  uint64_t duplicates_dropped = 0;
   uint64_t fill_events = 0;
   uint64_t fill_bytes = 0;
   uint64_t capacity = 0;

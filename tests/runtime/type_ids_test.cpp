@@ -24,6 +24,8 @@ SCENARIO("messages between actors survive serialization", "[type_ids]") {
     l.id = 42;
     l.batches.ptr =
         std::make_shared<const std::vector<event_batch>>(std::vector{b, b});
+    l.epoch = 99;
+    l.seqs = {5, 6};
     auto leased = caf::make_message(l);
     WHEN("they are written and read back with CAF's binary format") {
       auto round_trip = [&](const caf::message& in) {
@@ -50,6 +52,8 @@ SCENARIO("messages between actors survive serialization", "[type_ids]") {
         REQUIRE(l2.batches.ptr->size() == 2);
         CHECK((*l2.batches.ptr)[1] == b);
         CHECK(l2.batches.events() == 4);
+        CHECK(l2.epoch == 99);
+        CHECK(l2.seqs == std::vector<uint64_t>({5, 6}));
       }
     }
   }

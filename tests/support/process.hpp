@@ -31,6 +31,9 @@ class process {
 
   bool running() const { return pid_ > 0; }
 
+  /// The process id while it runs, else -1.
+  pid_t pid() const { return pid_; }
+
  private:
   pid_t pid_ = -1;
 };
