@@ -1,0 +1,256 @@
+#include "tests/support/relay_cluster.hpp"
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace sluice::test {
+
+namespace fs = std::filesystem;
+
+uint16_t free_port() {
+  auto fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+delivery_check check_delivery(const std::vector<int64_t>& got, int64_t n) {
+  delivery_check result;
+  std::vector<uint32_t> seen(static_cast<size_t>(n), 0);
+  for (auto x : got) {
+    if (x < 0 || x >= n)
+      continue;
+    if (seen[static_cast<size_t>(x)]++ > 0)
+      ++result.duplicates;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    if (seen[static_cast<size_t>(i)] == 0)
+      result.missing.push_back(i);
+  return result;
+}
+
+namespace {
+
+std::string topology_text(const std::string& dir,
+                          const std::map<std::string, uint16_t>& ports,
+                          const relay_cluster::settings& s) {
+  auto relay = [&](const std::string& node, const std::string& tag) {
+    return fmt::format(R"(
+[sources.from_agent1_{tag}]
+node = "{node}"
+type = "forward"
+channel = "c{tag}"
+port = {port}
+
+[channels.c{tag}]
+node = "{node}"
+type = "file"
+directory = "{dir}/{node}/channel"
+segment_size = "4MiB"
+min_free_space = "1MiB"
+
+[sinks.out{tag}]
+node = "{node}"
+type = "file"
+channel = "c{tag}"
+directory = "{dir}/out{tag}"
+)",
+                       fmt::arg("tag", tag), fmt::arg("node", node),
+                       fmt::arg("dir", dir),
+                       fmt::arg("port", ports.at(node + ".data")));
+  };
+  return fmt::format(R"([supervision]
+max_restarts = 1000
+initial_backoff = "50ms"
+max_backoff = "200ms"
+
+[cluster]
+heartbeat_interval = "100ms"
+peer_timeout = "500ms"
+
+[nodes.agent1]
+port = {p1}
+
+[nodes.agentA]
+port = {pa}
+
+[nodes.agentB]
+port = {pb}
+
+[sources.tail]
+node = "agent1"
+type = "taildir"
+channel = "c1"
+batch_size = 200
+filegroups = {{ app = "{dir}/logs/*.log" }}
+position_file = "{dir}/agent1/tail.positions.json"
+
+[channels.c1]
+node = "agent1"
+type = "file"
+directory = "{dir}/agent1/channel"
+segment_size = "4MiB"
+min_free_space = "1MiB"
+
+[sinks.toA]
+node = "agent1"
+type = "forward"
+channel = "c1"
+batch_size = 1000
+host = "127.0.0.1"
+port = {da}
+timeout = "{timeout}ms"
+
+[sinks.toB]
+node = "agent1"
+type = "forward"
+channel = "c1"
+batch_size = 1000
+host = "127.0.0.1"
+port = {db}
+timeout = "{timeout}ms"
+
+[sink_groups.relays]
+type = "failover"
+sinks = ["toA", "toB"]
+priority = {{ toA = 10, toB = 5 }}
+penalty = "{penalty}ms"
+maxpenalty = "{maxpenalty}ms"
+{relayA}{relayB})",
+                     fmt::arg("dir", dir), fmt::arg("p1", ports.at("agent1")),
+                     fmt::arg("pa", ports.at("agentA")),
+                     fmt::arg("pb", ports.at("agentB")),
+                     fmt::arg("da", ports.at("agentA.data")),
+                     fmt::arg("db", ports.at("agentB.data")),
+                     fmt::arg("timeout", s.forward_timeout_ms),
+                     fmt::arg("penalty", s.penalty_ms),
+                     fmt::arg("maxpenalty", s.maxpenalty_ms),
+                     fmt::arg("relayA", relay("agentA", "A")),
+                     fmt::arg("relayB", relay("agentB", "B")));
+}
+
+} // namespace
+
+relay_cluster::relay_cluster(const temp_dir& dir, settings s)
+    : dir_(dir), settings_(s) {
+  for (auto name : {"agent1", "agentA", "agentB", "agentA.data", "agentB.data"})
+    ports_[name] = free_port();
+  fs::create_directories(dir_ / "logs");
+  for (auto name : {"agent1", "agentA", "agentB"})
+    fs::create_directories(dir_ / name);
+  auto topo = dir_ / "cluster.toml";
+  std::ofstream{topo} << topology_text(dir_.path(), ports_, settings_);
+  for (auto name : {"agent1", "agentA", "agentB"})
+    configs_[name] = topo;
+}
+
+relay_cluster::~relay_cluster() {
+  if (writing_)
+    stop_writer();
+}
+
+std::vector<std::string>
+relay_cluster::argv_of(const std::string& name) const {
+  return {SLUICE_BINARY, "node", configs_.at(name), "--node", name,
+          "--log-level", "info"};
+}
+
+bool relay_cluster::start(const std::string& name) {
+  auto& p = procs_[name];
+  p = std::make_unique<process>();
+  return process::start(*p, argv_of(name), dir_ / (name + ".log")).has_value();
+}
+
+void relay_cluster::signal(const std::string& name, int sig) {
+  if (auto i = procs_.find(name); i != procs_.end() && i->second)
+    i->second->signal(sig);
+}
+
+void relay_cluster::kill(const std::string& name) {
+  if (auto i = procs_.find(name); i != procs_.end() && i->second) {
+    i->second->signal(SIGKILL);
+    i->second->wait(std::chrono::seconds{10});
+  }
+}
+
+std::optional<int> relay_cluster::stop(const std::string& name,
+                                       std::chrono::milliseconds timeout) {
+  auto i = procs_.find(name);
+  if (i == procs_.end() || !i->second)
+    return std::nullopt;
+  i->second->signal(SIGTERM);
+  return i->second->wait(timeout);
+}
+
+bool relay_cluster::running(const std::string& name) const {
+  auto i = procs_.find(name);
+  return i != procs_.end() && i->second && i->second->running();
+}
+
+uint64_t relay_cluster::written_bytes(const std::string& relay) const {
+  auto dir = dir_ / (relay == "agentA" ? "outA" : "outB");
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator{dir, ec})
+    if (e.is_regular_file(ec))
+      total += e.file_size(ec);
+  return total;
+}
+
+std::vector<int64_t> relay_cluster::delivered() const {
+  std::vector<int64_t> result;
+  for (auto* out : {"outA", "outB"})
+    for (auto& line : read_lines_in(dir_ / out))
+      if (!line.empty())
+        result.push_back(std::atoll(line.c_str()));
+  return result;
+}
+
+std::string relay_cluster::log(const std::string& name) const {
+  return read_file(dir_ / (name + ".log"));
+}
+
+void relay_cluster::start_writer(size_t per_tick,
+                                 std::chrono::milliseconds tick) {
+  writing_ = true;
+  writer_ = std::thread{[this, per_tick, tick] {
+    auto* f = std::fopen((dir_ / "logs/app.log").c_str(), "a");
+    if (f == nullptr)
+      return;
+    auto next = std::chrono::steady_clock::now();
+    while (writing_) {
+      for (size_t i = 0; i < per_tick; ++i)
+        std::fprintf(f, "%09lld\n", static_cast<long long>(written_++));
+      std::fflush(f);
+      next += tick;
+      std::this_thread::sleep_until(next);
+    }
+    std::fclose(f);
+  }};
+}
+
+int64_t relay_cluster::stop_writer() {
+  writing_ = false;
+  if (writer_.joinable())
+    writer_.join();
+  return written_.load();
+}
+
+} // namespace sluice::test
