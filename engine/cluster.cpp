@@ -1,5 +1,6 @@
 #include "engine/cluster.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <caf/actor_system.hpp>
@@ -57,6 +58,13 @@ caf::expected<topology_spec> select_node(const topology_spec& spec,
   keep(result.sources);
   keep(result.channels);
   keep(result.sinks);
+  // A group runs where its members run (validation puts them on one node).
+  std::erase_if(result.sink_groups, [&](const sink_group_spec& g) {
+    return std::none_of(g.sinks.begin(), g.sinks.end(), [&](auto& member) {
+      return std::any_of(result.sinks.begin(), result.sinks.end(),
+                         [&](auto& s) { return s.name == member; });
+    });
+  });
   return result;
 }
 

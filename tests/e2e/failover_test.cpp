@@ -3,6 +3,7 @@
 // priority 5), the active relay killed (SIGKILL) or frozen (SIGSTOP)
 // mid-stream, then brought back.
 #include <csignal>
+#include <cstdio>
 #include <regex>
 
 #include <catch2/catch.hpp>
@@ -52,7 +53,16 @@ void run_failover(relay_cluster::settings settings, bool freeze) {
   REQUIRE(c.start("agent1"));
   c.start_writer(50, 10ms); // 5,000 lines/s
 
-  INFO("agent1:\n" << c.log("agent1"));
+  // What the agents said, shown when a check fails.
+  struct logs_on_failure {
+    relay_cluster& c;
+    ~logs_on_failure() {
+      if (Catch::getResultCapture().lastAssertionPassed())
+        return;
+      for (auto name : {"agent1", "agentA", "agentB"})
+        std::fprintf(stderr, "---- %s\n%s\n", name, c.log(name).c_str());
+    }
+  } dump{c};
   // Lines flow through agentA, the higher priority, and not through agentB.
   REQUIRE(wait_for([&] { return c.written_bytes("agentA") >= 2'000 * w; },
                    60s));
