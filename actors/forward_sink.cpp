@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -36,6 +38,9 @@ struct forward_sink_state {
   std::chrono::steady_clock::time_point connect_since;
   bool waiting_logged = false;
   bool stopping = false;
+  /// Health checks asked while not connected: answered by the next
+  /// connection attempt (a ping once connected, its error otherwise).
+  std::vector<caf::response_promise> probes;
   static inline const char* name = "sluice.forward_sink";
 };
 
@@ -139,6 +144,15 @@ void take_more(fk_ptr self) {
   }
 }
 
+/// Answers a health check: a ping of the peer within the probe timeout.
+void ping_peer(fk_ptr self, caf::response_promise rp) {
+  auto& st = self->state;
+  self->request(st.peer, std::chrono::milliseconds{st.cfg.probe_timeout_ms},
+                ping_atom::value)
+      .then([rp](const std::string&) mutable { rp.deliver(true); },
+            [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
 void connect(fk_ptr self) {
   auto& st = self->state;
   auto attempt = std::chrono::milliseconds{
@@ -157,9 +171,13 @@ void connect(fk_ptr self) {
           st.backoff_ms = 100;
           log().info("sink {}: connected to {}", st.cfg.name,
                      peer_name(st.cfg));
+          for (auto& rp : std::exchange(st.probes, {}))
+            ping_peer(self, std::move(rp));
           take_more(self);
           return;
         }
+        for (auto& rp : std::exchange(st.probes, {}))
+          rp.deliver(peer.error());
         auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - st.connect_since)
                           .count();
@@ -213,16 +231,13 @@ caf::behavior forward_sink_impl(fk_ptr self, forward_sink_config cfg) {
       },
       [self](probe_atom) -> caf::result<bool> {
         auto& st = self->state;
+        auto rp = self->make_response_promise();
+        // A sink just started is still connecting: the attempt answers.
         if (!st.peer)
-          return make_error(connector_errc::io_error,
-                            "not connected to " + peer_name(st.cfg));
-        auto rp = self->make_response_promise<bool>();
-        self->request(st.peer,
-                      std::chrono::milliseconds{st.cfg.probe_timeout_ms},
-                      ping_atom::value)
-            .then([rp](const std::string&) mutable { rp.deliver(true); },
-                  [rp](caf::error& err) mutable { rp.deliver(err); });
-        return rp;
+          st.probes.push_back(rp);
+        else
+          ping_peer(self, rp);
+        return caf::result<bool>{caf::delegated<bool>{}};
       },
       [self](stop_atom) {
         auto& st = self->state;

@@ -1,5 +1,6 @@
 #include "actors/sink_group.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <optional>
@@ -29,10 +30,10 @@ struct pending_take {
 
 /// A running (or not) member of the group.
 struct member_slot {
-  caf::actor handle; ///< invalid while it is not running
-  std::optional<pending_take> take;
-  uint64_t holding = 0;    ///< the lease handed to it; 0 for none
-  uint64_t generation = 0; ///< bumped per failure; stale timers check it
+  caf::actor handle;              ///< invalid while it is not running
+  std::deque<pending_take> takes; ///< its takes not answered yet, in order
+  std::vector<uint64_t> holding;  ///< leases handed to it, oldest first
+  uint64_t generation = 0;        ///< bumped per failure; stale timers check it
 };
 
 /// A channel lease the group holds, handed to a member or parked.
@@ -118,6 +119,15 @@ std::optional<size_t> index_of(group_ptr self, const caf::actor_addr& addr) {
   return std::nullopt;
 }
 
+/// Forgets lease `id` of `slot`; false when the member does not hold it.
+bool release(member_slot& slot, uint64_t id) {
+  auto i = std::find(slot.holding.begin(), slot.holding.end(), id);
+  if (i == slot.holding.end())
+    return false;
+  slot.holding.erase(i);
+  return true;
+}
+
 void hand(group_ptr self, size_t i, uint64_t id) {
   auto& st = self->state;
   auto& slot = st.slots[i];
@@ -130,9 +140,9 @@ void hand(group_ptr self, size_t i, uint64_t id) {
     log().info("sink group {}: lease {} rerouted to {}", st.cfg.name, id,
                member_name(self, i));
   }
-  slot.holding = id;
-  auto promise = std::move(slot.take->promise);
-  slot.take.reset();
+  slot.holding.push_back(id);
+  auto promise = std::move(slot.takes.front().promise);
+  slot.takes.pop_front();
   promise.deliver(held.value);
 }
 
@@ -147,7 +157,7 @@ void dispatch(group_ptr self) {
   auto ready = [&] {
     std::vector<bool> r(st.slots.size());
     for (size_t i = 0; i < st.slots.size(); ++i)
-      r[i] = st.slots[i].handle && st.slots[i].take && st.slots[i].holding == 0;
+      r[i] = st.slots[i].handle && !st.slots[i].takes.empty();
     return r;
   };
   while (!st.parked.empty()) {
@@ -164,11 +174,11 @@ void dispatch(group_ptr self) {
   size_t demand = 0;
   uint64_t n = 0;
   for (size_t i = 0; i < r.size(); ++i)
-    if (r[i] && st.policy->eligible(i)) {
-      ++demand;
-      auto want = st.slots[i].take->max_events;
-      n = n == 0 ? want : std::min(n, want);
-    }
+    if (r[i] && st.policy->eligible(i))
+      for (auto& t : st.slots[i].takes) {
+        ++demand;
+        n = n == 0 ? t.max_events : std::min(n, t.max_events);
+      }
   while (st.outstanding < demand) {
     ++st.outstanding;
     take_from_channel(self, n);
@@ -270,10 +280,9 @@ void begin_stop(group_ptr self) {
     return;
   st.stopping = true;
   for (auto& slot : st.slots) {
-    if (slot.take) {
-      slot.take->promise.deliver(lease{});
-      slot.take.reset();
-    }
+    for (auto& t : slot.takes)
+      t.promise.deliver(lease{});
+    slot.takes.clear();
     if (slot.handle)
       self->send(slot.handle, stop_atom::value);
   }
@@ -354,15 +363,17 @@ void on_member_down(group_ptr self, size_t i, const caf::error& reason) {
   auto& st = self->state;
   auto& slot = st.slots[i];
   slot.handle = nullptr;
-  slot.take.reset();
-  auto id = slot.holding;
-  slot.holding = 0;
+  slot.takes.clear();
+  auto ids = std::move(slot.holding);
+  slot.holding.clear();
   // A member penalized already (it rolled back first) has its restart
   // planned.
   if (!st.stopping && st.policy->member(i).state != member_state::penalized)
     fail_member(self, i, reason ? "it ended: " + describe(reason) : "it ended");
-  if (id != 0)
-    reroute(self, id);
+  // Newest first: each goes to the front of the parked leases, so they end
+  // up in the order they were taken.
+  for (auto id = ids.rbegin(); id != ids.rend(); ++id)
+    reroute(self, *id);
   maybe_finish(self);
 }
 
@@ -413,11 +424,11 @@ caf::behavior group_impl(group_ptr self, sink_group_config cfg) {
         if (st.stopping)
           return lease{};
         auto& slot = st.slots[*i];
-        if (slot.take || slot.holding != 0)
-          return make_error(channel_errc::unknown_lease,
-                            "a member takes one lease at a time");
+        // A member may hold several leases (a forward sink keeps some in
+        // flight); each take is answered with one.
         auto rp = self->make_response_promise();
-        slot.take = pending_take{rp, std::max<uint64_t>(1, max_events)};
+        slot.takes.push_back(
+            pending_take{rp, std::max<uint64_t>(1, max_events)});
         dispatch(self);
         return rp;
       },
@@ -425,13 +436,12 @@ caf::behavior group_impl(group_ptr self, sink_group_config cfg) {
         auto& st = self->state;
         auto i = index_of(
             self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
-        if (!i || st.slots[*i].holding != id) {
+        if (!i || !release(st.slots[*i], id)) {
           log().error("sink group {}: commit of lease {} it does not hold "
                       "refused",
                       st.cfg.name, id);
           return;
         }
-        st.slots[*i].holding = 0;
         if (auto l = st.leases.find(id); l != st.leases.end()) {
           if (st.cfg.metrics)
             st.cfg.metrics->add_out(l->second.value.batches.events(),
@@ -450,13 +460,12 @@ caf::behavior group_impl(group_ptr self, sink_group_config cfg) {
         auto& st = self->state;
         auto i = index_of(
             self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
-        if (!i || st.slots[*i].holding != id) {
+        if (!i || !release(st.slots[*i], id)) {
           log().error("sink group {}: rollback of lease {} it does not hold "
                       "refused",
                       st.cfg.name, id);
           return;
         }
-        st.slots[*i].holding = 0;
         count(st.cfg.metrics, &component_metrics::rollbacks);
         if (!st.stopping)
           fail_member(self, *i, "it rolled back lease " + std::to_string(id));

@@ -69,8 +69,7 @@ int main(int argc, char** argv) {
       c.signal("agentA", SIGSTOP);
     else
       c.signal("agentA", SIGKILL);
-    if (!wait_for([&] { return c.written_bytes("agentB") > b0; }, 30s,
-                  200us)) {
+    if (!wait_for([&] { return c.written_bytes("agentB") > b0; }, 30s, 200us)) {
       std::fprintf(stderr, "round %d: agentB never took over\n", r);
       return 1;
     }

@@ -96,9 +96,9 @@ std::string to_string(const metrics_snapshot& x) {
     line += fmt::format(" damaged_spans={} damaged_bytes={}", x.damaged_spans,
                         x.damaged_bytes);
   if (x.kind == "sink_group")
-    line += fmt::format(" active={} switches={} rerouted={}",
+    line += fmt::format(" active={} switches={} rerouted={} redelivered={}",
                         x.active.empty() ? "none" : x.active, x.switches,
-                        x.rerouted);
+                        x.rerouted, x.redelivered);
   if (!x.group.empty())
     line += fmt::format(" group={} state={} failures={} penalty_ms={}", x.group,
                         x.group_state, x.failures, x.penalty_ms);

@@ -166,8 +166,7 @@ relay_cluster::~relay_cluster() {
     stop_writer();
 }
 
-std::vector<std::string>
-relay_cluster::argv_of(const std::string& name) const {
+std::vector<std::string> relay_cluster::argv_of(const std::string& name) const {
   return {SLUICE_BINARY, "node", configs_.at(name), "--node", name,
           "--log-level", "info"};
 }

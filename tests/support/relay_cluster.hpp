@@ -22,8 +22,8 @@ namespace sluice::test {
 class relay_cluster {
  public:
   struct settings {
-    bool flume = false;          ///< three Flume files instead of one topology
-    int64_t penalty_ms = 200;    ///< the group's first penalty
+    bool flume = false;       ///< three Flume files instead of one topology
+    int64_t penalty_ms = 200; ///< the group's first penalty
     int64_t maxpenalty_ms = 2000;
     int64_t forward_timeout_ms = 2000;
   };
