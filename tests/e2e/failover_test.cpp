@@ -111,13 +111,13 @@ void run_failover(relay_cluster::settings settings, bool freeze) {
   // Duplicates, if any, are leases that were in flight at the fault: the
   // group counted them as rerouted, the receiving channels as recovered.
   auto log1 = c.log("agent1");
-  auto rerouted = last_stat(log1, "relays", "redelivered");
-  auto recovered = last_stat(c.log("agentA"), "cA", "recovered");
+  auto rerouted = last_stat(log1, c.group_name(), "redelivered");
+  auto recovered = last_stat(c.log("agentA"), c.relay_channel(), "recovered");
   INFO("rerouted events " << rerouted << ", recovered by agentA " << recovered
                           << ", duplicates " << result.duplicates);
   CHECK(result.duplicates <= rerouted + recovered);
   // The group switched to agentB and back to agentA.
-  CHECK(last_stat(log1, "relays", "switches") >= 2);
+  CHECK(last_stat(log1, c.group_name(), "switches") >= 2);
 }
 
 } // namespace
@@ -130,4 +130,18 @@ TEST_CASE("failover tier: agentA killed with SIGKILL and restarted",
 TEST_CASE("failover tier: agentA frozen with SIGSTOP and resumed",
           "[e2e][cluster][failover]") {
   run_failover({}, true);
+}
+
+TEST_CASE("failover tier from three Flume files: agentA killed and restarted",
+          "[e2e][cluster][failover][flume]") {
+  relay_cluster::settings s;
+  s.flume = true;
+  run_failover(s, false);
+}
+
+TEST_CASE("failover tier from three Flume files: agentA frozen and resumed",
+          "[e2e][cluster][failover][flume]") {
+  relay_cluster::settings s;
+  s.flume = true;
+  run_failover(s, true);
 }

@@ -155,10 +155,65 @@ relay_cluster::relay_cluster(const temp_dir& dir, settings s)
   fs::create_directories(dir_ / "logs");
   for (auto name : {"agent1", "agentA", "agentB"})
     fs::create_directories(dir_ / name);
+  if (settings_.flume)
+    write_flume_files();
+  else
+    write_topology();
+}
+
+void relay_cluster::write_topology() {
   auto topo = dir_ / "cluster.toml";
   std::ofstream{topo} << topology_text(dir_.path(), ports_, settings_);
   for (auto name : {"agent1", "agentA", "agentB"})
     configs_[name] = topo;
+}
+
+/// The project's example Flume files (examples/flume), with their ports and
+/// paths moved into this cluster's directory and the penalties shortened.
+void relay_cluster::write_flume_files() {
+  auto example = [](const std::string& name) {
+    return read_file(std::string{SLUICE_SOURCE_DIR} + "/examples/flume/" +
+                     name + ".properties");
+  };
+  auto replace = [](std::string text, const std::string& from,
+                    const std::string& to) {
+    for (auto i = text.find(from); i != std::string::npos;
+         i = text.find(from, i + to.size()))
+      text.replace(i, from.size(), to);
+    return text;
+  };
+  auto localize = [&](std::string text) {
+    text = replace(text, "= 5555\n",
+                   "= " + std::to_string(ports_.at("agentA.data")) + "\n");
+    text = replace(text, "= 5556\n",
+                   "= " + std::to_string(ports_.at("agentB.data")) + "\n");
+    for (auto dir : {"app/", "state/", "out/"})
+      text = replace(text, std::string{"= "} + dir,
+                     "= " + dir_.path() + "/" + dir);
+    return text;
+  };
+  auto one = localize(example("agent1"));
+  one = replace(one, "app/test\\\\.txt", "logs/app\\\\.log");
+  one += fmt::format("a1.sinkgroups.g1.processor.maxpenalty = {}\n"
+                     "a1.channels.c1.minimumRequiredSpace = 1048576\n"
+                     "a1.sinks.k1.request-timeout = {}\n"
+                     "a1.sinks.k2.request-timeout = {}\n",
+                     settings_.maxpenalty_ms, settings_.forward_timeout_ms,
+                     settings_.forward_timeout_ms);
+  one = replace(one, "a1.sinkgroups.g1.processor.maxpenalty = 10000\n", "");
+  std::ofstream{dir_ / "agent1.properties"} << one;
+  configs_["agent1"] = dir_ / "agent1.properties";
+  for (auto name : {"agentA", "agentB"}) {
+    std::ofstream{dir_ / (std::string{name} + ".properties")}
+        << localize(example(name));
+    configs_[name] = dir_ / (std::string{name} + ".properties");
+  }
+}
+
+std::string relay_cluster::out_dir(const std::string& relay) const {
+  if (settings_.flume)
+    return dir_ / ("out/" + relay);
+  return dir_ / (relay == "agentA" ? "outA" : "outB");
 }
 
 relay_cluster::~relay_cluster() {
@@ -167,6 +222,14 @@ relay_cluster::~relay_cluster() {
 }
 
 std::vector<std::string> relay_cluster::argv_of(const std::string& name) const {
+  if (settings_.flume)
+    return {SLUICE_BINARY,
+            "run",
+            "--agent",
+            name == "agent1" ? "a1" : name,
+            configs_.at(name),
+            "--log-level",
+            "info"};
   return {SLUICE_BINARY, "node", configs_.at(name), "--node", name,
           "--log-level", "info"};
 }
@@ -204,7 +267,7 @@ bool relay_cluster::running(const std::string& name) const {
 }
 
 uint64_t relay_cluster::written_bytes(const std::string& relay) const {
-  auto dir = dir_ / (relay == "agentA" ? "outA" : "outB");
+  auto dir = out_dir(relay);
   uint64_t total = 0;
   std::error_code ec;
   for (auto& e : fs::directory_iterator{dir, ec})
@@ -215,8 +278,8 @@ uint64_t relay_cluster::written_bytes(const std::string& relay) const {
 
 std::vector<int64_t> relay_cluster::delivered() const {
   std::vector<int64_t> result;
-  for (auto* out : {"outA", "outB"})
-    for (auto& line : read_lines_in(dir_ / out))
+  for (auto* relay : {"agentA", "agentB"})
+    for (auto& line : read_lines_in(out_dir(relay)))
       if (!line.empty())
         result.push_back(std::atoll(line.c_str()));
   return result;

@@ -70,8 +70,16 @@ class relay_cluster {
     return configs_.at(name);
   }
 
+  /// Names in the agents' stats lines: agent1's sink group and agentA's
+  /// channel.
+  std::string group_name() const { return settings_.flume ? "g1" : "relays"; }
+  std::string relay_channel() const { return settings_.flume ? "c1" : "cA"; }
+
  private:
   std::vector<std::string> argv_of(const std::string& name) const;
+  std::string out_dir(const std::string& relay) const;
+  void write_topology();
+  void write_flume_files();
 
   const temp_dir& dir_;
   settings settings_;
