@@ -187,6 +187,8 @@ void mapper::apply(component& c, const std::vector<rule>& rules, options& out) {
       option_value v;
       if (convert(*p, r.how, v))
         out.set(r.sluice, std::move(v));
+      else
+        unset_.insert(c.name + "\n" + r.sluice);
       set_origin(c, r.sluice, *p);
     }
 }
@@ -236,9 +238,13 @@ void mapper::check_connector(const std::string& kind, const std::string& name,
   auto what = type + " " + kind + " '" + name + "'";
   opts.apply_fallbacks(*specs);
   auto msgs = check_options(opts, *specs);
+  // An option whose Flume value was refused is missing here: said already.
+  auto said = std::erase_if(msgs, [&](const std::string& msg) {
+    return refused("'" + name + "': " + msg);
+  });
   for (auto& msg : msgs)
     option_error(name, what, where, msg);
-  if (!msgs.empty())
+  if (!msgs.empty() || said > 0)
     return;
   connector_context ctx{name, std::make_shared<component_metrics>(name, kind)};
   if (source) {
@@ -509,6 +515,9 @@ parse_flume(std::string_view text, const std::string& file_name,
                return m.key_position(component, key);
              },
              false)) {
+      // An option whose value the mapping refused is missing here: said.
+      if (m.refused(d.message))
+        continue;
       // Its messages name sluice's options; say Flume's names.
       for (auto [from, to] : {std::pair{"batch_size", "batch size"},
                               {"transaction_capacity", "transactionCapacity"},

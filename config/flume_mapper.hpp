@@ -80,6 +80,19 @@ class mapper {
   source_position key_position(const std::string& component,
                                const std::string& key) const;
 
+  /// True for validation's "missing required option" of an option whose
+  /// Flume value the mapping already refused (one error, not two).
+  bool refused(const std::string& message) const {
+    for (auto& key : unset_) {
+      auto nl = key.find('\n');
+      if (message.find("'" + key.substr(0, nl) +
+                       "': missing required option '" + key.substr(nl + 1) +
+                       "'") != std::string::npos)
+        return true;
+    }
+    return false;
+  }
+
  private:
   // Reading values (flume_agent.cpp).
   void error(const source_position& where, std::string msg);
@@ -130,6 +143,8 @@ class mapper {
   std::string agent_;
   const connector_registry& registry_;
   std::vector<diagnostic>& problems_;
+  /// "component\noption" of options whose Flume value was refused.
+  std::set<std::string> unset_;
   /// Groups whose mapping reported an error: validation skips them.
   std::set<std::string> bad_groups_;
   std::vector<diagnostic>& notes_;

@@ -270,14 +270,17 @@ SCENARIO("the seed's relays map with file_roll in place of the queue",
       CHECK(spec.sources[0].opts.get_string("bind") == "127.0.0.1");
       CHECK(spec.sources[0].opts.get_int("port") == (x == "A" ? 5555 : 5556));
       REQUIRE(spec.channels.size() == 1);
-      CHECK(spec.channels[0].type == "memory");
-      CHECK(spec.channels[0].opts.get_int("capacity") == 1000);
+      // A file channel: a relay killed with kill -9 keeps what it accepted.
+      CHECK(spec.channels[0].type == "file");
+      CHECK(spec.channels[0].opts.get_string("directory") ==
+            "state/agent" + x + "/channel");
+      CHECK(spec.channels[0].opts.get_int("capacity") == 100000);
       CHECK(spec.channels[0].opts.get_int("transaction_capacity") == 1000);
       REQUIRE(spec.sinks.size() == 1);
       CHECK(spec.sinks[0].type == "file");
       CHECK(spec.sinks[0].opts.get_string("directory") == "out/agent" + x);
       CHECK(spec.sinks[0].opts.get_int("roll_interval") == 0);
-      CHECK(spec.sinks[0].batch_size == 1);
+      CHECK(spec.sinks[0].batch_size == 1000);
       CHECK(spec.sink_groups.empty());
     }
   }
