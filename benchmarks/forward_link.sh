@@ -4,9 +4,16 @@
 # 100-byte events. Prints events/s and MiB/s from the sending node's start
 # to its clean exit (it exits once its generator finished and its channel
 # drained through the link, i.e. once the receiver committed every event).
-# Usage: benchmarks/forward_link.sh [BUILD_DIR] [EVENTS] [BATCH]
+# With --tls, the link runs over mutual TLS with a CA and a node certificate
+# made here by the `openssl` command (both nodes present the same one).
+# Usage: benchmarks/forward_link.sh [--tls] [BUILD_DIR] [EVENTS] [BATCH]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+tls=0
+if [[ ${1:-} == --tls ]]; then
+  tls=1
+  shift
+fi
 build=${1:-$root/build}
 count=${2:-5000000}
 batch=${3:-4096}
@@ -64,6 +71,24 @@ type = "null"
 channel = "inbox"
 batch_size = $((batch * 4))
 TOML
+transport="plain text"
+if ((tls)); then
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/ca.key" \
+    -out "$dir/ca.pem" -days 1 -subj "/CN=benchmark CA" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout "$dir/node.key" \
+    -out "$dir/node.csr" -subj "/CN=node" 2>/dev/null
+  openssl x509 -req -in "$dir/node.csr" -CA "$dir/ca.pem" \
+    -CAkey "$dir/ca.key" -CAcreateserial -out "$dir/node.pem" -days 1 \
+    2>/dev/null
+  cat >>"$dir/topology.toml" <<TOML
+
+[cluster.tls]
+certificate = "$dir/node.pem"
+key = "$dir/node.key"
+ca_file = "$dir/ca.pem"
+TOML
+  transport="TLS"
+fi
 "$build/sluice" node --log-level warn "$dir/topology.toml" --node relay &
 relay=$!
 # The relay listens before the sender starts, so connecting is not measured
@@ -75,7 +100,7 @@ done
 start=$(date +%s.%N)
 "$build/sluice" node --log-level warn "$dir/topology.toml" --node edge
 end=$(date +%s.%N)
-awk -v s="$start" -v e="$end" -v n="$count" -v b="$size" 'BEGIN {
+awk -v s="$start" -v e="$end" -v n="$count" -v b="$size" -v tr="$transport" 'BEGIN {
   t = e - s
-  printf "generator->forward->null (two processes): %d events of %d B in %.2f s: %.2f M events/s, %.1f MiB/s\n",
-         n, b, t, n / t / 1e6, n * b / t / 1048576 }'
+  printf "generator->forward->null (two processes, %s): %d events of %d B in %.2f s: %.2f M events/s, %.1f MiB/s\n",
+         tr, n, b, t, n / t / 1e6, n * b / t / 1048576 }'

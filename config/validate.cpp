@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include "config/tls_files.hpp"
 #include "config/topology.hpp"
 #include "config/topology_detail.hpp"
 #include "connectors/registry.hpp"
@@ -217,30 +218,11 @@ void validate_sink_groups(const topology_spec& spec,
 using error_fn = std::function<void(const std::string& component,
                                     const std::string& key, std::string msg)>;
 
-/// TLS files must exist and be readable; TLS itself is not built yet, so a
-/// topology asking for it is refused rather than run in plain text.
+/// The TLS files are checked here, before any actor system starts: CAF
+/// aborts the process on an SSL endpoint it cannot set up.
 void check_tls(const tls_spec& tls, const error_fn& error) {
-  if (tls.certificate.empty() && tls.key.empty() && tls.ca_file.empty() &&
-      tls.where.line == 0)
-    return;
-  for (auto [key, path] :
-       {std::pair{"certificate", &tls.certificate}, std::pair{"key", &tls.key},
-        std::pair{"ca_file", &tls.ca_file}}) {
-    if (path->empty())
-      continue;
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(*path, ec))
-      error("cluster.tls", key,
-            std::string{key} + " '" + *path +
-                "' of [cluster.tls] is not a file that exists");
-    else if (::access(path->c_str(), R_OK) != 0)
-      error("cluster.tls", key,
-            std::string{key} + " '" + *path +
-                "' of [cluster.tls] cannot be read by this process");
-  }
-  error("cluster.tls", "",
-        "TLS between nodes is not built yet in this version; remove "
-        "[cluster.tls] to run the links in plain text on trusted networks");
+  for (auto& p : check_tls_files(tls))
+    error("cluster.tls", p.key, std::move(p.message));
 }
 
 /// Nodes, the cluster's timing, and where each component runs.

@@ -32,8 +32,16 @@ bool needs_cluster(const topology_spec& spec) {
 
 void configure_cluster(caf::actor_system_config& cfg,
                        const cluster_spec& cluster) {
-  configure_cluster(cfg, cluster_link_settings{cluster.heartbeat_interval_ms,
-                                               cluster.peer_timeout_ms});
+  cluster_link_settings settings{cluster.heartbeat_interval_ms,
+                                 cluster.peer_timeout_ms};
+  // validate() checked the TLS files before the actor system starts.
+  settings.certificate = cluster.tls.certificate;
+  settings.key = cluster.tls.key;
+  settings.ca_file = cluster.tls.ca_file;
+  configure_cluster(cfg, settings);
+  if (settings.tls())
+    log().info("links between nodes use TLS: certificate {}, CA {}",
+               settings.certificate, settings.ca_file);
 }
 
 caf::expected<topology_spec> select_node(const topology_spec& spec,

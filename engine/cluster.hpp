@@ -23,7 +23,8 @@ namespace sluice {
 /// a forward source or sink.
 bool needs_cluster(const topology_spec& spec);
 
-/// Loads the middleman with the cluster's heartbeat and peer timeout.
+/// Loads the middleman with the cluster's heartbeat and peer timeout, and
+/// the OpenSSL module when the topology has [cluster.tls].
 void configure_cluster(caf::actor_system_config& cfg,
                        const cluster_spec& cluster);
 

@@ -25,10 +25,22 @@ struct cluster_link_settings {
   int64_t heartbeat_interval_ms = 100;
   /// A connection silent this long is closed (its proxies report down).
   int64_t peer_timeout_ms = 500;
+  /// PEM files of this node's certificate, its private key and the CA that
+  /// signs every node; a certificate turns on mutual TLS for every link.
+  /// The caller checks the files before the actor system starts: CAF aborts
+  /// the process on an SSL endpoint it cannot set up.
+  std::string certificate;
+  std::string key;
+  std::string ca_file;
+
+  bool tls() const noexcept { return !certificate.empty(); }
 };
 
 /// Loads the middleman into `cfg` with heartbeats and a connection timeout,
-/// so a hung peer (SIGSTOP) is detected, not only a dead one.
+/// so a hung peer (SIGSTOP) is detected, not only a dead one; with a
+/// certificate, also the OpenSSL module, through which every function below
+/// then publishes and connects (peers must present a certificate the CA
+/// signed; plain-text peers are refused).
 void configure_cluster(caf::actor_system_config& cfg,
                        const cluster_link_settings& settings);
 
@@ -58,6 +70,9 @@ void connect_actor(caf::event_based_actor* self, const std::string& host,
 caf::expected<caf::actor> connect_actor_blocking(caf::actor_system& sys,
                                                  const std::string& host,
                                                  uint16_t port);
+
+/// True when the links of `sys` run over TLS.
+bool uses_tls(const caf::actor_system& sys);
 
 /// True for errors a peer that is not up yet (or restarting) causes:
 /// connection refused, unreachable, a closed connection. Retry later.

@@ -8,6 +8,7 @@
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/tls_certs.hpp"
 
 using namespace sluice;
 
@@ -196,31 +197,64 @@ channel = "c"
   }
 }
 
-SCENARIO("[cluster.tls] is checked and refused until TLS is built",
-         "[cluster]") {
+SCENARIO("the files of [cluster.tls] are checked with OpenSSL, at their key",
+         "[cluster][tls]") {
   sluice::test::temp_dir dir;
-  {
-    std::ofstream{dir / "node.pem"} << "certificate\n";
-    std::ofstream{dir / "node.key"} << "key\n";
+  auto& f = sluice::test::shared_tls_files();
+  { std::ofstream{dir / "not.pem"} << "certificate\n"; }
+  // [cluster.tls] starts on line 44: certificate 45:15, key 46:7,
+  // ca_file 47:11.
+  auto with = [&](const std::string& cert, const std::string& key,
+                  const std::string& ca) {
+    return parse_errors(std::string{two_nodes} +
+                        sluice::test::tls_table(cert, key, ca));
+  };
+  WHEN("the CA signed the certificate and the key is its own") {
+    THEN("the topology is valid") {
+      CHECK(with(f.cert, f.key, f.ca).empty());
+    }
   }
-  auto text = std::string{two_nodes} +
-              fmt::format(R"(
-[cluster.tls]
-certificate = "{}"
-key = "{}"
-ca_file = "{}"
-)",
-                          dir / "node.pem", dir / "node.key", dir / "ca.pem");
-  auto errs = parse_errors(text);
-  THEN("a missing file is named at its key") {
-    CHECK(has(errs, "t.toml:47:11: error: ca_file '" + (dir / "ca.pem") +
+  WHEN("a file is missing") {
+    auto errs = with(f.cert, f.key, dir / "ca-missing.pem");
+    CHECK(has(errs, "t.toml:47:11: error: ca_file '" +
+                        (dir / "ca-missing.pem") +
                         "' of [cluster.tls] is not a file that exists"));
     CHECK(!has(errs, "certificate '"));
   }
-  THEN("TLS itself is refused, not silently run in plain text") {
-    CHECK(has(errs, "t.toml:44:1: error: TLS between nodes is not built yet"));
+  WHEN("a file is not PEM") {
+    CHECK(has(with(dir / "not.pem", f.key, f.ca),
+              "t.toml:45:15: error: certificate '" + (dir / "not.pem") +
+                  "' of [cluster.tls] is not a PEM certificate"));
+    CHECK(has(with(f.cert, dir / "not.pem", f.ca),
+              "t.toml:46:7: error: key '" + (dir / "not.pem") +
+                  "' of [cluster.tls] is not a PEM private key"));
+    CHECK(has(with(f.cert, f.key, dir / "not.pem"),
+              "t.toml:47:11: error: ca_file '" + (dir / "not.pem") +
+                  "' of [cluster.tls] holds no PEM certificate"));
+    // A key where the certificate belongs is not a certificate either.
+    CHECK(has(with(f.key, f.key, f.ca),
+              "t.toml:45:15: error: certificate '" + f.key +
+                  "' of [cluster.tls] is not a PEM certificate"));
   }
-  AND_WHEN("a key is missing from [cluster.tls]") {
+  WHEN("the key is not the certificate's") {
+    CHECK(has(with(f.cert, f.rogue_key, f.ca),
+              "t.toml:46:7: error: key '" + f.rogue_key +
+                  "' of [cluster.tls] is not the private key of "
+                  "certificate '" +
+                  f.cert + "'"));
+  }
+  WHEN("another CA signed the certificate") {
+    CHECK(has(with(f.rogue_cert, f.rogue_key, f.ca),
+              "t.toml:45:15: error: certificate '" + f.rogue_cert +
+                  "' of [cluster.tls] is not signed by the CA of ca_file '" +
+                  f.ca + "'"));
+  }
+  WHEN("the certificate has expired") {
+    CHECK(has(with(f.expired_cert, f.expired_key, f.ca),
+              "t.toml:45:15: error: certificate '" + f.expired_cert +
+                  "' of [cluster.tls] has expired (not after "));
+  }
+  WHEN("a key is missing from [cluster.tls]") {
     auto errs2 = parse_errors(std::string{two_nodes} +
                               "\n[cluster.tls]\ncertificate = \"x\"\n");
     CHECK(has(errs2, "[cluster.tls] needs option 'key'"));
