@@ -1,5 +1,6 @@
 #include "engine/cluster.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <caf/actor_system.hpp>
@@ -57,17 +58,29 @@ caf::expected<topology_spec> select_node(const topology_spec& spec,
   keep(result.sources);
   keep(result.channels);
   keep(result.sinks);
+  // A sink group runs where its members run (validation keeps them on one
+  // node).
+  std::erase_if(result.sink_groups, [&](const sink_group_spec& g) {
+    return std::none_of(g.sinks.begin(), g.sinks.end(), [&](auto& m) {
+      return std::any_of(result.sinks.begin(), result.sinks.end(),
+                         [&](auto& s) { return s.name == m; });
+    });
+  });
   return result;
 }
 
 caf::expected<std::vector<caf::actor>>
 publish_nodes(caf::actor_system& sys, const cluster_spec& cluster,
-              const std::string& node) {
+              const std::string& node, const topology_spec* spec,
+              const metrics_registry* metrics) {
   std::vector<caf::actor> result;
   for (auto& n : cluster.nodes) {
     if (!node.empty() && n.name != node)
       continue;
-    auto actor = spawn_node_actor(sys, n.name);
+    auto actor = spawn_node_actor(
+        sys, n.name,
+        spec && metrics ? components_of_node(*spec, *metrics, n.name)
+                        : component_reader{});
     auto port = publish_actor(sys, actor, n.port, n.bind);
     if (!port) {
       caf::anon_send(actor, stop_atom::value);

@@ -40,10 +40,17 @@ metrics_snapshot copy(const component_metrics& m) {
   s.switches = load(m.switches);
   s.failures = load(m.failures);
   s.penalty_ms = m.penalty_ms.load(std::memory_order_relaxed);
+  s.connected = load(m.connected);
+  s.in_flight = load(m.in_flight);
+  s.reconnects = load(m.reconnects);
+  s.peers_connected = load(m.peers_connected);
   std::lock_guard guard{m.text_mtx};
   s.group = m.group;
   s.group_state = m.group_state;
   s.active = m.active;
+  s.state = m.state;
+  s.peer = m.peer;
+  s.last_error = m.last_error;
   return s;
 }
 
@@ -99,6 +106,9 @@ std::string to_string(const metrics_snapshot& x) {
     line += fmt::format(" active={} switches={} rerouted={}",
                         x.active.empty() ? "none" : x.active, x.switches,
                         x.rerouted);
+  if (!x.peer.empty())
+    line += fmt::format(" peer={} connected={} in_flight={} reconnects={}",
+                        x.peer, x.connected, x.in_flight, x.reconnects);
   if (!x.group.empty())
     line += fmt::format(" group={} state={} failures={} penalty_ms={}", x.group,
                         x.group_state, x.failures, x.penalty_ms);
