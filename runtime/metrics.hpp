@@ -168,6 +168,9 @@ struct metrics_snapshot {
   uint64_t reconnects = 0;
   std::string last_error;
   uint64_t peers_connected = 0;
+
+  friend bool operator==(const metrics_snapshot&,
+                         const metrics_snapshot&) = default;
 };
 
 template <class Inspector>
@@ -189,6 +192,8 @@ struct node_status {
   std::string name;
   int64_t uptime_ms = 0;
   std::vector<metrics_snapshot> components;
+
+  friend bool operator==(const node_status&, const node_status&) = default;
 };
 
 template <class Inspector>
