@@ -58,12 +58,11 @@ caf::expected<topology_spec> select_node(const topology_spec& spec,
   keep(result.sources);
   keep(result.channels);
   keep(result.sinks);
-  // A sink group runs where its members run (validation keeps them on one
-  // node).
+  // A group runs where its members run (validation puts them on one node).
   std::erase_if(result.sink_groups, [&](const sink_group_spec& g) {
-    return std::none_of(g.sinks.begin(), g.sinks.end(), [&](auto& m) {
+    return std::none_of(g.sinks.begin(), g.sinks.end(), [&](auto& member) {
       return std::any_of(result.sinks.begin(), result.sinks.end(),
-                         [&](auto& s) { return s.name == m; });
+                         [&](auto& s) { return s.name == member; });
     });
   });
   return result;

@@ -106,9 +106,6 @@ std::string to_string(const metrics_snapshot& x) {
     line += fmt::format(" active={} switches={} rerouted={}",
                         x.active.empty() ? "none" : x.active, x.switches,
                         x.rerouted);
-  if (!x.peer.empty())
-    line += fmt::format(" peer={} connected={} in_flight={} reconnects={}",
-                        x.peer, x.connected, x.in_flight, x.reconnects);
   if (!x.group.empty())
     line += fmt::format(" group={} state={} failures={} penalty_ms={}", x.group,
                         x.group_state, x.failures, x.penalty_ms);
@@ -122,6 +119,10 @@ std::string to_string(const metrics_snapshot& x) {
     line += fmt::format(" protocol_errors={}", x.protocol_errors);
   if (x.duplicates_dropped > 0)
     line += fmt::format(" duplicates_dropped={}", x.duplicates_dropped);
+  // Forward sinks: their link.
+  if (!x.peer.empty())
+    line += fmt::format(" peer={} connected={} in_flight={} reconnects={}",
+                        x.peer, x.connected, x.in_flight, x.reconnects);
   return line;
 }
 

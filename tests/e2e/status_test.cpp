@@ -62,7 +62,7 @@ node = "edge"
 type = "memory"
 capacity = 100000
 
-# Members of a group take one lease at a time.
+# One lease at a time per member: IN FLIGHT is 0 or 1.
 [sinks.primary]
 node = "edge"
 type = "forward"
