@@ -50,6 +50,13 @@ std::string peer_name(const forward_sink_config& cfg) {
   return cfg.host + ":" + std::to_string(cfg.port);
 }
 
+/// Shows the leases in flight in the metrics (for `sluice status`).
+void show_in_flight(fk_ptr self) {
+  auto& st = self->state;
+  st.cfg.metrics->in_flight.store(st.in_flight.size(),
+                                  std::memory_order_relaxed);
+}
+
 void rollback_all(fk_ptr self) {
   auto& st = self->state;
   for (auto& [id, l] : st.in_flight) {
@@ -57,6 +64,7 @@ void rollback_all(fk_ptr self) {
     self->send(st.cfg.feed, rollback_atom::value, id);
   }
   st.in_flight.clear();
+  show_in_flight(self);
 }
 
 void fail(fk_ptr self, const std::string& what, caf::error err) {
@@ -67,6 +75,7 @@ void fail(fk_ptr self, const std::string& what, caf::error err) {
     events += l.events;
   log().error("sink {}: {} (peer {}); rolling back {} event(s): {}",
               st.cfg.name, what, peer_name(st.cfg), events, describe(err));
+  st.cfg.metrics->set_last_error(what + ": " + describe(err));
   rollback_all(self);
   self->quit(std::move(err));
 }
@@ -83,6 +92,7 @@ void send_lease(fk_ptr self, lease& l) {
   auto& st = self->state;
   auto id = l.id;
   st.in_flight[id] = {l.batches.events(), l.batches.bytes()};
+  show_in_flight(self);
   self->request(st.peer, std::chrono::milliseconds{st.cfg.timeout_ms},
                 forward_atom::value, make_forward_request(st.cfg.origin, l))
       .then(
@@ -96,6 +106,7 @@ void send_lease(fk_ptr self, lease& l) {
               st.cfg.metrics->duplicates_dropped.fetch_add(
                   duplicates, std::memory_order_relaxed);
             st.in_flight.erase(i);
+            show_in_flight(self);
             self->send(st.cfg.feed, commit_atom::value, id);
             take_more(self);
             maybe_stop(self);
@@ -157,6 +168,10 @@ void connect(fk_ptr self) {
   auto& st = self->state;
   auto attempt = std::chrono::milliseconds{
       std::max<int64_t>(1000, std::min<int64_t>(st.cfg.timeout_ms, 5000))};
+  // Counted across restarts: the metrics outlive this incarnation.
+  if (st.cfg.metrics->connect_attempts.fetch_add(1, std::memory_order_relaxed) >
+      0)
+    st.cfg.metrics->reconnects.fetch_add(1, std::memory_order_relaxed);
   connect_actor(
       self, st.cfg.host, st.cfg.port, attempt,
       [self](caf::expected<caf::actor> peer) {
@@ -169,6 +184,7 @@ void connect(fk_ptr self) {
           st.peer = caf::actor_cast<forward_link_actor>(std::move(*peer));
           self->monitor(st.peer);
           st.backoff_ms = 100;
+          st.cfg.metrics->connected.store(1, std::memory_order_relaxed);
           log().info("sink {}: connected to {}", st.cfg.name,
                      peer_name(st.cfg));
           for (auto& rp : std::exchange(st.probes, {}))
@@ -187,6 +203,8 @@ void connect(fk_ptr self) {
           fail(self, "cannot connect", peer.error());
           return;
         }
+        st.cfg.metrics->set_last_error("not reachable: " +
+                                       describe(peer.error()));
         if (!st.waiting_logged) {
           st.waiting_logged = true;
           log().warn("sink {}: peer {} is not reachable yet ({}); trying "
@@ -203,6 +221,12 @@ caf::behavior forward_sink_impl(fk_ptr self, forward_sink_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.connect_since = std::chrono::steady_clock::now();
+  st.cfg.metrics->set_peer(peer_name(st.cfg));
+  // However this incarnation ends (a kill included), it holds no link.
+  self->attach_functor([m = st.cfg.metrics] {
+    m->connected.store(0, std::memory_order_relaxed);
+    m->in_flight.store(0, std::memory_order_relaxed);
+  });
   self->monitor(st.cfg.feed);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;

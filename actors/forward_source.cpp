@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <set>
 #include <utility>
 
 #include <caf/actor_system.hpp>
@@ -47,6 +48,8 @@ struct forward_source_state {
   uint64_t acked = 0;
   uint64_t credit = 0;
   uint16_t port = 0; ///< published on, once known
+  /// Senders (forward sinks) seen and alive, with their nodes.
+  std::map<caf::actor_addr, caf::node_id> peers;
   bool stopping = false;
   static inline const char* name = "sluice.forward_source";
 };
@@ -130,8 +133,33 @@ void pump(fs_ptr self) {
   complete(self);
 }
 
+/// Shows how many nodes send to it now (for `sluice status`).
+void show_peers(fs_ptr self) {
+  auto& st = self->state;
+  std::set<caf::node_id> nodes;
+  for (auto& [addr, node] : st.peers)
+    nodes.insert(node);
+  st.cfg.metrics->peers_connected.store(nodes.size(),
+                                        std::memory_order_relaxed);
+}
+
+/// Remembers the sender of the current message until it goes down.
+void note_peer(fs_ptr self) {
+  auto& st = self->state;
+  auto& sender = self->current_sender();
+  if (!sender)
+    return;
+  auto addr = caf::actor_cast<caf::actor_addr>(sender);
+  if (st.peers.count(addr) > 0)
+    return;
+  st.peers.emplace(addr, sender->node());
+  self->monitor(addr);
+  show_peers(self);
+}
+
 caf::result<uint64_t> on_forward(fs_ptr self, forward_request& req) {
   auto& st = self->state;
+  note_peer(self);
   if (st.stopping)
     return make_error(channel_errc::stopped,
                       "the forward source " + st.cfg.name + " is stopping");
@@ -202,9 +230,16 @@ caf::behavior forward_source_impl(fs_ptr self, forward_source_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.seen = forward_dedup{st.cfg.max_producers, st.cfg.max_intervals};
+  self->attach_functor([m = st.cfg.metrics] {
+    m->peers_connected.store(0, std::memory_order_relaxed);
+  });
   self->monitor(st.cfg.channel);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
+    if (st.peers.erase(msg.source) > 0) {
+      show_peers(self);
+      return;
+    }
     if (msg.source != st.cfg.channel.address())
       return;
     if (!msg.reason && st.stopping) {
@@ -229,7 +264,10 @@ caf::behavior forward_source_impl(fs_ptr self, forward_source_config cfg) {
       [self](forward_atom, forward_request& req) -> caf::result<uint64_t> {
         return on_forward(self, req);
       },
-      [self](ping_atom) { return self->state.cfg.name; },
+      [self](ping_atom) {
+        note_peer(self);
+        return self->state.cfg.name;
+      },
       [self](ack_atom, uint64_t seq, uint64_t credit) {
         auto& st = self->state;
         st.acked = std::max(st.acked, seq);

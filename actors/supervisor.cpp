@@ -73,6 +73,12 @@ bool dependency_down(supervisor_ptr self, size_t i) {
   return false;
 }
 
+/// Shows child `i`'s state in its metrics (for `sluice status`).
+void show_state(supervisor_ptr self, size_t i, const char* state) {
+  if (auto& m = self->state.cfg.children[i].metrics)
+    m->set_state(state);
+}
+
 bool start_child(supervisor_ptr self, size_t i) {
   auto& st = self->state;
   auto& spec = st.cfg.children[i];
@@ -86,6 +92,7 @@ bool start_child(supervisor_ptr self, size_t i) {
   st.children[i].running = true;
   st.children[i].ended = false;
   st.handles[spec.name] = handle;
+  show_state(self, i, "running");
   return true;
 }
 
@@ -166,6 +173,7 @@ void on_child_failed(supervisor_ptr self, size_t i, const caf::error& reason) {
     auto msg = spec.name +
                " failed with an error no restart can cure: " + describe(reason);
     log().critical("{}: giving up: {}", st.cfg.name, msg);
+    show_state(self, i, "failed");
     escalate(self, make_error(supervisor_errc::permanent_failure, msg));
     return;
   }
@@ -179,9 +187,11 @@ void on_child_failed(supervisor_ptr self, size_t i, const caf::error& reason) {
                " times within " + std::to_string(st.cfg.policy.window_ms) +
                " ms; last error: " + describe(reason);
     log().critical("{}: giving up: {}", st.cfg.name, msg);
+    show_state(self, i, "failed");
     escalate(self, make_error(supervisor_errc::max_restarts_exceeded, msg));
     return;
   }
+  show_state(self, i, "restarting");
   auto delay = backoff_ms(st.cfg.policy, c.failures.size());
   log().warn("{}: {} failed ({}); restart {} in {} ms", st.cfg.name, spec.name,
              describe(reason), c.failures.size(), delay);
@@ -268,6 +278,7 @@ caf::behavior supervisor_impl(supervisor_ptr self, supervisor_config cfg) {
     c.running = false;
     if (c.replaced.erase(msg.source) > 0)
       return;
+    show_state(self, i, st.stopping || !msg.reason ? "stopped" : "restarting");
     if (st.stopping) {
       auto failed = msg.reason && msg.reason != caf::exit_reason::user_shutdown;
       // A child whose phase was not asked to stop yet (a sink while its

@@ -11,6 +11,7 @@
 
 #include "cli/channel_cmd.hpp"
 #include "cli/demo.hpp"
+#include "cli/status.hpp"
 #include "config/flume_properties.hpp"
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
@@ -239,6 +240,22 @@ int main(int argc, char** argv) {
   channel_repair_cmd->add_option("DIR", channel_dir, "the channel's directory")
       ->required();
 
+  status_options status;
+  std::string status_timeout = "3s";
+  auto* status_cmd = app.add_subcommand(
+      "status", "show the components, sink groups and links of running nodes "
+                "(exit 1 when a node does not answer)");
+  status_cmd->add_option("TOPOLOGY", status.topology,
+                         "ask every node this topology declares, with its "
+                         "[cluster] settings");
+  status_cmd->add_option("--node", status.node,
+                         "ask only the node at HOST:PORT (its control port)");
+  status_cmd->add_flag("--json", status.json, "print one JSON object");
+  status_cmd
+      ->add_option("--timeout", status_timeout,
+                   "how long to wait for each node (e.g. 3s)")
+      ->capture_default_str();
+
   demo_options demo;
   auto* demo_cmd = app.add_subcommand(
       "demo", "run the collection scenario end to end on this machine");
@@ -267,6 +284,15 @@ int main(int argc, char** argv) {
     return check(topology, agent, registry);
   if (*channel_check_cmd)
     return channel_check_command(channel_dir);
+  if (*status_cmd) {
+    auto timeout = duration_option(status_timeout);
+    if (!timeout) {
+      std::cerr << "--timeout: " << describe(timeout.error()) << '\n';
+      return exit_config;
+    }
+    status.timeout_ms = *timeout;
+    return status_command(status, registry);
+  }
   if (*channel_repair_cmd)
     return channel_repair_command(channel_dir);
   if (*run_cmd || *node_cmd) {

@@ -78,12 +78,16 @@ caf::expected<topology_spec> select_node(const topology_spec& spec,
 
 caf::expected<std::vector<caf::actor>>
 publish_nodes(caf::actor_system& sys, const cluster_spec& cluster,
-              const std::string& node) {
+              const std::string& node, const topology_spec* spec,
+              const metrics_registry* metrics) {
   std::vector<caf::actor> result;
   for (auto& n : cluster.nodes) {
     if (!node.empty() && n.name != node)
       continue;
-    auto actor = spawn_node_actor(sys, n.name);
+    auto actor = spawn_node_actor(
+        sys, n.name,
+        spec && metrics ? components_of_node(*spec, *metrics, n.name)
+                        : component_reader{});
     auto port = publish_actor(sys, actor, n.port, n.bind);
     if (!port) {
       caf::anon_send(actor, stop_atom::value);

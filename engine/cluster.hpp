@@ -35,10 +35,13 @@ caf::expected<topology_spec> select_node(const topology_spec& spec,
 
 /// Spawns the node actor of each node this process runs (`node`, or every
 /// node when empty) and publishes it on the node's control port and bind
-/// address. Returns the actors, to stop with the engine.
+/// address. Returns the actors, to stop with the engine. With `metrics`
+/// (which must outlive the actors), each answers `sluice status` with the
+/// metrics of the components `spec` places on it.
 caf::expected<std::vector<caf::actor>>
 publish_nodes(caf::actor_system& sys, const cluster_spec& cluster,
-              const std::string& node);
+              const std::string& node, const topology_spec* spec = nullptr,
+              const metrics_registry* metrics = nullptr);
 
 /// When one process runs several nodes, orders the stop along the forward
 /// links: a node's sources, channels and sinks stop (phases 0, 1, 2) before

@@ -426,7 +426,8 @@ caf::error engine::start() {
   d.sys_cfg->set("logger.console", caf::atom("none"));
   d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
   if (needs_cluster(d.spec)) {
-    auto nodes = publish_nodes(*d.sys, d.spec.cluster, d.opts.node);
+    auto nodes =
+        publish_nodes(*d.sys, d.spec.cluster, d.opts.node, &d.spec, &d.metrics);
     if (!nodes) {
       d.sys.reset();
       return std::move(nodes.error());

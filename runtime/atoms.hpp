@@ -31,5 +31,6 @@ using probe_atom = caf::atom_constant<caf::atom("probe")>;
 using forward_atom = caf::atom_constant<caf::atom("forward")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
 
 } // namespace sluice

@@ -40,10 +40,17 @@ metrics_snapshot copy(const component_metrics& m) {
   s.switches = load(m.switches);
   s.failures = load(m.failures);
   s.penalty_ms = m.penalty_ms.load(std::memory_order_relaxed);
+  s.connected = load(m.connected);
+  s.in_flight = load(m.in_flight);
+  s.reconnects = load(m.reconnects);
+  s.peers_connected = load(m.peers_connected);
   std::lock_guard guard{m.text_mtx};
   s.group = m.group;
   s.group_state = m.group_state;
   s.active = m.active;
+  s.state = m.state;
+  s.peer = m.peer;
+  s.last_error = m.last_error;
   return s;
 }
 
@@ -112,6 +119,10 @@ std::string to_string(const metrics_snapshot& x) {
     line += fmt::format(" protocol_errors={}", x.protocol_errors);
   if (x.duplicates_dropped > 0)
     line += fmt::format(" duplicates_dropped={}", x.duplicates_dropped);
+  // Forward sinks: their link.
+  if (!x.peer.empty())
+    line += fmt::format(" peer={} connected={} in_flight={} reconnects={}",
+                        x.peer, x.connected, x.in_flight, x.reconnects);
   return line;
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <caf/meta/type_name.hpp>
+
 namespace sluice {
 
 /// Counters and gauges of one component; shared by the actor that updates
@@ -69,6 +71,36 @@ struct component_metrics {
     std::lock_guard guard{text_mtx};
     active = std::move(members);
   }
+
+  /// The supervisor's view: "running", "restarting", "stopped" or "failed"
+  /// ("" until it started the component).
+  void set_state(std::string text) {
+    std::lock_guard guard{text_mtx};
+    state = std::move(text);
+  }
+
+  /// Forward sinks: the peer they send to (host:port).
+  void set_peer(std::string host_port) {
+    std::lock_guard guard{text_mtx};
+    peer = std::move(host_port);
+  }
+
+  /// Forward sinks: the last error of the link ("" while none).
+  void set_last_error(std::string text) {
+    std::lock_guard guard{text_mtx};
+    last_error = std::move(text);
+  }
+
+  /// Forward sinks: 1 while connected to the peer, else 0.
+  std::atomic<uint64_t> connected{0};
+  /// Forward sinks: leases sent and not yet answered.
+  std::atomic<uint64_t> in_flight{0};
+  /// Forward sinks: connection attempts after the first one.
+  std::atomic<uint64_t> reconnects{0};
+  /// Forward sinks: connection attempts, the first one included.
+  std::atomic<uint64_t> connect_attempts{0};
+  /// Forward sources: peers (sending nodes) connected now.
+  std::atomic<uint64_t> peers_connected{0};
   /// Channels: sources attached now.
   std::atomic<uint64_t> sources_attached{0};
   /// Channels: messages that broke the written protocol (actors/protocols.hpp):
@@ -92,6 +124,9 @@ struct component_metrics {
   std::string group;           ///< sinks in a group: its name
   std::string group_state;     ///< sinks in a group: their state
   std::string active;          ///< sink groups: the member(s) in use
+  std::string state;           ///< the supervisor's view of it
+  std::string peer;            ///< forward sinks: host:port
+  std::string last_error;      ///< forward sinks: the link's last error
 };
 
 /// A plain copy of a component's metrics at one point in time.
@@ -126,7 +161,46 @@ struct metrics_snapshot {
   std::string active;
   uint64_t sources_attached = 0;
   uint64_t protocol_errors = 0;
+  std::string state;
+  std::string peer;
+  uint64_t connected = 0;
+  uint64_t in_flight = 0;
+  uint64_t reconnects = 0;
+  std::string last_error;
+  uint64_t peers_connected = 0;
+
+  friend bool operator==(const metrics_snapshot&,
+                         const metrics_snapshot&) = default;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metrics_snapshot& x) {
+  return f(caf::meta::type_name("metrics_snapshot"), x.name, x.kind,
+           x.events_in, x.events_out, x.batches_in, x.batches_out, x.bytes_in,
+           x.bytes_out, x.events_dropped, x.errors, x.rollbacks, x.redelivered,
+           x.recovered, x.damaged_spans, x.damaged_bytes, x.restarts,
+           x.idle_closed, x.duplicates_dropped, x.fill_events, x.fill_bytes,
+           x.capacity, x.rerouted, x.switches, x.failures, x.penalty_ms,
+           x.group, x.group_state, x.active, x.sources_attached,
+           x.protocol_errors, x.state, x.peer, x.connected, x.in_flight,
+           x.reconnects, x.last_error, x.peers_connected);
+}
+
+/// What a node answers `sluice status`: its name, how long it has run and
+/// a snapshot of every component it runs.
+struct node_status {
+  std::string name;
+  int64_t uptime_ms = 0;
+  std::vector<metrics_snapshot> components;
+
+  friend bool operator==(const node_status&, const node_status&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_status& x) {
+  return f(caf::meta::type_name("node_status"), x.name, x.uptime_ms,
+           x.components);
+}
 
 /// All components' metrics of one engine, by name.
 class metrics_registry {

@@ -6,6 +6,7 @@
 #include "runtime/event_batch.hpp"
 #include "runtime/forward_request.hpp"
 #include "runtime/lease.hpp"
+#include "runtime/metrics.hpp"
 
 namespace sluice {
 
@@ -19,6 +20,8 @@ void register_types(caf::actor_system_config& cfg) {
   // fails at run time if it is missing here.
   cfg.add_message_type<forward_request>("sluice::forward_request");
   cfg.add_message_type<std::vector<uint64_t>>("std::vector<uint64_t>");
+  cfg.add_message_type<metrics_snapshot>("sluice::metrics_snapshot");
+  cfg.add_message_type<node_status>("sluice::node_status");
   register_error_categories(cfg);
 }
 
