@@ -32,8 +32,9 @@ bool needs_cluster(const topology_spec& spec) {
 
 void configure_cluster(caf::actor_system_config& cfg,
                        const cluster_spec& cluster) {
-  cluster_link_settings settings{cluster.heartbeat_interval_ms,
-                                 cluster.peer_timeout_ms};
+  cluster_link_settings settings;
+  settings.heartbeat_interval_ms = cluster.heartbeat_interval_ms;
+  settings.peer_timeout_ms = cluster.peer_timeout_ms;
   // validate() checked the TLS files before the actor system starts.
   settings.certificate = cluster.tls.certificate;
   settings.key = cluster.tls.key;
