@@ -7,10 +7,10 @@
 
 #include <caf/expected.hpp>
 
-#include "runtime/options.hpp"
 #include "connectors/interceptor.hpp"
 #include "connectors/sink_connector.hpp"
 #include "connectors/source_connector.hpp"
+#include "runtime/options.hpp"
 
 namespace sluice {
 

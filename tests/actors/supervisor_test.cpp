@@ -13,8 +13,8 @@
 #include <catch2/catch.hpp>
 
 #include "actors/supervisor.hpp"
-#include "runtime/atoms.hpp"
 #include "engine/engine.hpp"
+#include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/test_connectors.hpp"
 

@@ -8,12 +8,12 @@
 
 #include <caf/expected.hpp>
 
-#include "runtime/options.hpp"
 #include "connectors/interceptor.hpp"
 #include "connectors/registry.hpp"
 #include "connectors/source_connector.hpp"
 #include "runtime/event_batch.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/options.hpp"
 
 namespace sluice::test {
 
