@@ -1,12 +1,21 @@
 #include "cli/demo.hpp"
 
+#include <algorithm>
+#include <arpa/inet.h>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <netinet/in.h>
 #include <set>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -22,16 +31,34 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// agent1 (this process) tails the application's log into a durable channel
+// and sends it to agentA (priority 10) or, when agentA is down, agentB
+// (priority 5); each relay is a `sluice node` child process that lands what it
+// receives in its own directory.
 constexpr std::string_view topology_template = R"([supervision]
-max_restarts = 5
+max_restarts = 50
 restart_window = "60s"
 
+[cluster]
+heartbeat_interval = "100ms"
+peer_timeout = "500ms"
+
+[nodes.agent1]
+port = {p1}
+
+[nodes.agentA]
+port = {pa}
+
+[nodes.agentB]
+port = {pb}
+
 [sources.app]
+node = "agent1"
 type = "taildir"
 channel = "durable"
 batch_size = 100
 filegroups = {{ app = "{dir}/app/*.log" }}
-position_file = "{dir}/state/app.positions.json"
+position_file = "{dir}/state/agent1/app.positions.json"
 file_header = true
 [[sources.app.interceptors]]
 type = "timestamp"
@@ -39,18 +66,147 @@ type = "timestamp"
 type = "host"
 
 [channels.durable]
+node = "agent1"
 type = "file"
-directory = "{dir}/state/channel"
+directory = "{dir}/state/agent1/channel"
 min_free_space = "16MiB"
 
-[sinks.landing]
-type = "file"
+[sinks.toA]
+node = "agent1"
+type = "forward"
 channel = "durable"
 batch_size = 1000
-directory = "{dir}/out"
+port = {da}
+timeout = "2s"
+
+[sinks.toB]
+node = "agent1"
+type = "forward"
+channel = "durable"
+batch_size = 1000
+port = {db}
+timeout = "2s"
+
+[sink_groups.relays]
+type = "failover"
+sinks = ["toA", "toB"]
+priority = {{ toA = 10, toB = 5 }}
+penalty = "500ms"
+maxpenalty = "5s"
+
+[sources.fromAgent1A]
+node = "agentA"
+type = "forward"
+channel = "relayA"
+port = {da}
+
+[channels.relayA]
+node = "agentA"
+type = "file"
+directory = "{dir}/state/agentA/channel"
+min_free_space = "16MiB"
+
+[sinks.landingA]
+node = "agentA"
+type = "file"
+channel = "relayA"
+directory = "{dir}/out/agentA"
+prefix = "app"
+roll_size = "16KiB"
+
+[sources.fromAgent1B]
+node = "agentB"
+type = "forward"
+channel = "relayB"
+port = {db}
+
+[channels.relayB]
+node = "agentB"
+type = "file"
+directory = "{dir}/state/agentB/channel"
+min_free_space = "16MiB"
+
+[sinks.landingB]
+node = "agentB"
+type = "file"
+channel = "relayB"
+directory = "{dir}/out/agentB"
 prefix = "app"
 roll_size = "16KiB"
 )";
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+uint16_t free_port() {
+  auto fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+/// A relay: this program run as `sluice node TOPOLOGY --node NAME`, its
+/// output in DIR/NAME.log.
+class relay {
+ public:
+  relay(std::string name, fs::path topology, fs::path dir)
+      : name_(std::move(name)), topology_(std::move(topology)),
+        dir_(std::move(dir)) {}
+  ~relay() { kill(); }
+
+  bool start() {
+    auto self = fs::read_symlink("/proc/self/exe").string();
+    auto log_path = (dir_ / (name_ + ".log")).string();
+    auto top = topology_.string();
+    pid_ = ::fork();
+    if (pid_ < 0)
+      return false;
+    if (pid_ == 0) {
+      auto fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      ::execl(self.c_str(), self.c_str(), "node", top.c_str(), "--node",
+              name_.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    return true;
+  }
+
+  /// SIGKILL and reap: what a crash looks like.
+  void kill() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+
+  /// SIGTERM and wait for the clean exit.
+  int stop() {
+    if (pid_ <= 0)
+      return -1;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  std::string name_;
+  fs::path topology_;
+  fs::path dir_;
+  pid_t pid_ = -1;
+};
 
 std::string order_line(int64_t i) {
   return fmt::format("order id={:06d} amount={}.{:02d} region={}", i,
@@ -63,7 +219,8 @@ std::string order_line(int64_t i) {
 /// The application: writes lines, rotating its log twice along the way.
 /// Writes up to `lines` lines; returns how many it wrote.
 int64_t write_app_log(const fs::path& dir, int64_t lines, int64_t interval_ms,
-                      const std::atomic<bool>* interrupted) {
+                      const std::atomic<bool>* interrupted,
+                      const std::function<void(int64_t)>& after_line) {
   auto log_path = dir / "app" / "test.log";
   std::ofstream out{log_path, std::ios::app};
   for (int64_t i = 1; i <= lines; ++i) {
@@ -72,6 +229,7 @@ int64_t write_app_log(const fs::path& dir, int64_t lines, int64_t interval_ms,
       return i - 1;
     }
     out << order_line(i) << '\n' << std::flush;
+    after_line(i);
     if (i == lines / 3) {
       out.close();
       fs::rename(log_path, dir / "app" / "test.log.1");
@@ -95,35 +253,45 @@ struct landing_report {
   int64_t lines = 0;
   int64_t missing = 0;
   int64_t duplicates = 0;
-  bool ordered = true;
+  bool ordered = true; ///< within each relay's output
 };
 
-landing_report check_landing(const fs::path& out_dir, int64_t lines) {
-  std::vector<fs::path> files;
-  for (auto& e : fs::directory_iterator{out_dir})
-    files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  landing_report r;
-  std::set<std::string> seen;
-  int64_t last = 0;
-  for (auto& f : files) {
-    std::ifstream in{f};
-    for (std::string line; std::getline(in, line);) {
-      ++r.lines;
-      if (!seen.insert(line).second) {
-        ++r.duplicates;
-        continue;
+/// The order lines that landed in `dirs`, by id.
+std::set<int64_t> landed_ids(const std::vector<fs::path>& dirs,
+                             landing_report* report = nullptr) {
+  std::set<int64_t> seen;
+  for (auto& dir : dirs) {
+    std::vector<fs::path> files;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator{dir, ec})
+      files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    int64_t last = 0;
+    for (auto& f : files) {
+      std::ifstream in{f};
+      for (std::string line; std::getline(in, line);) {
+        auto pos = line.find("id=");
+        auto id =
+            pos == std::string::npos ? 0 : std::atoll(line.c_str() + pos + 3);
+        if (report) {
+          ++report->lines;
+          if (id < last)
+            report->ordered = false;
+        }
+        last = std::max<int64_t>(last, id);
+        if (!seen.insert(id).second && report)
+          ++report->duplicates;
       }
-      auto pos = line.find("id=");
-      auto id =
-          pos == std::string::npos ? 0 : std::atoll(line.c_str() + pos + 3);
-      if (id < last)
-        r.ordered = false;
-      last = id;
     }
   }
+  return seen;
+}
+
+landing_report check_landing(const std::vector<fs::path>& dirs, int64_t lines) {
+  landing_report r;
+  auto seen = landed_ids(dirs, &r);
   for (int64_t i = 1; i <= lines; ++i)
-    if (seen.count(order_line(i)) == 0)
+    if (seen.count(i) == 0)
       ++r.missing;
   return r;
 }
@@ -142,8 +310,11 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
   }
   dir = fs::absolute(dir);
   fs::create_directories(dir / "app");
-  auto text = fmt::format(fmt::runtime(topology_template),
-                          fmt::arg("dir", dir.string()));
+  auto text =
+      fmt::format(fmt::runtime(topology_template),
+                  fmt::arg("dir", dir.string()), fmt::arg("p1", free_port()),
+                  fmt::arg("pa", free_port()), fmt::arg("pb", free_port()),
+                  fmt::arg("da", free_port()), fmt::arg("db", free_port()));
   auto topo_path = dir / "demo.toml";
   std::ofstream{topo_path} << text;
   std::cout << "sluice demo in " << dir.string() << "\nTopology ("
@@ -155,7 +326,16 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
     std::cerr << to_string(p) << '\n';
   if (!spec)
     return 2;
-  auto eng = engine::make(std::move(*spec), registry, {0, 1000, {}});
+  // The relays run as processes of their own, so that one can be killed.
+  relay agent_a{"agentA", topo_path, dir};
+  relay agent_b{"agentB", topo_path, dir};
+  if (!agent_a.start() || !agent_b.start()) {
+    log().error("demo: cannot start the relays");
+    return 1;
+  }
+  std::cout << "demo: relays agentA and agentB started (logs in "
+            << dir.string() << "/agentA.log and agentB.log)\n";
+  auto eng = engine::make(std::move(*spec), registry, {0, 1000, "agent1"});
   if (!eng) {
     log().error("demo: {}", describe(eng.error()));
     return 2;
@@ -164,26 +344,51 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
     log().error("demo: {}", describe(err));
     return 2;
   }
-  auto written =
-      write_app_log(dir, opts.lines, opts.interval_ms, opts.interrupted);
-  // Wait until the sink has landed every line, or give up after a while.
+  // Midway agentA crashes (SIGKILL); agent1 fails over to agentB at once.
+  // Later agentA comes back and, after its penalty, gets the lines again.
+  auto kill_at = opts.lines * 2 / 5;
+  auto restart_at = opts.lines * 3 / 5;
+  auto written = write_app_log(
+      dir, opts.lines, opts.interval_ms, opts.interrupted, [&](int64_t i) {
+        if (i == kill_at) {
+          agent_a.kill();
+          log().info("demo: agentA killed with SIGKILL after line {}", i);
+        } else if (i == restart_at) {
+          agent_a.start();
+          log().info("demo: agentA restarted after line {}", i);
+        }
+      });
+  std::vector<fs::path> outs = {dir / "out" / "agentA", dir / "out" / "agentB"};
+  // Wait until every line has landed, or give up after a while.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
-  while (std::chrono::steady_clock::now() < deadline &&
-         (*eng)->metrics().snapshot("landing").events_out <
-             static_cast<uint64_t>(written))
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto seen = landed_ids(outs);
+    if (written == 0 || (seen.size() >= static_cast<size_t>(written) &&
+                         seen.count(1) > 0 && seen.count(written) > 0))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  auto group = (*eng)->metrics().snapshot("relays");
   (*eng)->stop();
-  if (auto err = (*eng)->wait()) {
-    log().error("demo: pipeline failed: {}", describe(err));
+  auto result = (*eng)->wait();
+  auto code_a = agent_a.stop();
+  auto code_b = agent_b.stop();
+  if (result) {
+    log().error("demo: agent1 failed: {}", describe(result));
     return 1;
   }
-  auto r = check_landing(dir / "out", written);
-  std::cout << fmt::format("\ndemo: the application wrote {} lines; {} "
-                           "landed in {}: {} missing, {} duplicate(s), {}\n",
-                           written, r.lines, (dir / "out").string(), r.missing,
-                           r.duplicates,
-                           r.ordered ? "in order" : "OUT OF ORDER");
-  return r.missing == 0 && r.ordered ? 0 : 1;
+  if (code_a > 0 || code_b > 0)
+    log().error("demo: a relay did not stop cleanly (agentA {}, agentB {})",
+                code_a, code_b);
+  auto r = check_landing(outs, written);
+  std::cout << fmt::format(
+      "\ndemo: the application wrote {} lines; {} landed in {}/out/agentA "
+      "and agentB: {} missing, {} duplicate(s) (events rerouted after the "
+      "kill: {}), {}; the group switched {} time(s)\n",
+      written, r.lines, dir.string(), r.missing, r.duplicates,
+      group.redelivered, r.ordered ? "in order per relay" : "OUT OF ORDER",
+      group.switches);
+  return r.missing == 0 && r.ordered && code_a == 0 && code_b == 0 ? 0 : 1;
 }
 
 } // namespace sluice

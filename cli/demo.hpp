@@ -18,10 +18,13 @@ struct demo_options {
   const std::atomic<bool>* interrupted = nullptr;
 };
 
-/// Runs the collection scenario: an application writes a log that is
-/// rotated twice (by rename and by copy-truncate) while a taildir source
-/// feeds a file channel and a rolling file sink; then checks that every
-/// line landed once, in order. Returns the process exit code.
+/// Runs the collection tier of the scenario: an application writes a log
+/// that is rotated twice (by rename and by copy-truncate) while agent1 (this
+/// process) tails it into a file channel and sends it through a failover
+/// sink group to two relay node processes (agentA, priority 10; agentB,
+/// priority 5); agentA is killed midway and restarted later. Then checks
+/// that every line landed in the relays' files, in order per relay.
+/// Returns the process exit code.
 int run_demo(const demo_options& opts, const connector_registry& registry);
 
 } // namespace sluice

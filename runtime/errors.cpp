@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
@@ -26,6 +27,9 @@ std::string render(caf::atom_value category, uint8_t code) {
     return to_string(static_cast<supervisor_errc>(code));
   if (category == caf::atom("system"))
     return caf::to_string(static_cast<caf::sec>(code));
+  // How an actor ended: a peer node's death is remote_link_unreachable.
+  if (category == caf::atom("exit"))
+    return caf::to_string(static_cast<caf::exit_reason>(code));
   return "error " + std::to_string(code);
 }
 

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 
+#include <caf/exit_reason.hpp>
 #include <catch2/catch.hpp>
 
 using namespace sluice;
@@ -30,4 +31,11 @@ SCENARIO("errors tell permanent causes from transient ones", "[errors]") {
     CHECK(is_permanent(make_error(config_errc::invalid, "bad")));
     CHECK(!is_permanent(caf::error{}));
   }
+}
+
+TEST_CASE("how an actor ended reads as words, not a number", "[errors]") {
+  // A peer node's death reaches its proxies as remote_link_unreachable.
+  auto text = sluice::describe(
+      caf::make_error(caf::exit_reason::remote_link_unreachable));
+  CHECK(text == "remote_link_unreachable");
 }

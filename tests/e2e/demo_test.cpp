@@ -1,0 +1,30 @@
+// `sluice demo`: the scenario's collection tier with a relay killed midway.
+#include <regex>
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/process.hpp"
+
+using namespace sluice::test;
+using namespace std::chrono_literals;
+
+TEST_CASE("sluice demo fails over from a killed relay and loses no line",
+          "[e2e][demo][failover]") {
+  temp_dir dir;
+  auto [code, out] = run_command({SLUICE_BINARY, "demo", "--dir", dir / "demo",
+                                  "--lines", "400", "--interval-ms", "3"},
+                                 120s);
+  INFO(out);
+  CHECK(code == 0);
+  // The kill and the restart really happened, and the group followed them.
+  CHECK(out.find("agentA killed with SIGKILL") != std::string::npos);
+  CHECK(out.find("agentA restarted") != std::string::npos);
+  std::smatch m;
+  REQUIRE(std::regex_search(
+      out, m,
+      std::regex{"wrote (\\d+) lines; (\\d+) landed .*: (\\d+) missing.*"
+                 "switched (\\d+) time"}));
+  CHECK(m[1].str() == "400");
+  CHECK(m[3].str() == "0");
+  CHECK(std::stoi(m[4].str()) >= 2);
+}
