@@ -172,6 +172,16 @@ caf::result<uint64_t> on_forward(fs_ptr self, forward_request& req) {
   }
   if (n == 0)
     return uint64_t{0};
+  // Offsets that point outside a batch would read outside its buffer.
+  for (auto& b : *req.batches.ptr)
+    if (!b.well_formed()) {
+      st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+      log().error("forward source {}: refused a request from {} whose batch "
+                  "points outside itself",
+                  st.cfg.name, req.producer);
+      return make_error(connector_errc::bad_input,
+                        "a batch of the forward request is malformed");
+    }
   auto rp = self->make_response_promise<uint64_t>();
   st.cfg.metrics->add_in(req.batches.events(), req.batches.bytes());
   st.queue.push_back({rp, std::move(req)});

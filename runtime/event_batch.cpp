@@ -168,17 +168,22 @@ caf::expected<event_batch> event_batch::decode(std::span<const char> in) {
     std::memcpy(result.headers_.data(), p, hdr.headers * sizeof(header_entry));
   p += hdr.headers * sizeof(header_entry);
   result.bytes_.assign(p, p + hdr.bytes);
-  for (auto& e : result.events_) {
-    if (size_t{e.body_offset} + e.body_size > hdr.bytes ||
-        size_t{e.header_begin} + e.header_count > hdr.headers)
-      return make_error(channel_errc::corrupt_log, "batch entry out of range");
-  }
-  for (auto& h : result.headers_) {
-    if (size_t{h.key_offset} + h.key_size > hdr.bytes ||
-        size_t{h.value_offset} + h.value_size > hdr.bytes)
-      return make_error(channel_errc::corrupt_log, "header out of range");
-  }
+  if (!result.well_formed())
+    return make_error(channel_errc::corrupt_log,
+                      "batch entry or header out of range");
   return result;
+}
+
+bool event_batch::well_formed() const noexcept {
+  for (auto& e : events_)
+    if (size_t{e.body_offset} + e.body_size > bytes_.size() ||
+        size_t{e.header_begin} + e.header_count > headers_.size())
+      return false;
+  for (auto& h : headers_)
+    if (size_t{h.key_offset} + h.key_size > bytes_.size() ||
+        size_t{h.value_offset} + h.value_size > bytes_.size())
+      return false;
+  return true;
 }
 
 } // namespace sluice

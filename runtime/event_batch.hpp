@@ -1,5 +1,6 @@
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -12,6 +13,12 @@
 #include <caf/meta/type_name.hpp>
 
 namespace sluice {
+
+// Batches cross disks and nodes as little-endian bytes (their index entries
+// are copied as they sit in memory): a build for another byte order would
+// write what other nodes and older runs misread, so it is refused here.
+static_assert(std::endian::native == std::endian::little,
+              "sluice's on-disk and on-wire batch formats are little-endian");
 
 /// Where one event's body and headers live inside its batch.
 struct event_entry {
@@ -126,6 +133,11 @@ class event_batch {
       }
     }
   }
+
+  /// True when every event's body and headers, and every header's key and
+  /// value, lie inside the batch: a batch that came from elsewhere (a
+  /// peer node, a disk) is checked before it is used.
+  bool well_formed() const noexcept;
 
   /// Appends the binary encoding of this batch (with a CRC) to `out`.
   void encode(std::vector<char>& out) const;

@@ -1,5 +1,9 @@
 #include "runtime/event_batch.hpp"
 
+#include <algorithm>
+
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
 #include <catch2/catch.hpp>
 
 using namespace sluice;
@@ -60,4 +64,29 @@ SCENARIO("an event batch keeps bodies and headers together") {
       }
     }
   }
+}
+
+TEST_CASE("a batch whose index points outside it is not well formed",
+          "[batch]") {
+  event_batch batch;
+  batch.append("abc");
+  batch.add_header("k", "v");
+  REQUIRE(batch.well_formed());
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  REQUIRE(!sink(batch));
+  // The event's index entry as it crosses: body at 0, 3 bytes, headers from
+  // 0, one header (little-endian 32-bit fields).
+  const char entry[16] = {0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+  auto at = std::search(buf.begin(), buf.end(), entry, entry + 16);
+  REQUIRE(at != buf.end());
+  at[4] = static_cast<char>(0xff); // body size 255 in a 5-byte buffer
+  event_batch copy;
+  caf::binary_deserializer source{nullptr, buf};
+  REQUIRE(!source(copy));
+  CHECK_FALSE(copy.well_formed());
+  // Encoding for disk refuses the same damage when it reads it back.
+  std::vector<char> disk;
+  copy.encode(disk);
+  CHECK_FALSE(event_batch::decode(disk));
 }
