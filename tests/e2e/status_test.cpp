@@ -152,8 +152,12 @@ SCENARIO("sluice status shows a node's components, group and links",
   auto edge_address = fmt::format("127.0.0.1:{}", p.edge);
   // Until events flowed through the primary and the standby was penalized.
   json edge_json;
+  std::string last_answer; // shown if it never settles
   bool settled = eventually([&] {
-    auto [code, out] = status({"--node", edge_address, "--json"});
+    // A loaded machine (sanitizer builds in parallel) answers slowly.
+    auto [code, out] =
+        status({"--node", edge_address, "--json", "--timeout", "10s"});
+    last_answer = "exit " + std::to_string(code) + ": " + out;
     if (code != 0)
       return false;
     edge_json = parse(out);
@@ -166,6 +170,8 @@ SCENARIO("sluice status shows a node's components, group and links",
            (*primary)["events_out"].get<uint64_t>() > 0;
   });
   INFO(read_file(dir / "edge.log"));
+  INFO("relay:\n" << read_file(dir / "relay.log"));
+  INFO("last status answer: " << last_answer);
   REQUIRE(settled);
 
   WHEN("one node is asked by address") {
