@@ -67,6 +67,12 @@ void rollback_all(fk_ptr self) {
   show_in_flight(self);
 }
 
+/// Health checks held while connecting get `err` when the sink ends.
+void answer_probes(fk_ptr self, const caf::error& err) {
+  for (auto& rp : std::exchange(self->state.probes, {}))
+    rp.deliver(err);
+}
+
 void fail(fk_ptr self, const std::string& what, caf::error err) {
   auto& st = self->state;
   st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
@@ -77,13 +83,16 @@ void fail(fk_ptr self, const std::string& what, caf::error err) {
               st.cfg.name, what, peer_name(st.cfg), events, describe(err));
   st.cfg.metrics->set_last_error(what + ": " + describe(err));
   rollback_all(self);
+  answer_probes(self, err);
   self->quit(std::move(err));
 }
 
 void maybe_stop(fk_ptr self) {
   auto& st = self->state;
-  if (st.stopping && st.in_flight.empty() && st.takes == 0)
+  if (st.stopping && st.in_flight.empty() && st.takes == 0) {
+    answer_probes(self, make_error(channel_errc::stopped, "the sink stopped"));
     self->quit();
+  }
 }
 
 void take_more(fk_ptr self);
@@ -239,6 +248,8 @@ caf::behavior forward_sink_impl(fk_ptr self, forward_sink_config cfg) {
     }
     if (msg.source != st.cfg.feed.address())
       return;
+    answer_probes(self,
+                  make_error(channel_errc::stopped, "the sink's feed ended"));
     if (st.stopping || !msg.reason ||
         msg.reason == make_error(channel_errc::events_lost)) {
       self->quit();
@@ -268,6 +279,9 @@ caf::behavior forward_sink_impl(fk_ptr self, forward_sink_config cfg) {
         if (st.stopping)
           return;
         st.stopping = true;
+        // A stopping sink is not healthy: a held health check says so now.
+        answer_probes(
+            self, make_error(channel_errc::stopped, "the sink is stopping"));
         if (!st.in_flight.empty() || st.takes > 0)
           self->delayed_send(self,
                              std::chrono::milliseconds{st.in_flight.empty()
@@ -278,6 +292,8 @@ caf::behavior forward_sink_impl(fk_ptr self, forward_sink_config cfg) {
       },
       [self](timeout_atom) {
         rollback_all(self);
+        answer_probes(self,
+                      make_error(channel_errc::stopped, "the sink stopped"));
         self->quit();
       },
   };

@@ -247,7 +247,7 @@ void fail_member(group_ptr self, size_t i, const std::string& why) {
 }
 
 /// Lease `id` came back from a failed member: the next member gets it.
-void reroute(group_ptr self, uint64_t id) {
+void reroute(group_ptr self, uint64_t id, bool dispatch_now = true) {
   auto& st = self->state;
   auto i = st.leases.find(id);
   if (i == st.leases.end())
@@ -259,9 +259,12 @@ void reroute(group_ptr self, uint64_t id) {
     st.leases.erase(i);
     return;
   }
-  // It was taken before every parked lease: it goes first.
-  st.parked.push_front(id);
-  dispatch(self);
+  // Parked leases go out in the order the channel handed them out (ids
+  // grow), so a reroute keeps the events in order.
+  st.parked.insert(std::upper_bound(st.parked.begin(), st.parked.end(), id),
+                   id);
+  if (dispatch_now)
+    dispatch(self);
 }
 
 void maybe_finish(group_ptr self) {
@@ -370,10 +373,9 @@ void on_member_down(group_ptr self, size_t i, const caf::error& reason) {
   // planned.
   if (!st.stopping && st.policy->member(i).state != member_state::penalized)
     fail_member(self, i, reason ? "it ended: " + describe(reason) : "it ended");
-  // Newest first: each goes to the front of the parked leases, so they end
-  // up in the order they were taken.
-  for (auto id = ids.rbegin(); id != ids.rend(); ++id)
-    reroute(self, *id);
+  for (auto id : ids)
+    reroute(self, id, false);
+  dispatch(self);
   maybe_finish(self);
 }
 
@@ -450,7 +452,10 @@ caf::behavior group_impl(group_ptr self, sink_group_config cfg) {
         }
         if (!st.channel_gone)
           self->send(st.cfg.channel, commit_atom::value, id);
-        if (st.policy->member(*i).failures > 0) {
+        // An older lease committed by a member already penalized again
+        // does not undo its penalty.
+        if (st.policy->member(*i).failures > 0 &&
+            st.policy->member(*i).state == member_state::live) {
           st.policy->succeeded(*i);
           publish(self);
         }
@@ -467,7 +472,10 @@ caf::behavior group_impl(group_ptr self, sink_group_config cfg) {
           return;
         }
         count(st.cfg.metrics, &component_metrics::rollbacks);
-        if (!st.stopping)
+        // A member that fails with several leases rolls each back: one
+        // failure, one penalty.
+        if (!st.stopping &&
+            st.policy->member(*i).state != member_state::penalized)
           fail_member(self, *i, "it rolled back lease " + std::to_string(id));
         reroute(self, id);
       },

@@ -161,6 +161,7 @@ class relay {
   ~relay() { kill(); }
 
   bool start() {
+    kill(); // at most one process per relay
     auto self = fs::read_symlink("/proc/self/exe").string();
     auto log_path = (dir_ / (name_ + ".log")).string();
     auto top = topology_.string();
@@ -195,8 +196,17 @@ class relay {
     if (pid_ <= 0)
       return -1;
     ::kill(pid_, SIGTERM);
+    // A relay that does not end within its drain time is killed.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{45};
     int status = 0;
-    ::waitpid(pid_, &status, 0);
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        log().error("demo: relay {} did not stop; killing it", name_);
+        kill();
+        return 128 + SIGKILL;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
@@ -350,7 +360,7 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
   auto restart_at = opts.lines * 3 / 5;
   auto written = write_app_log(
       dir, opts.lines, opts.interval_ms, opts.interrupted, [&](int64_t i) {
-        if (i == kill_at) {
+        if (i == kill_at && kill_at < restart_at) {
           agent_a.kill();
           log().info("demo: agentA killed with SIGKILL after line {}", i);
         } else if (i == restart_at) {
@@ -361,7 +371,8 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
   std::vector<fs::path> outs = {dir / "out" / "agentA", dir / "out" / "agentB"};
   // Wait until every line has landed, or give up after a while.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
-  while (std::chrono::steady_clock::now() < deadline) {
+  while (std::chrono::steady_clock::now() < deadline &&
+         !(opts.interrupted && *opts.interrupted)) {
     auto seen = landed_ids(outs);
     if (written == 0 || (seen.size() >= static_cast<size_t>(written) &&
                          seen.count(1) > 0 && seen.count(written) > 0))
