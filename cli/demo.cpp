@@ -356,19 +356,29 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
   }
   // Midway agentA crashes (SIGKILL); agent1 fails over to agentB at once.
   // Later agentA comes back and, after its penalty, gets the lines again.
+  std::vector<fs::path> outs = {dir / "out" / "agentA", dir / "out" / "agentB"};
   auto kill_at = opts.lines * 2 / 5;
   auto restart_at = opts.lines * 3 / 5;
   auto written = write_app_log(
       dir, opts.lines, opts.interval_ms, opts.interrupted, [&](int64_t i) {
         if (i == kill_at && kill_at < restart_at) {
+          // Kill it mid-stream: once lines are flowing through it (a slow
+          // machine may still be connecting), bounded.
+          auto until =
+              std::chrono::steady_clock::now() + std::chrono::seconds{20};
+          while (landed_ids({outs[0]}).empty() &&
+                 std::chrono::steady_clock::now() < until &&
+                 !(opts.interrupted && *opts.interrupted))
+            std::this_thread::sleep_for(std::chrono::milliseconds{20});
           agent_a.kill();
-          log().info("demo: agentA killed with SIGKILL after line {}", i);
+          log().info("demo: agentA killed with SIGKILL after line {} ({} "
+                     "line(s) had landed through it)",
+                     i, landed_ids({outs[0]}).size());
         } else if (i == restart_at) {
           agent_a.start();
           log().info("demo: agentA restarted after line {}", i);
         }
       });
-  std::vector<fs::path> outs = {dir / "out" / "agentA", dir / "out" / "agentB"};
   // Wait until every line has landed, or give up after a while.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
   while (std::chrono::steady_clock::now() < deadline &&

@@ -61,11 +61,13 @@ std::optional<target> parse_address(const std::string& text) {
 }
 
 /// Connects to a node's control port and asks for its status, each step
-/// within `timeout_ms`; answers the node's status or the error.
-caf::behavior status_query(caf::event_based_actor* self) {
+/// within `timeout_ms`; answers the node's status or the error. (It takes
+/// its timeout at spawn: CAF 0.17 spawns a function actor without arguments
+/// through a null pointer, which the undefined-behaviour sanitizer stops.)
+caf::behavior status_query(caf::event_based_actor* self, int64_t timeout_ms) {
   return {
-      [self](status_atom, const std::string& host, uint16_t port,
-             int64_t timeout_ms) -> caf::result<node_status> {
+      [self, timeout_ms](status_atom, const std::string& host,
+                         uint16_t port) -> caf::result<node_status> {
         auto rp = self->make_response_promise<node_status>();
         auto timeout = std::chrono::milliseconds{timeout_ms};
         connect_actor(
@@ -108,13 +110,13 @@ std::vector<answer> ask(caf::actor_system& sys,
                         const std::vector<target>& targets,
                         int64_t timeout_ms) {
   std::vector<answer> result;
-  auto query = sys.spawn(status_query);
+  auto query = sys.spawn(status_query, timeout_ms);
   caf::scoped_actor self{sys};
   // Connect and answer may each take the whole timeout.
   auto bound = std::chrono::milliseconds{2 * timeout_ms + 1000};
   for (auto& t : targets) {
     answer a{t, std::nullopt, ""};
-    self->request(query, bound, status_atom::value, t.host, t.port, timeout_ms)
+    self->request(query, bound, status_atom::value, t.host, t.port)
         .receive([&](node_status& st) { a.status = std::move(st); },
                  [&](caf::error& err) { a.error = describe_error(sys, err); });
     result.push_back(std::move(a));

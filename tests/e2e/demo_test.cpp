@@ -17,7 +17,12 @@ TEST_CASE("sluice demo fails over from a killed relay and loses no line",
   INFO(out);
   CHECK(code == 0);
   // The kill and the restart really happened, and the group followed them.
-  CHECK(out.find("agentA killed with SIGKILL") != std::string::npos);
+  std::smatch killed;
+  REQUIRE(std::regex_search(
+      out, killed,
+      std::regex{"agentA killed with SIGKILL after line \\d+ \\((\\d+) line"}));
+  // Lines flowed through agentA before the kill.
+  CHECK(std::stoi(killed[1].str()) > 0);
   CHECK(out.find("agentA restarted") != std::string::npos);
   std::smatch m;
   REQUIRE(std::regex_search(
