@@ -391,7 +391,9 @@ void finish_stop(channel_ptr self) {
     self->send(a.source, ack_atom::value, a.seq, uint64_t{0});
   }
   st.to_ack.clear();
-  auto left = st.store->queued_events();
+  // Leased events count too: a sink still holding a lease at the end of
+  // the drain never commits it.
+  auto left = st.store->events();
   caf::error lost;
   if (left > 0 && st.cfg.drain_on_stop) {
     // Nothing keeps them: the run must not end as a clean stop.

@@ -389,6 +389,15 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }
+  // agentA came back: wait (bounded) for the group to fail back to it after
+  // its penalty, which a slow machine may not have reached yet.
+  if (kill_at < restart_at && written >= restart_at) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+    while ((*eng)->metrics().snapshot("relays").switches < 2 &&
+           std::chrono::steady_clock::now() < until &&
+           !(opts.interrupted && *opts.interrupted))
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
   auto group = (*eng)->metrics().snapshot("relays");
   (*eng)->stop();
   auto result = (*eng)->wait();

@@ -158,6 +158,8 @@ bool is_transient_link_error(const caf::error& err) {
   case caf::sec::remote_linking_failed:
   case caf::sec::network_syscall_failed:
   case caf::sec::disconnect_during_handshake:
+  // A connect or handshake that took too long: a busy peer or machine.
+  case caf::sec::connection_timeout:
     return true;
   default:
     return false;
