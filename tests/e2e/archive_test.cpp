@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int64_t total = 200'000;
+constexpr int64_t total = 400'000;
 constexpr size_t sink_batch = 1000;
 
 std::string topology(const temp_dir& dir) {
@@ -32,7 +32,7 @@ std::string topology(const temp_dir& dir) {
 type = "generator"
 channel = "disk"
 count = {total}
-rate = 40000
+rate = 20000
 line_size = 40
 batch_size = 500
 
@@ -51,7 +51,7 @@ channel = "disk"
 batch_size = {sink}
 directory = "{dir}/archive"
 topic = "gen"
-roll_size = "64KiB"
+roll_size = "32KiB"
 )",
                      fmt::arg("dir", dir.path()), fmt::arg("total", total),
                      fmt::arg("sink", sink_batch));
@@ -138,6 +138,17 @@ archive_state read_archive(const fs::path& root) {
   return st;
 }
 
+/// Final files under `root`, without reading them.
+size_t count_finals(const fs::path& root) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto i = fs::recursive_directory_iterator{root, ec};
+       !ec && i != fs::recursive_directory_iterator{}; i.increment(ec))
+    if (i->is_regular_file() && i->path().filename().string().front() != '.')
+      ++n;
+  return n;
+}
+
 } // namespace
 
 SCENARIO("kill -9 while the archive writes leaves complete files and loses "
@@ -150,16 +161,17 @@ SCENARIO("kill -9 while the archive writes leaves complete files and loses "
   auto root = fs::path{dir / "archive"} / "gen";
   std::vector<std::string> argv{SLUICE_BINARY, "run", topo};
   int kills = 0;
+  size_t left_in_progress = 0;
   for (int round = 0; round < 3; ++round) {
     process p;
-    auto before = read_archive(root).finals.size();
+    auto before = count_finals(root);
     REQUIRE(process::start(p, argv, log));
     // Kill once this process finished files of its own, mid-stream.
     auto deadline = std::chrono::steady_clock::now() + 60s;
     bool flowed = false;
     while (!flowed && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(50ms);
-      flowed = read_archive(root).finals.size() >= before + 2;
+      flowed = count_finals(root) >= before + 2;
     }
     p.signal(SIGKILL);
     INFO("round " << round);
@@ -170,22 +182,20 @@ SCENARIO("kill -9 while the archive writes leaves complete files and loses "
     auto st = read_archive(root);
     CHECK(st.incomplete_finals.empty());
     CHECK(st.seen.size() < static_cast<size_t>(total)); // it was mid-stream
+    left_in_progress += st.in_progress.size();
   }
+  // The generator ends after `total` events; the node then drains and stops
+  // by itself, closing the sink.
   process last;
   REQUIRE(process::start(last, argv, log));
-  auto deadline = std::chrono::steady_clock::now() + 120s;
-  bool complete = false;
-  while (!complete && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(200ms);
-    complete = read_archive(root).seen.size() == static_cast<size_t>(total);
-  }
-  last.signal(SIGTERM);
-  auto code = last.wait(30s);
+  auto code = last.wait(180s);
   INFO(read_file(log));
-  REQUIRE(complete);
+  REQUIRE(code);
   THEN("the clean stop leaves only complete final files holding every event, "
        "duplicates only from the leases in flight at the kills") {
-    CHECK(code == 0);
+    CHECK(*code == 0);
+    // A kill found a file open at least once: recovery ran.
+    CHECK(left_in_progress > 0);
     auto st = read_archive(root);
     CHECK(st.in_progress.empty());
     CHECK(st.incomplete_finals.empty());
