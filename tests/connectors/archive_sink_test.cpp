@@ -57,10 +57,14 @@ int64_t now_ms() {
       .count();
 }
 
-sink_connector_ptr make_archive(const std::string& directory, options o = {},
-                                const std::string& name = "orders") {
+sink_connector_ptr
+make_archive(const std::string& directory, options o = {},
+             const std::string& name = "orders",
+             std::shared_ptr<component_metrics>* metrics = nullptr) {
   o.set("directory", directory);
   auto ctx = test::make_context(name, "sink");
+  if (metrics)
+    *metrics = ctx.metrics;
   auto c = test::make_sink(archive_sink_type(), ctx, std::move(o));
   REQUIRE(c);
   REQUIRE(*c);
@@ -198,7 +202,8 @@ SCENARIO("the archive writes JSON lines into hourly zstd partitions",
   test::temp_dir tmp;
   auto dir = tmp / "archive";
   GIVEN("batches with timestamps across two hours and two days") {
-    auto sink = make_archive(dir);
+    std::shared_ptr<component_metrics> metrics;
+    auto sink = make_archive(dir, {}, "orders", &metrics);
     REQUIRE(!sink->open());
     auto late = utc_ms(2026, 12, 3, 23, 40);
     auto midnight = utc_ms(2026, 12, 4, 0, 5);
@@ -236,6 +241,7 @@ SCENARIO("the archive writes JSON lines into hourly zstd partitions",
                 expected_line("d", midnight + 60'000));
       CHECK(by_partition["dt=2026-12-04/hour=01"] == expected_line("e", one));
       CHECK(as_archive(sink).files_finished() == 3);
+      CHECK(metrics->files_finished.load() == 3);
     }
   }
   GIVEN("an event without a timestamp and one with a bad one") {
