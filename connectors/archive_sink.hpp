@@ -12,6 +12,7 @@
 
 #include <caf/expected.hpp>
 
+#include "connectors/archive_sink_files.hpp"
 #include "connectors/sink_connector.hpp"
 #include "runtime/metrics.hpp"
 
@@ -35,14 +36,6 @@ struct archive_sink_config {
   /// Fault injection: write(2) and fdatasync(2).
   std::function<ssize_t(int, const void*, size_t)> write_data;
   std::function<int(int)> sync_data;
-};
-
-/// What `recover_archive_file` did with a leftover in-progress file.
-struct archive_recovery {
-  std::filesystem::path path; ///< the final name it got (empty: removed)
-  int64_t kept_bytes = 0;     ///< complete frames kept
-  int64_t cut_bytes = 0;      ///< bytes after the last complete frame
-  bool skipped = false;       ///< locked: another sink still writes it
 };
 
 /// Writes events as JSON lines into zstd-compressed files partitioned by
@@ -126,29 +119,5 @@ class archive_sink : public sink_connector {
   uint64_t files_finished_ = 0;
   std::vector<archive_recovery> recovered_;
 };
-
-/// Appends `s` as a JSON string (with its quotes) to `out`. Quotes,
-/// backslashes and control characters are escaped (`\n`, `\t`, ...,
-/// `\u00XX`); valid UTF-8 is copied as it is; each byte of invalid UTF-8
-/// becomes `\u00XX` of its value. Valid text never yields `\u0080` to
-/// `\u00ff` as escapes, so those always stand for one raw byte and the
-/// original bytes can be restored.
-void append_json_string(std::string_view s, std::string& out);
-
-/// Appends event `i` of `batch` as one JSON line with time `ts_ms`.
-void append_json_line(const event_batch& batch, size_t i, int64_t ts_ms,
-                      std::string& out);
-
-/// The partition directory of an hour since the epoch:
-/// `dt=YYYY-MM-DD/hour=HH` (UTC).
-std::string archive_partition(int64_t hour);
-
-/// Cuts an in-progress archive file after its last complete frame (checked
-/// by decompressing each one, checksums included), syncs it and renames it
-/// to its final name (the name without the leading dot and the
-/// `.inprogress` suffix), syncing the directory; removes it when it holds
-/// no complete frame. Skips a file another process holds locked.
-caf::expected<archive_recovery>
-recover_archive_file(const std::filesystem::path& tmp_path);
 
 } // namespace sluice
