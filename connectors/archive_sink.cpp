@@ -1,5 +1,6 @@
 #include "connectors/archive_sink.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <ctime>

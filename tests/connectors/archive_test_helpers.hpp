@@ -99,7 +99,7 @@ inline decoded decompress_file(const fs::path& p) {
     ++result.frames;
     pos += n;
   }
-  // And as one stream, as `zstd -d` reads it.
+  // And as one stream, as a streaming reader sees it.
   ZSTD_inBuffer in{data.data(), data.size(), 0};
   std::vector<char> buf(ZSTD_DStreamOutSize());
   size_t rc = 0;
