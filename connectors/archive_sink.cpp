@@ -40,13 +40,17 @@ int64_t now_ms() {
       .count();
 }
 
-/// The time of event `i`: its `timestamp` header when that is an integer,
-/// else `fallback`.
+/// The last millisecond of the year 9999.
+constexpr int64_t max_event_time = 253'402'300'799'999;
+
+/// The time of event `i`: its `timestamp` header when that is an integer
+/// from 1970 to the year 9999, else `fallback`.
 int64_t event_time(const event_batch& b, size_t i, int64_t fallback) {
   auto v = b.header(i, "timestamp");
   int64_t ts = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), ts);
-  if (v.empty() || ec != std::errc{} || end != v.data() + v.size())
+  if (v.empty() || ec != std::errc{} || end != v.data() + v.size() || ts < 0 ||
+      ts > max_event_time)
     return fallback;
   return ts;
 }

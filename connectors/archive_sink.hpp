@@ -42,7 +42,8 @@ struct archive_sink_config {
 /// hour: `DIRECTORY/TOPIC/dt=YYYY-MM-DD/hour=HH/PREFIX-UNIQUE.jsonl.zst`.
 ///
 /// An event's time is its `timestamp` header (milliseconds since the epoch,
-/// as the timestamp interceptor writes it) or, without a valid one, the time
+/// as the timestamp interceptor writes it) or, without a valid one (an
+/// integer from 1970 to the year 9999), the time
 /// the sink received it; partitions are in UTC. Each line is
 /// `{"ts":MS,"body":"...","headers":{"k":"v",...}}` (see
 /// `append_json_string` for the escaping).

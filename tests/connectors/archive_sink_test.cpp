@@ -78,6 +78,8 @@ SCENARIO("the archive writes JSON lines into hourly zstd partitions",
     b.add_header("host", "h1");
     b.append("bad");
     b.add_header("timestamp", "12x");
+    b.append("far");
+    b.add_header("timestamp", "99999999999999999");
     auto before = now_ms();
     REQUIRE(!sink->write(b));
     auto after = now_ms();
@@ -87,19 +89,27 @@ SCENARIO("the archive writes JSON lines into hourly zstd partitions",
       auto l = list_archive(root);
       REQUIRE(!l.finals.empty());
       auto text = archive_text(root);
-      auto nl = text.find('\n');
-      REQUIRE(nl != std::string::npos);
-      auto j = nlohmann::json::parse(text.substr(0, nl));
-      auto ts = j.at("ts").get<int64_t>();
-      CHECK(ts >= before);
-      CHECK(ts <= after);
-      CHECK(j.at("headers") == nlohmann::json{{"host", "h1"}});
-      CHECK(l.finals.front().parent_path().string() ==
-            archive_partition(ts / 3'600'000));
-      CHECK(bodies_of(text) == std::vector<std::string>{"plain", "bad"});
+      CHECK(bodies_of(text) == std::vector<std::string>{"plain", "bad", "far"});
+      size_t pos = 0;
+      for (auto& f : l.finals) {
+        auto d = decompress_file(root / f);
+        while (!d.text.empty()) {
+          auto nl = d.text.find('\n');
+          REQUIRE(nl != std::string::npos);
+          auto j = nlohmann::json::parse(d.text.substr(0, nl));
+          d.text.erase(0, nl + 1);
+          auto ts = j.at("ts").get<int64_t>();
+          CHECK(ts >= before);
+          CHECK(ts <= after);
+          CHECK(f.parent_path().string() == archive_partition(ts / 3'600'000));
+          if (pos++ == 0)
+            CHECK(j.at("headers") == nlohmann::json{{"host", "h1"}});
+        }
+      }
+      CHECK(pos == 3);
     }
   }
-  GIVEN("a pre-1970 timestamp") {
+  GIVEN("hours around the epoch") {
     CHECK(archive_partition(-1) == "dt=1969-12-31/hour=23");
     CHECK(archive_partition(0) == "dt=1970-01-01/hour=00");
   }
