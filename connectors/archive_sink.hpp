@@ -39,14 +39,17 @@ struct archive_sink_config {
 };
 
 /// Writes events as JSON lines into zstd-compressed files partitioned by
-/// hour: `DIRECTORY/TOPIC/dt=YYYY-MM-DD/hour=HH/PREFIX-UNIQUE.jsonl.zst`.
+/// hour: `DIRECTORY/TOPIC/dt=YYYY-MM-DD/hour=HH/PREFIX-UNIQUE.jsonl.zst`,
+/// UNIQUE being `UTCTIME-ID-COUNTER` (the open time to the millisecond, a
+/// random id per `open`, a counter), so names sort in write order.
 ///
 /// An event's time is its `timestamp` header (milliseconds since the epoch,
 /// as the timestamp interceptor writes it) or, without a valid one (an
-/// integer from 1970 to the year 9999), the time
-/// the sink received it; partitions are in UTC. Each line is
+/// integer from 1970 to the year 9999), the time the sink received it;
+/// partitions are in UTC. Each line is
 /// `{"ts":MS,"body":"...","headers":{"k":"v",...}}` (see
-/// `append_json_string` for the escaping).
+/// `append_json_string` for the escaping). One file is open at a time:
+/// events out of hour order start a new file at each change of partition.
 ///
 /// Durability: a file is written as `.NAME.inprogress` in its partition,
 /// locked (flock) while its writer lives. Every `flush` ends the current zstd
