@@ -34,6 +34,8 @@ connector_registry connector_registry::builtin() {
   r.add(forward_sink_type());
   for (auto& t : builtin_interceptor_types())
     r.add(std::move(t));
+  // The archive sink (issue 6).
+  r.add(archive_sink_type());
   return r;
 }
 

@@ -84,4 +84,7 @@ source_type forward_source_type();
 sink_type forward_sink_type();
 std::vector<interceptor_type> builtin_interceptor_types();
 
+// The archive sink (issue 6).
+sink_type archive_sink_type();
+
 } // namespace sluice

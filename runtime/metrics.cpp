@@ -44,6 +44,7 @@ metrics_snapshot copy(const component_metrics& m) {
   s.in_flight = load(m.in_flight);
   s.reconnects = load(m.reconnects);
   s.peers_connected = load(m.peers_connected);
+  s.files_finished = load(m.files_finished);
   std::lock_guard guard{m.text_mtx};
   s.group = m.group;
   s.group_state = m.group_state;
@@ -119,6 +120,9 @@ std::string to_string(const metrics_snapshot& x) {
     line += fmt::format(" protocol_errors={}", x.protocol_errors);
   if (x.duplicates_dropped > 0)
     line += fmt::format(" duplicates_dropped={}", x.duplicates_dropped);
+  // Archive sinks: shown once it counts.
+  if (x.files_finished > 0)
+    line += fmt::format(" files_finished={}", x.files_finished);
   // Forward sinks: their link.
   if (!x.peer.empty())
     line += fmt::format(" peer={} connected={} in_flight={} reconnects={}",

@@ -107,6 +107,8 @@ struct component_metrics {
   /// refused puts, puts over credit, commits of leases the sender does not
   /// hold.
   std::atomic<uint64_t> protocol_errors{0};
+  /// Archive sinks: files finished (synced and renamed to their final name).
+  std::atomic<uint64_t> files_finished{0};
 
   void add_in(uint64_t events, uint64_t bytes) {
     events_in.fetch_add(events, std::memory_order_relaxed);
@@ -168,6 +170,7 @@ struct metrics_snapshot {
   uint64_t reconnects = 0;
   std::string last_error;
   uint64_t peers_connected = 0;
+  uint64_t files_finished = 0;
 
   friend bool operator==(const metrics_snapshot&,
                          const metrics_snapshot&) = default;
@@ -183,7 +186,7 @@ typename Inspector::result_type inspect(Inspector& f, metrics_snapshot& x) {
            x.capacity, x.rerouted, x.switches, x.failures, x.penalty_ms,
            x.group, x.group_state, x.active, x.sources_attached,
            x.protocol_errors, x.state, x.peer, x.connected, x.in_flight,
-           x.reconnects, x.last_error, x.peers_connected);
+           x.reconnects, x.last_error, x.peers_connected, x.files_finished);
 }
 
 /// What a node answers `sluice status`: its name, how long it has run and

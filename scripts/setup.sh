@@ -9,6 +9,7 @@ packages=(
   libmariadb-dev catch2 libbenchmark-dev libtomlplusplus-dev
   libfmt-dev libspdlog-dev libcli11-dev libre2-dev zlib1g-dev nlohmann-json3-dev clang-format
   libssl-dev openssl
+  libzstd-dev
 )
 if [[ "${SLUICE_SETUP_FUZZ:-0}" == 1 ]]; then
   packages+=(clang libclang-rt-14-dev)

@@ -128,7 +128,7 @@ shards = 4
     CHECK(has(errors, "t.toml:9:1: error: unknown option 'capcity' for memory "
                       "channel 'c1'; did you mean 'capacity'?"));
     CHECK(has(errors, "t.toml:13:8: error: unknown sink type 'nul'; known "
-                      "types: console, file, forward, null"));
+                      "types: archive, console, file, forward, null"));
     CHECK(has(errors, "t.toml:16:1: error: file sink 'k2' needs option "
                       "'directory'"));
     CHECK(has(errors, "t.toml:20:2: error: 'topics' is not supported yet"));
