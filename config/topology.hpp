@@ -142,6 +142,10 @@ struct topology_spec {
   /// Channels that actors added in code feed or drain (embedding): they
   /// count as having a source and a sink.
   std::vector<std::string> attached_channels;
+  /// Imported configurations (Flume): the keys of properties accepted
+  /// without effect, in file order; names only, never values (some are
+  /// credentials).
+  std::vector<std::string> unused_properties;
 };
 
 /// The largest topology file read, in bytes.
