@@ -396,8 +396,24 @@ TEST_CASE("shard log: offset_for_time", "[shard_log]") {
   CHECK(log->offset_for_time(1049) == 147);
   CHECK(log->offset_for_time(1050) == 150); // the end
   log->close();
+  {
+    auto again = open_log(config(dir.path()));
+    CHECK(again->recovered_clean());
+    CHECK(again->offset_for_time(1040) == 120);
+    append_batches(*again, 50, 60);
+    REQUIRE(!again->sync());
+    // Dropped: the active segment's indexes are rebuilt by the scan.
+  }
   auto again = open_log(config(dir.path()));
-  CHECK(again->offset_for_time(1040) == 120);
+  CHECK(!again->recovered_clean());
+  for (int i = 0; i < 60; ++i) {
+    CHECK(again->offset_for_time(1000 + i) == static_cast<uint64_t>(3 * i));
+    auto r = again->read(static_cast<uint64_t>(3 * i + 1), 1);
+    REQUIRE(r);
+    REQUIRE(!r->empty());
+    CHECK((*r)[0].base_offset == static_cast<uint64_t>(3 * i));
+  }
+  CHECK(again->offset_for_time(5000) == 180);
 }
 
 TEST_CASE("shard log: a full disk is a clear error and damages nothing",
