@@ -700,7 +700,7 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
       error(s.name, "type", "unknown sink type '" + s.type + "'");
     check_link(s.name, "sink", s.channel, s.batch_size);
     drained.insert(s.channel);
-    if (s.type == "file")
+    if (s.type == "file" || s.type == "archive")
       directory_usable(s.name, s.opts, "directory", false);
   }
   for (auto& g : spec.sink_groups)

@@ -260,6 +260,26 @@ directory = "{dir}/blocker/out"
     CHECK_THAT(r2.output, Catch::Contains(dir / "topology.toml:5:") &&
                               Catch::Contains(dir / "topology.toml:13:"));
   }
+  SECTION("an archive sink directory under a file too") {
+    write_text(dir / "topology.toml", fmt::format(R"([sources.gen]
+type = "generator"
+channel = "mem"
+
+[channels.mem]
+type = "memory"
+
+[sinks.arch]
+type = "archive"
+channel = "mem"
+directory = "{dir}/blocker/archive"
+)",
+                                                  fmt::arg("dir", dir.path())));
+    auto r2 = run_sluice({"check", dir / "topology.toml"});
+    INFO(r2.output);
+    CHECK(r2.code == 2);
+    CHECK_THAT(r2.output, Catch::Contains(dir / "topology.toml:11:") &&
+                              Catch::Contains("exists and is not a directory"));
+  }
   SECTION("run refuses it at once too") {
     auto r2 = run_sluice({"run", dir / "topology.toml"});
     INFO(r2.output);
