@@ -123,7 +123,13 @@ void pump(fs_ptr self) {
       st.unacked.emplace_back(seq, key);
       st.credit -= std::min<uint64_t>(st.credit, b.size());
       st.cfg.metrics->add_out(b.size(), b.byte_size());
-      self->send(st.cfg.channel, put_atom::value, seq, b, st.seen.to_token());
+      // The batch keeps the name it first crossed a link with, so a topic
+      // (or a relay further on) recognises it through any path.
+      event_batch stamped = b;
+      if (!stamped.has_origin())
+        stamped.set_origin(key.first, key.second);
+      self->send(st.cfg.channel, put_atom::value, seq, std::move(stamped),
+                 st.seen.to_token());
       r.need = seq;
       ++r.next;
     }
