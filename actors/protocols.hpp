@@ -37,9 +37,12 @@ using sink_feed_actor =
 
 /// What a channel tells a source that attached to it.
 ///
-/// - `(ack_atom, uint64_t seq, uint64_t credit)`: every batch up to `seq`
-///   is durable in the channel; `credit` more events may be put. Acks come
-///   in put order.
+/// - `(ack_atom, uint64_t seq, uint64_t credit)`: batch `seq` is durable in
+///   the channel; `credit` more events may be put. Each put is acked once.
+///   A channel acks in put order, but a source must not rely on it (a
+///   source fed by several readers, or a future channel, may see acks out of
+///   order): it records acks one by one and treats as acknowledged only the
+///   contiguous run of seqs from its first put.
 /// - `(credit_atom, uint64_t n)`: `n` more events may be put.
 using source_feedback_actor =
     caf::typed_actor<caf::reacts_to<ack_atom, uint64_t, uint64_t>,
