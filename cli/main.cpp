@@ -81,6 +81,10 @@ caf::expected<topology_spec> load(const std::string& path,
   auto spec = load_flume(path, agent, registry, problems, notes);
   for (auto& n : notes)
     std::cerr << note_to_string(n) << '\n';
+  // Names only: some of these properties are credentials.
+  if (spec)
+    if (auto line = unused_properties_line(agent, *spec); !line.empty())
+      std::cerr << line << '\n';
   return spec;
 }
 

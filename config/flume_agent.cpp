@@ -434,6 +434,12 @@ topology_spec mapper::run(const std::vector<property>& props) {
     return bad_groups_.count(g.name) > 0;
   });
   finish_batches(out);
+  std::sort(unused_.begin(), unused_.end(), [](auto* x, auto* y) {
+    return std::tie(x->where.line, x->where.column) <
+           std::tie(y->where.line, y->where.column);
+  });
+  for (auto* p : unused_)
+    out.unused_properties.push_back(p->key);
   return out;
 }
 
@@ -518,6 +524,11 @@ parse_flume(std::string_view text, const std::string& file_name,
       // An option whose value the mapping refused is missing here: said.
       if (m.refused(d.message))
         continue;
+      // A topic sink's node is its datahub.endPoint, which the mapping
+      // checked (Flume declares no topics).
+      if (d.message.find("which this topology does not declare") !=
+          std::string::npos)
+        continue;
       // Its messages name sluice's options; say Flume's names.
       for (auto [from, to] : {std::pair{"batch_size", "batch size"},
                               {"transaction_capacity", "transactionCapacity"},
@@ -530,6 +541,14 @@ parse_flume(std::string_view text, const std::string& file_name,
   if (problems.size() > before)
     return fail();
   return spec;
+}
+
+std::string unused_properties_line(const std::string& agent,
+                                   const topology_spec& spec) {
+  if (spec.unused_properties.empty())
+    return {};
+  return agent +
+         ": unused Flume properties: " + detail::join(spec.unused_properties);
 }
 
 caf::expected<topology_spec> load_flume(const std::string& path,

@@ -5,6 +5,7 @@
 #include "config/flume_mapper.hpp"
 #include "config/topology_detail.hpp"
 #include "connectors/registry.hpp"
+#include "connectors/topic.hpp"
 #include "runtime/errors.hpp"
 
 namespace sluice::flume {
@@ -364,6 +365,86 @@ void mapper::map_interceptors(component& c, source_spec& s) {
 
 // -- sinks ------------------------------------------------------------------
 
+std::optional<size_t> mapper::map_datahub(component& c, sink_spec& s) {
+  auto what = "DatahubSink '" + c.name + "'";
+  apply(c,
+        {{"datahub.topic", "topic", conv::string},
+         {"shard.number", "shards", conv::integer},
+         {"shard.maxTimeOut", "timeout", conv::seconds}},
+        s.opts);
+  needs(c, what, "datahub.topic", " (the topic written)");
+  // Credentials and the DataHub project have no meaning for a sluice topic:
+  // accepted, named once as unused, their values never shown.
+  for (auto* tail :
+       {"datahub.accessID", "datahub.accessKey", "datahub.project"})
+    if (auto* p = take(c, tail))
+      unused_.push_back(p);
+  if (auto* p = take(c, "datahub.endPoint")) {
+    constexpr std::string_view scheme = "sluice://";
+    auto v = text(*p);
+    if (lower(v.substr(0, scheme.size())) == scheme) {
+      auto address = v.substr(scheme.size());
+      set_origin(c, "address", *p);
+      if (auto parsed = parse_topic_address(address); !parsed)
+        error(p->at(0), p->key +
+                            " must be sluice://HOST:PORT (the control "
+                            "port of the sluice node holding the "
+                            "topic): '" +
+                            address + "' has " +
+                            (address.find(':') == std::string::npos
+                                 ? std::string{"no port"}
+                                 : std::string{"a bad host or port"}));
+      else
+        s.opts.set("address", address);
+    } else {
+      // A DataHub URL: nothing sluice can reach. Its value is not shown
+      // (a URL may hold credentials).
+      unused_.push_back(p);
+      error(p->at(0), p->key +
+                          " names a DataHub endpoint, which sluice does not "
+                          "use; the topic lives on a sluice node: write " +
+                          p->key +
+                          " = sluice://HOST:PORT with that node's control "
+                          "port");
+    }
+  } else {
+    needs(c, what, "datahub.endPoint",
+          " = sluice://HOST:PORT (the control port of the sluice node "
+          "holding the topic)");
+  }
+  if (auto* p = take(c, "serializer")) {
+    if (lower(text(*p)) != "delimited")
+      error(p->at(0), p->key + " '" + text(*p) +
+                          "' does not map: sluice keeps each line as the "
+                          "record's body and checks it as DELIMITED fields");
+  }
+  if (auto* p = take(c, "serializer.delimiter")) {
+    // A blank is a delimiter too: keep it when the value is only that.
+    auto d = text(*p);
+    s.opts.set("delimiter", d.empty() ? p->value : d);
+    set_origin(c, "delimiter", *p);
+    if (p->value.empty())
+      error(p->at(0), p->key + " must not be empty");
+  }
+  if (auto* p = take(c, "serializer.fieldnames")) {
+    std::vector<std::string> fields;
+    for (auto& x : list(*p, true))
+      fields.push_back(x.text);
+    if (fields.empty())
+      error(p->at(0), p->key + " must name at least one field");
+    s.opts.set("fields", std::move(fields));
+    set_origin(c, "fields", *p);
+  }
+  if (auto* p = take(c, "serializer.charset")) {
+    auto v = lower(text(*p));
+    if (v != "utf-8" && v != "utf8")
+      error(p->at(0), p->key + " '" + text(*p) +
+                          "' does not map: sluice keeps a line's bytes as "
+                          "they are (UTF-8)");
+  }
+  return this->batch(c, "batchSize");
+}
+
 void mapper::map_sink(component& c, topology_spec& out) {
   sink_spec s;
   s.name = c.name;
@@ -431,16 +512,14 @@ void mapper::map_sink(component& c, topology_spec& out) {
     needs(c, "avro sink", "hostname");
     needs(c, "avro sink", "port");
     batch = this->batch(c, "batch-size");
+  } else if (t == "com.aliyun.datahub.flume.sink.datahubsink") {
+    s.type = "topic";
+    batch = map_datahub(c, s);
   } else {
-    if (t == "com.aliyun.datahub.flume.sink.datahubsink")
-      error(type->at(0),
-            type->key + ": the DataHub queue sink does not map: sluice has "
-                        "no topics yet; write the relay's events to files "
-                        "with type = file_roll and sink.directory = DIR");
-    else
-      error(type->at(0), type->key + ": sink type '" + text(*type) +
-                             "' does not map; sluice maps file_roll, "
-                             "logger, null and avro");
+    error(type->at(0), type->key + ": sink type '" + text(*type) +
+                           "' does not map; sluice maps file_roll, logger, "
+                           "null, avro and com.aliyun.datahub.flume.sink."
+                           "DatahubSink");
     take_all(c);
     return;
   }

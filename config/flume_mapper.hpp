@@ -130,6 +130,8 @@ class mapper {
   void map_source(component& c, topology_spec& out);
   void map_interceptors(component& c, source_spec& s);
   void map_sink(component& c, topology_spec& out);
+  /// A DatahubSink's properties to a topic sink's options; its batch size.
+  std::optional<size_t> map_datahub(component& c, sink_spec& s);
   void map_group(component& c, topology_spec& out);
   void check_groups(topology_spec& out);
   void finish_batches(topology_spec& out);
@@ -158,6 +160,8 @@ class mapper {
   std::map<std::string, size_t> source_batches_, sink_batches_;
   std::map<std::string, std::string> group_of_; ///< sink -> group
   std::set<std::string> missing_; ///< components said to lack a property
+  /// Properties accepted without effect, named (never shown) once.
+  std::vector<const property*> unused_;
 };
 
 } // namespace sluice::flume

@@ -54,6 +54,13 @@ caf::expected<topology_spec> load_flume(const std::string& path,
                                         std::vector<diagnostic>& problems,
                                         std::vector<diagnostic>& notes);
 
+/// "AGENT: unused Flume properties: a.b.c, ..." naming (never showing the
+/// values of) the properties the mapping accepted without effect (a
+/// DatahubSink's credentials and project); empty when there are none.
+/// `sluice check` and `run` print it once.
+std::string unused_properties_line(const std::string& agent,
+                                   const topology_spec& spec);
+
 /// True when `path` names a Flume configuration by its extension
 /// (`.properties` or `.conf`).
 bool is_flume_file(const std::string& path);

@@ -304,14 +304,13 @@ agentA.sinks.k1.batchSize = 1
 agentA.sinks.k1.channel = c1
 )",
                        "agentA");
-    // One error for the sink, not one per option of it.
+    // It maps to a topic sink, which needs the topic and the node holding
+    // it (tests/config/flume_datahub_test.cpp has the rest).
     REQUIRE(errs.size() == 2);
-    CHECK(has(errs, "f.properties:11:24: error: agentA.sinks.k1.type: the "
-                    "DataHub queue sink does not map: sluice has no topics "
-                    "yet; write the relay's events to files with type = "
-                    "file_roll"));
-    // Without its sink the channel is drained by nothing.
-    CHECK(has(errs, "channel 'c1' has no sink draining it"));
+    CHECK(has(errs, "f.properties:3:16: error: DatahubSink 'k1' needs "
+                    "agentA.sinks.k1.datahub.topic"));
+    CHECK(has(errs, "f.properties:3:16: error: DatahubSink 'k1' needs "
+                    "agentA.sinks.k1.datahub.endPoint = sluice://HOST:PORT"));
   }
 }
 
@@ -674,7 +673,8 @@ a1.sinks.k1.channel = c1
                     "and file channels"));
     CHECK(has(errs, "f.properties:8:20: error: a1.sinks.k1.type: sink type "
                     "'hdfs' does not map; sluice maps file_roll, logger, "
-                    "null and avro"));
+                    "null, avro and com.aliyun.datahub.flume.sink."
+                    "DatahubSink"));
   }
   GIVEN("a misspelt key") {
     auto errs = errors(std::string{small_agent} +

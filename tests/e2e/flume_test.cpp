@@ -110,9 +110,9 @@ SCENARIO("sluice check --agent reads a Flume configuration", "[e2e][flume]") {
                                         "property 'a1.sources.r1.comand' for "
                                         "exec source 'r1'; did you mean "
                                         "'command'?"));
-      CHECK_THAT(out, Catch::Contains(path + ":8:20: error: a1.sinks.k1.type: "
-                                             "the DataHub queue sink does not "
-                                             "map"));
+      CHECK_THAT(out,
+                 Catch::Contains(path + ":3:12: error: DatahubSink 'k1' "
+                                        "needs a1.sinks.k1.datahub.topic"));
     }
   }
   GIVEN("a Flume file without --agent, and an agent not in the file") {
