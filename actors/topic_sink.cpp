@@ -33,9 +33,9 @@ uint32_t topic_shard_for_key(std::string_view key, uint32_t shards) noexcept {
 
 uint32_t topic_shard_for_batch(std::string_view producer, uint64_t seq,
                                uint32_t shards) noexcept {
-  return shards == 0 ? 0
-                     : static_cast<uint32_t>((topic_hash(producer) + seq) %
-                                             shards);
+  return shards == 0
+             ? 0
+             : static_cast<uint32_t>((topic_hash(producer) + seq) % shards);
 }
 
 namespace {
@@ -46,16 +46,16 @@ using namespace std::chrono_literals;
 struct pending_lease {
   uint64_t events = 0;
   uint64_t bytes = 0;
-  size_t outstanding = 0; ///< appends not yet answered
+  size_t outstanding = 0;  ///< appends not yet answered
   uint64_t duplicates = 0; ///< events the shards dropped as duplicates
 };
 
 struct topic_sink_state {
   topic_sink_config cfg;
   topic_actor topic;
-  std::vector<shard_actor> shards;     ///< empty until the metadata came
+  std::vector<shard_actor> shards; ///< empty until the metadata came
   std::map<uint64_t, pending_lease> in_flight; ///< by lease id
-  size_t takes = 0;                    ///< take requests outstanding
+  size_t takes = 0;                            ///< take requests outstanding
   int64_t connect_backoff_ms = 100;
   int64_t full_backoff_ms = 0; ///< 0: not backing off after a full disk
   bool waiting = false;        ///< a back-off timer runs: take nothing
@@ -216,14 +216,14 @@ void send_lease(ts_ptr self, lease& l) {
                          ? batch.origin_seq()
                          : (b < l.seqs.size() ? l.seqs[b] : uint64_t{0});
       if (st.cfg.partition == topic_partition::round_robin) {
-        appends.push_back({topic_shard_for_batch(producer, seq, n), producer,
-                           seq, batch});
+        appends.push_back(
+            {topic_shard_for_batch(producer, seq, n), producer, seq, batch});
         continue;
       }
       std::vector<event_batch> parts(n);
       for (size_t e = 0; e < batch.size(); ++e) {
-        auto key = st.cfg.key.empty() ? batch.body(e)
-                                      : batch.header(e, st.cfg.key);
+        auto key =
+            st.cfg.key.empty() ? batch.body(e) : batch.header(e, st.cfg.key);
         parts[topic_shard_for_key(key, n)].append_from(batch, e);
       }
       for (uint32_t s = 0; s < n; ++s)
@@ -481,7 +481,8 @@ caf::behavior topic_sink_impl(ts_ptr self, topic_sink_config cfg) {
 } // namespace
 
 sink_actor spawn_topic_sink(caf::actor_system& sys, topic_sink_config cfg) {
-  return caf::actor_cast<sink_actor>(sys.spawn(topic_sink_impl, std::move(cfg)));
+  return caf::actor_cast<sink_actor>(
+      sys.spawn(topic_sink_impl, std::move(cfg)));
 }
 
 } // namespace sluice
