@@ -97,6 +97,9 @@ class parser {
   void parse_priorities(const toml::table& t, const std::string& what,
                         sink_group_spec& spec);
   void parse_nodes(const toml::table& tbl, cluster_spec& out);
+  void parse_topics(const toml::table& tbl, topology_spec& out);
+  void parse_fsync_key(const toml::node& node, const std::string& what,
+                       topic_spec& out);
   void parse_cluster(const toml::table& tbl, cluster_spec& out);
   void parse_tls(const toml::table& tbl, tls_spec& out);
   std::vector<interceptor_spec> parse_interceptors(const toml::node& node,
@@ -577,6 +580,67 @@ void parser::parse_nodes(const toml::table& tbl, cluster_spec& out) {
   }
 }
 
+void parser::parse_fsync_key(const toml::node& node, const std::string& what,
+                             topic_spec& out) {
+  if (node.is_integer()) {
+    auto ms = *node.value<int64_t>();
+    if (ms < 1 || ms > max_fsync_interval_ms)
+      error(node.source(), "'fsync' of " + what + " must be \"batch\" or " +
+                               "an interval from 1 ms to " +
+                               std::to_string(max_fsync_interval_ms) +
+                               " ms, got " + std::to_string(ms));
+    else
+      out.fsync_ms = ms;
+    return;
+  }
+  if (!node.is_string()) {
+    error(node.source(), "'fsync' of " + what +
+                             " must be \"batch\" or a duration such as "
+                             "\"10ms\", got " +
+                             type_name(node));
+    return;
+  }
+  if (auto ms = parse_fsync(*node.value<std::string>()))
+    out.fsync_ms = *ms;
+  else
+    error(node.source(), "'fsync' of " + what + ": " + message_of(ms.error()));
+}
+
+void parser::parse_topics(const toml::table& tbl, topology_spec& out) {
+  for (auto& [k, v] : tbl) {
+    std::string name{k.str()};
+    auto what = "topic '" + name + "'";
+    auto* t = component_table(v, "topic", what);
+    if (!t)
+      continue;
+    topic_spec topic;
+    topic.name = name;
+    topic.where = at(k.source());
+    auto component = "topics." + name;
+    keys_[component + "\n"] = topic.where;
+    topic.node = string_key(*t, "node", what, false);
+    options opts;
+    auto before = problems_.size();
+    parse_options(*t, what, component, topic_options(), {"node", "fsync"},
+                  opts);
+    if (auto* fsync = t->get("fsync"))
+      parse_fsync_key(*fsync, what, topic);
+    if (problems_.size() == before) {
+      topic.directory = opts.get_string("directory");
+      if (topic.directory.empty())
+        error(t->get("directory")->source(),
+              "'directory' of " + what + " must not be empty");
+      topic.shards = static_cast<uint32_t>(opts.get_int("shards"));
+      topic.segment_size = opts.get_int("segment_size");
+      topic.retention_time_ms = opts.get_int("retention_time");
+      topic.retention_size = opts.get_int("retention_size");
+      topic.max_disk_bytes = opts.get_int("max_disk_bytes");
+      topic.min_free_space = opts.get_int("min_free_space");
+    }
+    out.topics.push_back(std::move(topic));
+  }
+}
+
 void parser::parse_tls(const toml::table& tbl, tls_spec& out) {
   static const std::vector<option_spec> specs = {
       {"certificate", option_type::string,
@@ -630,7 +694,7 @@ void parser::parse_cluster(const toml::table& tbl, cluster_spec& out) {
 
 topology_spec parser::parse(const toml::table& root) {
   topology_spec spec;
-  static const std::set<std::string> future = {"topics", "jobs"};
+  static const std::set<std::string> future = {"jobs"};
   for (auto& [k, v] : root) {
     std::string key{k.str()};
     if (future.count(key) > 0) {
@@ -640,7 +704,7 @@ topology_spec parser::parse(const toml::table& root) {
     auto* t = v.as_table();
     if (key != "supervision" && key != "engine" && key != "sources" &&
         key != "channels" && key != "sinks" && key != "sink_groups" &&
-        key != "nodes" && key != "cluster") {
+        key != "nodes" && key != "cluster" && key != "topics") {
       // `type = "tcp"` before any [table] header is a key, not a section.
       if (!t) {
         error(k.source(), "'" + key +
@@ -652,9 +716,10 @@ topology_spec parser::parse(const toml::table& root) {
       error(k.source(),
             "unknown section '" + key +
                 "'; allowed: sources, channels, sinks, "
-                "sink_groups, supervision, engine, nodes, cluster" +
+                "sink_groups, supervision, engine, nodes, cluster, topics" +
                 suggestion(key, {"sources", "channels", "sinks", "sink_groups",
-                                 "supervision", "engine", "nodes", "cluster"}));
+                                 "supervision", "engine", "nodes", "cluster",
+                                 "topics"}));
       continue;
     }
     if (!t) {
@@ -675,6 +740,8 @@ topology_spec parser::parse(const toml::table& root) {
       parse_nodes(*t, spec.cluster);
     else if (key == "cluster")
       parse_cluster(*t, spec.cluster);
+    else if (key == "topics")
+      parse_topics(*t, spec);
     else
       parse_sinks(*t, spec);
   }
@@ -714,8 +781,8 @@ caf::expected<topology_spec> parse_topology(std::string_view text,
   // With nothing declared, validating says only that, which misleads when
   // the parser has already said why (a misspelt section, `[sources]`
   // holding options instead of [sources.NAME]).
-  bool nothing =
-      spec.sources.empty() && spec.channels.empty() && spec.sinks.empty();
+  bool nothing = spec.sources.empty() && spec.channels.empty() &&
+                 spec.sinks.empty() && spec.topics.empty();
   if (!nothing || problems.size() == before)
     for (auto& d : detail::validate_impl(
              spec, registry,

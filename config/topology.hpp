@@ -101,6 +101,25 @@ struct cluster_spec {
   tls_spec tls;
 };
 
+/// A durable sharded topic (`[topics.NAME]`): N shard logs in one
+/// directory on one node, which topic sinks write and topic sources read.
+struct topic_spec {
+  std::string name;
+  std::string node;      ///< the node holding it; empty: the only node
+  std::string directory; ///< holds topic.meta and shard-NNNN/
+  uint32_t shards = 1;   ///< fixed at creation, 1..1024
+  /// Group commit: 0 is `fsync = "batch"` (one sync after each run of
+  /// appends), else one sync every this many ms.
+  int64_t fsync_ms = 0;
+  int64_t segment_size = int64_t{256} << 20;   ///< bytes of one segment
+  int64_t retention_time_ms = 0;               ///< 0: keep for ever
+  int64_t retention_size = 0;                  ///< per shard; 0: no limit
+  int64_t max_disk_bytes = 0;                  ///< per shard; 0: only the disk
+  int64_t min_free_space = int64_t{256} << 20; ///< left free on the disk
+  source_position where;
+  bool fsync_per_batch() const noexcept { return fsync_ms == 0; }
+};
+
 /// How supervisors restart failed components.
 struct supervision_spec {
   int64_t max_restarts = 10; ///< within `restart_window_ms`
@@ -115,6 +134,7 @@ struct topology_spec {
   std::vector<channel_spec> channels;
   std::vector<sink_spec> sinks;
   std::vector<sink_group_spec> sink_groups;
+  std::vector<topic_spec> topics; ///< `[topics.NAME]`
   cluster_spec cluster;
   supervision_spec supervision;
   /// How long a stop waits for channels to drain into sinks.
@@ -147,6 +167,15 @@ const std::vector<option_spec>& channel_options(const std::string& type);
 /// Options of a sink group, by type ("failover" or "load_balance"); `type`,
 /// `sinks` and `priority` are read apart.
 const std::vector<option_spec>& sink_group_options(const std::string& type);
+
+/// The longest group-commit interval a topic's `fsync` may name.
+inline constexpr int64_t max_fsync_interval_ms = 60'000;
+
+/// Options of `[topics.NAME]` (`fsync` and `node` are read apart).
+const std::vector<option_spec>& topic_options();
+
+/// Parses a topic's `fsync`: "batch" is 0, else a duration in ms (> 0).
+caf::expected<int64_t> parse_fsync(std::string_view text);
 
 /// Parses and validates a topology from TOML text. On failure, returns every
 /// problem found, each with its position. Text larger than

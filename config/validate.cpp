@@ -11,6 +11,8 @@
 #include "config/topology.hpp"
 #include "config/topology_detail.hpp"
 #include "connectors/registry.hpp"
+#include "connectors/topic.hpp"
+#include "runtime/errors.hpp"
 #include "runtime/paths.hpp"
 
 namespace sluice {
@@ -63,6 +65,29 @@ std::vector<option_spec> file_channel_options() {
        option_value{int64_t{2} << 30}, 1 << 20},
       {"min_free_space", option_type::bytes,
        "free space the channel leaves on the file system", false,
+       option_value{int64_t{256} << 20}, 0},
+  };
+}
+
+std::vector<option_spec> make_topic_options() {
+  return {
+      {"directory", option_type::string,
+       "directory of the topic's metadata and shard logs", true},
+      {"shards", option_type::integer, "number of shards, fixed at creation",
+       false, option_value{int64_t{1}}, 1, 1024},
+      {"segment_size", option_type::bytes, "size of one shard log segment",
+       false, option_value{int64_t{256} << 20}, 64 << 10, int64_t{1} << 30},
+      {"retention_time", option_type::duration,
+       "a segment whose newest record is older goes (0: keep for ever)", false,
+       option_value{int64_t{0}}, 0},
+      {"retention_size", option_type::bytes,
+       "oldest segments of a shard go while it holds more (0: no limit)", false,
+       option_value{int64_t{0}}, 0},
+      {"max_disk_bytes", option_type::bytes,
+       "disk one shard may use (0: only the disk's limit)", false,
+       option_value{int64_t{0}}, 0},
+      {"min_free_space", option_type::bytes,
+       "free space the topic leaves on the file system", false,
        option_value{int64_t{256} << 20}, 0},
   };
 }
@@ -322,6 +347,194 @@ void check_cluster(const topology_spec& spec, const error_fn& error) {
   }
 }
 
+/// An error's message without the code that `describe` puts first.
+std::string message_of(const caf::error& err) {
+  auto text = describe(err);
+  if (auto colon = text.find(": "); colon != std::string::npos)
+    text.erase(0, colon + 2);
+  return text;
+}
+
+/// "DIR" normalized, without a trailing '/'.
+std::string normal_path(const std::string& path) {
+  auto normal = std::filesystem::path{path}.lexically_normal().string();
+  while (normal.size() > 1 && normal.ends_with('/'))
+    normal.pop_back();
+  return normal;
+}
+
+/// True when `inner` is `outer` or lies under it.
+bool within(const std::string& inner, const std::string& outer) {
+  return inner == outer || (inner.size() > outer.size() &&
+                            inner.compare(0, outer.size(), outer) == 0 &&
+                            (outer == "/" || inner[outer.size()] == '/'));
+}
+
+/// Each topic's values, directory and node.
+void check_topics(const topology_spec& spec, const error_fn& error) {
+  std::set<std::string> node_names;
+  for (auto& n : spec.cluster.nodes)
+    node_names.insert(n.name);
+  std::vector<std::string> declared(node_names.begin(), node_names.end());
+  // Directories of file channels and of topics: none may hold another.
+  std::vector<std::pair<std::string, std::string>> dirs; // path -> owner
+  for (auto& c : spec.channels)
+    if (c.type == "file")
+      if (auto path = string_option(c.opts, "directory"); !path.empty())
+        dirs.emplace_back(normal_path(path), "channel '" + c.name + "'");
+  std::set<std::string> names;
+  for (auto& t : spec.topics) {
+    auto component = "topics." + t.name;
+    auto what = "topic '" + t.name + "'";
+    if (!valid_name(t.name))
+      error(component, "",
+            "topic name '" + t.name +
+                "' may use only letters, digits, '_', '-' and '.'");
+    if (!names.insert(t.name).second)
+      error(component, "", what + " is declared twice");
+    if (t.shards < 1 || t.shards > 1024)
+      error(component, "shards",
+            "shards of " + what + " must be from 1 to 1024, got " +
+                std::to_string(t.shards));
+    if (t.fsync_ms < 0 || t.fsync_ms > max_fsync_interval_ms)
+      error(component, "fsync",
+            "fsync of " + what + " must be \"batch\" (0) or 1 to " +
+                std::to_string(max_fsync_interval_ms) + " ms, got " +
+                std::to_string(t.fsync_ms));
+    if (t.segment_size < (64 << 10) || t.segment_size > (int64_t{1} << 30))
+      error(component, "segment_size",
+            "segment_size of " + what + " must be from 64 KiB to 1 GiB, got " +
+                std::to_string(t.segment_size));
+    auto not_negative = [&](int64_t x, const std::string& key) {
+      if (x < 0)
+        error(component, key,
+              key + " of " + what + " must not be negative, got " +
+                  std::to_string(x));
+    };
+    not_negative(t.retention_time_ms, "retention_time");
+    not_negative(t.retention_size, "retention_size");
+    not_negative(t.max_disk_bytes, "max_disk_bytes");
+    not_negative(t.min_free_space, "min_free_space");
+    // Where it lives.
+    if (node_names.empty()) {
+      if (!t.node.empty())
+        error(component, "node",
+              what + " names node '" + t.node +
+                  "', but the topology declares no nodes; declare it as "
+                  "[nodes." +
+                  t.node + "]");
+    } else if (t.node.empty()) {
+      error(component, "",
+            what +
+                " must name the node holding it (node = \"NAME\"); "
+                "declared nodes: " +
+                detail::join(declared));
+    } else if (node_names.count(t.node) == 0) {
+      error(component, "node",
+            what + " names an undeclared node '" + t.node + "'" +
+                detail::suggestion(t.node, declared) +
+                "; declared nodes: " + detail::join(declared));
+    }
+    if (t.directory.empty()) {
+      error(component, "directory", what + " needs a directory");
+      continue;
+    }
+    auto path = normal_path(t.directory);
+    for (auto& [other, owner] : dirs) {
+      if (path == other)
+        error(component, "directory",
+              "directory '" + t.directory + "' of " + what +
+                  " is also the directory of " + owner +
+                  "; each needs its own");
+      else if (within(path, other) || within(other, path))
+        error(component, "directory",
+              "directory '" + t.directory + "' of " + what + " and '" + other +
+                  "' of " + owner + " lie inside one another; each needs " +
+                  "a directory of its own");
+    }
+    if (auto file = blocking_file(t.directory); !file.empty())
+      error(component, "directory",
+            "directory '" + t.directory + "' of " + what +
+                " cannot be used: '" + file.string() +
+                "' exists and is not a directory");
+    dirs.emplace_back(path, what);
+  }
+}
+
+/// The topic a topic sink or source names: declared here, or reached at
+/// `address`; and a source's `start`.
+void check_topic_links(const topology_spec& spec, const error_fn& error) {
+  std::map<std::string, const topic_spec*> topics;
+  std::vector<std::string> names;
+  for (auto& t : spec.topics) {
+    topics.emplace(t.name, &t);
+    names.push_back(t.name);
+  }
+  auto check = [&](const std::string& name, const std::string& kind,
+                   const options& opts) {
+    auto what = "topic " + kind + " '" + name + "'";
+    auto topic = string_option(opts, "topic");
+    auto address = string_option(opts, "address");
+    if (topic.empty()) {
+      if (opts.contains("topic"))
+        error(name, "topic", "'topic' of " + what + " must not be empty");
+      return;
+    }
+    if (!address.empty()) {
+      if (auto parsed = parse_topic_address(address); !parsed)
+        error(name, "address", what + ": " + message_of(parsed.error()));
+      else if (auto i = topics.find(topic); i != topics.end())
+        error(name, "address",
+              what + " names topic '" + topic +
+                  "', which this topology declares; 'address' is only for a "
+                  "topic on a node outside it");
+      return;
+    }
+    if (topics.count(topic) == 0)
+      error(name, "topic",
+            what + " names topic '" + topic +
+                "', which this topology does not declare" +
+                detail::suggestion(topic, names) + "; declare it as [topics." +
+                topic +
+                "] or give the address of the node holding it: address = "
+                "\"HOST:PORT\"");
+  };
+  for (auto& s : spec.sinks) {
+    if (!is_topic_type(s.type))
+      continue;
+    check(s.name, "sink", s.opts);
+    auto topic = topics.find(string_option(s.opts, "topic"));
+    auto expected = int_option(s.opts, "shards", 0);
+    if (expected > 0 && topic != topics.end() &&
+        static_cast<int64_t>(topic->second->shards) != expected)
+      error(s.name, "shards",
+            "topic sink '" + s.name + "' expects " + std::to_string(expected) +
+                " shards, but topic '" + topic->first + "' has " +
+                std::to_string(topic->second->shards));
+    if (s.opts.contains("fields") && s.opts.contains("delimiter")) {
+      auto* fields =
+          std::get_if<std::vector<std::string>>(&s.opts.values().at("fields"));
+      if (fields && !fields->empty() &&
+          string_option(s.opts, "delimiter").empty())
+        error(s.name, "delimiter",
+              "topic sink '" + s.name +
+                  "' names fields, so its delimiter must not be empty");
+    }
+  }
+  for (auto& s : spec.sources) {
+    if (!is_topic_type(s.type))
+      continue;
+    check(s.name, "source", s.opts);
+    if (auto start = string_option(s.opts, "start"); !start.empty())
+      if (auto parsed = parse_topic_start(start); !parsed)
+        error(s.name, "start",
+              "topic source '" + s.name + "': " + message_of(parsed.error()));
+    if (s.opts.contains("group") && string_option(s.opts, "group").empty())
+      error(s.name, "group",
+            "'group' of topic source '" + s.name + "' must not be empty");
+  }
+}
+
 } // namespace
 
 namespace detail {
@@ -450,10 +663,10 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
                 " of channel '" + channel + "'");
   };
   if (spec.sources.empty() && spec.sinks.empty() && spec.channels.empty() &&
-      spec.attached_channels.empty())
+      spec.attached_channels.empty() && spec.topics.empty())
     error("", "",
-          "the topology declares no sources, channels or sinks; see "
-          "[sources.NAME], [channels.NAME] and [sinks.NAME]");
+          "the topology declares no sources, channels, sinks or topics; see "
+          "[sources.NAME], [channels.NAME], [sinks.NAME] and [topics.NAME]");
   // Parsing reports a missing type or channel itself; a spec built in code
   // is checked here.
   auto needs = [&](const std::string& name, const std::string& kind,
@@ -497,6 +710,8 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
       error(c.name, "", "channel '" + c.name + "' has no sink draining it");
   }
   check_cluster(spec, error);
+  check_topics(spec, error);
+  check_topic_links(spec, error);
   return problems;
 }
 
@@ -514,6 +729,23 @@ const std::vector<option_spec>& sink_group_options(const std::string& type) {
   static const auto failover = failover_group_options();
   static const auto load_balance = load_balance_group_options();
   return type == "failover" ? failover : load_balance;
+}
+
+const std::vector<option_spec>& topic_options() {
+  static const auto specs = make_topic_options();
+  return specs;
+}
+
+caf::expected<int64_t> parse_fsync(std::string_view text) {
+  if (text == "batch")
+    return int64_t{0};
+  auto ms = parse_duration(text);
+  if (!ms || *ms < 1 || *ms > max_fsync_interval_ms)
+    return make_error(config_errc::invalid,
+                      "fsync '" + std::string{text} +
+                          "' must be \"batch\" or a duration from 1ms to " +
+                          std::to_string(max_fsync_interval_ms / 1000) + "s");
+  return *ms;
 }
 
 const std::vector<option_spec>& channel_options(const std::string& type) {
@@ -535,6 +767,8 @@ std::vector<diagnostic> validate(topology_spec& spec,
     where[g.name] = g.where;
   for (auto& n : spec.cluster.nodes)
     where["nodes." + n.name] = n.where;
+  for (auto& t : spec.topics)
+    where["topics." + t.name] = t.where;
   where["cluster.tls"] = spec.cluster.tls.where;
   auto problems = detail::validate_impl(
       spec, registry, [&](auto& component, auto&) { return where[component]; },

@@ -32,6 +32,8 @@ connector_registry connector_registry::builtin() {
   r.add(null_sink_type());
   r.add(forward_source_type());
   r.add(forward_sink_type());
+  r.add(topic_source_type());
+  r.add(topic_sink_type());
   for (auto& t : builtin_interceptor_types())
     r.add(std::move(t));
   return r;

@@ -82,6 +82,8 @@ sink_type file_sink_type();
 sink_type null_sink_type();
 source_type forward_source_type();
 sink_type forward_sink_type();
+source_type topic_source_type();
+sink_type topic_sink_type();
 std::vector<interceptor_type> builtin_interceptor_types();
 
 } // namespace sluice

@@ -117,7 +117,7 @@ channel = "c1"
 type = "file"
 channel = "c1"
 
-[topics.t1]
+[jobs.j1]
 shards = 4
 )");
   THEN("each one is listed") {
@@ -128,10 +128,10 @@ shards = 4
     CHECK(has(errors, "t.toml:9:1: error: unknown option 'capcity' for memory "
                       "channel 'c1'; did you mean 'capacity'?"));
     CHECK(has(errors, "t.toml:13:8: error: unknown sink type 'nul'; known "
-                      "types: console, file, forward, null"));
+                      "types: console, file, forward, null, topic"));
     CHECK(has(errors, "t.toml:16:1: error: file sink 'k2' needs option "
                       "'directory'"));
-    CHECK(has(errors, "t.toml:20:2: error: 'topics' is not supported yet"));
+    CHECK(has(errors, "t.toml:20:2: error: 'jobs' is not supported yet"));
     CHECK(has(errors, "channel 'c1' has no source feeding it"));
     CHECK(errors.size() == 7);
   }
