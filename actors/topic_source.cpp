@@ -4,7 +4,6 @@
 #include <charconv>
 #include <chrono>
 #include <deque>
-#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -31,43 +30,6 @@ bool parse_u64(std::string_view text, uint64_t& out) {
 }
 
 } // namespace
-
-caf::expected<topic_start> parse_topic_start(std::string_view text) {
-  topic_start result;
-  auto with_value = [&](std::string_view prefix, topic_start::kind_t kind)
-      -> std::optional<caf::expected<topic_start>> {
-    if (text.substr(0, prefix.size()) != prefix)
-      return std::nullopt;
-    uint64_t v = 0;
-    if (!parse_u64(text.substr(prefix.size()), v) ||
-        v > static_cast<uint64_t>(INT64_MAX))
-      return caf::expected<topic_start>{
-          make_error(config_errc::invalid, "start '" + std::string{text} +
-                                               "': " + std::string{prefix} +
-                                               " takes a non-negative number")};
-    result.kind = kind;
-    result.value = static_cast<int64_t>(v);
-    return caf::expected<topic_start>{result};
-  };
-  if (text == "committed" || text.empty())
-    return result;
-  if (text == "earliest") {
-    result.kind = topic_start::earliest;
-    return result;
-  }
-  if (text == "latest") {
-    result.kind = topic_start::latest;
-    return result;
-  }
-  if (auto r = with_value("offset:", topic_start::offset))
-    return std::move(*r);
-  if (auto r = with_value("timestamp:", topic_start::timestamp))
-    return std::move(*r);
-  return make_error(config_errc::invalid,
-                    "start '" + std::string{text} +
-                        "': expected committed, earliest, latest, offset:N "
-                        "or timestamp:MS");
-}
 
 std::string encode_topic_positions(const std::map<uint32_t, uint64_t>& pos) {
   std::string out = "t1";
@@ -381,8 +343,8 @@ void find_start(tsrc_ptr self, uint32_t i) {
                      std::move(err));
               });
   };
-  switch (st.cfg.start.kind) {
-  case topic_start::committed:
+  switch (st.cfg.start.from) {
+  case topic_start::kind::committed:
     if (st.cfg.group.empty()) {
       with_offsets([](const shard_offsets& o) { return o.start; });
       return;
@@ -400,21 +362,21 @@ void find_start(tsrc_ptr self, uint32_t i) {
                      std::move(err));
               });
     return;
-  case topic_start::earliest:
+  case topic_start::kind::earliest:
     with_offsets([](const shard_offsets& o) { return o.start; });
     return;
-  case topic_start::latest:
+  case topic_start::kind::latest:
     with_offsets([](const shard_offsets& o) { return o.end; });
     return;
-  case topic_start::offset: {
-    auto n = static_cast<uint64_t>(st.cfg.start.value);
+  case topic_start::kind::offset: {
+    auto n = st.cfg.start.offset;
     with_offsets(
         [n](const shard_offsets& o) { return std::clamp(n, o.start, o.end); });
     return;
   }
-  case topic_start::timestamp:
+  case topic_start::kind::timestamp:
     self->request(shard, timeout, offset_for_time_atom::value,
-                  st.cfg.start.value)
+                  st.cfg.start.timestamp_ms)
         .then([self, i](uint64_t offset) { started(self, i, offset); },
               [self, i](caf::error& err) {
                 fail(self,

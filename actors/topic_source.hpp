@@ -11,26 +11,10 @@
 #include <caf/fwd.hpp>
 
 #include "actors/protocols.hpp"
+#include "connectors/topic.hpp"
 #include "runtime/metrics.hpp"
 
 namespace sluice {
-
-/// Where a topic source starts reading a shard its group has not read.
-struct topic_start {
-  enum kind_t {
-    committed, ///< the group's committed offset; earliest when it has none
-    earliest,  ///< the shard's first stored offset
-    latest,    ///< what is appended from now on
-    offset,    ///< offset `value` (clamped to what the shard stores)
-    timestamp, ///< the first record appended at or after `value` ms
-  };
-  kind_t kind = committed;
-  int64_t value = 0;
-};
-
-/// Parses a `start` option: "committed", "earliest", "latest", "offset:N"
-/// or "timestamp:MS".
-caf::expected<topic_start> parse_topic_start(std::string_view text);
 
 /// The positions a topic source put into its channel, one per shard, as
 /// the text of its progress token ("t1;0=12;1=40": shard=offset), and back. A
@@ -51,7 +35,7 @@ struct topic_source_config {
   uint16_t port = 0;
   /// The consumer group whose offsets it commits.
   std::string group;
-  topic_start start;
+  topic_start start; ///< see connectors/topic.hpp
   /// Adds headers `shard` and `offset` (the event's) to every event.
   bool headers = false;
   /// Credit window asked of the channel, in events.
