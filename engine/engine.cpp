@@ -15,7 +15,10 @@
 #include "actors/sink_group.hpp"
 #include "actors/source.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/topic_sink.hpp"
+#include "actors/topic_source.hpp"
 #include "connectors/forward.hpp"
+#include "connectors/topic.hpp"
 #include "engine/cluster.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
@@ -116,6 +119,16 @@ struct engine::impl {
   child_spec source_child(const source_spec& src);
   child_spec sink_child(const sink_spec& snk);
   child_spec sink_group_child(const sink_group_spec& group);
+  // Topic sinks and sources (issue 6).
+  /// Topics running on this node, by name: filled when the topics start,
+  /// read by topic sinks and sources when they start.
+  std::shared_ptr<std::map<std::string, topic_actor>> local_topics =
+      std::make_shared<std::map<std::string, topic_actor>>();
+  child_spec topic_source_child(const source_spec& src,
+                                std::shared_ptr<component_metrics> m);
+  child_spec topic_sink_child(const sink_spec& snk,
+                              std::shared_ptr<component_metrics> m);
+  // End of topic sinks and sources.
   /// Sink groups, as children that spawn their members; makes the groups
   /// dependents of their channels in place of their members.
   void add_sink_groups(supervisor_config& cfg);
@@ -140,6 +153,8 @@ child_spec engine::impl::source_child(const source_spec& src) {
   auto m = metrics.get(src.name, "source");
   if (is_forward_type(src.type))
     return forward_source_child(src, m);
+  if (is_topic_type(src.type))
+    return topic_source_child(src, m);
   const interceptor_type* none = nullptr;
   std::vector<std::pair<const interceptor_type*, options>> chain;
   for (auto& i : src.interceptors) {
@@ -187,6 +202,8 @@ child_spec engine::impl::sink_child(const sink_spec& snk) {
   auto m = metrics.get(snk.name, "sink");
   if (is_forward_type(snk.type))
     return forward_sink_child(snk, m);
+  if (is_topic_type(snk.type))
+    return topic_sink_child(snk, m);
   child_spec child;
   child.name = snk.name;
   child.stop_phase = 2;
@@ -210,6 +227,129 @@ child_spec engine::impl::sink_child(const sink_spec& snk) {
   };
   return child;
 }
+
+// Topic sinks and sources (issue 6).
+
+namespace {
+
+/// Where a topic sink or source finds topic `name`: on this node (the
+/// handle is looked up when it starts), at the control port of the node
+/// of this topology that holds it, or at its `address` option.
+struct topic_route {
+  std::string name;
+  bool local = false;
+  std::string host;
+  uint16_t port = 0;
+};
+
+topic_route route_topic(const topology_spec& spec, const options& opts,
+                        const std::string& node) {
+  topic_route r;
+  r.name = opts.contains("topic") ? opts.get_string("topic") : "";
+  auto t = std::find_if(spec.topics.begin(), spec.topics.end(),
+                        [&](auto& x) { return x.name == r.name; });
+  if (t != spec.topics.end()) {
+    r.local = t->node.empty() || t->node == node;
+    if (!r.local)
+      for (auto& n : spec.cluster.nodes)
+        if (n.name == t->node) {
+          r.host = n.host;
+          r.port = n.port;
+        }
+    return r;
+  }
+  if (opts.contains("address") && !opts.get_string("address").empty())
+    if (auto a = parse_topic_address(opts.get_string("address"))) {
+      r.host = a->host;
+      r.port = a->port;
+    }
+  return r;
+}
+
+} // namespace
+
+child_spec
+engine::impl::topic_source_child(const source_spec& src,
+                                 std::shared_ptr<component_metrics> m) {
+  auto route = route_topic(spec, src.opts, src.node);
+  topic_source_config base;
+  base.name = src.name;
+  base.topic_name = route.name;
+  base.host = route.host;
+  base.port = route.port;
+  base.group = src.opts.contains("group") ? src.opts.get_string("group") : "";
+  if (src.opts.contains("start"))
+    if (auto start = parse_topic_start(src.opts.get_string("start")))
+      base.start = *start;
+  if (src.opts.contains("headers"))
+    base.headers = src.opts.get_bool("headers");
+  if (src.opts.contains("max_fetch_bytes"))
+    base.fetch_bytes =
+        static_cast<uint64_t>(src.opts.get_int("max_fetch_bytes"));
+  base.window = src.batch_size * 4;
+  base.metrics = m;
+  child_spec child;
+  child.name = src.name;
+  child.stop_phase = 0;
+  child.metrics = m;
+  child.start = [base, local = route.local, topics = local_topics,
+                 channel = src.channel](caf::actor_system& sys,
+                                        const child_handles& peers) {
+    auto ch = peers.find(channel);
+    if (ch == peers.end())
+      return caf::actor{};
+    auto cfg = base;
+    cfg.channel = caf::actor_cast<channel_actor>(ch->second);
+    if (local)
+      if (auto t = topics->find(cfg.topic_name); t != topics->end())
+        cfg.topic = t->second;
+    return spawn_topic_source(sys, std::move(cfg));
+  };
+  return child;
+}
+
+child_spec
+engine::impl::topic_sink_child(const sink_spec& snk,
+                               std::shared_ptr<component_metrics> m) {
+  auto route = route_topic(spec, snk.opts, snk.node);
+  topic_sink_config base;
+  base.name = snk.name;
+  base.topic_name = route.name;
+  base.host = route.host;
+  base.port = route.port;
+  base.batch_size = snk.batch_size;
+  if (snk.opts.contains("partition") &&
+      snk.opts.get_string("partition") == "round_robin")
+    base.partition = topic_partition::round_robin;
+  if (snk.opts.contains("key"))
+    base.key = snk.opts.get_string("key");
+  if (snk.opts.contains("timeout"))
+    base.timeout_ms = snk.opts.get_int("timeout");
+  if (snk.opts.contains("shards"))
+    base.shards = static_cast<uint32_t>(snk.opts.get_int("shards"));
+  base.origin = (snk.node.empty() ? "" : snk.node + "/") + snk.channel;
+  base.metrics = m;
+  child_spec child;
+  child.name = snk.name;
+  child.stop_phase = 2;
+  child.metrics = m;
+  child.start = [base, local = route.local, topics = local_topics,
+                 channel = snk.channel](caf::actor_system& sys,
+                                        const child_handles& peers) {
+    auto ch = peers.find(channel);
+    if (ch == peers.end())
+      return caf::actor{};
+    auto cfg = base;
+    cfg.feed = ch->second;
+    if (local)
+      if (auto t = topics->find(cfg.topic_name); t != topics->end())
+        cfg.topic = t->second;
+    return caf::actor_cast<caf::actor>(spawn_topic_sink(sys, std::move(cfg)));
+  };
+  return child;
+}
+
+// End of topic sinks and sources.
 
 child_spec engine::impl::sink_group_child(const sink_group_spec& group) {
   sink_group_config base;
