@@ -1,0 +1,290 @@
+#include "runtime/segment_files.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+
+#include <fmt/format.h>
+
+#include "runtime/errors.hpp"
+#include "runtime/file_store_format.hpp"
+#include "runtime/log.hpp"
+
+namespace sluice {
+
+namespace fs = std::filesystem;
+using file_format::err_text;
+using file_format::io_error;
+
+std::string size_text(int64_t n) {
+  if (n < 0)
+    return "-" + size_text(-n);
+  if (n < 1024)
+    return fmt::format("{} B", n);
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double x = static_cast<double>(n) / 1024;
+  int u = 0;
+  while (x >= 1024 && u < 3) {
+    x /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", x, units[u]);
+}
+
+segment_files::segment_files(segment_files_config cfg) : cfg_(std::move(cfg)) {}
+
+segment_files::~segment_files() {
+  close();
+}
+
+void segment_files::close() {
+  for (int* fd : {&fd_, &dir_fd_, &lock_fd_}) {
+    if (*fd >= 0)
+      ::close(*fd);
+    *fd = -1;
+  }
+}
+
+caf::error segment_files::lock() {
+  std::error_code ec;
+  fs::create_directories(cfg_.directory, ec);
+  if (ec)
+    return make_error(channel_errc::io_error, "cannot create " +
+                                                  cfg_.directory.string() +
+                                                  ": " + ec.message());
+  dir_fd_ = ::open(cfg_.directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd_ < 0)
+    return io_error(cfg_.directory, "cannot open");
+  auto lock_path = cfg_.directory / "lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0)
+    return io_error(lock_path, "cannot open");
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      return make_error(channel_errc::io_error,
+                        fmt::format("directory {} is in use by another {} "
+                                    "(its lock file is held); give each its "
+                                    "own directory",
+                                    cfg_.directory.string(), cfg_.owner));
+    return io_error(lock_path, "cannot lock");
+  }
+  return {};
+}
+
+fs::path segment_files::path_of(const std::string& name) const {
+  return cfg_.directory / name;
+}
+
+void segment_files::adopt(const std::string& name, int64_t size) {
+  auto& s = sizes_[name];
+  disk_bytes_ += size - s;
+  s = size;
+}
+
+int64_t segment_files::size_of(const std::string& name) const {
+  auto i = sizes_.find(name);
+  return i == sizes_.end() ? 0 : i->second;
+}
+
+caf::error segment_files::activate(const std::string& name) {
+  auto path = path_of(name);
+  bool existed = fs::exists(path);
+  int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return io_error(path, "cannot create");
+  if (!existed && ::fsync(dir_fd_) != 0) {
+    auto err = io_error(cfg_.directory, "cannot sync the directory");
+    ::close(fd);
+    return err;
+  }
+  auto size = static_cast<int64_t>(::lseek(fd, 0, SEEK_END));
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = fd;
+  active_ = name;
+  adopt(name, size);
+  active_size_ = synced_size_ = size;
+  dirty_ = false;
+  return {};
+}
+
+caf::error segment_files::append(const iovec* parts, int n) {
+  if (broken_)
+    return broken_error();
+  if (fd_ < 0)
+    return make_error(channel_errc::stopped, cfg_.owner + " " +
+                                                 cfg_.directory.string() +
+                                                 ": no active segment");
+  size_t length = 0;
+  for (int i = 0; i < n; ++i)
+    length += parts[i].iov_len;
+  auto path = path_of(active_);
+  errno = 0;
+  auto written = cfg_.write(fd_, parts, n);
+  if (written != static_cast<ssize_t>(length)) {
+    auto err = written < 0
+                   ? io_error(path, "cannot append")
+                   : make_error(channel_errc::disk_full,
+                                path.string() + ": short write (disk full?)");
+    // Cut a partial record off so the segment stays valid.
+    if (written != 0 && ::ftruncate(fd_, active_size_) != 0)
+      log().error("{}: cannot cut off a partial record of {}: {}", cfg_.owner,
+                  path.string(), err_text());
+    return err;
+  }
+  active_size_ += static_cast<int64_t>(length);
+  sizes_[active_] = active_size_;
+  disk_bytes_ += static_cast<int64_t>(length);
+  dirty_ = true;
+  return {};
+}
+
+caf::error segment_files::sync_failed() {
+  auto path = path_of(active_);
+  auto err = io_error(path, "cannot sync");
+  // The kernel may have dropped the pages whose write-back failed while a
+  // read still shows them; cut what was not known durable, so a restart
+  // does not trust it.
+  if (fd_ >= 0 && ::ftruncate(fd_, synced_size_) != 0)
+    log().error("{}: cannot cut {} back to its last synced size {}: {}",
+                cfg_.owner, path.string(), synced_size_, err_text());
+  broken_ = true;
+  return err;
+}
+
+caf::error segment_files::broken_error() const {
+  return make_error(channel_errc::io_error,
+                    cfg_.owner + " " + cfg_.directory.string() +
+                        ": an fdatasync failed; nothing more is accepted "
+                        "until a restart recovers from what the log holds");
+}
+
+caf::error segment_files::sync() {
+  if (broken_)
+    return broken_error();
+  if (dirty_ && fd_ >= 0) {
+    if (cfg_.sync_data(fd_) != 0)
+      return sync_failed();
+    dirty_ = false;
+  }
+  synced_size_ = active_size_;
+  return {};
+}
+
+caf::error segment_files::roll(const std::string& next) {
+  if (auto err = sync())
+    return err;
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = -1;
+  return activate(next);
+}
+
+caf::error segment_files::remove(const std::string& name) {
+  if (name == active_)
+    return make_error(channel_errc::io_error,
+                      path_of(name).string() + ": the active segment stays");
+  auto path = path_of(name);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return io_error(path, "cannot delete");
+  if (auto i = sizes_.find(name); i != sizes_.end()) {
+    disk_bytes_ -= i->second;
+    sizes_.erase(i);
+  }
+  return {};
+}
+
+caf::error segment_files::cut(const std::string& name, int64_t size) {
+  auto path = path_of(name);
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return io_error(path, "cannot open");
+  caf::error err;
+  if (::ftruncate(fd, size) != 0)
+    err = io_error(path, "cannot cut off the torn tail");
+  else if (cfg_.sync_data(fd) != 0)
+    err = io_error(path, "cannot sync");
+  ::close(fd);
+  if (err)
+    return err;
+  adopt(name, size);
+  if (name == active_)
+    active_size_ = synced_size_ = size;
+  return {};
+}
+
+caf::error segment_files::sync_directory() {
+  if (dir_fd_ >= 0 && ::fsync(dir_fd_) != 0)
+    return io_error(cfg_.directory, "cannot sync the directory");
+  return {};
+}
+
+caf::error segment_files::write_atomically(const std::string& name,
+                                           const char* data, size_t size) {
+  auto tmp = path_of(name + ".tmp");
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return io_error(tmp, "cannot create");
+  caf::error err;
+  while (size > 0) {
+    auto r = ::write(fd, data, size);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0) {
+      err = r < 0 ? io_error(tmp, "cannot write")
+                  : make_error(channel_errc::disk_full,
+                               tmp.string() + ": short write (disk full?)");
+      break;
+    }
+    data += r;
+    size -= static_cast<size_t>(r);
+  }
+  if (!err && cfg_.sync_data(fd) != 0)
+    err = io_error(tmp, "cannot sync");
+  ::close(fd);
+  if (!err && ::rename(tmp.c_str(), path_of(name).c_str()) != 0)
+    err = io_error(path_of(name), "cannot rename into place");
+  if (err) {
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  return sync_directory();
+}
+
+bool segment_files::has_room(size_t bytes, std::string& why) const {
+  auto need = static_cast<int64_t>(bytes);
+  if (cfg_.max_request > 0)
+    need = std::min(need, cfg_.max_request);
+  if (cfg_.max_disk_bytes > 0 && disk_bytes_ + need > cfg_.max_disk_bytes) {
+    why = fmt::format("directory {}: {} in use; writing the next batches (up "
+                      "to {}) would pass max_disk_bytes {}",
+                      cfg_.directory.string(), size_text(disk_bytes_),
+                      size_text(need), size_text(cfg_.max_disk_bytes));
+    return false;
+  }
+  struct statvfs sv;
+  if (cfg_.min_free_space > 0 && ::statvfs(cfg_.directory.c_str(), &sv) == 0) {
+    auto free_bytes =
+        static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
+    if (free_bytes - need < cfg_.min_free_space) {
+      auto left = size_text(free_bytes - need);
+      auto limit = size_text(cfg_.min_free_space);
+      if (left == limit) { // rounded alike: show the bytes
+        left = fmt::format("{} bytes", free_bytes - need);
+        limit = fmt::format("{} bytes", cfg_.min_free_space);
+      }
+      why = fmt::format("directory {}: {} free; writing the next batches "
+                        "(up to {}) would leave {}, below min_free_space {}",
+                        cfg_.directory.string(), size_text(free_bytes),
+                        size_text(need), left, limit);
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace sluice

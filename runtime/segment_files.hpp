@@ -1,0 +1,154 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <caf/error.hpp>
+
+namespace sluice {
+
+/// Settings of a `segment_files` directory.
+struct segment_files_config {
+  std::filesystem::path directory;
+  /// Who owns the directory, for messages ("file channel", "shard").
+  std::string owner = "segment log";
+  /// Bytes of segment files allowed; 0: no limit but the disk.
+  int64_t max_disk_bytes = 0;
+  /// Free bytes the file system must keep; 0: none.
+  int64_t min_free_space = 0;
+  /// `has_room` asks for at most this many bytes at once (a segment's
+  /// size); 0: what it is asked.
+  int64_t max_request = 0;
+  /// Makes a file's data durable; `::fdatasync` unless a test injects
+  /// failures.
+  int (*sync_data)(int fd) = ::fdatasync;
+  /// Appends buffers to a file; `::writev` unless a test injects failures
+  /// (ENOSPC, short writes).
+  ssize_t (*write)(int fd, const iovec* parts, int n) = ::writev;
+};
+
+/// One directory of append-only segment files, the IO shared by the file
+/// channel's store and a topic's shard log; what the records mean is the
+/// owner's business, and so are the names of the files (a channel numbers
+/// them, a shard names them by base offset).
+///
+/// - `lock` creates the directory and takes an exclusive lock on its
+///   `lock` file: one owner at a time.
+/// - `append` writes one record (its parts) as one `writev` at the end of
+///   the active segment; a short or failed write is cut off again, so the
+///   segment stays valid, and answers `channel_errc::disk_full` for ENOSPC
+///   and EDQUOT.
+/// - `sync` makes every append durable with one fdatasync (group commit).
+///   A failed fdatasync cuts the active segment back to its size at the
+///   last successful one (the kernel may have dropped the pages while a
+///   read still shows them) and marks the directory broken: nothing more is
+///   accepted until the owner opens it again and recovers from the files.
+/// - `roll` syncs the active segment and starts the next (syncing the
+///   directory, so the new file survives a crash).
+/// - `remove` deletes a whole segment, `cut` truncates one (a torn tail)
+///   and syncs it.
+/// - `disk_bytes` counts the segment files' bytes; `has_room` answers
+///   whether `max_disk_bytes` and `min_free_space` allow more.
+class segment_files {
+ public:
+  explicit segment_files(segment_files_config cfg);
+
+  /// Closes the files without syncing: dropping it behaves like a crash.
+  ~segment_files();
+
+  segment_files(const segment_files&) = delete;
+  segment_files& operator=(const segment_files&) = delete;
+
+  /// Creates the directory and locks it; fails, naming the directory, when
+  /// another owner holds the lock.
+  caf::error lock();
+
+  /// The path of segment `name` in the directory.
+  std::filesystem::path path_of(const std::string& name) const;
+
+  const std::filesystem::path& directory() const noexcept {
+    return cfg_.directory;
+  }
+
+  /// Counts an existing segment of `size` bytes (found by the owner's
+  /// recovery) in `disk_bytes`.
+  void adopt(const std::string& name, int64_t size);
+
+  /// Makes `name` the active segment: opens it for appending, creating it
+  /// (and syncing the directory) when it does not exist. Its current size
+  /// counts as synced: the owner's recovery syncs or checks it first.
+  caf::error activate(const std::string& name);
+
+  /// Appends `n` buffers as one write at the end of the active segment.
+  caf::error append(const iovec* parts, int n);
+
+  /// Makes all appends durable: one fdatasync when there is anything new.
+  caf::error sync();
+
+  /// Syncs the active segment, closes it and activates `next` (new).
+  caf::error roll(const std::string& next);
+
+  /// Deletes segment `name` (not the active one).
+  caf::error remove(const std::string& name);
+
+  /// Truncates segment `name` to `size` bytes and syncs it.
+  caf::error cut(const std::string& name, int64_t size);
+
+  /// Syncs the directory (after creating, renaming or deleting files).
+  caf::error sync_directory();
+
+  /// Writes `data` to `name` in the directory atomically: a temporary
+  /// file, fdatasync, rename, directory sync.
+  caf::error write_atomically(const std::string& name, const char* data,
+                              size_t size);
+
+  /// True when `bytes` more may be written; otherwise `why` says which
+  /// limit stops it, with the figures.
+  bool has_room(size_t bytes, std::string& why) const;
+
+  /// Bytes of the segment files.
+  int64_t disk_bytes() const noexcept { return disk_bytes_; }
+
+  /// The active segment's name, size and size at its last sync.
+  const std::string& active() const noexcept { return active_; }
+  int64_t active_size() const noexcept { return active_size_; }
+  int64_t synced_size() const noexcept { return synced_size_; }
+
+  /// Bytes of a segment as counted (0 when unknown).
+  int64_t size_of(const std::string& name) const;
+
+  /// True after an fdatasync failed.
+  bool broken() const noexcept { return broken_; }
+
+  /// The error every call answers once broken.
+  caf::error broken_error() const;
+
+  /// Closes every file without syncing; releases the lock.
+  void close();
+
+ private:
+  caf::error sync_failed();
+
+  segment_files_config cfg_;
+  std::map<std::string, int64_t> sizes_; ///< by segment name
+  std::string active_;
+  int fd_ = -1;
+  int dir_fd_ = -1;
+  int lock_fd_ = -1;
+  int64_t active_size_ = 0;
+  int64_t synced_size_ = 0;
+  int64_t disk_bytes_ = 0;
+  bool dirty_ = false;
+  bool broken_ = false;
+};
+
+/// A byte count for people: "512 B", "3.5 KiB", "1.2 MiB", "4.0 GiB".
+std::string size_text(int64_t n);
+
+} // namespace sluice

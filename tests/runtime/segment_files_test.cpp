@@ -1,0 +1,159 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
+#include <string>
+
+#include "runtime/errors.hpp"
+#include "runtime/segment_files.hpp"
+#include "tests/support/process.hpp"
+
+using namespace sluice;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> fail_sync{false};
+std::atomic<int> fail_write{0}; // 0: none, 1: ENOSPC, 2: short write
+
+int injected_sync(int fd) {
+  if (fail_sync.load()) {
+    errno = EIO;
+    return -1;
+  }
+  return ::fdatasync(fd);
+}
+
+ssize_t injected_write(int fd, const iovec* parts, int n) {
+  switch (fail_write.load()) {
+  case 1:
+    errno = ENOSPC;
+    return -1;
+  case 2: { // half of the first part reaches the disk
+    auto r = ::write(fd, parts[0].iov_base, parts[0].iov_len / 2);
+    return r;
+  }
+  default:
+    return ::writev(fd, parts, n);
+  }
+}
+
+segment_files_config config(const std::string& dir) {
+  segment_files_config cfg;
+  cfg.directory = dir;
+  cfg.owner = "test log";
+  cfg.min_free_space = 0;
+  cfg.sync_data = injected_sync;
+  cfg.write = injected_write;
+  return cfg;
+}
+
+caf::error put(segment_files& s, const std::string& text) {
+  iovec part{const_cast<char*>(text.data()), text.size()};
+  return s.append(&part, 1);
+}
+
+} // namespace
+
+TEST_CASE("segment files append, roll, remove and count bytes",
+          "[segment_files]") {
+  test::temp_dir dir;
+  segment_files s{config(dir.path())};
+  REQUIRE(!s.lock());
+  REQUIRE(!s.activate("a.log"));
+  REQUIRE(!put(s, "hello "));
+  REQUIRE(!put(s, "world"));
+  CHECK(s.active_size() == 11);
+  CHECK(s.synced_size() == 0);
+  REQUIRE(!s.sync());
+  CHECK(s.synced_size() == 11);
+  REQUIRE(!s.roll("b.log"));
+  CHECK(s.active() == "b.log");
+  REQUIRE(!put(s, "xyz"));
+  CHECK(s.disk_bytes() == 14);
+  CHECK(test::read_file(dir / "a.log") == "hello world");
+  CHECK(s.remove("b.log")); // the active one stays
+  REQUIRE(!s.remove("a.log"));
+  CHECK(!fs::exists(dir / "a.log"));
+  CHECK(s.disk_bytes() == 3);
+  REQUIRE(!s.cut("b.log", 1));
+  CHECK(test::read_file(dir / "b.log") == "x");
+  CHECK(s.disk_bytes() == 1);
+  CHECK(s.active_size() == 1);
+  REQUIRE(!s.write_atomically("meta", "abc", 3));
+  CHECK(test::read_file(dir / "meta") == "abc");
+  CHECK(!fs::exists(dir / "meta.tmp"));
+}
+
+TEST_CASE("segment files refuse a second owner", "[segment_files]") {
+  test::temp_dir dir;
+  segment_files a{config(dir.path())};
+  REQUIRE(!a.lock());
+  segment_files b{config(dir.path())};
+  auto err = b.lock();
+  REQUIRE(err);
+  CHECK(describe(err).find("in use by another test log") != std::string::npos);
+  a.close();
+  CHECK(!b.lock());
+}
+
+TEST_CASE("segment files: a failed write leaves the segment as it was",
+          "[segment_files]") {
+  test::temp_dir dir;
+  segment_files s{config(dir.path())};
+  REQUIRE(!s.lock());
+  REQUIRE(!s.activate("a.log"));
+  REQUIRE(!put(s, "good"));
+  fail_write = 1;
+  auto err = put(s, "never");
+  CHECK(err == make_error(channel_errc::disk_full));
+  fail_write = 2;
+  err = put(s, "partial record");
+  CHECK(err == make_error(channel_errc::disk_full));
+  fail_write = 0;
+  CHECK(test::read_file(dir / "a.log") == "good");
+  CHECK(s.active_size() == 4);
+  REQUIRE(!put(s, "!"));
+  CHECK(test::read_file(dir / "a.log") == "good!");
+}
+
+TEST_CASE("segment files: a failed fdatasync cuts back and breaks",
+          "[segment_files]") {
+  test::temp_dir dir;
+  segment_files s{config(dir.path())};
+  REQUIRE(!s.lock());
+  REQUIRE(!s.activate("a.log"));
+  REQUIRE(!put(s, "durable"));
+  REQUIRE(!s.sync());
+  REQUIRE(!put(s, "lost"));
+  fail_sync = true;
+  auto err = s.sync();
+  fail_sync = false;
+  REQUIRE(err);
+  CHECK(s.broken());
+  CHECK(test::read_file(dir / "a.log") == "durable");
+  CHECK(put(s, "more"));
+  CHECK(describe(s.sync()).find("an fdatasync failed") != std::string::npos);
+}
+
+TEST_CASE("segment files: has_room names the limit", "[segment_files]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  cfg.max_disk_bytes = 10;
+  segment_files s{cfg};
+  REQUIRE(!s.lock());
+  REQUIRE(!s.activate("a.log"));
+  std::string why;
+  CHECK(s.has_room(10, why));
+  REQUIRE(!put(s, "12345678"));
+  CHECK(!s.has_room(3, why));
+  CHECK(why.find("max_disk_bytes") != std::string::npos);
+  CHECK(s.has_room(2, why));
+  auto cfg2 = config(dir / "other");
+  cfg2.min_free_space = int64_t{1} << 62; // more than any disk has
+  segment_files t{cfg2};
+  REQUIRE(!t.lock());
+  CHECK(!t.has_room(1, why));
+  CHECK(why.find("min_free_space") != std::string::npos);
+}
