@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -26,22 +25,6 @@ using namespace file_format;
 
 namespace {
 
-/// A byte count for people: "512 B", "3.5 KiB", "1.2 MiB", "4.0 GiB".
-std::string size_text(int64_t n) {
-  if (n < 0)
-    return "-" + size_text(-n);
-  if (n < 1024)
-    return fmt::format("{} B", n);
-  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
-  double x = static_cast<double>(n) / 1024;
-  int u = 0;
-  while (x >= 1024 && u < 3) {
-    x /= 1024;
-    ++u;
-  }
-  return fmt::format("{:.1f} {}", x, units[u]);
-}
-
 // Sequence numbers of a log never restart: its epoch names the log, the
 // same in every run (FNV-1a of the directory's absolute path).
 uint64_t log_epoch(const file_store_config& cfg_) {
@@ -58,8 +41,25 @@ uint64_t log_epoch(const file_store_config& cfg_) {
 
 } // namespace
 
+namespace {
+
+segment_files_config files_config(const file_store_config& cfg) {
+  segment_files_config f;
+  f.directory = cfg.directory;
+  f.owner = "file channel";
+  f.max_disk_bytes = cfg.max_disk_bytes;
+  f.min_free_space = cfg.min_free_space;
+  // A guess of the next batch's size, never more than a segment may hold.
+  f.max_request =
+      std::max<int64_t>(1, std::min(cfg.segment_size, cfg.max_disk_bytes / 4));
+  f.sync_data = cfg.sync_data;
+  return f;
+}
+
+} // namespace
+
 file_store::file_store(file_store_config cfg)
-    : cfg_(std::move(cfg)),
+    : cfg_(std::move(cfg)), files_(files_config(cfg_)),
       segment_size_(std::max<int64_t>(
           1, std::min(cfg_.segment_size, cfg_.max_disk_bytes / 4))),
       epoch_(log_epoch(cfg_)) {}
@@ -72,10 +72,10 @@ file_store::make(file_store_config cfg) {
 }
 
 file_store::~file_store() {
-  // No sync here: a store dropped without close behaves like a crash.
-  for (int fd : {fd_, pointer_fd_, dir_fd_, lock_fd_})
-    if (fd >= 0)
-      ::close(fd);
+  // No sync here: a store dropped without close behaves like a crash
+  // (segment_files closes its files the same way).
+  if (pointer_fd_ >= 0)
+    ::close(pointer_fd_);
 }
 
 fs::path file_store::segment_path(uint64_t number) const {
@@ -114,56 +114,29 @@ caf::error file_store::write_pointer(bool force) {
 }
 
 caf::error file_store::open_segment(uint64_t number) {
-  auto path = segment_path(number);
-  int fd =
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return io_error(path, "cannot create");
-  if (::fsync(dir_fd_) != 0) {
-    auto err = io_error(cfg_.directory, "cannot sync the directory");
-    ::close(fd);
+  if (auto err = files_.activate(segment_name(number)))
     return err;
-  }
-  fd_ = fd;
-  synced_size_ = 0;
   st_.active = number;
   st_.segments[number] = segment_info{};
   return {};
 }
 
 caf::error file_store::roll() {
-  if (st_.dirty && cfg_.sync_data(fd_) != 0)
-    return sync_failed(segment_path(st_.active));
-  st_.dirty = false;
-  ::close(fd_);
-  fd_ = -1;
-  return open_segment(st_.active + 1);
+  if (auto err = files_.roll(segment_name(st_.active + 1)))
+    return err;
+  st_.active += 1;
+  st_.segments[st_.active] = segment_info{};
+  return {};
 }
 
 caf::error file_store::write_records(const iovec* parts, int n) {
   // A roll whose new segment could not be created is tried again here.
-  if (fd_ < 0)
+  if (!files_.has_active())
     if (auto err = open_segment(st_.active + 1))
       return err;
-  size_t length = 0;
-  for (int i = 0; i < n; ++i)
-    length += parts[i].iov_len;
-  auto& seg = st_.segments[st_.active];
-  auto written = ::writev(fd_, parts, n);
-  if (written != static_cast<ssize_t>(length)) {
-    auto err = written < 0 ? io_error(segment_path(st_.active), "cannot append")
-                           : make_error(channel_errc::disk_full,
-                                        segment_path(st_.active).string() +
-                                            ": short write (disk full?)");
-    // Cut a partial record off so the log stays valid.
-    if (written > 0 && ::ftruncate(fd_, seg.size) != 0)
-      log().error("file channel: cannot cut off a partial record of {}",
-                  segment_path(st_.active).string());
+  if (auto err = files_.append(parts, n))
     return err;
-  }
-  seg.size += static_cast<int64_t>(length);
-  st_.disk_bytes += static_cast<int64_t>(length);
-  st_.dirty = true;
+  st_.segments[st_.active].size = files_.active_size();
   return {};
 }
 
@@ -181,9 +154,9 @@ caf::error file_store::append_batch(event_batch&& batch,
                                     const std::string* token) {
   if (!opened_)
     return make_error(channel_errc::stopped, "file channel is closed");
-  if (broken_)
-    return broken_error();
-  if (fd_ >= 0 && st_.segments[st_.active].size >= segment_size_)
+  if (files_.broken())
+    return files_.broken_error();
+  if (files_.has_active() && st_.segments[st_.active].size >= segment_size_)
     if (auto err = roll())
       return err;
   buf_.clear();
@@ -227,26 +200,6 @@ caf::error file_store::append_batch(event_batch&& batch,
   return {};
 }
 
-caf::error file_store::sync_failed(const fs::path& path) {
-  auto err = io_error(path, "cannot sync");
-  // The kernel may have dropped the pages whose write-back failed while a
-  // read still shows them; cut what was not known durable, so a restart
-  // does not trust it (its sources read it again).
-  if (fd_ >= 0 && ::ftruncate(fd_, synced_size_) != 0)
-    log().error("file channel: cannot cut {} back to its last synced size "
-                "{}: {}",
-                path.string(), synced_size_, err_text());
-  broken_ = true;
-  return err;
-}
-
-caf::error file_store::broken_error() const {
-  return make_error(channel_errc::io_error,
-                    "file channel " + cfg_.directory.string() +
-                        ": an fdatasync failed; nothing more is accepted "
-                        "until a restart recovers from what the log holds");
-}
-
 std::map<std::string, std::string> file_store::recovered_progress() const {
   std::map<std::string, std::string> result;
   for (auto& [source, e] : st_.progress)
@@ -278,15 +231,8 @@ void file_store::write_progress() {
 }
 
 caf::error file_store::sync() {
-  if (broken_)
-    return broken_error();
-  if (st_.dirty && fd_ >= 0) {
-    if (cfg_.sync_data(fd_) != 0)
-      return sync_failed(segment_path(st_.active));
-    st_.dirty = false;
-  }
-  if (fd_ >= 0)
-    synced_size_ = st_.segments[st_.active].size;
+  if (auto err = files_.sync())
+    return err;
   st_.synced_seq = st_.next_seq - 1;
   st_.unsynced_events = 0;
   if (pointer_fd_ >= 0) {
@@ -328,8 +274,8 @@ caf::expected<event_batch> file_store::read_record(const record_ref& ref) {
 }
 
 caf::expected<lease> file_store::take(size_t max_events) {
-  if (broken_)
-    return broken_error();
+  if (files_.broken())
+    return files_.broken_error();
   if (st_.queue.empty() || st_.queue.front().seq > st_.synced_seq)
     return lease{};
   std::vector<record_ref> refs;
@@ -411,16 +357,13 @@ void file_store::delete_committed_segments() {
       e.pending = true;
       carry = true;
     }
-  if (carry && fd_ >= 0)
+  if (carry && files_.has_active())
     write_progress();
   for (auto number : doomed) {
-    auto path = segment_path(number);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      log().warn("file channel: cannot delete {}: {}", path.string(),
-                 err_text());
+    if (auto err = files_.remove(segment_name(number))) {
+      log().warn("file channel: cannot delete: {}", describe(err));
       continue;
     }
-    st_.disk_bytes -= st_.segments[number].size;
     st_.segments.erase(number);
   }
 }
@@ -449,40 +392,13 @@ size_t file_store::indexed_records() const noexcept {
 }
 
 bool file_store::has_room(size_t bytes, std::string& why) const {
-  // A guess of the next batch's size, never more than a segment may hold.
-  auto need = std::min(static_cast<int64_t>(bytes), segment_size_);
-  if (st_.disk_bytes + need > cfg_.max_disk_bytes) {
-    why = fmt::format("directory {}: {} in use; writing the next batches (up "
-                      "to {}) would pass max_disk_bytes {}",
-                      cfg_.directory.string(), size_text(st_.disk_bytes),
-                      size_text(need), size_text(cfg_.max_disk_bytes));
-    return false;
-  }
-  struct statvfs sv;
-  if (::statvfs(cfg_.directory.c_str(), &sv) == 0) {
-    auto free_bytes =
-        static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
-    if (free_bytes - need < cfg_.min_free_space) {
-      auto left = size_text(free_bytes - need);
-      auto limit = size_text(cfg_.min_free_space);
-      if (left == limit) { // rounded alike: show the bytes
-        left = fmt::format("{} bytes", free_bytes - need);
-        limit = fmt::format("{} bytes", cfg_.min_free_space);
-      }
-      why = fmt::format("directory {}: {} free; writing the next batches "
-                        "(up to {}) would leave {}, below min_free_space {}",
-                        cfg_.directory.string(), size_text(free_bytes),
-                        size_text(need), left, limit);
-      return false;
-    }
-  }
-  return true;
+  return files_.has_room(bytes, why);
 }
 
 void file_store::make_room() {
   // An active segment without batches (progress records only) frees
   // nothing when retired.
-  if (fd_ < 0 || st_.segments[st_.active].max_seq == 0)
+  if (!files_.has_active() || st_.segments[st_.active].max_seq == 0)
     return;
   if (auto err = sync()) {
     log().warn("file channel {}: {}", cfg_.directory.string(), describe(err));
@@ -504,11 +420,10 @@ void file_store::close() {
     return;
   if (auto err = sync())
     log().error("file channel {}: {}", cfg_.directory.string(), describe(err));
-  for (int* fd : {&fd_, &pointer_fd_, &dir_fd_, &lock_fd_}) {
-    if (*fd >= 0)
-      ::close(*fd);
-    *fd = -1;
-  }
+  if (pointer_fd_ >= 0)
+    ::close(pointer_fd_);
+  pointer_fd_ = -1;
+  files_.close();
   opened_ = false;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "runtime/channel_store.hpp"
+#include "runtime/segment_files.hpp"
 
 namespace sluice {
 
@@ -112,10 +113,10 @@ class file_store : public channel_store {
   /// True after an fdatasync failed: the kernel may have dropped pages
   /// that later reads would still show, so the store accepts nothing more
   /// and only a restart (recovering from the log) makes it usable.
-  bool broken() const noexcept override { return broken_; }
+  bool broken() const noexcept override { return files_.broken(); }
 
   /// Bytes of live segment files.
-  int64_t disk_bytes() const noexcept { return st_.disk_bytes; }
+  int64_t disk_bytes() const noexcept { return files_.disk_bytes(); }
 
   /// Records in the in-memory index (queued and leased).
   size_t indexed_records() const noexcept;
@@ -160,13 +161,10 @@ class file_store : public channel_store {
     uint64_t synced_seq = 0;    ///< batches up to here are durable
     size_t unsynced_events = 0; ///< queued events appended after the sync
     size_t held_bytes = 0;
-    int64_t disk_bytes = 0;
     std::map<std::string, progress_entry> progress; ///< by source
-    bool dirty = false;
   };
 
   std::filesystem::path segment_path(uint64_t number) const;
-  caf::error lock_directory();
   caf::error cut_torn_tail(uint64_t number, int64_t at,
                            const std::string& reason);
   /// Moves the pointer up to just below the oldest batch still held.
@@ -176,8 +174,6 @@ class file_store : public channel_store {
   caf::error roll();
   void delete_committed_segments();
   void write_progress();
-  caf::error broken_error() const;
-  caf::error sync_failed(const std::filesystem::path& path);
   caf::error append_batch(event_batch&& batch, const std::string* source,
                           const std::string* token);
   /// Writes `n` buffers as one write at the end of the active segment.
@@ -186,14 +182,11 @@ class file_store : public channel_store {
 
   file_store_config cfg_;
   state st_;
-  int fd_ = -1;         ///< active segment
   int pointer_fd_ = -1; ///< commit pointer slots
-  int dir_fd_ = -1;
-  int lock_fd_ = -1;         ///< holds the directory's lock while open
+  /// The segment files: lock, appends, syncs (the failed-sync rule), room.
+  segment_files files_;
   int64_t segment_size_ = 0; ///< segment_size, at most max_disk_bytes / 4
   bool opened_ = false;
-  bool broken_ = false;     ///< an fdatasync failed: refuse until reopened
-  int64_t synced_size_ = 0; ///< active segment's size at its last fdatasync
   size_t recovered_events_ = 0;
   size_t torn_records_ = 0;
   uint64_t damaged_spans_ = 0;

@@ -47,53 +47,19 @@ std::string lost_text(const damaged_span& s) {
 
 } // namespace
 
-caf::error file_store::lock_directory() {
-  std::error_code ec;
-  fs::create_directories(cfg_.directory, ec);
-  if (ec)
-    return make_error(channel_errc::io_error, "cannot create " +
-                                                  cfg_.directory.string() +
-                                                  ": " + ec.message());
-  dir_fd_ = ::open(cfg_.directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd_ < 0)
-    return io_error(cfg_.directory, "cannot open");
-  auto lock_path = cfg_.directory / "lock";
-  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0)
-    return io_error(lock_path, "cannot open");
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK)
-      return make_error(channel_errc::io_error,
-                        "directory " + cfg_.directory.string() +
-                            " is in use by another file channel (its lock "
-                            "file is held); give each channel its own "
-                            "directory");
-    return io_error(lock_path, "cannot lock");
-  }
-  return {};
-}
-
 caf::error file_store::cut_torn_tail(uint64_t number, int64_t at,
                                      const std::string& reason) {
-  auto path = segment_path(number);
   log().warn("file channel: {} at byte {} of {}: cutting off a torn write of "
              "the last run (nothing valid follows it)",
-             reason, at, path.string());
+             reason, at, segment_path(number).string());
   ++torn_records_;
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0)
-    return io_error(path, "cannot open");
-  auto err = ::ftruncate(fd, at) == 0
-                 ? caf::error{}
-                 : io_error(path, "cannot cut off the torn record");
-  ::close(fd);
-  return err;
+  return files_.cut(segment_name(number), at);
 }
 
 caf::error file_store::open() {
   if (opened_)
     return {};
-  if (auto err = lock_directory())
+  if (auto err = files_.lock())
     return err;
   auto scan = scan_log(cfg_.directory, false);
   if (!scan)
@@ -158,7 +124,7 @@ caf::error file_store::open() {
   st_.persisted_pointer = st_.committed_through;
   for (auto& [number, s] : segs) {
     st_.segments[number] = {s.size, s.max_seq};
-    st_.disk_bytes += s.size;
+    files_.adopt(segment_name(number), s.size);
   }
   // A segment with a damaged span stays until the batches lost in it are
   // below the pointer: deleting it earlier would turn the span into a gap

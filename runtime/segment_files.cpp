@@ -66,9 +66,10 @@ caf::error segment_files::lock() {
     if (errno == EWOULDBLOCK)
       return make_error(channel_errc::io_error,
                         fmt::format("directory {} is in use by another {} "
-                                    "(its lock file is held); give each its "
-                                    "own directory",
-                                    cfg_.directory.string(), cfg_.owner));
+                                    "(its lock file is held); give each {} "
+                                    "its own directory",
+                                    cfg_.directory.string(), cfg_.owner,
+                                    cfg_.owner));
     return io_error(lock_path, "cannot lock");
   }
   return {};
@@ -267,7 +268,7 @@ bool segment_files::has_room(size_t bytes, std::string& why) const {
     return false;
   }
   struct statvfs sv;
-  if (cfg_.min_free_space > 0 && ::statvfs(cfg_.directory.c_str(), &sv) == 0) {
+  if (::statvfs(cfg_.directory.c_str(), &sv) == 0) {
     auto free_bytes =
         static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
     if (free_bytes - need < cfg_.min_free_space) {

@@ -20,7 +20,7 @@ struct segment_files_config {
   std::string owner = "segment log";
   /// Bytes of segment files allowed; 0: no limit but the disk.
   int64_t max_disk_bytes = 0;
-  /// Free bytes the file system must keep; 0: none.
+  /// Free bytes the file system must keep.
   int64_t min_free_space = 0;
   /// `has_room` asks for at most this many bytes at once (a segment's
   /// size); 0: what it is asked.
@@ -114,6 +114,9 @@ class segment_files {
 
   /// Bytes of the segment files.
   int64_t disk_bytes() const noexcept { return disk_bytes_; }
+
+  /// True while a segment is active (a failed roll leaves none).
+  bool has_active() const noexcept { return fd_ >= 0; }
 
   /// The active segment's name, size and size at its last sync.
   const std::string& active() const noexcept { return active_; }
