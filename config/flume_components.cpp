@@ -366,7 +366,7 @@ void mapper::map_interceptors(component& c, source_spec& s) {
 // -- sinks ------------------------------------------------------------------
 
 std::optional<size_t> mapper::map_datahub(component& c, sink_spec& s) {
-  auto what = "DatahubSink '" + c.name + "'";
+  const std::string what = "DatahubSink";
   apply(c,
         {{"datahub.topic", "topic", conv::string},
          {"shard.number", "shards", conv::integer},

@@ -623,13 +623,9 @@ void parser::parse_topics(const toml::table& tbl, topology_spec& out) {
     auto before = problems_.size();
     parse_options(*t, what, component, topic_options(), {"node", "fsync"},
                   opts);
-    if (auto* fsync = t->get("fsync"))
-      parse_fsync_key(*fsync, what, topic);
+    // Values are taken only when all are valid (the defaults stand in
+    // otherwise), so that validation does not report them again.
     if (problems_.size() == before) {
-      topic.directory = opts.get_string("directory");
-      if (topic.directory.empty())
-        error(t->get("directory")->source(),
-              "'directory' of " + what + " must not be empty");
       topic.shards = static_cast<uint32_t>(opts.get_int("shards"));
       topic.segment_size = opts.get_int("segment_size");
       topic.retention_time_ms = opts.get_int("retention_time");
@@ -637,6 +633,11 @@ void parser::parse_topics(const toml::table& tbl, topology_spec& out) {
       topic.max_disk_bytes = opts.get_int("max_disk_bytes");
       topic.min_free_space = opts.get_int("min_free_space");
     }
+    // An empty one is reported by the option checks.
+    if (opts.contains("directory"))
+      topic.directory = opts.get_string("directory");
+    if (auto* fsync = t->get("fsync"))
+      parse_fsync_key(*fsync, what, topic);
     out.topics.push_back(std::move(topic));
   }
 }

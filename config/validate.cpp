@@ -371,7 +371,8 @@ bool within(const std::string& inner, const std::string& outer) {
 }
 
 /// Each topic's values, directory and node.
-void check_topics(const topology_spec& spec, const error_fn& error) {
+void check_topics(const topology_spec& spec, const error_fn& error,
+                  bool check_types) {
   std::set<std::string> node_names;
   for (auto& n : spec.cluster.nodes)
     node_names.insert(n.name);
@@ -435,8 +436,10 @@ void check_topics(const topology_spec& spec, const error_fn& error) {
                 detail::suggestion(t.node, declared) +
                 "; declared nodes: " + detail::join(declared));
     }
+    // Parsing reports a missing or empty directory itself.
     if (t.directory.empty()) {
-      error(component, "directory", what + " needs a directory");
+      if (check_types)
+        error(component, "directory", what + " needs a directory");
       continue;
     }
     auto path = normal_path(t.directory);
@@ -710,7 +713,7 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
       error(c.name, "", "channel '" + c.name + "' has no sink draining it");
   }
   check_cluster(spec, error);
-  check_topics(spec, error);
+  check_topics(spec, error, check_types);
   check_topic_links(spec, error);
   return problems;
 }

@@ -50,7 +50,8 @@ struct outcome {
   std::vector<std::string> notes;
 };
 
-outcome map(const std::string& text, const std::string& agent = "agentA") {
+outcome map_agent(const std::string& text,
+                  const std::string& agent = "agentA") {
   std::vector<diagnostic> problems, notes;
   auto spec =
       parse_flume(text, "f.properties", agent, registry(), problems, notes);
@@ -111,8 +112,8 @@ std::string formatted(const topology_spec& spec) {
 } // namespace
 
 SCENARIO("a DatahubSink maps to a topic sink", "[flume]") {
-  auto r = map(std::string{relay} +
-               R"(agentA.sinks.k1.datahub.accessID = LTAIexampleid
+  auto r = map_agent(std::string{relay} +
+                     R"(agentA.sinks.k1.datahub.accessID = LTAIexampleid
 agentA.sinks.k1.datahub.accessKey = S3cr3tK3yValue
 agentA.sinks.k1.datahub.endPoint = sluice://127.0.0.1:7420
 agentA.sinks.k1.datahub.project = demo
@@ -161,8 +162,8 @@ agentA.sinks.k1.shard.maxTimeOut = 60
 }
 
 SCENARIO("a DatahubSink without unused properties prints no line", "[flume]") {
-  auto r = map(std::string{relay} +
-               R"(agentA.sinks.k1.datahub.endPoint = sluice://[::1]:7420
+  auto r = map_agent(std::string{relay} +
+                     R"(agentA.sinks.k1.datahub.endPoint = sluice://[::1]:7420
 agentA.sinks.k1.datahub.topic = lines
 )");
   REQUIRE(r.spec);
@@ -177,8 +178,8 @@ agentA.sinks.k1.datahub.topic = lines
 SCENARIO("what a DatahubSink cannot map is an error at its position",
          "[flume]") {
   GIVEN("a DataHub endpoint and properties that do not map") {
-    auto r = map(std::string{relay} +
-                 R"(agentA.sinks.k1.datahub.accessKey = S3cr3tK3yValue
+    auto r = map_agent(std::string{relay} +
+                       R"(agentA.sinks.k1.datahub.accessKey = S3cr3tK3yValue
 agentA.sinks.k1.datahub.endPoint = https://dh-cn-hangzhou.aliyuncs.com
 agentA.sinks.k1.datahub.topic = lines
 agentA.sinks.k1.serializer = JSON
@@ -217,8 +218,8 @@ agentA.sinks.k1.serializer.fieldnames = ,
     }
   }
   GIVEN("no endpoint and no topic") {
-    auto r = map(std::string{relay} +
-                 "agentA.sinks.k1.datahub.accessKey = S3cr3tK3yValue\n");
+    auto r = map_agent(std::string{relay} +
+                       "agentA.sinks.k1.datahub.accessKey = S3cr3tK3yValue\n");
     REQUIRE(!r.spec);
     CHECK(has(r.errors, "f.properties:3:16: error: DatahubSink 'k1' needs "
                         "agentA.sinks.k1.datahub.topic (the topic written)"));
@@ -230,27 +231,27 @@ agentA.sinks.k1.serializer.fieldnames = ,
     CHECK(!mentions(r.errors, secret));
   }
   GIVEN("a sluice endpoint without a port, or with a bad one") {
-    auto r = map(std::string{relay} +
-                 "agentA.sinks.k1.datahub.endPoint = sluice://127.0.0.1\n"
-                 "agentA.sinks.k1.datahub.topic = lines\n");
+    auto r = map_agent(std::string{relay} +
+                       "agentA.sinks.k1.datahub.endPoint = sluice://127.0.0.1\n"
+                       "agentA.sinks.k1.datahub.topic = lines\n");
     REQUIRE(!r.spec);
     CHECK(has(r.errors, "f.properties:13:36: error: "
                         "agentA.sinks.k1.datahub.endPoint must be "
                         "sluice://HOST:PORT (the control port of the sluice "
                         "node holding the topic): '127.0.0.1' has no port"));
     CHECK(r.errors.size() == 1);
-    auto r2 = map(std::string{relay} +
-                  "agentA.sinks.k1.datahub.endPoint = sluice://h:99999\n"
-                  "agentA.sinks.k1.datahub.topic = lines\n");
+    auto r2 = map_agent(std::string{relay} +
+                        "agentA.sinks.k1.datahub.endPoint = sluice://h:99999\n"
+                        "agentA.sinks.k1.datahub.topic = lines\n");
     REQUIRE(!r2.spec);
     CHECK(has(r2.errors, "'h:99999' has a bad host or port"));
     CHECK(r2.errors.size() == 1);
   }
   GIVEN("a shard count out of range") {
-    auto r = map(std::string{relay} +
-                 "agentA.sinks.k1.datahub.endPoint = sluice://h:7420\n"
-                 "agentA.sinks.k1.datahub.topic = lines\n"
-                 "agentA.sinks.k1.shard.number = 5000\n");
+    auto r = map_agent(std::string{relay} +
+                       "agentA.sinks.k1.datahub.endPoint = sluice://h:7420\n"
+                       "agentA.sinks.k1.datahub.topic = lines\n"
+                       "agentA.sinks.k1.shard.number = 5000\n");
     REQUIRE(!r.spec);
     CHECK(has(r.errors, "f.properties:15:1: error: topic sink 'k1': "
                         "agentA.sinks.k1.shard.number must be at most 1024"));
@@ -260,8 +261,8 @@ agentA.sinks.k1.serializer.fieldnames = ,
 SCENARIO("the seed's DataHub relays and the topic's node are valid",
          "[flume][topics_config]") {
   for (std::string x : {"A", "B"}) {
-    auto r =
-        map(example("flume/agent" + x + "_datahub.properties"), "agent" + x);
+    auto r = map_agent(example("flume/agent" + x + "_datahub.properties"),
+                       "agent" + x);
     for (auto& e : r.errors)
       UNSCOPED_INFO(e);
     REQUIRE(r.spec);

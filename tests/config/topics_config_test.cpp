@@ -49,7 +49,7 @@ bool has(const std::vector<std::string>& xs, const std::string& needle) {
 }
 
 // A channel fed and drained, so that topic tests see only their errors.
-constexpr const char* pipe = R"([sources.gen]
+constexpr const char* fed_channel = R"([sources.gen]
 type = "generator"
 channel = "c1"
 
@@ -64,7 +64,7 @@ channel = "c1"
 } // namespace
 
 SCENARIO("a topic's every key is read", "[topics_config]") {
-  auto spec = parse_ok(std::string{pipe} + R"(
+  auto spec = parse_ok(std::string{fed_channel} + R"(
 [topics.orders]
 directory = "state/topics/orders"
 shards = 4
@@ -107,7 +107,7 @@ fsync = "batch"
 
 SCENARIO("an fsync interval may be an integer of milliseconds",
          "[topics_config]") {
-  auto spec = parse_ok(std::string{pipe} + R"(
+  auto spec = parse_ok(std::string{fed_channel} + R"(
 [topics.t]
 directory = "d"
 fsync = 25
@@ -117,7 +117,7 @@ fsync = 25
 }
 
 SCENARIO("a topic's errors carry their positions", "[topics_config]") {
-  auto errors = parse_errors(std::string{pipe} + R"(
+  auto errors = parse_errors(std::string{fed_channel} + R"(
 [topics.a]
 directory = "da"
 shards = 0
@@ -160,8 +160,10 @@ directory = ""
                     "be integer, got a string"));
   CHECK(has(errors, "t.toml:28:9: error: 'fsync' of topic 'c' must be "
                     "\"batch\" or an interval from 1 ms to 60000 ms, got 0"));
-  CHECK(has(errors, "t.toml:31:13: error: 'directory' of topic 'd' must not "
-                    "be empty"));
+  CHECK(has(errors, "t.toml:31:13: error: topic 'd': option 'directory' must "
+                    "not be empty"));
+  for (auto& e : errors)
+    UNSCOPED_INFO(e);
   CHECK(errors.size() == 12);
 }
 
@@ -250,7 +252,7 @@ directory = "e"
     CHECK(errors.size() == 2);
   }
   WHEN("the topology has no nodes") {
-    auto errors = parse_errors(std::string{pipe} + R"(
+    auto errors = parse_errors(std::string{fed_channel} + R"(
 [topics.orders]
 node = "store"
 directory = "d"

@@ -73,6 +73,23 @@ SCENARIO("sluice check --agent reads a Flume configuration", "[e2e][flume]") {
       CHECK_THAT(out, Catch::Contains(path + ": ok ("));
     }
   }
+  GIVEN("the seed's DataHub relays: their credentials named, not shown") {
+    for (std::string agent : {"agentA", "agentB"}) {
+      auto path = std::string{SLUICE_SOURCE_DIR} + "/examples/flume/" + agent +
+                  "_datahub.properties";
+      auto [code, out] =
+          run_command({SLUICE_BINARY, "check", "--agent", agent, path}, 30s);
+      INFO(out);
+      CHECK(code == 0);
+      CHECK_THAT(out, Catch::Contains(path + ": ok ("));
+      CHECK_THAT(out, Catch::Contains(agent + ": unused Flume properties: " +
+                                      agent + ".sinks.k1.datahub.accessID, " +
+                                      agent + ".sinks.k1.datahub.accessKey, " +
+                                      agent + ".sinks.k1.datahub.project\n"));
+      CHECK(out.find("YOUR_ACCESS_KEY") == std::string::npos);
+      CHECK(out.find("YOUR_ACCESS_ID") == std::string::npos);
+    }
+  }
   GIVEN("a valid file: ok, with a note for what has no effect") {
     auto path = dir / "archive.properties";
     std::ofstream{path} << durable_agent(dir);
