@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -20,6 +21,7 @@
 #include "connectors/forward.hpp"
 #include "connectors/topic.hpp"
 #include "engine/cluster.hpp"
+#include "engine/topics.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/file_store.hpp"
@@ -110,6 +112,13 @@ struct engine::impl {
   caf::actor supervisor;
   caf::actor stats;
   std::vector<caf::actor> nodes; ///< node actors on control ports
+  /// The supervisor as the node actors see it (they find topics through
+  /// it); set once it runs, cleared when it ended.
+  struct supervisor_ref {
+    std::mutex mtx;
+    caf::actor actor;
+  };
+  std::shared_ptr<supervisor_ref> sup_ref = std::make_shared<supervisor_ref>();
   std::unique_ptr<caf::scoped_actor> waiter;
   bool started = false;
   bool waited = false;
@@ -450,6 +459,10 @@ supervisor_config engine::impl::make_supervisor_config() {
   cfg.policy = {sv.max_restarts, sv.restart_window_ms, sv.initial_backoff_ms,
                 sv.max_backoff_ms};
   cfg.phase_timeout_ms = spec.drain_timeout_ms + 10'000;
+  // Topics first: topic sinks and sources find them running.
+  for (auto& t : spec.topics)
+    cfg.children.push_back(topic_child(
+        t, spec, metrics.get(topic_child_name(t.name), "topic"), local_topics));
   for (auto& ch : spec.channels) {
     child_spec child;
     child.name = ch.name;
@@ -498,6 +511,7 @@ supervisor_config engine::impl::make_supervisor_config() {
   }
   add_sink_groups(cfg);
   order_stop_by_links(cfg, spec);
+  order_topics(cfg, spec);
   return cfg;
 }
 
@@ -566,8 +580,11 @@ caf::error engine::start() {
   d.sys_cfg->set("logger.console", caf::atom("none"));
   d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
   if (needs_cluster(d.spec)) {
-    auto nodes =
-        publish_nodes(*d.sys, d.spec.cluster, d.opts.node, &d.spec, &d.metrics);
+    auto nodes = publish_nodes(*d.sys, d.spec.cluster, d.opts.node, &d.spec,
+                               &d.metrics, [ref = d.sup_ref] {
+                                 std::lock_guard guard{ref->mtx};
+                                 return ref->actor;
+                               });
     if (!nodes) {
       d.sys.reset();
       return std::move(nodes.error());
@@ -577,6 +594,10 @@ caf::error engine::start() {
   d.started = true;
   d.waiter = std::make_unique<caf::scoped_actor>(*d.sys);
   d.supervisor = spawn_supervisor(*d.sys, d.make_supervisor_config());
+  {
+    std::lock_guard guard{d.sup_ref->mtx};
+    d.sup_ref->actor = d.supervisor;
+  }
   (*d.waiter)->monitor(d.supervisor);
   if (d.opts.stats_interval_ms > 0)
     d.stats = d.sys->spawn(stats_printer, &d.metrics, d.opts.stats_interval_ms);
@@ -594,6 +615,10 @@ caf::error engine::wait() {
     return d.result;
   (*d.waiter)->receive([&](caf::down_msg& msg) { d.result = msg.reason; });
   d.waited = true;
+  {
+    std::lock_guard guard{d.sup_ref->mtx};
+    d.sup_ref->actor = nullptr;
+  }
   // A failure that escalated killed the channels: say what memory channels
   // held (a drained stop reports its own loss).
   if (d.result && d.result != make_error(channel_errc::events_lost))

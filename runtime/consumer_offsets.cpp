@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "runtime/crc32c.hpp"
 #include "runtime/errors.hpp"
 
 namespace sluice {
@@ -30,16 +31,8 @@ T get_le(const char* p) {
   return static_cast<T>(x);
 }
 
-/// CRC32C (Castagnoli), bit by bit: the file is a few hundred bytes.
-/// Equal to runtime/crc32c's, which replaces it once that is merged.
 uint32_t checksum(const char* data, size_t n) {
-  uint32_t crc = 0xffffffff;
-  for (size_t i = 0; i < n; ++i) {
-    crc ^= static_cast<unsigned char>(data[i]);
-    for (int k = 0; k < 8; ++k)
-      crc = (crc >> 1) ^ (0x82f63b78 & (0u - (crc & 1)));
-  }
-  return ~crc;
+  return crc32c::value(data, n);
 }
 
 caf::error bad(const std::filesystem::path& file, const std::string& what) {
