@@ -45,7 +45,8 @@ struct forward_source_state {
   std::deque<queued_request> queue;   ///< not fully put, in arrival order
   std::deque<queued_request> waiting; ///< fully put, waiting for acks
   uint64_t next_seq = 1;
-  uint64_t acked = 0;
+  uint64_t acked = 0;             ///< every put up to this one is acked
+  std::set<uint64_t> acked_ahead; ///< acked past a put not yet acked
   uint64_t credit = 0;
   uint16_t port = 0; ///< published on, once known
   /// Senders (forward sinks) seen and alive, with their nodes.
@@ -123,7 +124,13 @@ void pump(fs_ptr self) {
       st.unacked.emplace_back(seq, key);
       st.credit -= std::min<uint64_t>(st.credit, b.size());
       st.cfg.metrics->add_out(b.size(), b.byte_size());
-      self->send(st.cfg.channel, put_atom::value, seq, b, st.seen.to_token());
+      // The batch keeps the name it first crossed a link with, so a topic
+      // (or a relay further on) recognises it through any path.
+      event_batch stamped = b;
+      if (!stamped.has_origin())
+        stamped.set_origin(key.first, key.second);
+      self->send(st.cfg.channel, put_atom::value, seq, std::move(stamped),
+                 st.seen.to_token());
       r.need = seq;
       ++r.next;
     }
@@ -280,9 +287,17 @@ caf::behavior forward_source_impl(fs_ptr self, forward_source_config cfg) {
       },
       [self](ack_atom, uint64_t seq, uint64_t credit) {
         auto& st = self->state;
-        st.acked = std::max(st.acked, seq);
         st.credit += credit;
-        while (!st.unacked.empty() && st.unacked.front().first <= seq) {
+        // Acks may come out of order: `acked` moves only over a
+        // contiguous run.
+        if (seq > st.acked)
+          st.acked_ahead.insert(seq);
+        while (!st.acked_ahead.empty() &&
+               *st.acked_ahead.begin() == st.acked + 1) {
+          st.acked = *st.acked_ahead.begin();
+          st.acked_ahead.erase(st.acked_ahead.begin());
+        }
+        while (!st.unacked.empty() && st.unacked.front().first <= st.acked) {
           st.in_flight.erase(st.unacked.front().second);
           st.unacked.pop_front();
         }

@@ -56,6 +56,9 @@ struct forward_source_config {
 ///   duplicates. Without credit the request waits (its promise is kept):
 ///   backpressure crosses the link. Requests are served in arrival order.
 /// - `(ping_atom)` -> `std::string`: its name; a cheap health check.
+/// Origin: each batch put into the channel carries the origin (producer,
+/// seq) of the request that brought it, unless it already has one (over
+/// several hops the first relay's name stays).
 /// Duplicates: a batch is named by (producer, seq). One already put into
 /// the channel is not put again: it is answered as delivered (once the
 /// first copy is acked) and counted in `duplicates_dropped` (events). The

@@ -9,6 +9,7 @@
 #include "runtime/atoms.hpp"
 #include "runtime/event_batch.hpp"
 #include "runtime/lease.hpp"
+#include "runtime/topic_types.hpp"
 
 namespace sluice {
 
@@ -37,9 +38,12 @@ using sink_feed_actor =
 
 /// What a channel tells a source that attached to it.
 ///
-/// - `(ack_atom, uint64_t seq, uint64_t credit)`: every batch up to `seq`
-///   is durable in the channel; `credit` more events may be put. Acks come
-///   in put order.
+/// - `(ack_atom, uint64_t seq, uint64_t credit)`: batch `seq` is durable in
+///   the channel; `credit` more events may be put. Each put is acked once.
+///   A channel acks in put order, but a source must not rely on it (a
+///   source fed by several readers, or a future channel, may see acks out of
+///   order): it records acks one by one and treats as acknowledged only the
+///   contiguous run of seqs from its first put.
 /// - `(credit_atom, uint64_t n)`: `n` more events may be put.
 using source_feedback_actor =
     caf::typed_actor<caf::reacts_to<ack_atom, uint64_t, uint64_t>,
@@ -80,5 +84,85 @@ using channel_actor = sink_feed_actor::extend<
 /// - `(stop_atom)`: finish the lease in hand, close, quit normally.
 using sink_actor = caf::typed_actor<caf::replies_to<probe_atom>::with<bool>,
                                     caf::reacts_to<stop_atom>>;
+
+// Topics (issue 6). The message types (append_result, read_batch,
+// fetch_result, shard_offsets, topic_metadata) and the two handles are
+// defined in runtime/topic_types.hpp, so that runtime/type_ids.cpp can
+// register them; they are declared again here, identically (the compiler
+// refuses any difference), next to their rules. Topic sinks and sources on
+// other nodes speak these protocols through the middleman, so every request
+// to a shard or topic carries a timeout.
+
+/// One shard of a topic: owns one shard log (see actors/shard.hpp).
+///
+/// - `(append_atom, std::string producer, uint64_t seq, event_batch)` ->
+///   `append_result`: appends the batch as one record batch and answers
+///   once it is durable under the topic's fsync policy (`fsync = "batch"`:
+///   after the sync that follows the run of appends in the mailbox; a
+///   duration: after the timer's group commit). A batch whose
+///   (producer, seq) the shard already appended is not appended again: the
+///   answer says `duplicate = true`, with the first copy's base offset when
+///   the shard still knows it (else 0), once that copy is durable.
+///   Preconditions: `producer` is not empty, `seq > 0`, the batch is not
+///   empty and well formed (`event_batch::well_formed`); a violation is
+///   answered `topic_errc::bad_request`, logged and counted in
+///   `protocol_errors`. A full disk (the shard's `max_disk_bytes` or the
+///   file system's `min_free_space`) is answered `topic_errc::disk_full`
+///   with the reason, nothing written: the writer backs off and retries
+///   (backpressure). A shard whose log broke (a failed sync) answers
+///   `topic_errc::io_error` and ends with it; its topic restarts it.
+/// - `(fetch_atom, uint64_t offset, uint64_t max_bytes, int64_t wait_ms)` ->
+///   `fetch_result`: whole durable record batches from the one holding
+///   `offset` on, at most `max_bytes` (at least one batch when any is
+///   available). An offset below the shard's start reads from the start
+///   (the answer's `start_offset` shows what retention removed). Without
+///   durable data at `offset` the answer is held (long poll) until some is
+///   durable or `wait_ms` passed (then empty batches); `wait_ms` is capped
+///   at 60 s, so the requester's timeout must be longer than its `wait_ms`.
+///   Preconditions: `offset` is at most the shard's end offset; a fetch
+///   past it is answered `topic_errc::bad_request`. A shard holds at most
+///   1024 fetches at once; one more is answered `topic_errc::busy` at once.
+/// - `(offsets_atom)` -> `shard_offsets`: start, end and durable end.
+/// - `(offset_for_time_atom, int64_t ts_ms)` -> `uint64_t`: the first offset
+///   appended at or after `ts_ms` (the end offset when none).
+/// - `(commit_atom, std::string group, uint64_t offset)` -> `bool` (`true`):
+///   records consumer group `group`'s position (the next offset it reads).
+///   The shard writes its groups' positions to disk at most every 100 ms
+///   and at stop. Preconditions: `group` is not empty and `offset` is at
+///   most the end offset; a violation is answered `topic_errc::bad_request`.
+/// - `(committed_atom, std::string group)` -> `uint64_t`: the group's
+///   committed position; `topic_errc::no_committed_offset` when it has none.
+/// - `(stop_atom)`: answers held fetches with what is durable, syncs, writes
+///   the groups' positions, closes the log and quits normally; appends that
+///   arrive after it are answered `topic_errc::stopped`. Idempotent.
+using shard_actor = caf::typed_actor<
+    caf::replies_to<append_atom, std::string, uint64_t,
+                    event_batch>::with<append_result>,
+    caf::replies_to<fetch_atom, uint64_t, uint64_t,
+                    int64_t>::with<fetch_result>,
+    caf::replies_to<offsets_atom>::with<shard_offsets>,
+    caf::replies_to<offset_for_time_atom, int64_t>::with<uint64_t>,
+    caf::replies_to<commit_atom, std::string, uint64_t>::with<bool>,
+    caf::replies_to<committed_atom, std::string>::with<uint64_t>,
+    caf::reacts_to<stop_atom>>; // the same type as runtime/topic_types.hpp's
+
+/// A topic: N shards in one directory, on one node (see actors/topic.hpp).
+///
+/// - `(metadata_atom)` -> `topic_metadata`: its name, its shard count and
+///   the handles of its running shards (shard i at index i). It supervises
+///   the shards: a failed shard is restarted and reopens its log, so a
+///   handle may go stale; a request to a stale handle fails (the receiver
+///   is down) and the requester asks for the metadata again. Asked while a
+///   shard restarts, the answer waits until every shard runs (at most a few
+///   seconds; then the topic answers `topic_errc::stopped`).
+/// - `(stop_atom)`: stops every shard (each syncs and closes its log) and
+///   quits normally once all ended. Idempotent.
+/// A node reaches a topic on another node through that node's control
+/// port: the node actor answers `(topic_atom, std::string name)` with the
+/// `topic_actor` (engine/node.hpp).
+using topic_actor =
+    caf::typed_actor<caf::replies_to<metadata_atom>::with<topic_metadata>,
+                     caf::reacts_to<stop_atom>>; // as in
+                                                 // runtime/topic_types.hpp
 
 } // namespace sluice

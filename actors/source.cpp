@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
+#include <set>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -26,12 +26,15 @@ struct source_state {
   source_config cfg;
   source_connector_ptr connector;
   std::vector<interceptor_ptr> interceptors;
-  event_batch batch;      ///< being filled
-  uint64_t next_seq = 1;  ///< sequence number of the next batch sent
-  uint64_t acked_seq = 0; ///< highest acknowledged batch
-  /// Sealed batches that held nothing (interceptors dropped every event):
-  /// they never reach the channel and count as acked once all before are.
-  std::deque<uint64_t> empty_seqs;
+  event_batch batch;     ///< being filled
+  uint64_t next_seq = 1; ///< sequence number of the next batch sent
+  /// Every batch up to this one is acknowledged: the connector's commit.
+  uint64_t acked_seq = 0;
+  /// Batches past `acked_seq + 1` acknowledged already (acks may come out
+  /// of order), and sealed batches that held nothing (interceptors dropped
+  /// every event: they never reach the channel). `acked_seq` moves over
+  /// them only once every batch before is acknowledged.
+  std::set<uint64_t> acked_ahead;
   uint64_t credit = 0; ///< events the channel lets us send
   int64_t idle_ms = 0; ///< current pause between idle polls
   bool poll_scheduled = false;
@@ -84,14 +87,21 @@ void send_batch(source_ptr self) {
   st.batch.reserve(st.cfg.batch_size, bytes_hint(st.cfg.batch_size));
 }
 
-/// Acks what the channel's ack of `acked_seq` lets pass: the empty batches
-/// right after it. Commits the connector through the result.
-void advance_acked(source_ptr self) {
+/// Records batch `seq` as acknowledged and moves `acked_seq` over the
+/// contiguous run of acknowledged batches after it (never past a gap).
+/// Commits the connector when it moved.
+void mark_acked(source_ptr self, uint64_t seq) {
   auto& st = self->state;
-  while (!st.empty_seqs.empty() && st.empty_seqs.front() <= st.acked_seq + 1) {
-    st.acked_seq = std::max(st.acked_seq, st.empty_seqs.front());
-    st.empty_seqs.pop_front();
+  if (seq > st.acked_seq)
+    st.acked_ahead.insert(seq);
+  auto before = st.acked_seq;
+  while (!st.acked_ahead.empty() &&
+         *st.acked_ahead.begin() == st.acked_seq + 1) {
+    st.acked_seq = *st.acked_ahead.begin();
+    st.acked_ahead.erase(st.acked_ahead.begin());
   }
+  if (st.acked_seq == before)
+    return;
   if (auto err = st.connector->commit(st.acked_seq)) {
     st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
     log().error("source {}: cannot commit its position: {}", st.cfg.name,
@@ -105,9 +115,7 @@ void seal_empty(source_ptr self) {
   auto& st = self->state;
   auto seq = st.next_seq++;
   st.connector->seal(seq);
-  st.empty_seqs.push_back(seq);
-  if (st.acked_seq + 1 == seq)
-    advance_acked(self);
+  mark_acked(self, seq);
 }
 
 void schedule_poll(source_ptr self, int64_t delay_ms) {
@@ -263,9 +271,8 @@ source_impl_actor::behavior_type source_impl(source_ptr self,
       [self](poll_atom) { do_poll(self); },
       [self](ack_atom, uint64_t seq, uint64_t credit) {
         auto& st = self->state;
-        st.acked_seq = std::max(st.acked_seq, seq);
         st.credit += credit;
-        advance_acked(self);
+        mark_acked(self, seq);
         if (credit > 0)
           schedule_poll(self, 0);
         maybe_quit(self);

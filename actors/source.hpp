@@ -47,7 +47,9 @@ using source_actor = source_feedback_actor::extend<caf::reacts_to<stop_atom>>;
 /// Backpressure: it never puts more events than the credit it holds, so a
 /// full channel stops it reading.
 /// Positions: after each batch it seals the connector's position under the
-/// batch's seq; the channel's ack commits it, so a crash re-reads at most
+/// batch's seq; acks are recorded one by one and the connector commits the
+/// newest seq before which every batch is acknowledged (never past one
+/// that is not, whatever order acks come in), so a crash re-reads at most
 /// the batches not yet acknowledged.
 /// Failure: a connector error, or an error from its channel (a refused put),
 /// ends the actor with that error; its supervisor restarts it and the new

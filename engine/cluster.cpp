@@ -27,6 +27,17 @@ bool needs_cluster(const topology_spec& spec) {
   for (auto& s : spec.sinks)
     if (is_forward_type(s.type))
       return true;
+  // Topics: a topic sink or source reaching a node outside this file.
+  auto remote_topic = [](const std::string& type, const options& opts) {
+    return type == "topic" && opts.contains("address") &&
+           !opts.get_string("address").empty();
+  };
+  for (auto& s : spec.sources)
+    if (remote_topic(s.type, s.opts))
+      return true;
+  for (auto& s : spec.sinks)
+    if (remote_topic(s.type, s.opts))
+      return true;
   return false;
 }
 
@@ -67,6 +78,10 @@ caf::expected<topology_spec> select_node(const topology_spec& spec,
   keep(result.sources);
   keep(result.channels);
   keep(result.sinks);
+  // Topics: a topic without a node belongs to the only node.
+  std::erase_if(result.topics, [&](const topic_spec& t) {
+    return !t.node.empty() && t.node != node;
+  });
   // A group runs where its members run (validation puts them on one node).
   std::erase_if(result.sink_groups, [&](const sink_group_spec& g) {
     return std::none_of(g.sinks.begin(), g.sinks.end(), [&](auto& member) {
@@ -80,15 +95,23 @@ caf::expected<topology_spec> select_node(const topology_spec& spec,
 caf::expected<std::vector<caf::actor>>
 publish_nodes(caf::actor_system& sys, const cluster_spec& cluster,
               const std::string& node, const topology_spec* spec,
-              const metrics_registry* metrics) {
+              const metrics_registry* metrics,
+              std::function<caf::actor()> supervisor) {
   std::vector<caf::actor> result;
   for (auto& n : cluster.nodes) {
     if (!node.empty() && n.name != node)
       continue;
+    node_topics topics;
+    topics.supervisor = supervisor;
+    if (spec && supervisor)
+      for (auto& t : spec->topics)
+        if (t.node == n.name || (t.node.empty() && cluster.nodes.size() == 1))
+          topics.names.insert(t.name);
     auto actor = spawn_node_actor(
         sys, n.name,
         spec && metrics ? components_of_node(*spec, *metrics, n.name)
-                        : component_reader{});
+                        : component_reader{},
+        std::move(topics));
     auto port = publish_actor(sys, actor, n.port, n.bind);
     if (!port) {
       caf::anon_send(actor, stop_atom::value);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,8 +20,9 @@ namespace sluice {
 // the middleman, the node actors on control ports, and the forward link's
 // two ends.
 
-/// True when the topology needs the middleman: it declares nodes or uses
-/// a forward source or sink.
+/// True when the topology needs the middleman: it declares nodes, uses a
+/// forward source or sink, or a topic sink or source with an `address`
+/// (a topic on a node outside this file).
 bool needs_cluster(const topology_spec& spec);
 
 /// Loads the middleman with the cluster's heartbeat and peer timeout, and
@@ -37,11 +39,14 @@ caf::expected<topology_spec> select_node(const topology_spec& spec,
 /// node when empty) and publishes it on the node's control port and bind
 /// address. Returns the actors, to stop with the engine. With `metrics`
 /// (which must outlive the actors), each answers `sluice status` with the
-/// metrics of the components `spec` places on it.
+/// metrics of the components `spec` places on it. With `supervisor` (the
+/// engine's supervisor when asked; thread-safe), each answers
+/// `(topic_atom, name)` with the topics `spec` places on it.
 caf::expected<std::vector<caf::actor>>
 publish_nodes(caf::actor_system& sys, const cluster_spec& cluster,
               const std::string& node, const topology_spec* spec = nullptr,
-              const metrics_registry* metrics = nullptr);
+              const metrics_registry* metrics = nullptr,
+              std::function<caf::actor()> supervisor = {});
 
 /// When one process runs several nodes, orders the stop along the forward
 /// links: a node's sources, channels and sinks stop (phases 0, 1, 2) before

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -15,8 +16,12 @@
 #include "actors/sink_group.hpp"
 #include "actors/source.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/topic_sink.hpp"
+#include "actors/topic_source.hpp"
 #include "connectors/forward.hpp"
+#include "connectors/topic.hpp"
 #include "engine/cluster.hpp"
+#include "engine/topics.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/file_store.hpp"
@@ -107,6 +112,13 @@ struct engine::impl {
   caf::actor supervisor;
   caf::actor stats;
   std::vector<caf::actor> nodes; ///< node actors on control ports
+  /// The supervisor as the node actors see it (they find topics through
+  /// it); set once it runs, cleared when it ended.
+  struct supervisor_ref {
+    std::mutex mtx;
+    caf::actor actor;
+  };
+  std::shared_ptr<supervisor_ref> sup_ref = std::make_shared<supervisor_ref>();
   std::unique_ptr<caf::scoped_actor> waiter;
   bool started = false;
   bool waited = false;
@@ -116,6 +128,16 @@ struct engine::impl {
   child_spec source_child(const source_spec& src);
   child_spec sink_child(const sink_spec& snk);
   child_spec sink_group_child(const sink_group_spec& group);
+  // Topic sinks and sources (issue 6).
+  /// Topics running on this node, by name: filled when the topics start,
+  /// read by topic sinks and sources when they start.
+  std::shared_ptr<std::map<std::string, topic_actor>> local_topics =
+      std::make_shared<std::map<std::string, topic_actor>>();
+  child_spec topic_source_child(const source_spec& src,
+                                std::shared_ptr<component_metrics> m);
+  child_spec topic_sink_child(const sink_spec& snk,
+                              std::shared_ptr<component_metrics> m);
+  // End of topic sinks and sources.
   /// Sink groups, as children that spawn their members; makes the groups
   /// dependents of their channels in place of their members.
   void add_sink_groups(supervisor_config& cfg);
@@ -140,6 +162,8 @@ child_spec engine::impl::source_child(const source_spec& src) {
   auto m = metrics.get(src.name, "source");
   if (is_forward_type(src.type))
     return forward_source_child(src, m);
+  if (is_topic_type(src.type))
+    return topic_source_child(src, m);
   const interceptor_type* none = nullptr;
   std::vector<std::pair<const interceptor_type*, options>> chain;
   for (auto& i : src.interceptors) {
@@ -187,6 +211,8 @@ child_spec engine::impl::sink_child(const sink_spec& snk) {
   auto m = metrics.get(snk.name, "sink");
   if (is_forward_type(snk.type))
     return forward_sink_child(snk, m);
+  if (is_topic_type(snk.type))
+    return topic_sink_child(snk, m);
   child_spec child;
   child.name = snk.name;
   child.stop_phase = 2;
@@ -210,6 +236,129 @@ child_spec engine::impl::sink_child(const sink_spec& snk) {
   };
   return child;
 }
+
+// Topic sinks and sources (issue 6).
+
+namespace {
+
+/// Where a topic sink or source finds topic `name`: on this node (the
+/// handle is looked up when it starts), at the control port of the node
+/// of this topology that holds it, or at its `address` option.
+struct topic_route {
+  std::string name;
+  bool local = false;
+  std::string host;
+  uint16_t port = 0;
+};
+
+topic_route route_topic(const topology_spec& spec, const options& opts,
+                        const std::string& node) {
+  topic_route r;
+  r.name = opts.contains("topic") ? opts.get_string("topic") : "";
+  auto t = std::find_if(spec.topics.begin(), spec.topics.end(),
+                        [&](auto& x) { return x.name == r.name; });
+  if (t != spec.topics.end()) {
+    r.local = t->node.empty() || t->node == node;
+    if (!r.local)
+      for (auto& n : spec.cluster.nodes)
+        if (n.name == t->node) {
+          r.host = n.host;
+          r.port = n.port;
+        }
+    return r;
+  }
+  if (opts.contains("address") && !opts.get_string("address").empty())
+    if (auto a = parse_topic_address(opts.get_string("address"))) {
+      r.host = a->host;
+      r.port = a->port;
+    }
+  return r;
+}
+
+} // namespace
+
+child_spec
+engine::impl::topic_source_child(const source_spec& src,
+                                 std::shared_ptr<component_metrics> m) {
+  auto route = route_topic(spec, src.opts, src.node);
+  topic_source_config base;
+  base.name = src.name;
+  base.topic_name = route.name;
+  base.host = route.host;
+  base.port = route.port;
+  base.group = src.opts.contains("group") ? src.opts.get_string("group") : "";
+  if (src.opts.contains("start"))
+    if (auto start = parse_topic_start(src.opts.get_string("start")))
+      base.start = *start;
+  if (src.opts.contains("headers"))
+    base.headers = src.opts.get_bool("headers");
+  if (src.opts.contains("max_fetch_bytes"))
+    base.fetch_bytes =
+        static_cast<uint64_t>(src.opts.get_int("max_fetch_bytes"));
+  base.window = src.batch_size * 4;
+  base.metrics = m;
+  child_spec child;
+  child.name = src.name;
+  child.stop_phase = 0;
+  child.metrics = m;
+  child.start = [base, local = route.local, topics = local_topics,
+                 channel = src.channel](caf::actor_system& sys,
+                                        const child_handles& peers) {
+    auto ch = peers.find(channel);
+    if (ch == peers.end())
+      return caf::actor{};
+    auto cfg = base;
+    cfg.channel = caf::actor_cast<channel_actor>(ch->second);
+    if (local)
+      if (auto t = topics->find(cfg.topic_name); t != topics->end())
+        cfg.topic = t->second;
+    return spawn_topic_source(sys, std::move(cfg));
+  };
+  return child;
+}
+
+child_spec
+engine::impl::topic_sink_child(const sink_spec& snk,
+                               std::shared_ptr<component_metrics> m) {
+  auto route = route_topic(spec, snk.opts, snk.node);
+  topic_sink_config base;
+  base.name = snk.name;
+  base.topic_name = route.name;
+  base.host = route.host;
+  base.port = route.port;
+  base.batch_size = snk.batch_size;
+  if (snk.opts.contains("partition") &&
+      snk.opts.get_string("partition") == "round_robin")
+    base.partition = topic_partition::round_robin;
+  if (snk.opts.contains("key"))
+    base.key = snk.opts.get_string("key");
+  if (snk.opts.contains("timeout"))
+    base.timeout_ms = snk.opts.get_int("timeout");
+  if (snk.opts.contains("shards"))
+    base.shards = static_cast<uint32_t>(snk.opts.get_int("shards"));
+  base.origin = (snk.node.empty() ? "" : snk.node + "/") + snk.channel;
+  base.metrics = m;
+  child_spec child;
+  child.name = snk.name;
+  child.stop_phase = 2;
+  child.metrics = m;
+  child.start = [base, local = route.local, topics = local_topics,
+                 channel = snk.channel](caf::actor_system& sys,
+                                        const child_handles& peers) {
+    auto ch = peers.find(channel);
+    if (ch == peers.end())
+      return caf::actor{};
+    auto cfg = base;
+    cfg.feed = ch->second;
+    if (local)
+      if (auto t = topics->find(cfg.topic_name); t != topics->end())
+        cfg.topic = t->second;
+    return caf::actor_cast<caf::actor>(spawn_topic_sink(sys, std::move(cfg)));
+  };
+  return child;
+}
+
+// End of topic sinks and sources.
 
 child_spec engine::impl::sink_group_child(const sink_group_spec& group) {
   sink_group_config base;
@@ -310,6 +459,10 @@ supervisor_config engine::impl::make_supervisor_config() {
   cfg.policy = {sv.max_restarts, sv.restart_window_ms, sv.initial_backoff_ms,
                 sv.max_backoff_ms};
   cfg.phase_timeout_ms = spec.drain_timeout_ms + 10'000;
+  // Topics first: topic sinks and sources find them running.
+  for (auto& t : spec.topics)
+    cfg.children.push_back(topic_child(
+        t, spec, metrics.get(topic_child_name(t.name), "topic"), local_topics));
   for (auto& ch : spec.channels) {
     child_spec child;
     child.name = ch.name;
@@ -358,6 +511,7 @@ supervisor_config engine::impl::make_supervisor_config() {
   }
   add_sink_groups(cfg);
   order_stop_by_links(cfg, spec);
+  order_topics(cfg, spec);
   return cfg;
 }
 
@@ -426,8 +580,11 @@ caf::error engine::start() {
   d.sys_cfg->set("logger.console", caf::atom("none"));
   d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
   if (needs_cluster(d.spec)) {
-    auto nodes =
-        publish_nodes(*d.sys, d.spec.cluster, d.opts.node, &d.spec, &d.metrics);
+    auto nodes = publish_nodes(*d.sys, d.spec.cluster, d.opts.node, &d.spec,
+                               &d.metrics, [ref = d.sup_ref] {
+                                 std::lock_guard guard{ref->mtx};
+                                 return ref->actor;
+                               });
     if (!nodes) {
       d.sys.reset();
       return std::move(nodes.error());
@@ -437,6 +594,10 @@ caf::error engine::start() {
   d.started = true;
   d.waiter = std::make_unique<caf::scoped_actor>(*d.sys);
   d.supervisor = spawn_supervisor(*d.sys, d.make_supervisor_config());
+  {
+    std::lock_guard guard{d.sup_ref->mtx};
+    d.sup_ref->actor = d.supervisor;
+  }
   (*d.waiter)->monitor(d.supervisor);
   if (d.opts.stats_interval_ms > 0)
     d.stats = d.sys->spawn(stats_printer, &d.metrics, d.opts.stats_interval_ms);
@@ -454,6 +615,10 @@ caf::error engine::wait() {
     return d.result;
   (*d.waiter)->receive([&](caf::down_msg& msg) { d.result = msg.reason; });
   d.waited = true;
+  {
+    std::lock_guard guard{d.sup_ref->mtx};
+    d.sup_ref->actor = nullptr;
+  }
   // A failure that escalated killed the channels: say what memory channels
   // held (a drained stop reports its own loss).
   if (d.result && d.result != make_error(channel_errc::events_lost))

@@ -71,9 +71,10 @@ class engine {
   caf::error wait();
 
   /// The actor running component `name` now (it changes when the component
-  /// restarts). Blocks for a request to the supervisor. Drop the handle
-  /// before `wait()`: a live handle keeps a detached actor's thread, and so
-  /// the engine, from ending.
+  /// restarts); a topic is `topics.NAME` (a `topic_actor`, to
+  /// `caf::actor_cast`). Blocks for a request to the supervisor. Drop the
+  /// handle before `wait()`: a live handle keeps a detached actor's thread, and
+  /// so the engine, from ending.
   caf::expected<caf::actor> component(const std::string& name);
 
   /// Metrics of every component, readable from any thread.

@@ -6,14 +6,46 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "actors/protocols.hpp"
+#include "engine/topics.hpp"
 #include "runtime/atoms.hpp"
+#include "runtime/errors.hpp"
 
 namespace sluice {
 
 namespace {
 
+/// How long the node waits for its supervisor to name a topic's actor.
+constexpr auto topic_lookup_timeout = std::chrono::seconds{10};
+
+caf::result<topic_actor> find_topic(caf::event_based_actor* self,
+                                    const std::string& node,
+                                    const node_topics& topics,
+                                    const std::string& name) {
+  if (topics.names.count(name) == 0)
+    return make_error(topic_errc::unknown_topic,
+                      "node " + node + " runs no topic '" + name + "'");
+  auto sup = topics.supervisor ? topics.supervisor() : caf::actor{};
+  if (!sup)
+    return make_error(topic_errc::stopped,
+                      "node " + node + " is not running its topics");
+  auto rp = self->make_response_promise<topic_actor>();
+  self->request(sup, topic_lookup_timeout, get_atom::value,
+                topic_child_name(name))
+      .then(
+          [rp](caf::actor& a) mutable {
+            rp.deliver(caf::actor_cast<topic_actor>(a));
+          },
+          [rp, node, name](caf::error& err) mutable {
+            rp.deliver(make_error(topic_errc::stopped,
+                                  "node " + node + ": topic '" + name +
+                                      "' is not running: " + describe(err)));
+          });
+  return rp;
+}
+
 caf::behavior node_impl(caf::event_based_actor* self, std::string name,
-                        component_reader components) {
+                        component_reader components, node_topics topics) {
   auto started = std::chrono::steady_clock::now();
   return {
       [name](ping_atom) { return name; },
@@ -27,6 +59,10 @@ caf::behavior node_impl(caf::event_based_actor* self, std::string name,
         if (components)
           result.components = components();
         return result;
+      },
+      [self, name, topics](
+          topic_atom, const std::string& topic) -> caf::result<topic_actor> {
+        return find_topic(self, name, topics, topic);
       },
       [self](stop_atom) { self->quit(); },
   };
@@ -47,6 +83,9 @@ component_reader components_of_node(const topology_spec& spec,
   for (auto& x : spec.sinks)
     if (x.node == node)
       names.insert(x.name);
+  for (auto& x : spec.topics)
+    if (x.node == node || (x.node.empty() && spec.cluster.nodes.size() == 1))
+      names.insert(topic_child_name(x.name));
   for (auto& g : spec.sink_groups)
     for (auto& m : g.sinks)
       if (names.count(m) > 0)
@@ -61,8 +100,9 @@ component_reader components_of_node(const topology_spec& spec,
 }
 
 caf::actor spawn_node_actor(caf::actor_system& sys, std::string name,
-                            component_reader components) {
-  return sys.spawn(node_impl, std::move(name), std::move(components));
+                            component_reader components, node_topics topics) {
+  return sys.spawn(node_impl, std::move(name), std::move(components),
+                   std::move(topics));
 }
 
 } // namespace sluice

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,17 @@ component_reader components_of_node(const topology_spec& spec,
                                     const metrics_registry& metrics,
                                     const std::string& node);
 
+/// The topics a node runs, as its node actor finds them.
+struct node_topics {
+  /// Names of the topics this node runs.
+  std::set<std::string> names;
+  /// The engine's supervisor now (an invalid handle before it started);
+  /// called on the node actor's thread, so it must be thread-safe. The node
+  /// asks it for the running topic actor (`get_atom`), which changes when
+  /// the topic restarts.
+  std::function<caf::actor()> supervisor;
+};
+
 /// The node actor: what a node publishes on its control port.
 ///
 /// Protocol (between processes): `(ping_atom)` -> `std::string`: the
@@ -30,9 +42,14 @@ component_reader components_of_node(const topology_spec& spec,
 /// the actor started (the node's uptime) and a snapshot of every component
 /// the node runs, read with `components` (none when it is empty). The
 /// reader must stay valid while the actor runs: the engine that owns the
-/// metrics stops the actor before it ends. `(stop_atom)` ends it.
-/// Idempotent.
+/// metrics stops the actor before it ends. `(topic_atom, std::string name)`
+/// -> `topic_actor`: the running topic of that name on this node, so topic
+/// sinks and sources on other nodes reach it; a name the node does not run
+/// is answered `topic_errc::unknown_topic`, a topic that is not running
+/// (the engine starting, stopping or restarting it) `topic_errc::stopped`.
+/// `(stop_atom)` ends it. Idempotent.
 caf::actor spawn_node_actor(caf::actor_system& sys, std::string name,
-                            component_reader components = {});
+                            component_reader components = {},
+                            node_topics topics = {});
 
 } // namespace sluice

@@ -1,7 +1,8 @@
 // Decoding any bytes either fails cleanly or yields a batch whose encoding
-// decodes to an equal batch, with every view inside its buffer. Each input
-// is decoded twice: as it is, and with its trailing CRC made right, so the
-// checks behind the CRC (sizes, offsets, ranges) see arbitrary values too.
+// decodes to an equal batch (events and origin), with every view inside its
+// buffer. Each input is decoded twice: as it is, and with its trailing CRC
+// made right, so the checks behind the CRC (sizes, offsets, ranges) see
+// arbitrary values too.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -28,7 +29,7 @@ int check(std::span<const char> in) {
   std::vector<char> again;
   batch->encode(again);
   auto back = sluice::event_batch::decode(again);
-  if (!back || !(*back == *batch))
+  if (!back || !(*back == *batch) || !same_origin(*back, *batch))
     std::abort();
   return total == size_t(-1) ? 1 : 0;
 }

@@ -33,4 +33,16 @@ using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 
+// Topics and shards (actors/protocols.hpp: shard_actor, topic_actor).
+using append_atom = caf::atom_constant<caf::atom("append")>;
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using offsets_atom = caf::atom_constant<caf::atom("offsets")>;
+using offset_for_time_atom = caf::atom_constant<caf::atom("offset_ts")>;
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+using metadata_atom = caf::atom_constant<caf::atom("metadata")>;
+using topic_atom = caf::atom_constant<caf::atom("topic")>;
+using retention_atom = caf::atom_constant<caf::atom("retention")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+
 } // namespace sluice

@@ -15,6 +15,7 @@ constexpr auto connector_category = caf::atom("connector");
 constexpr auto channel_category = caf::atom("channel");
 constexpr auto config_category = caf::atom("config");
 constexpr auto supervisor_category = caf::atom("supervisor");
+constexpr auto topic_category = caf::atom("topic");
 
 std::string render(caf::atom_value category, uint8_t code) {
   if (category == connector_category)
@@ -25,6 +26,8 @@ std::string render(caf::atom_value category, uint8_t code) {
     return to_string(static_cast<config_errc>(code));
   if (category == supervisor_category)
     return to_string(static_cast<supervisor_errc>(code));
+  if (category == topic_category)
+    return to_string(static_cast<topic_errc>(code));
   if (category == caf::atom("system"))
     return caf::to_string(static_cast<caf::sec>(code));
   // How an actor ended: a peer node's death is remote_link_unreachable.
@@ -105,6 +108,40 @@ std::string to_string(supervisor_errc x) {
   return "unknown supervisor error";
 }
 
+// Topics (issue 6).
+
+std::string to_string(topic_errc x) {
+  switch (x) {
+  case topic_errc::disk_full:
+    return "topic disk full";
+  case topic_errc::corrupt_log:
+    return "corrupt topic log";
+  case topic_errc::io_error:
+    return "topic I/O error";
+  case topic_errc::shard_count_mismatch:
+    return "shard count mismatch";
+  case topic_errc::unknown_topic:
+    return "unknown topic";
+  case topic_errc::no_committed_offset:
+    return "no committed offset";
+  case topic_errc::stopped:
+    return "topic stopped";
+  case topic_errc::busy:
+    return "shard busy";
+  case topic_errc::bad_request:
+    return "bad topic request";
+  case topic_errc::bad_metadata:
+    return "bad topic metadata";
+  }
+  return "unknown topic error";
+}
+
+caf::error make_error(topic_errc x) {
+  return {static_cast<uint8_t>(x), topic_category};
+}
+
+// End of topics.
+
 caf::error make_error(connector_errc x) {
   return {static_cast<uint8_t>(x), connector_category};
 }
@@ -175,7 +212,7 @@ std::string describe(const caf::error& err) {
 
 void register_error_categories(caf::actor_system_config& cfg) {
   for (auto category : {connector_category, channel_category, config_category,
-                        supervisor_category})
+                        supervisor_category, topic_category})
     cfg.add_error_category(category, [](uint8_t code, caf::atom_value cat,
                                         const caf::message& ctx) {
       auto s = render(cat, code);

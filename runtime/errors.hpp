@@ -47,6 +47,27 @@ enum class supervisor_errc : uint8_t {
   permanent_failure, ///< a child failed with an error no restart can cure
 };
 
+// Topics (issue 6).
+
+/// Errors of topics and their shards.
+enum class topic_errc : uint8_t {
+  disk_full = 1, ///< an append the disk limits refuse; nothing was written
+  corrupt_log,   ///< damage a shard cannot repair by cutting a torn tail
+  io_error,      ///< a read, write or sync of a shard's files failed
+  shard_count_mismatch, ///< topic.meta holds another shard count
+  unknown_topic,        ///< no topic of that name on this node
+  no_committed_offset,  ///< a consumer group that committed nothing yet
+  stopped,              ///< the shard or topic is stopping, or its log broke
+  busy,                 ///< too many long polls held by a shard
+  bad_request,          ///< a message that breaks the topic protocols
+  bad_metadata,         ///< topic.meta or consumer-offsets unreadable
+};
+
+std::string to_string(topic_errc x);
+caf::error make_error(topic_errc x);
+
+// End of topics.
+
 std::string to_string(connector_errc x);
 std::string to_string(channel_errc x);
 std::string to_string(config_errc x);
@@ -59,9 +80,9 @@ caf::error make_error(supervisor_errc x);
 
 /// The project's error code enums.
 template <class E>
-concept sluice_errc =
-    std::is_same_v<E, connector_errc> || std::is_same_v<E, channel_errc> ||
-    std::is_same_v<E, config_errc> || std::is_same_v<E, supervisor_errc>;
+concept sluice_errc = std::is_same_v<E, connector_errc> ||
+    std::is_same_v<E, channel_errc> || std::is_same_v<E, config_errc> ||
+    std::is_same_v<E, supervisor_errc> || std::is_same_v<E, topic_errc>;
 
 template <sluice_errc E>
 caf::error make_error(E code, std::string context) {

@@ -2,6 +2,8 @@
 
 #include <bit>
 #include <cstring>
+#include <string>
+#include <utility>
 
 #include <zlib.h>
 
@@ -11,7 +13,21 @@ namespace sluice {
 
 namespace {
 
-constexpr uint32_t batch_magic = 0x31424c53; // "SLB1"
+// Two encodings, told apart by their first four bytes. All fields are
+// little-endian; the index entries are copied as they sit in memory.
+//
+// v1 ("SLB1", a batch without origin):
+//   wire_header | events x event_entry | headers x header_entry | bytes |
+//   crc32 (zlib) of everything before it
+// v2 ("SLB2", a batch with an origin):
+//   wire_header_v2 | events x event_entry | headers x header_entry | bytes |
+//   origin producer (origin_size bytes) | crc32 of everything before it
+constexpr uint32_t batch_magic = 0x31424c53;    // "SLB1"
+constexpr uint32_t batch_magic_v2 = 0x32424c53; // "SLB2"
+
+/// The largest origin producer name (the shard log stores its length in
+/// 16 bits).
+constexpr size_t max_origin_bytes = 65535;
 
 struct wire_header {
   uint32_t magic;
@@ -19,6 +35,19 @@ struct wire_header {
   uint32_t headers;
   uint32_t bytes;
 };
+
+struct wire_header_v2 {
+  uint32_t magic;
+  uint32_t events;
+  uint32_t headers;
+  uint32_t bytes;
+  uint32_t origin_size; ///< bytes of the origin producer name
+  uint32_t reserved;    ///< written 0, ignored when read
+  uint64_t origin_seq;
+};
+
+static_assert(sizeof(wire_header) == 16);
+static_assert(sizeof(wire_header_v2) == 32);
 
 static_assert(std::endian::native == std::endian::little,
               "the batch encoding is little-endian raw memory");
@@ -94,6 +123,16 @@ void event_batch::clear() noexcept {
   bytes_.clear();
   events_.clear();
   headers_.clear();
+  origin_producer_.clear();
+  origin_seq_ = 0;
+}
+
+bool event_batch::set_origin(std::string producer, uint64_t seq) {
+  if (producer.size() > max_origin_bytes)
+    return false;
+  origin_seq_ = producer.empty() ? 0 : seq;
+  origin_producer_ = std::move(producer);
+  return true;
 }
 
 void event_batch::reserve(size_t events, size_t bytes) {
@@ -119,38 +158,73 @@ bool operator==(const event_batch& x, const event_batch& y) {
 }
 
 size_t event_batch::encoded_size() const noexcept {
-  return sizeof(wire_header) + events_.size() * sizeof(event_entry) +
-         headers_.size() * sizeof(header_entry) + bytes_.size() +
-         sizeof(uint32_t);
+  auto body = events_.size() * sizeof(event_entry) +
+              headers_.size() * sizeof(header_entry) + bytes_.size() +
+              sizeof(uint32_t);
+  if (has_origin())
+    return sizeof(wire_header_v2) + body + origin_producer_.size();
+  return sizeof(wire_header) + body;
 }
 
 void event_batch::encode(std::vector<char>& out) const {
   auto start = out.size();
   out.resize(start + encoded_size());
   auto* p = out.data() + start;
-  wire_header hdr{batch_magic, static_cast<uint32_t>(events_.size()),
-                  static_cast<uint32_t>(headers_.size()),
-                  static_cast<uint32_t>(bytes_.size())};
-  std::memcpy(p, &hdr, sizeof(hdr));
-  p += sizeof(hdr);
+  if (has_origin()) {
+    wire_header_v2 hdr{batch_magic_v2,
+                       static_cast<uint32_t>(events_.size()),
+                       static_cast<uint32_t>(headers_.size()),
+                       static_cast<uint32_t>(bytes_.size()),
+                       static_cast<uint32_t>(origin_producer_.size()),
+                       0,
+                       origin_seq_};
+    std::memcpy(p, &hdr, sizeof(hdr));
+    p += sizeof(hdr);
+  } else {
+    wire_header hdr{batch_magic, static_cast<uint32_t>(events_.size()),
+                    static_cast<uint32_t>(headers_.size()),
+                    static_cast<uint32_t>(bytes_.size())};
+    std::memcpy(p, &hdr, sizeof(hdr));
+    p += sizeof(hdr);
+  }
   put_raw(p, events_);
   put_raw(p, headers_);
   put_raw(p, bytes_);
+  if (has_origin()) {
+    std::memcpy(p, origin_producer_.data(), origin_producer_.size());
+    p += origin_producer_.size();
+  }
   auto crc =
       crc_of(out.data() + start, static_cast<size_t>(p - out.data()) - start);
   std::memcpy(p, &crc, sizeof(crc));
 }
 
 caf::expected<event_batch> event_batch::decode(std::span<const char> in) {
-  wire_header hdr;
-  if (in.size() < sizeof(hdr) + sizeof(uint32_t))
+  uint32_t magic;
+  if (in.size() < sizeof(wire_header) + sizeof(uint32_t))
     return make_error(channel_errc::corrupt_log, "batch record too short");
-  std::memcpy(&hdr, in.data(), sizeof(hdr));
-  if (hdr.magic != batch_magic)
+  std::memcpy(&magic, in.data(), sizeof(magic));
+  wire_header_v2 hdr{};
+  size_t header_size = 0;
+  if (magic == batch_magic) {
+    wire_header v1;
+    std::memcpy(&v1, in.data(), sizeof(v1));
+    hdr = {v1.magic, v1.events, v1.headers, v1.bytes, 0, 0, 0};
+    header_size = sizeof(wire_header);
+  } else if (magic == batch_magic_v2) {
+    if (in.size() < sizeof(wire_header_v2) + sizeof(uint32_t))
+      return make_error(channel_errc::corrupt_log, "batch record too short");
+    std::memcpy(&hdr, in.data(), sizeof(hdr));
+    if (hdr.origin_size > max_origin_bytes)
+      return make_error(channel_errc::corrupt_log,
+                        "batch origin name too long");
+    header_size = sizeof(wire_header_v2);
+  } else {
     return make_error(channel_errc::corrupt_log, "bad batch magic");
-  auto expected = sizeof(hdr) + size_t{hdr.events} * sizeof(event_entry) +
+  }
+  auto expected = header_size + size_t{hdr.events} * sizeof(event_entry) +
                   size_t{hdr.headers} * sizeof(header_entry) + hdr.bytes +
-                  sizeof(uint32_t);
+                  hdr.origin_size + sizeof(uint32_t);
   if (in.size() != expected)
     return make_error(channel_errc::corrupt_log, "batch record size mismatch");
   uint32_t crc;
@@ -158,7 +232,7 @@ caf::expected<event_batch> event_batch::decode(std::span<const char> in) {
   if (crc != crc_of(in.data(), in.size() - sizeof(crc)))
     return make_error(channel_errc::corrupt_log, "batch record CRC mismatch");
   event_batch result;
-  auto* p = in.data() + sizeof(hdr);
+  auto* p = in.data() + header_size;
   result.events_.resize(hdr.events);
   if (hdr.events > 0)
     std::memcpy(result.events_.data(), p, hdr.events * sizeof(event_entry));
@@ -168,6 +242,8 @@ caf::expected<event_batch> event_batch::decode(std::span<const char> in) {
     std::memcpy(result.headers_.data(), p, hdr.headers * sizeof(header_entry));
   p += hdr.headers * sizeof(header_entry);
   result.bytes_.assign(p, p + hdr.bytes);
+  p += hdr.bytes;
+  result.set_origin(std::string{p, hdr.origin_size}, hdr.origin_seq);
   if (!result.well_formed())
     return make_error(channel_errc::corrupt_log,
                       "batch entry or header out of range");

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -105,17 +106,46 @@ class event_batch {
 
   void reserve(size_t events, size_t bytes);
 
+  /// True when the batch names where it first entered sluice (see
+  /// `set_origin`).
+  bool has_origin() const noexcept { return !origin_producer_.empty(); }
+
+  /// The producer that first sent this batch (empty: no origin).
+  const std::string& origin_producer() const noexcept {
+    return origin_producer_;
+  }
+
+  /// The sequence number the origin producer gave this batch (0: none).
+  uint64_t origin_seq() const noexcept { return origin_seq_; }
+
+  /// Names the batch by the producer and sequence it had when it first
+  /// crossed a forward link, so relays further on (and topics) recognise a
+  /// retry of it through another path. An empty `producer` removes the
+  /// origin. `clear` removes it too; `append` and friends keep it.
+  /// Refuses (false, unchanged) a name over 65535 bytes.
+  bool set_origin(std::string producer, uint64_t seq);
+
+  /// Equal events (bodies and headers, in order); the origin is not
+  /// compared (see `same_origin`).
   friend bool operator==(const event_batch& x, const event_batch& y);
+
+  /// True when both batches carry the same origin, or both none.
+  friend bool same_origin(const event_batch& x, const event_batch& y) {
+    return x.origin_producer_ == y.origin_producer_ &&
+           x.origin_seq_ == y.origin_seq_;
+  }
 
   /// The event and header index travel as blocks of bytes, not field by
   /// field (one serializer call per field costs more than the copy), in
-  /// the host's byte order: nodes of a cluster share it.
+  /// the host's byte order: nodes of a cluster share it. The origin travels
+  /// with them.
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, event_batch& x) {
     if constexpr (Inspector::reads_state) {
       auto events = index_bytes(x.events_);
       auto headers = index_bytes(x.headers_);
-      return f(caf::meta::type_name("event_batch"), x.bytes_, events, headers);
+      return f(caf::meta::type_name("event_batch"), x.bytes_, events, headers,
+               x.origin_producer_, x.origin_seq_);
     } else {
       std::vector<char> events, headers;
       auto load = [&] {
@@ -123,11 +153,12 @@ class event_batch {
         load_index(headers, x.headers_);
       };
       if constexpr (std::is_void_v<typename Inspector::result_type>) {
-        f(caf::meta::type_name("event_batch"), x.bytes_, events, headers);
+        f(caf::meta::type_name("event_batch"), x.bytes_, events, headers,
+          x.origin_producer_, x.origin_seq_);
         load();
       } else {
-        auto result =
-            f(caf::meta::type_name("event_batch"), x.bytes_, events, headers);
+        auto result = f(caf::meta::type_name("event_batch"), x.bytes_, events,
+                        headers, x.origin_producer_, x.origin_seq_);
         load();
         return result;
       }
@@ -139,13 +170,17 @@ class event_batch {
   /// peer node, a disk) is checked before it is used.
   bool well_formed() const noexcept;
 
-  /// Appends the binary encoding of this batch (with a CRC) to `out`.
+  /// Appends the binary encoding of this batch (with a CRC) to `out`. The
+  /// encoding names its version by its leading magic: v1 ("SLB1") for a
+  /// batch without origin, byte for byte what earlier builds wrote; v2
+  /// ("SLB2") adds the origin (see event_batch.cpp for the layouts).
   void encode(std::vector<char>& out) const;
 
   /// Size in bytes of `encode`'s output.
   size_t encoded_size() const noexcept;
 
-  /// Decodes a batch written by `encode`; checks sizes and the CRC.
+  /// Decodes a batch written by `encode` (v1 or v2); checks sizes and the
+  /// CRC.
   static caf::expected<event_batch> decode(std::span<const char> in);
 
  private:
@@ -171,6 +206,8 @@ class event_batch {
   std::vector<char> bytes_;
   std::vector<event_entry> events_;
   std::vector<header_entry> headers_;
+  std::string origin_producer_; ///< empty: no origin
+  uint64_t origin_seq_ = 0;
 };
 
 } // namespace sluice

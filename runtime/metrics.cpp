@@ -45,6 +45,7 @@ metrics_snapshot copy(const component_metrics& m) {
   s.reconnects = load(m.reconnects);
   s.peers_connected = load(m.peers_connected);
   s.files_finished = load(m.files_finished);
+  s.segments = load(m.segments);
   std::lock_guard guard{m.text_mtx};
   s.group = m.group;
   s.group_state = m.group_state;
@@ -100,6 +101,9 @@ std::string to_string(const metrics_snapshot& x) {
                         "recovered={}",
                         x.fill_events, x.capacity, x.fill_bytes, x.redelivered,
                         x.recovered);
+  if (x.kind == "topic")
+    line += fmt::format(" records={} disk_bytes={} segments={}", x.fill_events,
+                        x.fill_bytes, x.segments);
   if (x.damaged_spans > 0)
     line += fmt::format(" damaged_spans={} damaged_bytes={}", x.damaged_spans,
                         x.damaged_bytes);

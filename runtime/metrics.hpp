@@ -20,7 +20,8 @@ struct component_metrics {
       : name(std::move(name)), kind(std::move(kind)) {}
 
   const std::string name;
-  const std::string kind; ///< "source", "channel", "sink" or "sink_group"
+  const std::string
+      kind; ///< "source", "channel", "sink", "sink_group", "topic"
 
   std::atomic<uint64_t> events_in{0};
   std::atomic<uint64_t> events_out{0};
@@ -109,6 +110,10 @@ struct component_metrics {
   std::atomic<uint64_t> protocol_errors{0};
   /// Archive sinks: files finished (synced and renamed to their final name).
   std::atomic<uint64_t> files_finished{0};
+  /// Topics (kind "topic", summed over its shards): segment files on disk;
+  /// `fill_events` holds the records stored and `fill_bytes` the bytes on
+  /// disk.
+  std::atomic<uint64_t> segments{0};
 
   void add_in(uint64_t events, uint64_t bytes) {
     events_in.fetch_add(events, std::memory_order_relaxed);
@@ -171,6 +176,7 @@ struct metrics_snapshot {
   std::string last_error;
   uint64_t peers_connected = 0;
   uint64_t files_finished = 0;
+  uint64_t segments = 0; ///< topics
 
   friend bool operator==(const metrics_snapshot&,
                          const metrics_snapshot&) = default;
@@ -186,7 +192,8 @@ typename Inspector::result_type inspect(Inspector& f, metrics_snapshot& x) {
            x.capacity, x.rerouted, x.switches, x.failures, x.penalty_ms,
            x.group, x.group_state, x.active, x.sources_attached,
            x.protocol_errors, x.state, x.peer, x.connected, x.in_flight,
-           x.reconnects, x.last_error, x.peers_connected, x.files_finished);
+           x.reconnects, x.last_error, x.peers_connected, x.files_finished,
+           x.segments);
 }
 
 /// What a node answers `sluice status`: its name, how long it has run and

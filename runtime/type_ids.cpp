@@ -7,6 +7,7 @@
 #include "runtime/forward_request.hpp"
 #include "runtime/lease.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/topic_types.hpp"
 
 namespace sluice {
 
@@ -22,6 +23,18 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<uint64_t>>("std::vector<uint64_t>");
   cfg.add_message_type<metrics_snapshot>("sluice::metrics_snapshot");
   cfg.add_message_type<node_status>("sluice::node_status");
+  // Topics: shards and topics answer topic sinks and sources on any node.
+  cfg.add_message_type<append_result>("sluice::append_result");
+  cfg.add_message_type<read_batch>("sluice::read_batch");
+  cfg.add_message_type<std::vector<read_batch>>(
+      "std::vector<sluice::read_batch>");
+  cfg.add_message_type<fetch_result>("sluice::fetch_result");
+  cfg.add_message_type<shard_offsets>("sluice::shard_offsets");
+  cfg.add_message_type<shard_actor>("sluice::shard_actor");
+  cfg.add_message_type<std::vector<shard_actor>>(
+      "std::vector<sluice::shard_actor>");
+  cfg.add_message_type<topic_metadata>("sluice::topic_metadata");
+  cfg.add_message_type<topic_actor>("sluice::topic_actor");
   register_error_categories(cfg);
 }
 

@@ -1,0 +1,403 @@
+// The shard actor over a real shard log: appends answered once durable,
+// fetches (long polls), duplicates across restarts, consumer offsets,
+// retention and disk limits.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/after.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <catch2/catch.hpp>
+
+#include "actors/shard.hpp"
+#include "runtime/atoms.hpp"
+#include "runtime/consumer_offsets.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/metrics.hpp"
+#include "runtime/type_ids.hpp"
+#include "tests/support/process.hpp"
+
+using namespace sluice;
+using namespace std::chrono_literals;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Sync counting and gating (shard_log_config::sync_data is a plain function
+// pointer, so its state is global; tests using it do not run in parallel).
+std::atomic<int> syncs_entered{0};
+std::atomic<int> syncs_done{0};
+std::atomic<bool> gate_armed{false};
+std::atomic<bool> gate_open{true};
+
+int gated_sync(int fd) {
+  if (gate_armed.load()) {
+    ++syncs_entered;
+    while (!gate_open.load())
+      std::this_thread::sleep_for(1ms);
+  }
+  auto r = ::fdatasync(fd);
+  if (gate_armed.load())
+    ++syncs_done;
+  return r;
+}
+
+template <class Predicate>
+bool eventually(Predicate pred, std::chrono::milliseconds timeout = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return pred();
+}
+
+event_batch numbered(int from, int n, size_t pad = 0) {
+  event_batch b;
+  for (int i = from; i < from + n; ++i)
+    b.append("event-" + std::to_string(i) + std::string(pad, 'x'));
+  return b;
+}
+
+struct shard_bench {
+  shard_bench() : sys(init(cfg)) {}
+
+  static caf::actor_system_config& init(caf::actor_system_config& c) {
+    register_types(c);
+    c.set("logger.verbosity", caf::atom("quiet"));
+    c.set("scheduler.max-threads", 2);
+    return c;
+  }
+
+  shard_config config() {
+    shard_config sc;
+    sc.name = "t/shard-0000";
+    sc.log.directory = fs::path{dir.path()} / "shard-0000";
+    sc.log.min_free_space = 0;
+    sc.metrics = metrics;
+    return sc;
+  }
+
+  shard_actor spawn(shard_config sc) {
+    auto s = spawn_shard(sys, std::move(sc));
+    self->monitor(s);
+    return s;
+  }
+
+  /// Stops `s` and waits until it ended.
+  void stop(const shard_actor& s) {
+    self->send(s, stop_atom::value);
+    wait_down(s);
+  }
+
+  /// Waits until `s` ended (down messages of earlier shards pass by).
+  void wait_down(const shard_actor& s) {
+    bool down = false;
+    bool timed_out = false;
+    while (!down && !timed_out)
+      self->receive(
+          [&](caf::down_msg& msg) { down = msg.source == s.address(); },
+          caf::after(10s) >> [&] { timed_out = true; });
+    REQUIRE(down);
+  }
+
+  caf::expected<append_result> append(const shard_actor& s,
+                                      const std::string& producer, uint64_t seq,
+                                      const event_batch& b) {
+    caf::expected<append_result> result = make_error(topic_errc::stopped);
+    self->request(s, 10s, append_atom::value, producer, seq, b)
+        .receive([&](append_result& r) { result = r; },
+                 [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  caf::expected<fetch_result> fetch(const shard_actor& s, uint64_t offset,
+                                    int64_t wait_ms = 0) {
+    caf::expected<fetch_result> result = make_error(topic_errc::stopped);
+    self->request(s, 20s, fetch_atom::value, offset, uint64_t{1} << 20, wait_ms)
+        .receive([&](fetch_result& r) { result = std::move(r); },
+                 [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  shard_offsets offsets(const shard_actor& s) {
+    shard_offsets result;
+    self->request(s, 10s, offsets_atom::value)
+        .receive([&](shard_offsets& r) { result = r; },
+                 [&](caf::error& err) { FAIL(describe(err)); });
+    return result;
+  }
+
+  test::temp_dir dir;
+  std::shared_ptr<component_metrics> metrics =
+      std::make_shared<component_metrics>("t", "topic");
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  caf::scoped_actor self{sys};
+};
+
+std::vector<std::string> bodies(const fetch_result& r) {
+  std::vector<std::string> out;
+  for (auto& rb : r.batches)
+    for (size_t i = 0; i < rb.batch.size(); ++i)
+      out.emplace_back(rb.batch.body(i));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a shard appends batches and serves them back by offset", "[shard]") {
+  shard_bench bench;
+  auto s = bench.spawn(bench.config());
+  auto a = bench.append(s, "p1", 1, numbered(0, 3));
+  REQUIRE(a);
+  CHECK(a->base_offset == 0);
+  CHECK(a->count == 3);
+  CHECK_FALSE(a->duplicate);
+  auto b = bench.append(s, "p1", 2, numbered(3, 2));
+  REQUIRE(b);
+  CHECK(b->base_offset == 3);
+  auto off = bench.offsets(s);
+  CHECK(off.start == 0);
+  CHECK(off.end == 5);
+  CHECK(off.durable_end == 5);
+  auto r = bench.fetch(s, 0);
+  REQUIRE(r);
+  CHECK(bodies(*r) == std::vector<std::string>{"event-0", "event-1", "event-2",
+                                               "event-3", "event-4"});
+  REQUIRE(r->batches.size() == 2);
+  CHECK(r->batches[1].base_offset == 3);
+  CHECK(r->end_offset == 5);
+  // From the middle: the batch holding offset 4 on.
+  auto mid = bench.fetch(s, 4);
+  REQUIRE(mid);
+  REQUIRE(mid->batches.size() == 1);
+  CHECK(mid->batches[0].base_offset == 3);
+  // Past the end: refused.
+  auto past = bench.fetch(s, 6);
+  REQUIRE_FALSE(past);
+  CHECK(past.error() == make_error(topic_errc::bad_request));
+  // Bad appends are refused and counted.
+  CHECK_FALSE(bench.append(s, "", 3, numbered(0, 1)));
+  CHECK_FALSE(bench.append(s, "p1", 0, numbered(0, 1)));
+  CHECK_FALSE(bench.append(s, "p1", 3, event_batch{}));
+  CHECK(bench.metrics->protocol_errors.load() == 4);
+  CHECK(bench.metrics->events_in.load() == 5);
+  bench.stop(s);
+}
+
+TEST_CASE("a shard answers an append only after the sync that makes it "
+          "durable",
+          "[shard]") {
+  shard_bench bench;
+  auto sc = bench.config();
+  sc.log.sync_data = gated_sync;
+  auto s = bench.spawn(sc);
+  // Opened; from now on every sync waits at the gate until the test opens it.
+  bench.offsets(s);
+  syncs_entered = 0;
+  syncs_done = 0;
+  gate_open = false;
+  gate_armed = true;
+  auto reply = std::async(std::launch::async, [&] {
+    caf::scoped_actor writer{bench.sys};
+    caf::expected<append_result> result = make_error(topic_errc::stopped);
+    writer
+        ->request(s, 20s, append_atom::value, std::string{"p"}, uint64_t{1},
+                  numbered(0, 2))
+        .receive([&](append_result& r) { result = r; },
+                 [&](caf::error& err) { result = std::move(err); });
+    return std::make_pair(result, syncs_done.load());
+  });
+  REQUIRE(eventually([] { return syncs_entered.load() >= 1; }));
+  // The shard is inside the sync: the writer has no answer yet.
+  CHECK(reply.wait_for(0ms) == std::future_status::timeout);
+  gate_open = true;
+  auto [result, done_at_reply] = reply.get();
+  gate_armed = false;
+  REQUIRE(result);
+  CHECK(result->count == 2);
+  CHECK(done_at_reply >= 1);
+  CHECK(bench.offsets(s).durable_end == 2);
+  bench.stop(s);
+}
+
+TEST_CASE("a shard drops a batch it appended before a restart", "[shard]") {
+  shard_bench bench;
+  {
+    auto s = bench.spawn(bench.config());
+    REQUIRE(bench.append(s, "agent1/c1#1", 7, numbered(0, 4)));
+    REQUIRE(bench.append(s, "agent1/c1#1", 8, numbered(4, 1)));
+    bench.stop(s);
+  }
+  auto s = bench.spawn(bench.config());
+  auto again = bench.append(s, "agent1/c1#1", 7, numbered(0, 4));
+  REQUIRE(again);
+  CHECK(again->duplicate);
+  CHECK(again->base_offset == 0);
+  CHECK(bench.metrics->duplicates_dropped.load() == 4);
+  auto fresh = bench.append(s, "agent1/c1#1", 9, numbered(5, 1));
+  REQUIRE(fresh);
+  CHECK_FALSE(fresh->duplicate);
+  CHECK(fresh->base_offset == 5);
+  auto r = bench.fetch(s, 0);
+  REQUIRE(r);
+  CHECK(bodies(*r).size() == 6);
+  bench.stop(s);
+}
+
+TEST_CASE("a held fetch is answered when an append becomes durable",
+          "[shard]") {
+  shard_bench bench;
+  auto s = bench.spawn(bench.config());
+  auto started = std::chrono::steady_clock::now();
+  auto poll = std::async(std::launch::async, [&] {
+    caf::scoped_actor reader{bench.sys};
+    caf::expected<fetch_result> result = make_error(topic_errc::stopped);
+    reader
+        ->request(s, 30s, fetch_atom::value, uint64_t{0}, uint64_t{1} << 20,
+                  int64_t{20'000})
+        .receive([&](fetch_result& r) { result = std::move(r); },
+                 [&](caf::error& err) { result = std::move(err); });
+    return result;
+  });
+  // The fetch is held: nothing to read yet.
+  CHECK(poll.wait_for(100ms) == std::future_status::timeout);
+  REQUIRE(bench.append(s, "p", 1, numbered(0, 2)));
+  REQUIRE(poll.wait_for(10s) == std::future_status::ready);
+  auto r = poll.get();
+  REQUIRE(r);
+  CHECK(bodies(*r) == std::vector<std::string>{"event-0", "event-1"});
+  CHECK(std::chrono::steady_clock::now() - started < 15s);
+  // Without data a held fetch ends empty at its deadline.
+  auto empty = bench.fetch(s, 2, 50);
+  REQUIRE(empty);
+  CHECK(empty->batches.empty());
+  CHECK(empty->end_offset == 2);
+  bench.stop(s);
+}
+
+TEST_CASE("a shard keeps its consumer groups' offsets across restarts",
+          "[shard]") {
+  shard_bench bench;
+  auto commit = [&](const shard_actor& s, std::string group, uint64_t off) {
+    caf::expected<bool> result = false;
+    bench.self->request(s, 10s, commit_atom::value, group, off)
+        .receive([&](bool ok) { result = ok; },
+                 [&](caf::error& err) { result = std::move(err); });
+    return result;
+  };
+  auto committed = [&](const shard_actor& s, std::string group) {
+    caf::expected<uint64_t> result = uint64_t{0};
+    bench.self->request(s, 10s, committed_atom::value, group)
+        .receive([&](uint64_t off) { result = off; },
+                 [&](caf::error& err) { result = std::move(err); });
+    return result;
+  };
+  {
+    auto s = bench.spawn(bench.config());
+    REQUIRE(bench.append(s, "p", 1, numbered(0, 5)));
+    auto ok = commit(s, "sql-job", 3);
+    REQUIRE(ok);
+    CHECK(*ok);
+    REQUIRE(commit(s, "archive", 5));
+    // Past the end: refused.
+    auto bad = commit(s, "sql-job", 6);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error() == make_error(topic_errc::bad_request));
+    auto none = committed(s, "nobody");
+    REQUIRE_FALSE(none);
+    CHECK(none.error() == make_error(topic_errc::no_committed_offset));
+    bench.stop(s);
+  }
+  CHECK(fs::exists(fs::path{bench.dir.path()} / "shard-0000" /
+                   "consumer-offsets"));
+  {
+    auto s = bench.spawn(bench.config());
+    auto a = committed(s, "sql-job");
+    REQUIRE(a);
+    CHECK(*a == 3);
+    auto b = committed(s, "archive");
+    REQUIRE(b);
+    CHECK(*b == 5);
+    // A commit reaches the disk on its own within the flush interval, so a
+    // kill keeps it too.
+    REQUIRE(commit(s, "sql-job", 4));
+    REQUIRE(eventually([&] {
+      auto x = consumer_offsets::load(fs::path{bench.dir.path()} /
+                                      "shard-0000" / "consumer-offsets");
+      return x && x->get("sql-job") == uint64_t{4};
+    }));
+    bench.self->send_exit(s, caf::exit_reason::kill);
+    bench.wait_down(s);
+  }
+  auto s = bench.spawn(bench.config());
+  auto a = committed(s, "sql-job");
+  REQUIRE(a);
+  CHECK(*a == 4);
+  bench.stop(s);
+}
+
+TEST_CASE("a shard's retention timer deletes old segments", "[shard]") {
+  shard_bench bench;
+  auto sc = bench.config();
+  sc.log.segment_bytes = 4096;
+  sc.log.retention_ms = 1;
+  sc.retention_interval_ms = 50;
+  auto s = bench.spawn(sc);
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(bench.append(s, "p", static_cast<uint64_t>(i + 1),
+                         numbered(i * 4, 4, 300)));
+  auto end = bench.offsets(s).end;
+  CHECK(end == 80);
+  // Every segment but the active one goes; the earliest offset moves.
+  REQUIRE(eventually([&] { return bench.offsets(s).start > 0; }));
+  auto off = bench.offsets(s);
+  CHECK(off.end == 80);
+  CHECK(off.start < 80);
+  auto r = bench.fetch(s, 0);
+  REQUIRE(r);
+  CHECK(r->start_offset == off.start);
+  REQUIRE_FALSE(r->batches.empty());
+  CHECK(r->batches.front().base_offset == off.start);
+  CHECK(bench.metrics->segments.load() >= 1);
+  bench.stop(s);
+}
+
+TEST_CASE("a shard over its disk limit refuses appends with the reason",
+          "[shard]") {
+  shard_bench bench;
+  auto sc = bench.config();
+  sc.log.segment_bytes = 4096;
+  sc.log.max_disk_bytes = 16 * 1024;
+  auto s = bench.spawn(sc);
+  caf::error refused;
+  for (int i = 0; i < 100 && !refused; ++i) {
+    auto r = bench.append(s, "p", static_cast<uint64_t>(i + 1),
+                          numbered(i * 4, 4, 300));
+    if (!r)
+      refused = r.error();
+  }
+  REQUIRE(refused);
+  CHECK(refused == make_error(topic_errc::disk_full));
+  INFO(describe(refused));
+  CHECK(describe(refused).size() > to_string(topic_errc::disk_full).size());
+  // Nothing half-written: every stored record reads back.
+  auto off = bench.offsets(s);
+  auto r = bench.fetch(s, 0);
+  REQUIRE(r);
+  CHECK(r->end_offset == off.end);
+  bench.stop(s);
+}
