@@ -1,71 +1,226 @@
 #pragma once
 
-// STAND-IN: the agreed shard log API (declarations only, no definitions),
-// so the topic protocols compile before the real runtime/shard_log.hpp
-// lands; that one replaces this file when its branch is merged.
-
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
 #include "runtime/event_batch.hpp"
+#include "runtime/segment_files.hpp"
+#include "runtime/shard_log_format.hpp"
 
 namespace sluice {
 
+/// Settings of one shard's log.
 struct shard_log_config {
   std::filesystem::path directory;
+  /// A segment rolls once it holds this many bytes (at most 1 GiB).
   int64_t segment_bytes = int64_t{256} << 20;
+  /// Bytes between two entries of a segment's sparse offset index.
   int64_t index_interval_bytes = 4096;
+  /// A sealed segment goes when its newest record is older; 0: kept for
+  /// ever.
   int64_t retention_ms = 0;
+  /// Oldest sealed segments go while the shard holds more; 0: no limit.
   int64_t retention_bytes = 0;
+  /// Bytes of segments allowed; 0: no limit but the disk.
   int64_t max_disk_bytes = 0;
+  /// Free bytes the file system must keep.
   int64_t min_free_space = int64_t{256} << 20;
+  /// Producers whose batches are remembered for dedup (the one unused
+  /// longest is forgotten first).
   size_t max_producers = 1024;
+  /// Makes a file's data durable; `::fdatasync` unless a test injects
+  /// failures.
   int (*sync_data)(int fd) = ::fdatasync;
+  /// Appends to a segment; `::writev` unless a test injects failures.
+  ssize_t (*write)(int fd, const iovec* parts, int n) = ::writev;
 };
 
+/// What `shard_log::append` did with a batch.
 struct append_result {
+  /// The batch's first offset (for a duplicate: the original's, when still
+  /// known, else 0).
   uint64_t base_offset = 0;
+  /// Records appended (for a duplicate: the original's count when known).
   uint32_t count = 0;
+  /// True when the batch was dropped as already appended.
   bool duplicate = false;
 };
 
+/// One record batch read back from a shard.
 struct read_batch {
   uint64_t base_offset = 0;
   int64_t timestamp_ms = 0;
   event_batch batch;
 };
 
+/// The append-only log of one topic shard: segment files named by their
+/// base offset (formats in shard_log_format.hpp), records numbered by a
+/// dense offset that never restarts.
+///
+/// Appends are plain writes; `sync` makes all of them durable with one
+/// fdatasync (group commit), and readers only ever see batches below
+/// `durable_end`. A segment rolls once it is full: it is synced, its
+/// offset and time indexes are written and synced, and the producers'
+/// dedup memory is snapshotted. A failed fdatasync cuts the active segment
+/// back to its last synced size and breaks the log until it is opened
+/// again (segment_files.hpp).
+///
+/// Each batch carries its producer and sequence number; a batch whose
+/// (producer, seq) was already appended is dropped (`duplicate`) and
+/// answers the original's base offset while the shard still remembers it.
+/// The memory (intervals of sequence numbers per producer, and the last
+/// batches' offsets) survives restarts through `producers.snapshot` and a
+/// scan of the batches after it.
+///
+/// `open` recovers: sealed segments are trusted when their indexes match
+/// their sizes (they were synced when they rolled), the active one is
+/// scanned batch by batch (each CRC32C checked) and a torn tail is cut at
+/// its first bad batch; damage in a sealed segment stops `open` with an
+/// error naming segment and position. After a clean `close` the scan is
+/// skipped.
 class shard_log {
  public:
+  /// Opens (creating when new) and recovers the log in `cfg.directory`.
   static caf::expected<std::unique_ptr<shard_log>> open(shard_log_config cfg);
+
+  /// Closes the files without syncing: dropping an open log behaves like a
+  /// crash.
+  ~shard_log();
+
+  shard_log(const shard_log&) = delete;
+  shard_log& operator=(const shard_log&) = delete;
+
+  /// Appends `b` as one record batch of `producer`'s batch `seq` (an empty
+  /// producer or seq 0: no dedup), stamped `now_ms`. Not durable until
+  /// `sync`. A full disk (limits or ENOSPC) answers
+  /// `channel_errc::disk_full` with the reason and writes nothing.
   caf::expected<append_result> append(const event_batch& b,
                                       std::string_view producer, uint64_t seq,
                                       int64_t now_ms);
+
+  /// Group commit: one fdatasync for every append so far.
   caf::error sync();
-  uint64_t durable_end() const noexcept;
+
+  /// Offsets below this are durable.
+  uint64_t durable_end() const noexcept { return durable_end_; }
+
+  /// The earliest offset still stored.
   uint64_t start_offset() const noexcept;
-  uint64_t end_offset() const noexcept;
+
+  /// The next offset to be appended.
+  uint64_t end_offset() const noexcept { return end_offset_; }
+
+  /// Whole record batches from the one holding `offset` on (from the
+  /// earliest when `offset` is below it), at most `max_bytes` of them (at
+  /// least one batch when any is available), only up to `durable_end`:
+  /// readers never see what a crash could undo.
   caf::expected<std::vector<read_batch>> read(uint64_t offset,
                                               size_t max_bytes) const;
+
+  /// The first offset appended at or after `ts_ms` (`end_offset` if none).
   uint64_t offset_for_time(int64_t ts_ms) const;
+
+  /// Deletes sealed segments past `retention_ms` or over `retention_bytes`,
+  /// oldest first; returns how many went.
   size_t apply_retention(int64_t now_ms);
+
+  /// True when `bytes` more may be written; else `why` says which limit.
   bool has_room(size_t bytes, std::string& why) const;
-  int64_t disk_bytes() const noexcept;
-  size_t segments() const noexcept;
-  uint64_t duplicates() const noexcept;
-  uint64_t torn_bytes_cut() const noexcept;
-  bool broken() const noexcept;
+
+  /// Bytes of segment files.
+  int64_t disk_bytes() const noexcept { return files_.disk_bytes(); }
+
+  /// Segment files, the active one included.
+  size_t segments() const noexcept { return segments_.size(); }
+
+  /// Batches dropped as already appended (this run).
+  uint64_t duplicates() const noexcept { return duplicates_; }
+
+  /// Bytes of torn tail `open` cut off.
+  uint64_t torn_bytes_cut() const noexcept { return torn_bytes_cut_; }
+
+  /// True after an fdatasync failed: only a new `open` recovers.
+  bool broken() const noexcept { return files_.broken(); }
+
+  /// True when `open` skipped the scan after a clean close.
+  bool recovered_clean() const noexcept { return recovered_clean_; }
+
+  /// Syncs, writes the active segment's indexes, the producers' snapshot
+  /// and the clean-shutdown marker, and closes the files. Idempotent.
   void close();
+
+ private:
+  /// What the log knows of one segment file.
+  struct segment {
+    uint64_t base = 0;
+    uint64_t end = 0; ///< offset after its last batch
+    int64_t size = 0; ///< bytes, header included (0: nothing written yet)
+    int64_t max_timestamp = INT64_MIN;
+    int64_t last_index_position = 0; ///< of the newest index entry
+    std::vector<shard_format::index_entry> index;
+    std::vector<shard_format::time_entry> times;
+    mutable int read_fd = -1;
+  };
+
+  /// A batch remembered with its offsets.
+  struct recent_batch {
+    uint64_t seq = 0;
+    uint64_t base_offset = 0;
+    uint32_t count = 0;
+  };
+
+  /// What the shard remembers of one producer.
+  struct producer_state {
+    std::map<uint64_t, uint64_t> ranges; ///< first -> last, disjoint
+    std::deque<recent_batch> recent;     ///< newest last
+    uint64_t last_use = 0;
+  };
+
+  explicit shard_log(shard_log_config cfg);
+
+  caf::error recover();
+  caf::error load_snapshot(uint64_t& covered);
+  caf::error scan(segment& seg, bool last, uint64_t dedup_from);
+  bool load_indexes(segment& seg, int64_t file_size);
+  caf::error write_indexes(const segment& seg);
+  caf::error write_snapshot();
+  caf::error roll();
+  void note_batch(segment& seg, int64_t position, uint64_t base, uint32_t count,
+                  int64_t timestamp);
+  const recent_batch* find_duplicate(std::string_view producer,
+                                     uint64_t seq) const;
+  void remember(std::string_view producer, uint64_t seq, uint64_t base,
+                uint32_t count);
+  int read_fd(const segment& seg) const;
+  std::string name(uint64_t base) const;
+
+  shard_log_config cfg_;
+  segment_files files_;
+  std::map<uint64_t, segment> segments_; ///< by base offset
+  std::map<std::string, producer_state, std::less<>> producers_;
+  uint64_t clock_ = 0;
+  uint64_t end_offset_ = 0;
+  uint64_t durable_end_ = 0;
+  uint64_t duplicates_ = 0;
+  uint64_t torn_bytes_cut_ = 0;
+  bool recovered_clean_ = false;
+  bool open_ = false;
+  std::vector<char> buf_;
+  mutable std::vector<char> read_buf_;
 };
 
 } // namespace sluice

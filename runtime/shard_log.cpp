@@ -1,0 +1,798 @@
+// A topic shard's log: appends, group commit, reads, indexes, retention,
+// producer dedup and recovery. The byte layout is shard_log_format.hpp, the
+// file IO segment_files.hpp.
+#include "runtime/shard_log.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "runtime/crc32c.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/file_store_format.hpp"
+#include "runtime/log.hpp"
+
+namespace sluice {
+
+namespace fs = std::filesystem;
+using namespace shard_format;
+using file_format::io_error;
+using file_format::pread_fully;
+
+namespace {
+
+/// Batches per producer whose offsets a shard remembers.
+constexpr size_t recent_batches = 64;
+
+/// Intervals of sequence numbers kept per producer.
+constexpr size_t max_intervals = 128;
+
+constexpr int64_t max_segment_bytes = int64_t{1} << 30;
+
+constexpr const char* snapshot_name = "producers.snapshot";
+constexpr const char* clean_name = "clean_shutdown";
+
+std::string read_whole(const fs::path& path, bool& ok) {
+  std::string out;
+  ok = false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return out;
+  auto size = ::lseek(fd, 0, SEEK_END);
+  if (size >= 0) {
+    out.resize(static_cast<size_t>(size));
+    ok = pread_fully(fd, out.data(), out.size(), 0) || size == 0;
+  }
+  ::close(fd);
+  return out;
+}
+
+} // namespace
+
+shard_log::shard_log(shard_log_config cfg)
+    : cfg_(std::move(cfg)), files_([this] {
+        segment_files_config f;
+        f.directory = cfg_.directory;
+        f.owner = "shard";
+        f.max_disk_bytes = cfg_.max_disk_bytes;
+        f.min_free_space = cfg_.min_free_space;
+        f.max_request = cfg_.segment_bytes;
+        f.sync_data = cfg_.sync_data;
+        f.write = cfg_.write;
+        return f;
+      }()) {}
+
+shard_log::~shard_log() {
+  for (auto& [_, seg] : segments_)
+    if (seg.read_fd >= 0)
+      ::close(seg.read_fd);
+}
+
+std::string shard_log::name(uint64_t base) const {
+  return file_name(base, ".log");
+}
+
+caf::expected<std::unique_ptr<shard_log>>
+shard_log::open(shard_log_config cfg) {
+  if (cfg.directory.empty())
+    return make_error(channel_errc::io_error, "a shard needs a directory");
+  cfg.segment_bytes =
+      std::clamp<int64_t>(cfg.segment_bytes, 4096, max_segment_bytes);
+  cfg.index_interval_bytes = std::max<int64_t>(cfg.index_interval_bytes, 1);
+  std::unique_ptr<shard_log> log{new shard_log(std::move(cfg))};
+  if (auto err = log->files_.lock())
+    return err;
+  if (auto err = log->recover())
+    return err;
+  log->open_ = true;
+  return log;
+}
+
+// -- dedup --------------------------------------------------------------------
+
+const shard_log::recent_batch*
+shard_log::find_duplicate(std::string_view producer, uint64_t seq) const {
+  auto p = producers_.find(producer);
+  if (p == producers_.end())
+    return nullptr;
+  auto& ranges = p->second.ranges;
+  auto i = ranges.upper_bound(seq);
+  if (i == ranges.begin())
+    return nullptr;
+  --i;
+  if (seq > i->second)
+    return nullptr;
+  static const recent_batch unknown{};
+  for (auto& r : p->second.recent)
+    if (r.seq == seq)
+      return &r;
+  return &unknown;
+}
+
+void shard_log::remember(std::string_view producer, uint64_t seq, uint64_t base,
+                         uint32_t count) {
+  if (producer.empty() || seq == 0)
+    return;
+  auto p = producers_.find(producer);
+  if (p == producers_.end())
+    p = producers_.emplace(std::string{producer}, producer_state{}).first;
+  auto& st = p->second;
+  st.last_use = ++clock_;
+  auto& ranges = st.ranges;
+  uint64_t first = seq;
+  uint64_t last = seq;
+  auto i = ranges.upper_bound(first);
+  if (i != ranges.begin()) {
+    auto prev = std::prev(i);
+    if (prev->second + 1 >= first) {
+      first = prev->first;
+      last = std::max(last, prev->second);
+      i = ranges.erase(prev);
+    }
+  }
+  while (i != ranges.end() && (last == std::numeric_limits<uint64_t>::max() ||
+                               i->first <= last + 1)) {
+    last = std::max(last, i->second);
+    i = ranges.erase(i);
+  }
+  ranges.emplace(first, last);
+  while (ranges.size() > max_intervals)
+    ranges.erase(ranges.begin());
+  st.recent.push_back({seq, base, count});
+  while (st.recent.size() > recent_batches)
+    st.recent.pop_front();
+  while (producers_.size() > cfg_.max_producers) {
+    auto oldest = producers_.begin();
+    for (auto j = producers_.begin(); j != producers_.end(); ++j)
+      if (j->second.last_use < oldest->second.last_use)
+        oldest = j;
+    producers_.erase(oldest);
+  }
+}
+
+// -- appending ----------------------------------------------------------------
+
+void shard_log::note_batch(segment& seg, int64_t position, uint64_t base,
+                           uint32_t count, int64_t timestamp) {
+  if (seg.index.empty() ||
+      position - seg.last_index_position >= cfg_.index_interval_bytes) {
+    seg.index.push_back({static_cast<uint32_t>(base - seg.base),
+                         static_cast<uint32_t>(position)});
+    seg.last_index_position = position;
+  }
+  if (timestamp > seg.max_timestamp) {
+    seg.times.push_back({timestamp, base});
+    seg.max_timestamp = timestamp;
+  }
+  seg.end = base + count;
+}
+
+caf::expected<append_result> shard_log::append(const event_batch& b,
+                                               std::string_view producer,
+                                               uint64_t seq, int64_t now_ms) {
+  if (!open_)
+    return make_error(channel_errc::stopped,
+                      "shard " + cfg_.directory.string() + " is closed");
+  if (files_.broken())
+    return files_.broken_error();
+  if (!producer.empty() && seq != 0)
+    if (auto dup = find_duplicate(producer, seq)) {
+      ++duplicates_;
+      return append_result{dup->base_offset, dup->count, true};
+    }
+  if (b.empty())
+    return append_result{end_offset_, 0, false};
+  if (producer.size() > std::numeric_limits<uint16_t>::max())
+    return make_error(channel_errc::protocol,
+                      "a producer name is at most 65535 bytes");
+  buf_.clear();
+  b.encode(buf_);
+  auto length = batch_header_size + producer.size() + buf_.size();
+  if (length > std::numeric_limits<uint32_t>::max() / 2)
+    return make_error(channel_errc::protocol, "record batch too large");
+  auto* active = &segments_.rbegin()->second;
+  if (active->size > static_cast<int64_t>(segment_header_size) &&
+      active->size + static_cast<int64_t>(length) > cfg_.segment_bytes) {
+    if (auto err = roll())
+      return err;
+    active = &segments_.rbegin()->second;
+  }
+  bool first = active->size == 0;
+  auto need = length + (first ? segment_header_size : 0);
+  std::string why;
+  if (!files_.has_room(need, why))
+    return make_error(channel_errc::disk_full, "shard " +
+                                                   cfg_.directory.string() +
+                                                   ": disk full: " + why);
+  batch_header h;
+  h.length = static_cast<uint32_t>(length);
+  h.base_offset = end_offset_;
+  h.count = static_cast<uint32_t>(b.size());
+  h.producer_length = static_cast<uint16_t>(producer.size());
+  h.seq = seq;
+  h.timestamp_ms = now_ms;
+  char seg_header[segment_header_size];
+  char header[batch_header_size];
+  encode(h, header);
+  h.crc = batch_crc(header, producer, buf_.data(), buf_.size());
+  put_u32(header + 8, h.crc);
+  iovec parts[4];
+  int n = 0;
+  if (first) {
+    encode_segment_header(seg_header);
+    parts[n++] = {seg_header, segment_header_size};
+  }
+  parts[n++] = {header, batch_header_size};
+  parts[n++] = {const_cast<char*>(producer.data()), producer.size()};
+  parts[n++] = {buf_.data(), buf_.size()};
+  if (auto err = files_.append(parts, n))
+    return err;
+  auto position =
+      first ? static_cast<int64_t>(segment_header_size) : active->size;
+  active->size = position + static_cast<int64_t>(length);
+  note_batch(*active, position, h.base_offset, h.count, now_ms);
+  end_offset_ += h.count;
+  remember(producer, seq, h.base_offset, h.count);
+  return append_result{h.base_offset, h.count, false};
+}
+
+caf::error shard_log::sync() {
+  if (!open_)
+    return make_error(channel_errc::stopped,
+                      "shard " + cfg_.directory.string() + " is closed");
+  auto end = end_offset_;
+  if (auto err = files_.sync())
+    return err;
+  durable_end_ = end;
+  return {};
+}
+
+caf::error shard_log::roll() {
+  auto& old = segments_.rbegin()->second;
+  if (auto err = files_.sync())
+    return err;
+  durable_end_ = end_offset_;
+  if (auto err = write_indexes(old))
+    return err;
+  auto base = end_offset_;
+  if (auto err = files_.roll(name(base)))
+    return err;
+  segment seg;
+  seg.base = seg.end = base;
+  segments_.emplace(base, std::move(seg));
+  if (auto err = write_snapshot())
+    log().warn("shard {}: cannot write the producers' snapshot (a restart "
+               "scans more of the log): {}",
+               cfg_.directory.string(), describe(err));
+  return {};
+}
+
+// -- index files --------------------------------------------------------------
+
+caf::error shard_log::write_indexes(const segment& seg) {
+  auto write = [&](std::string_view magic, const std::string& entries,
+                   uint32_t count, const std::string& file) -> caf::error {
+    std::string body;
+    append_u64(body, static_cast<uint64_t>(seg.size));
+    append_u32(body, count);
+    append_u32(body, 0);
+    body += entries;
+    std::string out{magic};
+    append_u32(out, version);
+    append_u32(out, crc32c::value(body.data(), body.size()));
+    out += body;
+    return files_.write_atomically(file, out.data(), out.size());
+  };
+  std::string entries;
+  for (auto& e : seg.index) {
+    append_u32(entries, e.relative_offset);
+    append_u32(entries, e.position);
+  }
+  if (auto err =
+          write(index_magic, entries, static_cast<uint32_t>(seg.index.size()),
+                file_name(seg.base, ".index")))
+    return err;
+  entries.clear();
+  for (auto& e : seg.times) {
+    append_u64(entries, static_cast<uint64_t>(e.timestamp_ms));
+    append_u64(entries, e.offset);
+  }
+  return write(time_index_magic, entries,
+               static_cast<uint32_t>(seg.times.size()),
+               file_name(seg.base, ".timeindex"));
+}
+
+bool shard_log::load_indexes(segment& seg, int64_t file_size) {
+  auto load = [&](std::string_view magic, const std::string& file,
+                  size_t entry_size, std::string& entries) {
+    bool ok = false;
+    auto data = read_whole(cfg_.directory / file, ok);
+    if (!ok || data.size() < index_header_size ||
+        data.compare(0, 8, magic) != 0 || get_u32(data.data() + 8) != version)
+      return false;
+    if (get_u32(data.data() + 12) !=
+        crc32c::value(data.data() + 16, data.size() - 16))
+      return false;
+    if (static_cast<int64_t>(get_u64(data.data() + 16)) != file_size)
+      return false;
+    auto count = get_u32(data.data() + 24);
+    if (data.size() != index_header_size + count * entry_size)
+      return false;
+    entries = data.substr(index_header_size);
+    return true;
+  };
+  std::string idx;
+  std::string times;
+  if (!load(index_magic, file_name(seg.base, ".index"), index_entry_size,
+            idx) ||
+      !load(time_index_magic, file_name(seg.base, ".timeindex"),
+            time_entry_size, times))
+    return false;
+  seg.index.clear();
+  seg.times.clear();
+  for (size_t i = 0; i < idx.size(); i += index_entry_size)
+    seg.index.push_back({get_u32(idx.data() + i), get_u32(idx.data() + i + 4)});
+  for (size_t i = 0; i < times.size(); i += time_entry_size)
+    seg.times.push_back({static_cast<int64_t>(get_u64(times.data() + i)),
+                         get_u64(times.data() + i + 8)});
+  seg.size = file_size;
+  seg.max_timestamp =
+      seg.times.empty() ? INT64_MIN : seg.times.back().timestamp_ms;
+  seg.last_index_position =
+      seg.index.empty() ? 0 : static_cast<int64_t>(seg.index.back().position);
+  return true;
+}
+
+// -- producers' snapshot
+// --------------------------------------------------------
+
+caf::error shard_log::write_snapshot() {
+  std::string body;
+  append_u64(body, end_offset_);
+  append_u32(body, static_cast<uint32_t>(producers_.size()));
+  for (auto& [producer, st] : producers_) {
+    append_u16(body, static_cast<uint16_t>(producer.size()));
+    body += producer;
+    append_u64(body, st.last_use);
+    append_u32(body, static_cast<uint32_t>(st.ranges.size()));
+    for (auto& [first, last] : st.ranges) {
+      append_u64(body, first);
+      append_u64(body, last);
+    }
+    append_u32(body, static_cast<uint32_t>(st.recent.size()));
+    for (auto& r : st.recent) {
+      append_u64(body, r.seq);
+      append_u64(body, r.base_offset);
+      append_u32(body, r.count);
+    }
+  }
+  std::string out{snapshot_magic};
+  append_u32(out, version);
+  append_u32(out, crc32c::value(body.data(), body.size()));
+  out += body;
+  return files_.write_atomically(snapshot_name, out.data(), out.size());
+}
+
+caf::error shard_log::load_snapshot(uint64_t& covered) {
+  covered = 0;
+  bool ok = false;
+  auto path = cfg_.directory / snapshot_name;
+  auto data = read_whole(path, ok);
+  if (!ok)
+    return {};
+  auto bad = [&](const char* why) {
+    log().warn("shard {}: {} {}; the producers' memory is rebuilt from the "
+               "log",
+               cfg_.directory.string(), path.string(), why);
+    producers_.clear();
+    covered = 0;
+    return caf::error{};
+  };
+  if (data.size() < 28 || data.compare(0, 8, snapshot_magic) != 0 ||
+      get_u32(data.data() + 8) != version)
+    return bad("is not a snapshot of this version");
+  if (get_u32(data.data() + 12) !=
+      crc32c::value(data.data() + 16, data.size() - 16))
+    return bad("fails its checksum");
+  const char* p = data.data() + 16;
+  const char* end = data.data() + data.size();
+  auto need = [&](size_t n) {
+    return static_cast<size_t>(end - p) >= n;
+  };
+  covered = get_u64(p);
+  auto count = get_u32(p + 8);
+  p += 12;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (!need(2))
+      return bad("is cut short");
+    auto len = get_u16(p);
+    p += 2;
+    if (!need(len + 12u))
+      return bad("is cut short");
+    auto& st = producers_[std::string{p, len}];
+    p += len;
+    st.last_use = get_u64(p);
+    clock_ = std::max(clock_, st.last_use);
+    auto ranges = get_u32(p + 8);
+    p += 12;
+    if (!need(ranges * 16ull + 4))
+      return bad("is cut short");
+    for (uint32_t r = 0; r < ranges; ++r, p += 16)
+      st.ranges.emplace(get_u64(p), get_u64(p + 8));
+    auto recent = get_u32(p);
+    p += 4;
+    if (!need(recent * 20ull))
+      return bad("is cut short");
+    for (uint32_t r = 0; r < recent; ++r, p += 20)
+      st.recent.push_back({get_u64(p), get_u64(p + 8), get_u32(p + 16)});
+  }
+  return {};
+}
+
+// -- recovery
+// -------------------------------------------------------------------
+
+caf::error shard_log::scan(segment& seg, bool last, uint64_t dedup_from) {
+  auto path = files_.path_of(name(seg.base));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return io_error(path, "cannot open");
+  auto file_size = static_cast<int64_t>(::lseek(fd, 0, SEEK_END));
+  seg.index.clear();
+  seg.times.clear();
+  seg.max_timestamp = INT64_MIN;
+  seg.last_index_position = 0;
+  seg.end = seg.base;
+  int64_t pos = 0;
+  std::string reason;
+  char header[batch_header_size];
+  if (file_size > 0) {
+    if (file_size < static_cast<int64_t>(segment_header_size) ||
+        !pread_fully(fd, header, segment_header_size, 0))
+      reason = "segment header cut short";
+    else if (!valid_segment_header(header)) {
+      ::close(fd);
+      return make_error(channel_errc::corrupt_log,
+                        fmt::format("shard {}: segment {} at byte 0: not a "
+                                    "segment of this format version: the "
+                                    "shard does not open",
+                                    cfg_.directory.string(), name(seg.base)));
+    } else
+      pos = segment_header_size;
+  }
+  while (reason.empty() && pos < file_size) {
+    if (file_size - pos < static_cast<int64_t>(batch_header_size) ||
+        !pread_fully(fd, header, batch_header_size, pos)) {
+      reason = "batch header cut short";
+      break;
+    }
+    auto h = decode_batch_header(header);
+    if (h.magic != batch_magic || h.header_version != 1) {
+      reason = "no batch header";
+      break;
+    }
+    if (h.length < batch_header_size + h.producer_length ||
+        pos + h.length > file_size) {
+      reason = "batch cut short";
+      break;
+    }
+    read_buf_.resize(h.length - batch_header_size);
+    if (!pread_fully(fd, read_buf_.data(), read_buf_.size(),
+                     pos + static_cast<int64_t>(batch_header_size))) {
+      reason = "batch unreadable";
+      break;
+    }
+    std::string_view producer{read_buf_.data(), h.producer_length};
+    if (batch_crc(header, producer, read_buf_.data() + h.producer_length,
+                  read_buf_.size() - h.producer_length) != h.crc) {
+      reason = "checksum mismatch";
+      break;
+    }
+    if (h.base_offset != seg.end || h.count == 0) {
+      reason =
+          fmt::format("offset {} where {} was due", h.base_offset, seg.end);
+      break;
+    }
+    note_batch(seg, pos, h.base_offset, h.count, h.timestamp_ms);
+    if (h.base_offset >= dedup_from)
+      remember(producer, h.seq, h.base_offset, h.count);
+    pos += h.length;
+  }
+  ::close(fd);
+  seg.size = pos;
+  if (reason.empty())
+    return {};
+  if (!last)
+    return make_error(channel_errc::corrupt_log,
+                      fmt::format("shard {}: segment {} is damaged at byte {} "
+                                  "({}); it was sealed, so this is not a torn "
+                                  "write: the shard does not open",
+                                  cfg_.directory.string(), name(seg.base), pos,
+                                  reason));
+  // A torn write of the last run: everything from the first bad batch on
+  // goes (nothing there was synced and acknowledged).
+  auto cut = file_size - pos;
+  log().warn("shard {}: {} at byte {} of {}: cutting off a torn tail of {} "
+             "byte(s)",
+             cfg_.directory.string(), reason, pos, name(seg.base), cut);
+  torn_bytes_cut_ += static_cast<uint64_t>(cut);
+  return files_.cut(name(seg.base), pos);
+}
+
+caf::error shard_log::recover() {
+  std::vector<std::pair<uint64_t, int64_t>> found; // base, size
+  std::error_code ec;
+  for (auto& entry : fs::directory_iterator(cfg_.directory, ec)) {
+    auto file = entry.path().filename().string();
+    uint64_t base = 0;
+    if (parse_segment_name(file, base))
+      found.emplace_back(base, static_cast<int64_t>(entry.file_size()));
+    else if (file.size() > 4 && file.compare(file.size() - 4, 4, ".tmp") == 0)
+      fs::remove(entry.path(), ec);
+  }
+  if (ec)
+    return make_error(channel_errc::io_error, "cannot list " +
+                                                  cfg_.directory.string() +
+                                                  ": " + ec.message());
+  std::sort(found.begin(), found.end());
+  uint64_t covered = 0;
+  if (auto err = load_snapshot(covered))
+    return err;
+  // The clean-shutdown marker: end offset and the active segment's size.
+  bool ok = false;
+  auto clean_path = cfg_.directory / clean_name;
+  auto marker = read_whole(clean_path, ok);
+  uint64_t clean_end = 0;
+  int64_t clean_size = -1;
+  if (ok && marker.size() == 32 && marker.compare(0, 8, clean_magic) == 0 &&
+      get_u32(marker.data() + 8) == version &&
+      get_u32(marker.data() + 12) == crc32c::value(marker.data() + 16, 16)) {
+    clean_end = get_u64(marker.data() + 16);
+    clean_size = static_cast<int64_t>(get_u64(marker.data() + 24));
+  }
+  if (found.empty()) {
+    // A new shard (or one whose segments all went): offsets go on from
+    // what the snapshot covered.
+    found.emplace_back(covered, 0);
+    if (auto err = files_.activate(name(covered)))
+      return err;
+  }
+  for (size_t i = 0; i < found.size(); ++i) {
+    auto [base, size] = found[i];
+    bool last = i + 1 == found.size();
+    segment seg;
+    seg.base = seg.end = base;
+    if (!last) {
+      auto next = found[i + 1].first;
+      bool trusted = load_indexes(seg, size);
+      if (trusted && covered < next) {
+        // The snapshot is older than this segment's end: its batches feed
+        // the producers' memory (a full scan, checking every CRC).
+        trusted = false;
+      }
+      if (trusted) {
+        seg.end = next;
+      } else if (auto err = scan(seg, false, covered)) {
+        return err;
+      } else if (seg.end != next) {
+        return make_error(
+            channel_errc::corrupt_log,
+            fmt::format("shard {}: segment {} ends at offset {} but the next "
+                        "one starts at {}: the shard does not open",
+                        cfg_.directory.string(), name(base), seg.end, next));
+      }
+    } else if (clean_size >= 0 && clean_size == size && covered == clean_end &&
+               (size == 0 || load_indexes(seg, size))) {
+      seg.end = clean_end;
+      recovered_clean_ = true;
+    } else if (auto err = scan(seg, true, covered)) {
+      return err;
+    }
+    files_.adopt(name(base), seg.size);
+    segments_.emplace(base, std::move(seg));
+  }
+  auto& active = segments_.rbegin()->second;
+  end_offset_ = active.end;
+  if (auto err = files_.activate(name(active.base)))
+    return err;
+  if (!recovered_clean_) {
+    // The last run's writes may still be only in the page cache.
+    if (auto err = files_.sync_directory())
+      return err;
+    int fd =
+        ::open(files_.path_of(name(active.base)).c_str(), O_RDWR | O_CLOEXEC);
+    bool synced = fd >= 0 && cfg_.sync_data(fd) == 0;
+    if (fd >= 0)
+      ::close(fd);
+    if (!synced)
+      return io_error(files_.path_of(name(active.base)), "cannot sync");
+  }
+  durable_end_ = end_offset_;
+  if (ok) {
+    // Appends follow: the next start must not trust the marker.
+    if (::unlink(clean_path.c_str()) != 0 && errno != ENOENT)
+      return io_error(clean_path, "cannot delete");
+    if (auto err = files_.sync_directory())
+      return err;
+  }
+  return {};
+}
+
+// -- reading
+// --------------------------------------------------------------------
+
+uint64_t shard_log::start_offset() const noexcept {
+  return segments_.empty() ? end_offset_ : segments_.begin()->first;
+}
+
+int shard_log::read_fd(const segment& seg) const {
+  if (seg.read_fd < 0)
+    seg.read_fd =
+        ::open(files_.path_of(name(seg.base)).c_str(), O_RDONLY | O_CLOEXEC);
+  return seg.read_fd;
+}
+
+caf::expected<std::vector<read_batch>> shard_log::read(uint64_t offset,
+                                                       size_t max_bytes) const {
+  std::vector<read_batch> out;
+  offset = std::max(offset, start_offset());
+  if (offset >= durable_end_ || segments_.empty())
+    return out;
+  auto it = segments_.upper_bound(offset);
+  if (it != segments_.begin())
+    --it;
+  // The last index entry at or before `offset`.
+  int64_t pos = segment_header_size;
+  {
+    auto& idx = it->second.index;
+    auto rel = offset - it->second.base;
+    auto e = std::upper_bound(
+        idx.begin(), idx.end(), rel,
+        [](uint64_t r, const index_entry& x) { return r < x.relative_offset; });
+    if (e != idx.begin())
+      pos = std::prev(e)->position;
+  }
+  size_t bytes = 0;
+  char header[batch_header_size];
+  for (; it != segments_.end(); ++it, pos = segment_header_size) {
+    auto& seg = it->second;
+    int fd = read_fd(seg);
+    auto path = files_.path_of(name(seg.base));
+    if (fd < 0)
+      return io_error(path, "cannot open");
+    // The active segment only up to its last sync: after a failed
+    // fdatasync the rest was cut off.
+    auto limit = std::next(it) == segments_.end()
+                     ? std::min(seg.size, files_.synced_size())
+                     : seg.size;
+    while (pos < limit) {
+      auto damaged = [&](const char* why) {
+        return make_error(channel_errc::corrupt_log,
+                          fmt::format("shard {}: segment {} at byte {}: {}",
+                                      cfg_.directory.string(), name(seg.base),
+                                      pos, why));
+      };
+      if (!pread_fully(fd, header, batch_header_size, pos))
+        return damaged("batch header unreadable");
+      auto h = decode_batch_header(header);
+      if (h.magic != batch_magic || h.length < batch_header_size)
+        return damaged("no batch header");
+      if (h.base_offset >= durable_end_)
+        return out;
+      if (h.base_offset + h.count <= offset) {
+        pos += h.length;
+        continue;
+      }
+      if (!out.empty() && bytes + h.length > max_bytes)
+        return out;
+      read_buf_.resize(h.length - batch_header_size);
+      if (!pread_fully(fd, read_buf_.data(), read_buf_.size(),
+                       pos + static_cast<int64_t>(batch_header_size)))
+        return damaged("batch unreadable");
+      std::string_view producer{read_buf_.data(), h.producer_length};
+      auto payload = read_buf_.data() + h.producer_length;
+      auto payload_size = read_buf_.size() - h.producer_length;
+      if (batch_crc(header, producer, payload, payload_size) != h.crc)
+        return damaged("checksum mismatch");
+      auto batch =
+          event_batch::decode(std::span<const char>{payload, payload_size});
+      if (!batch)
+        return damaged("payload does not decode");
+      out.push_back({h.base_offset, h.timestamp_ms, std::move(*batch)});
+      bytes += h.length;
+      pos += h.length;
+      if (bytes >= max_bytes)
+        return out;
+    }
+  }
+  return out;
+}
+
+uint64_t shard_log::offset_for_time(int64_t ts_ms) const {
+  for (auto& [_, seg] : segments_) {
+    if (seg.max_timestamp < ts_ms)
+      continue;
+    for (auto& e : seg.times)
+      if (e.timestamp_ms >= ts_ms)
+        return e.offset;
+  }
+  return end_offset_;
+}
+
+// -- retention and room
+// -----------------------------------------------------------
+
+size_t shard_log::apply_retention(int64_t now_ms) {
+  size_t removed = 0;
+  while (segments_.size() > 1) {
+    auto& seg = segments_.begin()->second;
+    bool old =
+        cfg_.retention_ms > 0 && seg.max_timestamp < now_ms - cfg_.retention_ms;
+    bool over =
+        cfg_.retention_bytes > 0 && files_.disk_bytes() > cfg_.retention_bytes;
+    if (!old && !over)
+      break;
+    if (auto err = files_.remove(name(seg.base))) {
+      log().warn("shard {}: {}", cfg_.directory.string(), describe(err));
+      break;
+    }
+    std::error_code ec;
+    fs::remove(cfg_.directory / file_name(seg.base, ".index"), ec);
+    fs::remove(cfg_.directory / file_name(seg.base, ".timeindex"), ec);
+    if (seg.read_fd >= 0)
+      ::close(seg.read_fd);
+    segments_.erase(segments_.begin());
+    ++removed;
+  }
+  if (removed > 0)
+    if (auto err = files_.sync_directory())
+      log().warn("shard {}: {}", cfg_.directory.string(), describe(err));
+  return removed;
+}
+
+bool shard_log::has_room(size_t bytes, std::string& why) const {
+  return files_.has_room(bytes, why);
+}
+
+// -- closing
+// ----------------------------------------------------------------------
+
+void shard_log::close() {
+  if (!open_)
+    return;
+  open_ = false;
+  auto fail = [&](const caf::error& err) {
+    log().error("shard {}: {}; the next start scans the log",
+                cfg_.directory.string(), describe(err));
+  };
+  if (files_.broken()) {
+    files_.close();
+    return;
+  }
+  auto& active = segments_.rbegin()->second;
+  if (auto err = files_.sync()) {
+    fail(err);
+  } else if (auto err = write_indexes(active)) {
+    fail(err);
+  } else if (auto err = write_snapshot()) {
+    fail(err);
+  } else {
+    std::string body;
+    append_u64(body, end_offset_);
+    append_u64(body, static_cast<uint64_t>(active.size));
+    std::string out{clean_magic};
+    append_u32(out, version);
+    append_u32(out, crc32c::value(body.data(), body.size()));
+    out += body;
+    if (auto err = files_.write_atomically(clean_name, out.data(), out.size()))
+      fail(err);
+  }
+  durable_end_ = end_offset_;
+  files_.close();
+}
+
+} // namespace sluice

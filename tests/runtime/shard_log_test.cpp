@@ -1,0 +1,484 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "runtime/errors.hpp"
+#include "runtime/shard_log.hpp"
+#include "tests/support/process.hpp"
+
+using namespace sluice;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> fail_sync{false};
+std::atomic<bool> fail_write{false};
+
+int injected_sync(int fd) {
+  if (fail_sync.load()) {
+    errno = EIO;
+    return -1;
+  }
+  return ::fdatasync(fd);
+}
+
+ssize_t injected_write(int fd, const iovec* parts, int n) {
+  if (fail_write.load()) {
+    errno = ENOSPC;
+    return -1;
+  }
+  return ::writev(fd, parts, n);
+}
+
+shard_log_config config(const std::string& dir) {
+  shard_log_config cfg;
+  cfg.directory = dir;
+  cfg.segment_bytes = 4096;
+  cfg.index_interval_bytes = 512;
+  cfg.min_free_space = 0;
+  cfg.sync_data = injected_sync;
+  cfg.write = injected_write;
+  return cfg;
+}
+
+/// Batch `i`: `n` records "b<i>-<k>" padded to about 100 bytes.
+event_batch make_batch(int i, int n = 3) {
+  event_batch b;
+  for (int k = 0; k < n; ++k) {
+    auto body = "b" + std::to_string(i) + "-" + std::to_string(k);
+    body.resize(100, '.');
+    b.append(body);
+  }
+  return b;
+}
+
+std::unique_ptr<shard_log> open_log(const shard_log_config& cfg) {
+  auto log = shard_log::open(cfg);
+  if (!log)
+    FAIL("open: " << describe(log.error()));
+  return std::move(*log);
+}
+
+/// Every batch from `from` on.
+std::vector<read_batch> read_all(const shard_log& log, uint64_t from = 0) {
+  std::vector<read_batch> out;
+  auto offset = from;
+  for (int guard = 0; guard < 100000; ++guard) {
+    auto batches = log.read(offset, 8192);
+    REQUIRE(batches);
+    if (batches->empty())
+      break;
+    for (auto& b : *batches) {
+      offset = b.base_offset + b.batch.size();
+      out.push_back(std::move(b));
+    }
+  }
+  return out;
+}
+
+/// Checks that `got` holds batches 0..n-1 of `make_batch`, dense offsets.
+void check_batches(const std::vector<read_batch>& got, int n) {
+  REQUIRE(got.size() == static_cast<size_t>(n));
+  uint64_t offset = 0;
+  for (int i = 0; i < n; ++i) {
+    CHECK(got[i].base_offset == offset);
+    CHECK(got[i].batch == make_batch(i));
+    offset += got[i].batch.size();
+  }
+}
+
+void append_batches(shard_log& log, int from, int to,
+                    const std::string& producer = "p") {
+  for (int i = from; i < to; ++i) {
+    auto r = log.append(make_batch(i), producer, static_cast<uint64_t>(i + 1),
+                        1000 + i);
+    REQUIRE(r);
+    CHECK(!r->duplicate);
+    CHECK(r->base_offset == static_cast<uint64_t>(3 * i));
+  }
+}
+
+int64_t size_of(const fs::path& p) {
+  return static_cast<int64_t>(fs::file_size(p));
+}
+
+fs::path last_segment(const std::string& dir) {
+  fs::path last;
+  for (auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".log" && e.path() > last)
+      last = e.path();
+  return last;
+}
+
+} // namespace
+
+TEST_CASE("shard log: append and read across segment rolls", "[shard_log]") {
+  test::temp_dir dir;
+  auto log = open_log(config(dir.path()));
+  CHECK(log->end_offset() == 0);
+  append_batches(*log, 0, 100);
+  CHECK(log->end_offset() == 300);
+  CHECK(log->segments() > 3);
+  // Readers see only what a sync made durable (a roll syncs too).
+  CHECK(log->durable_end() < 300);
+  REQUIRE(!log->sync());
+  CHECK(log->durable_end() == 300);
+  check_batches(read_all(*log), 100);
+  // An offset inside a batch returns that batch.
+  auto r = log->read(3 * 57 + 2, 1);
+  REQUIRE(r);
+  REQUIRE(r->size() == 1);
+  CHECK((*r)[0].base_offset == 3 * 57);
+  CHECK((*r)[0].batch == make_batch(57));
+  CHECK((*r)[0].timestamp_ms == 1057);
+  // Past the end: nothing.
+  r = log->read(300, 1 << 20);
+  REQUIRE(r);
+  CHECK(r->empty());
+  // Index files exist for sealed segments.
+  size_t indexes = 0;
+  for (auto& e : fs::directory_iterator(dir.path()))
+    indexes += e.path().extension() == ".index";
+  CHECK(indexes == log->segments() - 1);
+}
+
+TEST_CASE("shard log: offsets stay dense across restarts", "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  {
+    auto log = open_log(cfg);
+    append_batches(*log, 0, 30);
+    log->close();
+    log->close(); // idempotent
+  }
+  {
+    auto log = open_log(cfg);
+    CHECK(log->recovered_clean());
+    CHECK(log->end_offset() == 90);
+    CHECK(log->durable_end() == 90);
+    append_batches(*log, 30, 60);
+    REQUIRE(!log->sync());
+    // Dropped without close: a crash after a sync.
+  }
+  {
+    auto log = open_log(cfg);
+    CHECK(!log->recovered_clean());
+    CHECK(log->end_offset() == 180);
+    CHECK(log->torn_bytes_cut() == 0);
+    append_batches(*log, 60, 70);
+    REQUIRE(!log->sync());
+    check_batches(read_all(*log), 70);
+  }
+}
+
+TEST_CASE("shard log: a crash's torn tail is cut and every synced batch "
+          "stays, once and in order",
+          "[shard_log]") {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 12; ++round) {
+    test::temp_dir dir;
+    auto cfg = config(dir.path());
+    int synced = 20 + static_cast<int>(rng() % 40);
+    int total = synced + 1 + static_cast<int>(rng() % 5);
+    int64_t synced_size = 0;
+    fs::path last;
+    {
+      auto log = open_log(cfg);
+      append_batches(*log, 0, synced);
+      REQUIRE(!log->sync());
+      last = last_segment(dir.path());
+      synced_size = size_of(last);
+      append_batches(*log, synced, total);
+      // Dropped: nothing more is synced or closed.
+    }
+    // The unsynced part of the last segment is cut anywhere and followed by
+    // garbage, or not.
+    if (last == last_segment(dir.path())) {
+      auto size = size_of(last);
+      auto at = synced_size +
+                static_cast<int64_t>(
+                    rng() % static_cast<uint64_t>(size - synced_size + 1));
+      fs::resize_file(last, static_cast<uintmax_t>(at));
+      if (round % 2 == 0) {
+        std::ofstream out{last, std::ios::app | std::ios::binary};
+        auto n = 1 + rng() % 300;
+        for (uint64_t i = 0; i < n; ++i)
+          out.put(static_cast<char>(rng()));
+      }
+    } else {
+      // The batches after the sync went into a new segment: tear it.
+      auto p = last_segment(dir.path());
+      fs::resize_file(p, static_cast<uintmax_t>(size_of(p) / 2));
+    }
+    auto log = open_log(cfg);
+    if (round % 2 == 0)
+      CHECK(log->torn_bytes_cut() > 0); // the garbage at least
+    auto got = read_all(*log);
+    REQUIRE(got.size() >= static_cast<size_t>(synced));
+    REQUIRE(got.size() <= static_cast<size_t>(total));
+    check_batches(got, static_cast<int>(got.size()));
+    CHECK(log->end_offset() == 3 * got.size());
+    // The log takes appends again and keeps them.
+    auto n = static_cast<int>(got.size());
+    append_batches(*log, n, n + 5);
+    REQUIRE(!log->sync());
+    log.reset();
+    auto again = open_log(cfg);
+    CHECK(again->torn_bytes_cut() == 0);
+    check_batches(read_all(*again), n + 5);
+  }
+}
+
+TEST_CASE("shard log: damage in a sealed segment stops open, naming it",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  {
+    auto log = open_log(cfg);
+    append_batches(*log, 0, 60);
+    log->close();
+  }
+  auto first = dir / "00000000000000000000.log";
+  {
+    std::fstream f{first, std::ios::in | std::ios::out | std::ios::binary};
+    f.seekp(300);
+    f.put('X');
+  }
+  // Read through the trusted index: the batch is refused, not returned.
+  {
+    auto log = open_log(cfg);
+    auto r = log->read(0, 1 << 20);
+    REQUIRE(!r);
+    CHECK(r.error() == make_error(channel_errc::corrupt_log));
+  }
+  // Without its index the segment is scanned, and the damage found.
+  fs::remove(dir / "00000000000000000000.index");
+  auto log = shard_log::open(cfg);
+  REQUIRE(!log);
+  CHECK(log.error() == make_error(channel_errc::corrupt_log));
+  auto text = describe(log.error());
+  CHECK(text.find("00000000000000000000.log") != std::string::npos);
+  CHECK(text.find("at byte") != std::string::npos);
+}
+
+TEST_CASE("shard log: duplicates are dropped, also after a restart",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  auto dup = [](shard_log& log, int i) {
+    auto r = log.append(make_batch(i), "p", static_cast<uint64_t>(i + 1), 0);
+    REQUIRE(r);
+    CHECK(r->duplicate);
+    CHECK(r->base_offset == static_cast<uint64_t>(3 * i));
+    CHECK(r->count == 3);
+  };
+  {
+    auto log = open_log(cfg);
+    append_batches(*log, 0, 10);
+    dup(*log, 4);
+    CHECK(log->duplicates() == 1);
+    CHECK(log->end_offset() == 30);
+    // Another producer's seq 5 is its own.
+    auto r = log->append(make_batch(10), "q", 5, 0);
+    REQUIRE(r);
+    CHECK(!r->duplicate);
+    log->close();
+  }
+  SECTION("through the snapshot") {
+    auto log = open_log(cfg);
+    CHECK(log->recovered_clean());
+    dup(*log, 9);
+    dup(*log, 0);
+    auto r = log->append(make_batch(11), "q", 5, 0);
+    REQUIRE(r);
+    CHECK(r->duplicate);
+    CHECK(log->duplicates() == 3);
+    CHECK(log->end_offset() == 33);
+  }
+  SECTION("through the scan after a crash, past a roll's snapshot") {
+    {
+      auto log = open_log(cfg);
+      // Enough to roll (a snapshot) and then some, never closed.
+      for (int i = 10; i < 50; ++i)
+        REQUIRE(
+            log->append(make_batch(i), "p", static_cast<uint64_t>(i + 1), 0));
+      REQUIRE(!log->sync());
+      CHECK(log->segments() > 1);
+    }
+    auto log = open_log(cfg);
+    CHECK(!log->recovered_clean());
+    dup(*log, 3);
+    auto r = log->append(make_batch(49), "p", 50, 0); // batch 49 was seq 50
+    REQUIRE(r);
+    CHECK(r->duplicate);
+    CHECK(r->base_offset == 3 + 3 * 49); // "q" put 3 records first
+    CHECK(log->duplicates() == 2);
+  }
+  SECTION("without any snapshot") {
+    fs::remove(dir / "producers.snapshot");
+    fs::remove(dir / "clean_shutdown");
+    auto log = open_log(cfg);
+    CHECK(!log->recovered_clean());
+    dup(*log, 7);
+  }
+}
+
+TEST_CASE("shard log: retention removes whole old segments only",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  SECTION("by age") {
+    cfg.retention_ms = 1000;
+    auto log = open_log(cfg);
+    // Timestamps 1000..1099, one per batch.
+    append_batches(*log, 0, 100);
+    REQUIRE(!log->sync());
+    auto segments = log->segments();
+    REQUIRE(segments > 3);
+    CHECK(log->apply_retention(1500) == 0); // nothing older than 500
+    auto start_before = log->start_offset();
+    CHECK(start_before == 0);
+    // Everything older than 2050 - 1000 = 1050: batches 0..49.
+    auto removed = log->apply_retention(2050);
+    CHECK(removed > 0);
+    CHECK(log->segments() == segments - removed);
+    auto start = log->start_offset();
+    CHECK(start > 0);
+    CHECK(start <= 3 * 50);
+    CHECK(!fs::exists(dir / "00000000000000000000.log"));
+    CHECK(!fs::exists(dir / "00000000000000000000.index"));
+    // What is left starts at a segment's base and is intact.
+    auto got = read_all(*log);
+    REQUIRE(!got.empty());
+    CHECK(got.front().base_offset == start);
+    CHECK(got.back().batch == make_batch(99));
+    // Far in the future: all but the active segment.
+    log->apply_retention(1'000'000);
+    CHECK(log->segments() == 1);
+    CHECK(log->end_offset() == 300);
+    // After a restart the earliest offset is the same.
+    start = log->start_offset();
+    log->close();
+    auto again = open_log(cfg);
+    CHECK(again->start_offset() == start);
+    CHECK(again->end_offset() == 300);
+  }
+  SECTION("by size") {
+    cfg.retention_bytes = 3 * 4096;
+    auto log = open_log(cfg);
+    append_batches(*log, 0, 100);
+    REQUIRE(!log->sync());
+    auto before = log->disk_bytes();
+    REQUIRE(before > 3 * 4096);
+    auto removed = log->apply_retention(0);
+    CHECK(removed > 0);
+    CHECK(log->disk_bytes() <= 3 * 4096);
+    CHECK(log->disk_bytes() < before);
+    CHECK(log->start_offset() > 0);
+    CHECK(read_all(*log).front().base_offset == log->start_offset());
+  }
+}
+
+TEST_CASE("shard log: offset_for_time", "[shard_log]") {
+  test::temp_dir dir;
+  auto log = open_log(config(dir.path()));
+  append_batches(*log, 0, 50); // batch i at 1000 + i
+  CHECK(log->offset_for_time(0) == 0);
+  CHECK(log->offset_for_time(1000) == 0);
+  CHECK(log->offset_for_time(1001) == 3);
+  CHECK(log->offset_for_time(1040) == 120);
+  CHECK(log->offset_for_time(1049) == 147);
+  CHECK(log->offset_for_time(1050) == 150); // the end
+  log->close();
+  auto again = open_log(config(dir.path()));
+  CHECK(again->offset_for_time(1040) == 120);
+}
+
+TEST_CASE("shard log: a full disk is a clear error and damages nothing",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  SECTION("ENOSPC from the write") {
+    auto log = open_log(cfg);
+    append_batches(*log, 0, 5);
+    REQUIRE(!log->sync());
+    auto size = size_of(last_segment(dir.path()));
+    fail_write = true;
+    auto r = log->append(make_batch(5), "p", 6, 0);
+    fail_write = false;
+    REQUIRE(!r);
+    CHECK(r.error() == make_error(channel_errc::disk_full));
+    CHECK(size_of(last_segment(dir.path())) == size);
+    CHECK(log->end_offset() == 15);
+    // Room again: the same batch goes in.
+    append_batches(*log, 5, 8);
+    REQUIRE(!log->sync());
+    log.reset();
+    auto again = open_log(cfg);
+    CHECK(again->torn_bytes_cut() == 0);
+    check_batches(read_all(*again), 8);
+  }
+  SECTION("max_disk_bytes") {
+    cfg.max_disk_bytes = 3000;
+    auto log = open_log(cfg);
+    caf::error err;
+    int i = 0;
+    for (; i < 100; ++i) {
+      auto r = log->append(make_batch(i), "p", static_cast<uint64_t>(i + 1), 0);
+      if (!r) {
+        err = r.error();
+        break;
+      }
+    }
+    REQUIRE(err);
+    CHECK(err == make_error(channel_errc::disk_full));
+    CHECK(describe(err).find("max_disk_bytes") != std::string::npos);
+    CHECK(log->disk_bytes() <= 3000);
+    std::string why;
+    CHECK(!log->has_room(400, why));
+    REQUIRE(!log->sync());
+    log->close();
+    cfg.max_disk_bytes = 0;
+    auto again = open_log(cfg);
+    append_batches(*again, i, i + 2);
+    REQUIRE(!again->sync());
+    check_batches(read_all(*again), i + 2);
+  }
+}
+
+TEST_CASE("shard log: a failed fdatasync breaks it until reopened",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  auto log = open_log(cfg);
+  append_batches(*log, 0, 5);
+  REQUIRE(!log->sync());
+  append_batches(*log, 5, 7);
+  fail_sync = true;
+  auto err = log->sync();
+  fail_sync = false;
+  REQUIRE(err);
+  CHECK(log->broken());
+  CHECK(log->durable_end() == 15);
+  CHECK(!log->append(make_batch(7), "p", 8, 0));
+  CHECK(log->read(0, 1 << 20)->size() == 5);
+  log->close();
+  auto again = open_log(cfg);
+  CHECK(!again->broken());
+  CHECK(again->end_offset() == 15);
+  append_batches(*again, 5, 6);
+}
+
+TEST_CASE("shard log: one owner per directory", "[shard_log]") {
+  test::temp_dir dir;
+  auto log = open_log(config(dir.path()));
+  auto other = shard_log::open(config(dir.path()));
+  REQUIRE(!other);
+  CHECK(describe(other.error()).find("in use") != std::string::npos);
+}
