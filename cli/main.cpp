@@ -262,7 +262,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   // sluice topic (issue 6).
-  topic_options topic;
+  topic_cmd_options topic;
   std::string topic_timeout = "3s";
   auto* topic_cmd = app.add_subcommand(
       "topic", "create, list, describe, tail a durable topic or set a "
@@ -396,8 +396,8 @@ int main(int argc, char** argv) {
   }
   // sluice topic (issue 6).
   if (*topic_cmd) {
-    for (auto* c : {topic_create, topic_list, topic_describe, topic_tail,
-                    topic_offsets})
+    for (auto* c :
+         {topic_create, topic_list, topic_describe, topic_tail, topic_offsets})
       if (*c)
         topic.action = c->get_name();
     auto timeout = duration_option(topic_timeout);

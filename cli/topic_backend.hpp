@@ -83,9 +83,7 @@ class topic_backend {
                             uint64_t offset) = 0;
 
   /// Writes what `commit` recorded (offline: the consumer-offsets files).
-  virtual caf::error flush() {
-    return {};
-  }
+  virtual caf::error flush() { return {}; }
 };
 
 } // namespace sluice

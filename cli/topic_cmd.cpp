@@ -51,14 +51,14 @@ int failed(const caf::error& err) {
 
 /// Where the command works: a topic directory, or a node.
 struct target {
-  std::string dir;                 ///< offline when not empty
-  std::optional<topic_node> node;  ///< else through this node
-  std::optional<topic_spec> spec;  ///< the topology's settings, if known
+  std::string dir;                ///< offline when not empty
+  std::optional<topic_node> node; ///< else through this node
+  std::optional<topic_spec> spec; ///< the topology's settings, if known
 };
 
 /// Resolves --dir, --node and --topology into a target for topic `name`
 /// (none for `list`); a usage error exits 2, others 1.
-std::variant<target, int> resolve(const topic_options& opts,
+std::variant<target, int> resolve(const topic_cmd_options& opts,
                                   const connector_registry& registry) {
   target t;
   std::optional<topology_spec> topo;
@@ -99,9 +99,8 @@ std::variant<target, int> resolve(const topic_options& opts,
     t.node = std::move(*n);
   } else if (t.spec && !topo->cluster.nodes.empty()) {
     auto& nodes = topo->cluster.nodes;
-    auto it = std::find_if(nodes.begin(), nodes.end(), [&](auto& x) {
-      return x.name == t.spec->node;
-    });
+    auto it = std::find_if(nodes.begin(), nodes.end(),
+                           [&](auto& x) { return x.name == t.spec->node; });
     if (it == nodes.end())
       it = nodes.begin(); // validated: a topic without a node has one
     t.node = topic_node{it->host, it->port, {}, 0};
@@ -178,7 +177,7 @@ std::optional<uint64_t> lag(const topic_shard_view& s,
 
 // -- create -------------------------------------------------------------------
 
-int create(const topic_options& opts, const target& t) {
+int create(const topic_cmd_options& opts, const target& t) {
   if (opts.shards < 1 || opts.shards > 1024)
     return usage("--shards must be 1 to 1024");
   if (!t.dir.empty()) {
@@ -206,7 +205,8 @@ int create(const topic_options& opts, const target& t) {
     if (b.error() == make_error(topic_errc::unknown_topic))
       std::cerr << "sluice topic: " << describe(b.error())
                 << "; a node creates the topics its topology declares "
-                   "([topics." << opts.name
+                   "([topics."
+                << opts.name
                 << "]) when it starts; to create one offline use --dir\n";
     else
       std::cerr << "sluice topic: " << describe(b.error()) << '\n';
@@ -227,7 +227,7 @@ int create(const topic_options& opts, const target& t) {
 
 // -- list ---------------------------------------------------------------------
 
-int list(const topic_options& opts, const connector_registry& registry) {
+int list(const topic_cmd_options& opts, const connector_registry& registry) {
   std::vector<topic_entry> entries;
   if (!opts.node.empty() || !opts.dir.empty() || !opts.topology.empty()) {
     auto r = resolve(opts, registry);
@@ -241,10 +241,10 @@ int list(const topic_options& opts, const connector_registry& registry) {
       if (!spec)
         return exit_usage;
       for (auto& x : spec->topics)
-        entries.push_back({x.name, x.shards,
-                           x.node.empty() ? "directory " + x.directory
-                                          : "node " + x.node + ", directory " +
-                                                x.directory});
+        entries.push_back(
+            {x.name, x.shards,
+             x.node.empty() ? "directory " + x.directory
+                            : "node " + x.node + ", directory " + x.directory});
     } else {
       auto r2 = t.dir.empty() ? list_remote_topics(*t.node)
                               : list_offline_topics(t.dir);
@@ -259,8 +259,9 @@ int list(const topic_options& opts, const connector_registry& registry) {
   if (opts.json) {
     auto arr = nlohmann::json::array();
     for (auto& e : entries)
-      arr.push_back(
-          {{"name", e.name}, {"shards", opt_json(e.shards)}, {"where", e.where}});
+      arr.push_back({{"name", e.name},
+                     {"shards", opt_json(e.shards)},
+                     {"where", e.where}});
     std::cout << nlohmann::json{{"topics", arr}}.dump(2) << '\n';
     return exit_ok;
   }
@@ -277,7 +278,8 @@ int list(const topic_options& opts, const connector_registry& registry) {
 
 // -- describe -----------------------------------------------------------------
 
-nlohmann::json to_json(const topic_view& v, const std::optional<topic_spec>& s) {
+nlohmann::json to_json(const topic_view& v,
+                       const std::optional<topic_spec>& s) {
   auto shards = nlohmann::json::array();
   for (auto& x : v.shard_views)
     shards.push_back({{"shard", x.index},
@@ -365,7 +367,7 @@ void print(const topic_view& v, const std::optional<topic_spec>& s) {
   print_table(std::cout, "    ", groups);
 }
 
-int describe_topic(const topic_options& opts, const target& t) {
+int describe_topic(const topic_cmd_options& opts, const target& t) {
   auto b = open(t, opts.name);
   if (!b)
     return failed(b.error());
@@ -381,7 +383,7 @@ int describe_topic(const topic_options& opts, const target& t) {
 
 } // namespace
 
-int topic_command(const topic_options& opts,
+int topic_command(const topic_cmd_options& opts,
                   const connector_registry& registry) {
   if (opts.timeout_ms <= 0)
     return usage("--timeout must be positive");

@@ -11,7 +11,7 @@
 namespace sluice {
 
 /// What `sluice topic ACTION` was asked.
-struct topic_options {
+struct topic_cmd_options {
   /// "create", "list", "describe", "tail" or "offsets".
   std::string action;
   std::string name; ///< the topic (all but list)
@@ -20,15 +20,15 @@ struct topic_options {
   std::string dir;
   std::string node;
   std::string topology;
-  int64_t timeout_ms = 3000; ///< per answer of a node
-  bool json = false;         ///< list, describe, offsets
-  uint32_t shards = 0;       ///< create
-  std::optional<uint32_t> shard; ///< tail, offsets --reset: one shard only
-  std::string from = "earliest"; ///< tail: earliest|latest|offset:N|...
-  uint64_t count = 0;            ///< tail: records to print; 0: no limit
-  bool follow = false;           ///< tail: wait for new records
-  bool headers = false;          ///< tail: shard, offset, time and headers
-  std::vector<std::string> groups; ///< offsets (one), describe (extra)
+  int64_t timeout_ms = 3000;        ///< per answer of a node
+  bool json = false;                ///< list, describe, offsets
+  uint32_t shards = 0;              ///< create
+  std::optional<uint32_t> shard;    ///< tail, offsets --reset: one shard only
+  std::string from = "earliest";    ///< tail: earliest|latest|offset:N|...
+  uint64_t count = 0;               ///< tail: records to print; 0: no limit
+  bool follow = false;              ///< tail: wait for new records
+  bool headers = false;             ///< tail: shard, offset, time and headers
+  std::vector<std::string> groups;  ///< offsets (one), describe (extra)
   std::vector<std::string> commits; ///< offsets: SHARD=OFFSET
   std::string reset;                ///< offsets: earliest|latest|timestamp:MS
   /// Set by a signal handler to end `tail --follow` (may be null).
@@ -40,7 +40,7 @@ struct topic_options {
 /// refused while a node holds it) or through the node that runs it.
 /// Returns 0 on success, 1 when it failed (unknown topic, unreachable node,
 /// a directory in use, another shard count), 2 for a usage error.
-int topic_command(const topic_options& opts,
+int topic_command(const topic_cmd_options& opts,
                   const connector_registry& registry);
 
 } // namespace sluice

@@ -47,17 +47,14 @@ class offline_topic final : public topic_backend {
   offline_topic(fs::path dir, topic_meta meta,
                 std::vector<offline_shard> shards)
       : dir_(std::move(dir)), meta_(std::move(meta)),
-        shards_(std::move(shards)) {
-  }
+        shards_(std::move(shards)) {}
 
   ~offline_topic() override {
     for (auto& s : shards_)
       s.log->close();
   }
 
-  uint32_t shards() const override {
-    return meta_.shards;
-  }
+  uint32_t shards() const override { return meta_.shards; }
 
   caf::expected<topic_view>
   describe(const std::vector<std::string>& groups) override {
@@ -214,9 +211,9 @@ caf::expected<bool> create_offline_topic(const fs::path& dir,
   for (uint32_t i = 0; i < shards && !ec; ++i)
     fs::create_directories(dir / shard_directory_name(i), ec);
   if (ec)
-    return make_error(topic_errc::io_error,
-                      fmt::format("cannot create {}: {}", dir.string(),
-                                  ec.message()));
+    return make_error(
+        topic_errc::io_error,
+        fmt::format("cannot create {}: {}", dir.string(), ec.message()));
   topic_meta meta;
   meta.name = name;
   meta.shards = shards;
@@ -254,9 +251,9 @@ list_offline_topics(const fs::path& dir) {
     if (e.is_directory())
       subdirs.push_back(e.path());
   if (ec)
-    return make_error(topic_errc::io_error,
-                      fmt::format("cannot read {}: {}", dir.string(),
-                                  ec.message()));
+    return make_error(
+        topic_errc::io_error,
+        fmt::format("cannot read {}: {}", dir.string(), ec.message()));
   std::sort(subdirs.begin(), subdirs.end());
   for (auto& d : subdirs)
     if (auto err = add(d))

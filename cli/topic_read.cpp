@@ -37,8 +37,7 @@ int failed(const caf::error& err) {
 
 bool parse_u64(std::string_view text, uint64_t& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && end == text.data() + text.size() &&
-         !text.empty();
+  return ec == std::errc{} && end == text.data() + text.size() && !text.empty();
 }
 
 /// One event as `tail --headers` prints it (before its body).
@@ -75,7 +74,7 @@ nlohmann::json opt_json(const std::optional<T>& x) {
 
 } // namespace
 
-int topic_tail(const topic_options& opts, topic_backend& b) {
+int topic_tail(const topic_cmd_options& opts, topic_backend& b) {
   std::vector<uint32_t> which;
   if (opts.shard) {
     if (*opts.shard >= b.shards())
@@ -92,9 +91,8 @@ int topic_tail(const topic_options& opts, topic_backend& b) {
   using kind = topic_start::kind;
   if (from->from == kind::committed && opts.groups.size() != 1)
     return usage("--from committed needs one --group");
-  auto view = b.describe(from->from == kind::committed
-                             ? opts.groups
-                             : std::vector<std::string>{});
+  auto view = b.describe(
+      from->from == kind::committed ? opts.groups : std::vector<std::string>{});
   if (!view)
     return failed(view.error());
   std::vector<uint64_t> pos, limit;
@@ -109,10 +107,10 @@ int topic_tail(const topic_options& opts, topic_backend& b) {
       break;
     case kind::offset:
       if (from->offset > s.end)
-        return failed(make_error(
-            topic_errc::bad_request,
-            fmt::format("--from offset:{} is past shard {}'s end {}",
-                        from->offset, k, s.end)));
+        return failed(
+            make_error(topic_errc::bad_request,
+                       fmt::format("--from offset:{} is past shard {}'s end {}",
+                                   from->offset, k, s.end)));
       p = std::max(from->offset, s.start);
       break;
     case kind::timestamp: {
@@ -181,7 +179,7 @@ int topic_tail(const topic_options& opts, topic_backend& b) {
   return exit_ok;
 }
 
-int topic_offsets(const topic_options& opts, topic_backend& b) {
+int topic_offsets(const topic_cmd_options& opts, topic_backend& b) {
   if (opts.groups.size() != 1)
     return usage("offsets needs one --group G");
   auto& group = opts.groups.front();
@@ -229,8 +227,8 @@ int topic_offsets(const topic_options& opts, topic_backend& b) {
     return failed(err);
   if (!opts.json)
     for (auto& [shard, offset] : changes)
-      std::cout << "group " << group << ": shard " << shard
-                << " committed at " << offset << '\n';
+      std::cout << "group " << group << ": shard " << shard << " committed at "
+                << offset << '\n';
   auto view = b.describe({group});
   if (!view)
     return failed(view.error());

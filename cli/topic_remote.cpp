@@ -23,8 +23,7 @@ namespace {
 
 /// Connects to a node's control port within `timeout_ms` (a function actor
 /// so the connect has a deadline; it takes its timeout at spawn).
-caf::behavior node_connector(caf::event_based_actor* self,
-                             int64_t timeout_ms) {
+caf::behavior node_connector(caf::event_based_actor* self, int64_t timeout_ms) {
   return {
       [self, timeout_ms](ping_atom, const std::string& host,
                          uint16_t port) -> caf::result<caf::actor> {
@@ -55,9 +54,7 @@ class node_session {
     self_.emplace(*sys_);
   }
 
-  ~node_session() {
-    self_.reset();
-  }
+  ~node_session() { self_.reset(); }
 
   caf::error connect() {
     auto connector = sys_->spawn(node_connector, node_.timeout_ms);
@@ -70,8 +67,8 @@ class node_session {
     (*self_)->send_exit(connector, caf::exit_reason::user_shutdown);
     if (err)
       return make_error(topic_errc::io_error,
-                        fmt::format("node {}: unreachable: {}",
-                                    node_.address(), render(err)));
+                        fmt::format("node {}: unreachable: {}", node_.address(),
+                                    render(err)));
     return {};
   }
 
@@ -97,8 +94,8 @@ class node_session {
              const std::vector<uint64_t>& offsets, uint64_t max_bytes,
              int64_t wait_ms) {
     using handle = decltype((*self_)->request(
-        shards[0], std::chrono::milliseconds{1}, fetch_atom::value,
-        uint64_t{0}, uint64_t{0}, int64_t{0}));
+        shards[0], std::chrono::milliseconds{1}, fetch_atom::value, uint64_t{0},
+        uint64_t{0}, int64_t{0}));
     std::vector<handle> pending;
     for (size_t i = 0; i < which.size(); ++i)
       pending.push_back((*self_)->request(
@@ -117,19 +114,15 @@ class node_session {
     return out;
   }
 
-  const caf::actor& node() const {
-    return actor_;
-  }
+  const caf::actor& node() const { return actor_; }
 
-  const topic_node& where() const {
-    return node_;
-  }
+  const topic_node& where() const { return node_; }
 
   caf::error wrap(const caf::error& err) const {
     if (err.category() == caf::atom("system"))
-      return make_error(topic_errc::io_error,
-                        fmt::format("node {}: {}", node_.address(),
-                                    render(err)));
+      return make_error(
+          topic_errc::io_error,
+          fmt::format("node {}: {}", node_.address(), render(err)));
     return err;
   }
 
@@ -166,9 +159,9 @@ caf::expected<topic_metadata> lookup(node_session& s, const std::string& name,
   auto topic = s.ask<topic_actor>(s.node(), 0, topic_atom::value, name);
   if (!topic) {
     if (topic.error() == make_error(topic_errc::unknown_topic))
-      return make_error(topic_errc::unknown_topic,
-                        fmt::format("node {} has no topic {}",
-                                    s.where().address(), name));
+      return make_error(
+          topic_errc::unknown_topic,
+          fmt::format("node {} has no topic {}", s.where().address(), name));
     return std::move(topic.error());
   }
   if (handle)
@@ -179,12 +172,9 @@ caf::expected<topic_metadata> lookup(node_session& s, const std::string& name,
 class remote_topic final : public topic_backend {
  public:
   remote_topic(std::unique_ptr<node_session> s, topic_metadata meta)
-      : s_(std::move(s)), meta_(std::move(meta)) {
-  }
+      : s_(std::move(s)), meta_(std::move(meta)) {}
 
-  uint32_t shards() const override {
-    return meta_.shards;
-  }
+  uint32_t shards() const override { return meta_.shards; }
 
   caf::expected<topic_view>
   describe(const std::vector<std::string>& groups) override {

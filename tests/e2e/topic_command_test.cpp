@@ -128,7 +128,8 @@ SCENARIO("sluice topic works on a topic's directory offline",
     append_records(dir, 1, 1, 3); // offsets 0..2
 
     THEN("describe shows each shard's end, segments and bytes") {
-      auto [dcode, dout] = topic({"describe", "orders", "--dir", dir, "--json"});
+      auto [dcode, dout] =
+          topic({"describe", "orders", "--dir", dir, "--json"});
       INFO(dout);
       CHECK(dcode == 0);
       auto j = parse(dout);
@@ -141,8 +142,8 @@ SCENARIO("sluice topic works on a topic's directory offline",
     }
 
     THEN("tail prints the records in order, up to --count") {
-      auto [tcode, tout] = topic({"tail", "orders", "--dir", dir, "--shard",
-                                  "0", "--count", "7"});
+      auto [tcode, tout] = topic(
+          {"tail", "orders", "--dir", dir, "--shard", "0", "--count", "7"});
       CHECK(tcode == 0);
       std::string expected;
       for (int i = 0; i < 7; ++i)
@@ -165,8 +166,8 @@ SCENARIO("sluice topic works on a topic's directory offline",
       CHECK(tcode == 0);
       CHECK(tout == "0\t12\t1700000000002\tn=12\ts0-12\n"
                     "0\t13\t1700000000002\tn=13\ts0-13\n");
-      auto [lcode, lout] = topic(
-          {"tail", "orders", "--dir", dir, "--from", "latest"});
+      auto [lcode, lout] =
+          topic({"tail", "orders", "--dir", dir, "--from", "latest"});
       CHECK(lcode == 0);
       CHECK(lout.empty());
       auto [bad, bad_out] =
@@ -180,14 +181,14 @@ SCENARIO("sluice topic works on a topic's directory offline",
     }
 
     THEN("offsets commit, survive and show the lag") {
-      auto [ccode, cout_] = topic({"offsets", "orders", "--dir", dir,
-                                   "--group", "sql", "--commit", "0=15",
-                                   "--commit", "1=1"});
+      auto [ccode, cout_] =
+          topic({"offsets", "orders", "--dir", dir, "--group", "sql",
+                 "--commit", "0=15", "--commit", "1=1"});
       INFO(cout_);
       CHECK(ccode == 0);
       CHECK_THAT(cout_, Catch::Contains("shard 0 committed at 15"));
-      auto [scode, sout] =
-          topic({"offsets", "orders", "--dir", dir, "--group", "sql", "--json"});
+      auto [scode, sout] = topic(
+          {"offsets", "orders", "--dir", dir, "--group", "sql", "--json"});
       INFO(sout);
       CHECK(scode == 0);
       auto j = parse(sout);
@@ -198,16 +199,16 @@ SCENARIO("sluice topic works on a topic's directory offline",
       CHECK(j["shards"][1]["lag"] == 2);
       auto [dcode, dout] = topic({"describe", "orders", "--dir", dir});
       CHECK(has_line(dout, "^    sql +0 +15 +5$"));
-      auto [rcode, rout] = topic({"offsets", "orders", "--dir", dir,
-                                  "--group", "sql", "--reset", "latest"});
+      auto [rcode, rout] = topic({"offsets", "orders", "--dir", dir, "--group",
+                                  "sql", "--reset", "latest"});
       CHECK(rcode == 0);
       CHECK(has_line(rout, "^  0 +20 +0 +20 +0$"));
       auto [tcode, tout] = topic({"tail", "orders", "--dir", dir, "--from",
                                   "committed", "--group", "sql"});
       CHECK(tcode == 0);
       CHECK(tout.empty());
-      auto [xcode, xout] = topic({"offsets", "orders", "--dir", dir,
-                                  "--group", "sql", "--commit", "0=21"});
+      auto [xcode, xout] = topic({"offsets", "orders", "--dir", dir, "--group",
+                                  "sql", "--commit", "0=21"});
       CHECK(xcode == 1);
       CHECK_THAT(xout, Catch::Contains("past shard 0's end 20"));
     }
@@ -252,9 +253,9 @@ SCENARIO("sluice topic works on a topic's directory offline",
     auto [h, hout] = topic({"tail", "--help"});
     CHECK(h == 0);
     CHECK_THAT(hout, Catch::Contains("--from") && Catch::Contains("--follow"));
-    auto [un, unout] = topic({"describe", "orders", "--node",
-                              fmt::format("127.0.0.1:{}", free_port()),
-                              "--timeout", "2s"});
+    auto [un, unout] =
+        topic({"describe", "orders", "--node",
+               fmt::format("127.0.0.1:{}", free_port()), "--timeout", "2s"});
     CHECK(un == 1);
     CHECK_THAT(unout, Catch::Contains("unreachable"));
   }
@@ -266,7 +267,8 @@ SCENARIO("sluice topic asks a running node for its topic", "[e2e][topic_cmd]") {
   REQUIRE(port);
   auto dir = tmp / "topics/orders";
   {
-    std::ofstream{tmp / "topology.toml"} << fmt::format(R"([nodes.store]
+    std::ofstream{tmp / "topology.toml"}
+        << fmt::format(R"([nodes.store]
 port = {port}
 
 [topics.orders]
@@ -276,8 +278,7 @@ shards = 2
 fsync = "batch"
 retention_time = "1h"
 )",
-                                                      fmt::arg("port", port),
-                                                      fmt::arg("dir", dir));
+                       fmt::arg("port", port), fmt::arg("dir", dir));
   }
   // Records written before the node starts; the node opens them.
   REQUIRE(topic({"create", "orders", "--shards", "2", "--dir", dir}).first ==
@@ -290,8 +291,8 @@ retention_time = "1h"
   auto address = fmt::format("127.0.0.1:{}", port);
   std::string last;
   bool answered = eventually([&] {
-    auto [code, out] = topic({"describe", "orders", "--node", address,
-                              "--json", "--timeout", "5s"});
+    auto [code, out] = topic(
+        {"describe", "orders", "--node", address, "--json", "--timeout", "5s"});
     last = fmt::format("exit {}: {}", code, out);
     return code == 0;
   });
@@ -301,8 +302,8 @@ retention_time = "1h"
 
   THEN("describe through the node and through the topology shows the "
        "shards") {
-    auto [code, out] = topic({"describe", "orders", "--topology",
-                              tmp / "topology.toml", "--json"});
+    auto [code, out] = topic(
+        {"describe", "orders", "--topology", tmp / "topology.toml", "--json"});
     INFO(out);
     CHECK(code == 0);
     auto j = parse(out);
@@ -318,9 +319,8 @@ retention_time = "1h"
     INFO(cout_);
     CHECK(ccode == 0);
     CHECK(has_line(cout_, "^  0 +4 +0 +10 +6$"));
-    auto [tcode, tout] = topic({"tail", "orders", "--node", address,
-                                "--from", "committed", "--group", "g",
-                                "--count", "3"});
+    auto [tcode, tout] = topic({"tail", "orders", "--node", address, "--from",
+                                "committed", "--group", "g", "--count", "3"});
     CHECK(tcode == 0);
     CHECK(tout == "s0-4\ns0-5\ns0-6\n");
   }
