@@ -1,6 +1,7 @@
 // End-to-end tests of `sluice topic`: the real binary on a topic directory
 // the test fills through shard_log, and against a running `sluice node`.
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <regex>
