@@ -138,6 +138,9 @@ class node_session {
         return fmt::format("no answer within {} ms", node_.timeout_ms);
       case caf::sec::cannot_connect_to_node:
         return "cannot connect";
+      case caf::sec::unexpected_message:
+        return "it does not answer topic requests (a sluice without "
+               "topics?)";
       default:
         break;
       }
