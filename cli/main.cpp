@@ -12,6 +12,7 @@
 #include "cli/channel_cmd.hpp"
 #include "cli/demo.hpp"
 #include "cli/status.hpp"
+#include "cli/topic_cmd.hpp"
 #include "config/flume_properties.hpp"
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
@@ -260,6 +261,91 @@ int main(int argc, char** argv) {
                    "how long to wait for each node (e.g. 3s)")
       ->capture_default_str();
 
+  // sluice topic (issue 6).
+  topic_cmd_options topic;
+  std::string topic_timeout = "3s";
+  auto* topic_cmd = app.add_subcommand(
+      "topic", "create, list, describe, tail a durable topic or set a "
+               "consumer group's offsets, offline on its directory or through "
+               "its running node");
+  topic_cmd->require_subcommand(1);
+  // Where the topic is: every action takes these.
+  auto where = [&](CLI::App* c) {
+    c->add_option("--dir", topic.dir,
+                  "the topic's directory (offline; refused while a node runs "
+                  "it: then use --node)");
+    c->add_option("--node", topic.node,
+                  "the control port HOST:PORT of the node that runs it");
+    c->add_option("--topology", topic.topology,
+                  "a topology file: finds the topic's node (or, without "
+                  "[nodes], its directory) and its settings");
+    c->add_option("--timeout", topic_timeout,
+                  "how long to wait for the node (e.g. 3s)")
+        ->capture_default_str();
+  };
+  auto* topic_create = topic_cmd->add_subcommand(
+      "create", "create a topic's directory with its shard count (a node "
+                "creates the topics its topology declares; with --node this "
+                "checks the count)");
+  topic_create->add_option("NAME", topic.name, "the topic")->required();
+  topic_create
+      ->add_option("--shards", topic.shards, "the shard count (fixed for ever)")
+      ->required()
+      ->check(CLI::Range(1, 1024));
+  where(topic_create);
+  auto* topic_list = topic_cmd->add_subcommand(
+      "list", "list the topics of a node, of a topology file, or in a "
+              "directory (--dir: topic directories under it)");
+  where(topic_list);
+  topic_list->add_flag("--json", topic.json, "print one JSON object");
+  auto* topic_describe = topic_cmd->add_subcommand(
+      "describe", "show a topic's shards (start and end offsets, segments, "
+                  "disk bytes), retention and consumer groups with lag");
+  topic_describe->add_option("NAME", topic.name, "the topic")->required();
+  where(topic_describe);
+  topic_describe->add_option(
+      "--group", topic.groups,
+      "also show this group (a node is only asked for the groups named)");
+  topic_describe->add_flag("--json", topic.json, "print one JSON object");
+  auto* topic_tail = topic_cmd->add_subcommand(
+      "tail", "print a topic's records, one line per event body (shards one "
+              "after another, each in offset order)");
+  topic_tail->add_option("NAME", topic.name, "the topic")->required();
+  where(topic_tail);
+  topic_tail->add_option("--shard", topic.shard, "only this shard");
+  topic_tail
+      ->add_option("--from", topic.from,
+                   "earliest, latest, offset:N, timestamp:MS (ms since the "
+                   "epoch) or committed (with --group)")
+      ->capture_default_str();
+  topic_tail->add_option("--group", topic.groups,
+                         "the group whose committed offset --from committed "
+                         "starts at");
+  topic_tail->add_option("--count", topic.count,
+                         "stop after this many records (0: no limit)");
+  topic_tail->add_flag("--follow", topic.follow,
+                       "wait for new records until Ctrl-C or --count (needs "
+                       "a node)");
+  topic_tail->add_flag("--headers", topic.headers,
+                       "print shard, offset, append time (ms) and headers "
+                       "(k=v,...) before each body, tab-separated");
+  auto* topic_offsets = topic_cmd->add_subcommand(
+      "offsets", "show or set a consumer group's committed offsets");
+  topic_offsets->add_option("NAME", topic.name, "the topic")->required();
+  where(topic_offsets);
+  topic_offsets->add_option("--group", topic.groups, "the consumer group")
+      ->required()
+      ->expected(1);
+  topic_offsets->add_option("--commit", topic.commits,
+                            "set the group's offset of a shard: SHARD=OFFSET "
+                            "(repeatable)");
+  topic_offsets->add_option("--reset", topic.reset,
+                            "set the group's offsets of every shard (or "
+                            "--shard's) to earliest, latest or timestamp:MS");
+  topic_offsets->add_option("--shard", topic.shard, "--reset only this shard");
+  topic_offsets->add_flag("--json", topic.json, "print one JSON object");
+  // End of sluice topic.
+
   demo_options demo;
   auto* demo_cmd = app.add_subcommand(
       "demo", "run the collection scenario end to end on this machine");
@@ -308,6 +394,37 @@ int main(int argc, char** argv) {
     return run(topology, agent, registry,
                {static_cast<size_t>(threads), *interval, node_name});
   }
+  // sluice topic (issue 6).
+  if (*topic_cmd) {
+    for (auto* c :
+         {topic_create, topic_list, topic_describe, topic_tail, topic_offsets})
+      if (*c)
+        topic.action = c->get_name();
+    auto timeout = duration_option(topic_timeout);
+    if (!timeout) {
+      std::cerr << "--timeout: " << describe(timeout.error()) << '\n';
+      return exit_config;
+    }
+    topic.timeout_ms = *timeout;
+    if (!topic.follow)
+      return topic_command(topic, registry);
+    // Ctrl-C ends tail --follow after the poll in progress.
+    auto signals = block_stop_signals();
+    std::atomic<bool> interrupted{false};
+    std::atomic<bool> done{false};
+    topic.interrupted = &interrupted;
+    std::thread waiter{[&] {
+      int sig = 0;
+      if (sigwait(&signals, &sig) == 0 && !done)
+        interrupted = true;
+    }};
+    auto code = topic_command(topic, registry);
+    done = true;
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    return code;
+  }
+  // End of sluice topic.
   if (*demo_cmd) {
     auto signals = block_stop_signals();
     std::atomic<bool> interrupted{false};
