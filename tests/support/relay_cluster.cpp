@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
+#include <regex>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -48,11 +49,51 @@ delivery_check check_delivery(const std::vector<int64_t>& got, int64_t n) {
 
 namespace {
 
+/// The fourth node: the topic the relays append to, and a topic source
+/// that copies it to files (what `delivered` reads while the store runs).
+std::string store_text(const std::string& dir,
+                       const std::map<std::string, uint16_t>& ports,
+                       size_t shards) {
+  return fmt::format(R"(
+[nodes.store]
+port = {ps}
+
+[topics.lines]
+node = "store"
+directory = "{dir}/store/topic"
+shards = {shards}
+fsync = "10ms"
+segment_size = "1MiB"
+
+[sources.from_topic]
+node = "store"
+type = "topic"
+topic = "lines"
+group = "check"
+start = "earliest"
+channel = "cT"
+
+[channels.cT]
+node = "store"
+type = "memory"
+capacity = 100000
+
+[sinks.outT]
+node = "store"
+type = "file"
+channel = "cT"
+directory = "{dir}/outT"
+)",
+                     fmt::arg("ps", ports.at("store")), fmt::arg("dir", dir),
+                     fmt::arg("shards", shards));
+}
+
 std::string topology_text(const std::string& dir,
                           const std::map<std::string, uint16_t>& ports,
                           const relay_cluster::settings& s) {
   auto relay = [&](const std::string& node, const std::string& tag) {
-    return fmt::format(R"(
+    return fmt::format(
+        R"(
 [sources.from_agent1_{tag}]
 node = "{node}"
 type = "forward"
@@ -68,15 +109,21 @@ min_free_space = "1MiB"
 
 [sinks.out{tag}]
 node = "{node}"
-type = "file"
 channel = "c{tag}"
-directory = "{dir}/out{tag}"
+{sink}
 )",
-                       fmt::arg("tag", tag), fmt::arg("node", node),
-                       fmt::arg("dir", dir),
-                       fmt::arg("port", ports.at(node + ".data")));
+        fmt::arg("tag", tag), fmt::arg("node", node),
+        fmt::arg("sink", s.topic ? std::string{"type = \"topic\"\n"
+                                               "topic = \"lines\"\n"
+                                               "partition = \"hash\""}
+                                 : fmt::format("type = \"file\"\n"
+                                               "directory = "
+                                               "\"{}/out{}\"",
+                                               dir, tag)),
+        fmt::arg("dir", dir), fmt::arg("port", ports.at(node + ".data")));
   };
-  return fmt::format(R"([supervision]
+  return fmt::format(
+      R"([supervision]
 max_restarts = 1000
 initial_backoff = "50ms"
 max_backoff = "200ms"
@@ -133,27 +180,29 @@ sinks = ["toA", "toB"]
 priority = {{ toA = 10, toB = 5 }}
 penalty = "{penalty}ms"
 maxpenalty = "{maxpenalty}ms"
-{relayA}{relayB})",
-                     fmt::arg("dir", dir), fmt::arg("p1", ports.at("agent1")),
-                     fmt::arg("pa", ports.at("agentA")),
-                     fmt::arg("pb", ports.at("agentB")),
-                     fmt::arg("da", ports.at("agentA.data")),
-                     fmt::arg("db", ports.at("agentB.data")),
-                     fmt::arg("timeout", s.forward_timeout_ms),
-                     fmt::arg("penalty", s.penalty_ms),
-                     fmt::arg("maxpenalty", s.maxpenalty_ms),
-                     fmt::arg("relayA", relay("agentA", "A")),
-                     fmt::arg("relayB", relay("agentB", "B")));
+{relayA}{relayB}{store})",
+      fmt::arg("dir", dir), fmt::arg("p1", ports.at("agent1")),
+      fmt::arg("pa", ports.at("agentA")), fmt::arg("pb", ports.at("agentB")),
+      fmt::arg("da", ports.at("agentA.data")),
+      fmt::arg("db", ports.at("agentB.data")),
+      fmt::arg("timeout", s.forward_timeout_ms),
+      fmt::arg("penalty", s.penalty_ms),
+      fmt::arg("maxpenalty", s.maxpenalty_ms),
+      fmt::arg("relayA", relay("agentA", "A")),
+      fmt::arg("relayB", relay("agentB", "B")),
+      fmt::arg("store", s.topic ? store_text(dir, ports, s.topic_shards)
+                                : std::string{}));
 }
 
 } // namespace
 
 relay_cluster::relay_cluster(const temp_dir& dir, settings s)
     : dir_(dir), settings_(s) {
-  for (auto name : {"agent1", "agentA", "agentB", "agentA.data", "agentB.data"})
+  for (auto name :
+       {"agent1", "agentA", "agentB", "agentA.data", "agentB.data", "store"})
     ports_[name] = free_port();
   fs::create_directories(dir_ / "logs");
-  for (auto name : {"agent1", "agentA", "agentB"})
+  for (auto name : {"agent1", "agentA", "agentB", "store"})
     fs::create_directories(dir_ / name);
   if (settings_.flume)
     write_flume_files();
@@ -161,10 +210,16 @@ relay_cluster::relay_cluster(const temp_dir& dir, settings s)
     write_topology();
 }
 
+void relay_cluster::write_store_topology() {
+  auto topo = dir_ / "store.toml";
+  std::ofstream{topo} << store_text(dir_.path(), ports_, 1);
+  configs_["store"] = topo;
+}
+
 void relay_cluster::write_topology() {
   auto topo = dir_ / "cluster.toml";
   std::ofstream{topo} << topology_text(dir_.path(), ports_, settings_);
-  for (auto name : {"agent1", "agentA", "agentB"})
+  for (auto name : {"agent1", "agentA", "agentB", "store"})
     configs_[name] = topo;
 }
 
@@ -203,9 +258,17 @@ void relay_cluster::write_flume_files() {
   one = replace(one, "a1.sinkgroups.g1.processor.maxpenalty = 10000\n", "");
   std::ofstream{dir_ / "agent1.properties"} << one;
   configs_["agent1"] = dir_ / "agent1.properties";
+  if (settings_.topic)
+    write_store_topology();
   for (auto name : {"agentA", "agentB"}) {
-    std::ofstream{dir_ / (std::string{name} + ".properties")}
-        << localize(example(name));
+    auto text = settings_.topic
+                    ? localize(example(std::string{name} + "_datahub"))
+                    : localize(example(name));
+    if (settings_.topic)
+      text =
+          replace(text, "sluice://127.0.0.1:7420",
+                  "sluice://127.0.0.1:" + std::to_string(ports_.at("store")));
+    std::ofstream{dir_ / (std::string{name} + ".properties")} << text;
     configs_[name] = dir_ / (std::string{name} + ".properties");
   }
 }
@@ -222,6 +285,21 @@ relay_cluster::~relay_cluster() {
 }
 
 std::vector<std::string> relay_cluster::argv_of(const std::string& name) const {
+  std::vector<std::string> argv;
+  if (name == "store")
+    return {SLUICE_BINARY, "node", configs_.at(name), "--node", "store",
+            "--log-level", "info"};
+  if (settings_.topic && name != "agent1") {
+    // The relays' appends are counted from their stats lines.
+    argv = settings_.flume
+               ? std::vector<std::string>{SLUICE_BINARY, "run", "--agent", name,
+                                          configs_.at(name)}
+               : std::vector<std::string>{SLUICE_BINARY, "node",
+                                          configs_.at(name), "--node", name};
+    argv.insert(argv.end(),
+                {"--log-level", "info", "--stats-interval", "100ms"});
+    return argv;
+  }
   if (settings_.flume)
     return {SLUICE_BINARY,
             "run",
@@ -267,6 +345,22 @@ bool relay_cluster::running(const std::string& name) const {
 }
 
 uint64_t relay_cluster::written_bytes(const std::string& relay) const {
+  if (settings_.topic) {
+    // Counters start again in each run of the relay: add up each run's last.
+    auto text = log(relay);
+    auto sink = settings_.flume ? std::string{"k1"}
+                                : (relay == "agentA" ? "outA" : "outB");
+    std::regex line_re{"stats sink " + sink + ": in=[0-9]+ out=([0-9]+)"};
+    uint64_t total = 0, last = 0;
+    for (auto i = std::sregex_iterator(text.begin(), text.end(), line_re);
+         i != std::sregex_iterator(); ++i) {
+      auto v = std::stoull((*i)[1].str());
+      if (v < last)
+        total += last;
+      last = v;
+    }
+    return (total + last) * line_width;
+  }
   auto dir = out_dir(relay);
   uint64_t total = 0;
   std::error_code ec;
@@ -276,8 +370,18 @@ uint64_t relay_cluster::written_bytes(const std::string& relay) const {
   return total;
 }
 
+std::string relay_cluster::topic_dir() const {
+  return dir_ / "store/topic";
+}
+
 std::vector<int64_t> relay_cluster::delivered() const {
   std::vector<int64_t> result;
+  if (settings_.topic) {
+    for (auto& line : read_lines_in(dir_ / "outT"))
+      if (!line.empty())
+        result.push_back(std::atoll(line.c_str()));
+    return result;
+  }
   for (auto* relay : {"agentA", "agentB"})
     for (auto& line : read_lines_in(out_dir(relay)))
       if (!line.empty())

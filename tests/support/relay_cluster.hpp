@@ -26,12 +26,18 @@ class relay_cluster {
     int64_t penalty_ms = 200; ///< the group's first penalty
     int64_t maxpenalty_ms = 2000;
     int64_t forward_timeout_ms = 2000;
+    /// The relays append to a topic on a fourth node, "store", instead of
+    /// writing files; the store also runs a topic source that copies the
+    /// topic to files, which `delivered` reads while it runs.
+    bool topic = false;
+    size_t topic_shards = 3; ///< TOML only; the Flume files say 1
   };
 
   relay_cluster(const temp_dir& dir, settings s);
   ~relay_cluster();
 
-  /// Starts agent `name` ("agent1", "agentA" or "agentB"); false when the
+  /// Starts agent `name` ("agent1", "agentA", "agentB" or, with a topic,
+  /// "store"); false when the
   /// process could not start.
   bool start(const std::string& name);
 
@@ -48,11 +54,17 @@ class relay_cluster {
   bool running(const std::string& name) const;
 
   /// Bytes the relay ("agentA" or "agentB") has written so far; lines are
-  /// fixed width, so this counts lines without reading them.
+  /// fixed width, so this counts lines without reading them. With a topic:
+  /// the events its topic sink appended (over all its runs, from its stats
+  /// lines) times the line width.
   uint64_t written_bytes(const std::string& relay) const;
 
-  /// Every line the relays wrote, as numbers, in no particular order.
+  /// Every line the relays wrote, as numbers, in no particular order (with
+  /// a topic: every line the store's topic source read back).
   std::vector<int64_t> delivered() const;
+
+  /// The topic's directory (with a topic).
+  std::string topic_dir() const;
 
   /// What agent `name` logged.
   std::string log(const std::string& name) const;
@@ -80,6 +92,7 @@ class relay_cluster {
   std::string out_dir(const std::string& relay) const;
   void write_topology();
   void write_flume_files();
+  void write_store_topology();
 
   const temp_dir& dir_;
   settings settings_;
