@@ -128,6 +128,9 @@ source_type topic_source_type() {
       {"max_fetch_bytes", option_type::bytes,
        "most bytes of record batches one fetch of a shard returns", false,
        option_value{int64_t{1} << 20}, 1024, int64_t{256} << 20},
+      {"headers", option_type::boolean,
+       "add each record's shard and offset as headers", false,
+       option_value{false}},
   };
   t.make = [](const connector_context&,
               const options&) -> caf::expected<source_connector_ptr> {
@@ -162,8 +165,8 @@ sink_type topic_sink_type() {
        "how long the topic may take to make an append durable", false,
        option_value{int64_t{10'000}}, 1},
       {"fields", option_type::string_list,
-       "names of a record's delimited fields, checked and counted (not "
-       "re-encoded); empty: any line",
+       "names of a line's delimited fields (the DataHub import's "
+       "serializer.fieldnames); records keep the whole line",
        false, option_value{std::vector<std::string>{}}},
       {"delimiter", option_type::string, "separator of the fields", false,
        option_value{std::string{","}}},
