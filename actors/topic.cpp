@@ -157,6 +157,16 @@ caf::expected<topic_meta> create_or_open_topic(const topic_config& cfg) {
   fresh.shards = cfg.shards;
   fresh.created_ms = now_ms();
   fresh.partition = cfg.partition;
+  // The shards' directories exist once the topic does, before any shard
+  // has opened its log.
+  for (uint32_t i = 0; i < cfg.shards; ++i) {
+    std::filesystem::create_directories(cfg.directory / shard_directory_name(i),
+                                        ec);
+    if (ec)
+      return make_error(topic_errc::io_error,
+                        (cfg.directory / shard_directory_name(i)).string() +
+                            ": cannot create: " + ec.message());
+  }
   if (auto err = write_topic_meta(cfg.directory, fresh))
     return err;
   log().info("topic {}: created with {} shard(s) in {}", cfg.name, cfg.shards,

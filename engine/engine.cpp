@@ -133,6 +133,9 @@ struct engine::impl {
   /// read by topic sinks and sources when they start.
   std::shared_ptr<std::map<std::string, topic_actor>> local_topics =
       std::make_shared<std::map<std::string, topic_actor>>();
+  /// Every topic of the topology, also those of other nodes (the node's
+  /// own spec keeps only its own): where topic sinks and sources look.
+  std::vector<topic_spec> all_topics;
   child_spec topic_source_child(const source_spec& src,
                                 std::shared_ptr<component_metrics> m);
   child_spec topic_sink_child(const sink_spec& snk,
@@ -251,13 +254,14 @@ struct topic_route {
   uint16_t port = 0;
 };
 
-topic_route route_topic(const topology_spec& spec, const options& opts,
-                        const std::string& node) {
+topic_route route_topic(const topology_spec& spec,
+                        const std::vector<topic_spec>& topics,
+                        const options& opts, const std::string& node) {
   topic_route r;
   r.name = opts.contains("topic") ? opts.get_string("topic") : "";
-  auto t = std::find_if(spec.topics.begin(), spec.topics.end(),
+  auto t = std::find_if(topics.begin(), topics.end(),
                         [&](auto& x) { return x.name == r.name; });
-  if (t != spec.topics.end()) {
+  if (t != topics.end()) {
     r.local = t->node.empty() || t->node == node;
     if (!r.local)
       for (auto& n : spec.cluster.nodes)
@@ -280,7 +284,7 @@ topic_route route_topic(const topology_spec& spec, const options& opts,
 child_spec
 engine::impl::topic_source_child(const source_spec& src,
                                  std::shared_ptr<component_metrics> m) {
-  auto route = route_topic(spec, src.opts, src.node);
+  auto route = route_topic(spec, all_topics, src.opts, src.node);
   topic_source_config base;
   base.name = src.name;
   base.topic_name = route.name;
@@ -320,7 +324,7 @@ engine::impl::topic_source_child(const source_spec& src,
 child_spec
 engine::impl::topic_sink_child(const sink_spec& snk,
                                std::shared_ptr<component_metrics> m) {
-  auto route = route_topic(spec, snk.opts, snk.node);
+  auto route = route_topic(spec, all_topics, snk.opts, snk.node);
   topic_sink_config base;
   base.name = snk.name;
   base.topic_name = route.name;
@@ -564,6 +568,7 @@ caf::error engine::start() {
       text += (text.empty() ? "" : "\n") + to_string(p);
     return make_error(config_errc::invalid, std::move(text));
   }
+  d.all_topics = d.spec.topics;
   auto selected = select_node(d.spec, d.opts.node);
   if (!selected)
     return std::move(selected.error());
