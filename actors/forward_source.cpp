@@ -49,6 +49,10 @@ struct forward_source_state {
   std::set<uint64_t> acked_ahead; ///< acked past a put not yet acked
   uint64_t credit = 0;
   uint16_t port = 0; ///< published on, once known
+  /// A publish is under way: the actor stays until it is answered, so that
+  /// it can unpublish (the middleman would keep a published actor, and the
+  /// actor system's shutdown waiting, for ever).
+  bool publishing = false;
   /// Senders (forward sinks) seen and alive, with their nodes.
   std::map<caf::actor_addr, caf::node_id> peers;
   bool stopping = false;
@@ -92,7 +96,7 @@ void complete(fs_ptr self) {
 
 void maybe_quit(fs_ptr self) {
   auto& st = self->state;
-  if (st.stopping && st.unacked.empty()) {
+  if (st.stopping && st.unacked.empty() && !st.publishing) {
     complete(self);
     leave(self, caf::error{});
   }
@@ -198,9 +202,11 @@ caf::result<uint64_t> on_forward(fs_ptr self, forward_request& req) {
 
 void publish(fs_ptr self) {
   auto& st = self->state;
+  st.publishing = true;
   publish_self(
       self, st.cfg.port, st.cfg.bind, [self](caf::expected<uint16_t> port) {
         auto& st = self->state;
+        st.publishing = false;
         if (!port) {
           log().error("source {}: {}", st.cfg.name, describe(port.error()));
           leave(self, port.error());
@@ -208,6 +214,9 @@ void publish(fs_ptr self) {
         }
         st.port = *port;
         if (st.stopping) {
+          // Stopped while the publish was under way: the middleman would
+          // keep this actor (and the actor system's shutdown) waiting.
+          unpublish(self);
           maybe_quit(self);
           return;
         }

@@ -42,6 +42,13 @@ struct origin_bench {
   }
 
   ~origin_bench() {
+    // Stopped as the engine stops it, and waited for: it unpublishes its
+    // port, which the actor system's shutdown otherwise waits on.
+    caf::scoped_actor self{sys};
+    self->monitor(fs);
+    caf::anon_send(fs, stop_atom::value);
+    self->receive([](caf::down_msg&) {},
+                  caf::after(std::chrono::seconds{10}) >> [] {});
     caf::anon_send_exit(fs, caf::exit_reason::kill);
     caf::anon_send_exit(ch, caf::exit_reason::kill);
   }
