@@ -159,7 +159,11 @@ void run_failover(relay_cluster::settings settings, bool freeze) {
   auto a_after = c.written_bytes("agentA");
   REQUIRE(wait_for(
       [&] { return c.written_bytes("agentA") >= a_after + 2'000 * w; }, 60s));
-  CHECK(c.written_bytes("agentB") <= b_after + 1'000 * w);
+  // With a topic the relays' counts come from stats lines up to 100 ms old,
+  // so the bound also allows what agentB appended in that time: two leases
+  // (a forward sink keeps two in flight).
+  CHECK(c.written_bytes("agentB") <=
+        b_after + (settings.topic ? 2'000 : 1'000) * w);
 
   auto n = c.stop_writer();
   REQUIRE(n > 0);
