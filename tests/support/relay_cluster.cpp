@@ -285,31 +285,19 @@ relay_cluster::~relay_cluster() {
 }
 
 std::vector<std::string> relay_cluster::argv_of(const std::string& name) const {
-  std::vector<std::string> argv;
   if (name == "store")
     return {SLUICE_BINARY, "node", configs_.at(name), "--node", "store",
             "--log-level", "info"};
-  if (settings_.topic && name != "agent1") {
-    // The relays' appends are counted from their stats lines.
-    argv = settings_.flume
-               ? std::vector<std::string>{SLUICE_BINARY, "run", "--agent", name,
-                                          configs_.at(name)}
-               : std::vector<std::string>{SLUICE_BINARY, "node",
-                                          configs_.at(name), "--node", name};
-    argv.insert(argv.end(),
-                {"--log-level", "info", "--stats-interval", "100ms"});
-    return argv;
-  }
-  if (settings_.flume)
-    return {SLUICE_BINARY,
-            "run",
-            "--agent",
-            name == "agent1" ? "a1" : name,
-            configs_.at(name),
-            "--log-level",
-            "info"};
-  return {SLUICE_BINARY, "node", configs_.at(name), "--node", name,
-          "--log-level", "info"};
+  // agent1's routing and, with a topic, the relays' appends are counted
+  // from stats lines.
+  auto argv = settings_.flume
+                  ? std::vector<std::string>{SLUICE_BINARY, "run", "--agent",
+                                             name == "agent1" ? "a1" : name,
+                                             configs_.at(name)}
+                  : std::vector<std::string>{SLUICE_BINARY, "node",
+                                             configs_.at(name), "--node", name};
+  argv.insert(argv.end(), {"--log-level", "info", "--stats-interval", "100ms"});
+  return argv;
 }
 
 bool relay_cluster::start(const std::string& name) {
@@ -368,6 +356,18 @@ uint64_t relay_cluster::written_bytes(const std::string& relay) const {
     if (e.is_regular_file(ec))
       total += e.file_size(ec);
   return total;
+}
+
+uint64_t relay_cluster::routed_events(const std::string& relay) const {
+  auto text = log("agent1");
+  auto sink = settings_.flume ? std::string{relay == "agentA" ? "k1" : "k2"}
+                              : (relay == "agentA" ? "toA" : "toB");
+  std::regex line_re{"stats sink " + sink + ": in=[0-9]+ out=([0-9]+)"};
+  uint64_t last = 0;
+  for (auto i = std::sregex_iterator(text.begin(), text.end(), line_re);
+       i != std::sregex_iterator(); ++i)
+    last = std::stoull((*i)[1].str());
+  return last;
 }
 
 std::string relay_cluster::topic_dir() const {

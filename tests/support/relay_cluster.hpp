@@ -59,6 +59,12 @@ class relay_cluster {
   /// lines) times the line width.
   uint64_t written_bytes(const std::string& relay) const;
 
+  /// Events agent1's sink towards `relay` ("agentA" or "agentB") has
+  /// handed over, from agent1's last stats line (at most 100 ms old).
+  /// Unlike `written_bytes` this excludes what the relay still had in its
+  /// own channel: it says where the group routes, not what the relay drains.
+  uint64_t routed_events(const std::string& relay) const;
+
   /// Every line the relays wrote, as numbers, in no particular order (with
   /// a topic: every line the store's topic source read back).
   std::vector<int64_t> delivered() const;
