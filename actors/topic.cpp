@@ -19,11 +19,13 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "actors/shard.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/fs_sync.hpp"
 #include "runtime/log.hpp"
 
 namespace sluice {
@@ -44,6 +46,44 @@ caf::error io_failure(const std::filesystem::path& path,
                                                  : topic_errc::io_error;
   return make_error(code,
                     path.string() + ": " + what + ": " + std::strerror(errno));
+}
+
+/// The shard directories in `dir` that hold segment files (`.log`), by
+/// name; empty when there are none.
+caf::expected<std::vector<std::string>>
+shard_dirs_with_data(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> found;
+  std::error_code ec;
+  fs::directory_iterator it{dir, ec};
+  auto failed = [&](const fs::path& where) {
+    return make_error(topic_errc::io_error,
+                      where.string() + ": cannot list: " + ec.message());
+  };
+  if (ec)
+    return failed(dir);
+  for (; it != fs::directory_iterator{}; it.increment(ec)) {
+    if (ec)
+      return failed(dir);
+    auto name = it->path().filename().string();
+    if (name.rfind("shard-", 0) != 0 || !it->is_directory(ec))
+      continue;
+    fs::directory_iterator inner{it->path(), ec};
+    if (ec)
+      return failed(it->path());
+    for (; inner != fs::directory_iterator{}; inner.increment(ec)) {
+      if (ec)
+        return failed(it->path());
+      if (inner->path().extension() == ".log") {
+        found.push_back(name);
+        break;
+      }
+    }
+  }
+  if (ec)
+    return failed(dir);
+  std::sort(found.begin(), found.end());
+  return found;
 }
 
 } // namespace
@@ -132,12 +172,10 @@ caf::error write_topic_meta(const std::filesystem::path& dir,
 }
 
 caf::expected<topic_meta> create_or_open_topic(const topic_config& cfg) {
-  std::error_code ec;
-  std::filesystem::create_directories(cfg.directory, ec);
-  if (ec)
-    return make_error(topic_errc::io_error,
-                      cfg.directory.string() +
-                          ": cannot create: " + ec.message());
+  // A power loss must not take a new topic directory away with its data:
+  // each created level's parent is synced.
+  if (auto err = create_directories_synced(cfg.directory))
+    return err;
   auto meta = read_topic_meta(cfg.directory);
   if (meta) {
     if (meta->shards != cfg.shards)
@@ -151,6 +189,20 @@ caf::expected<topic_meta> create_or_open_topic(const topic_config& cfg) {
   }
   if (meta.error() != make_error(config_errc::not_found))
     return make_permanent(std::move(meta.error()));
+  // Without its metadata the stored shard count is unknown: writing a new
+  // one could re-partition the keys or leave shards unread.
+  auto stored = shard_dirs_with_data(cfg.directory);
+  if (!stored)
+    return std::move(stored.error());
+  if (!stored->empty())
+    return make_permanent(make_error(
+        topic_errc::bad_metadata,
+        fmt::format("topic {}: {} is missing, but {} hold(s) records ({}); "
+                    "restore topic.meta (its shard count) or move the "
+                    "shard directories away",
+                    cfg.name, (cfg.directory / "topic.meta").string(),
+                    stored->size(), fmt::join(*stored, ", "))));
+  std::error_code ec;
   topic_meta fresh;
   fresh.format = topic_meta_format;
   fresh.name = cfg.name;
@@ -158,7 +210,7 @@ caf::expected<topic_meta> create_or_open_topic(const topic_config& cfg) {
   fresh.created_ms = now_ms();
   fresh.partition = cfg.partition;
   // The shards' directories exist once the topic does, before any shard
-  // has opened its log.
+  // has opened its log; writing topic.meta syncs their entries.
   for (uint32_t i = 0; i < cfg.shards; ++i) {
     std::filesystem::create_directories(cfg.directory / shard_directory_name(i),
                                         ec);

@@ -17,6 +17,7 @@
 #include "actors/topic.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/fs_sync.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/type_ids.hpp"
 #include "tests/support/process.hpp"
@@ -213,4 +214,64 @@ TEST_CASE("a topic restarts a failed shard, which reopens its log", "[topic]") {
   CHECK(off.end == 1);
   bench.self->send(t, stop_atom::value);
   CHECK_FALSE(bench.wait_down(t));
+}
+
+TEST_CASE("a topic whose metadata is lost but whose shards hold records is "
+          "refused",
+          "[topic]") {
+  topic_bench bench;
+  {
+    auto t = bench.spawn(bench.config(2));
+    auto m = bench.metadata(t);
+    REQUIRE(m);
+    bool ok = false;
+    bench.self
+        ->request(m->shard_actors[1], 10s, append_atom::value, std::string{"p"},
+                  uint64_t{1}, one("kept"))
+        .receive([&](append_result&) { ok = true; },
+                 [&](caf::error& err) { FAIL(describe(err)); });
+    REQUIRE(ok);
+    bench.self->send(t, stop_atom::value);
+    CHECK_FALSE(bench.wait_down(t));
+  }
+  auto dir = fs::path{bench.dir.path()} / "orders";
+  REQUIRE(fs::remove(dir / "topic.meta"));
+  // Another count would re-partition the keys: nothing is written.
+  auto meta = create_or_open_topic(bench.config(3));
+  REQUIRE_FALSE(meta);
+  CHECK(meta.error() == make_error(topic_errc::bad_metadata));
+  CHECK(is_permanent(meta.error()));
+  auto text = describe(meta.error());
+  CHECK(text.find("topic.meta is missing") != std::string::npos);
+  CHECK(text.find("shard-0000") != std::string::npos);
+  CHECK(text.find("shard-0001") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "topic.meta"));
+  auto t = bench.spawn(bench.config(2));
+  CHECK(bench.wait_down(t) == make_error(topic_errc::bad_metadata));
+  // Shard directories without segments (a topic cut short while created)
+  // do not hold it back.
+  auto empty = fs::path{bench.dir.path()} / "fresh";
+  fs::create_directories(empty / "shard-0000");
+  auto tc = bench.config(1);
+  tc.directory = empty;
+  auto created = create_or_open_topic(tc);
+  REQUIRE(created);
+  CHECK(created->shards == 1);
+}
+
+TEST_CASE("a topic creates its missing parent directories", "[topic]") {
+  topic_bench bench;
+  auto tc = bench.config(1);
+  tc.directory = fs::path{bench.dir.path()} / "a" / "b" / "orders";
+  REQUIRE(create_or_open_topic(tc));
+  CHECK(fs::is_regular_file(tc.directory / "topic.meta"));
+  CHECK(fs::is_directory(tc.directory / "shard-0000"));
+  // Again: everything exists, nothing to create.
+  CHECK(create_directories_synced(tc.directory) == caf::error{});
+  // A file in the way is an error naming it.
+  auto blocked = fs::path{bench.dir.path()} / "file";
+  std::ofstream{blocked} << "x";
+  auto err = create_directories_synced(blocked / "orders");
+  CHECK(err == make_error(topic_errc::io_error));
+  CHECK(describe(err).find("ot a directory") != std::string::npos);
 }
