@@ -16,6 +16,7 @@
 #include "runtime/atoms.hpp"
 #include "runtime/consumer_offsets.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/fs_sync.hpp"
 #include "runtime/log.hpp"
 
 namespace sluice {
@@ -29,6 +30,13 @@ using shard_impl_actor = shard_actor::extend<
 
 /// The longest a fetch is held.
 constexpr int64_t max_wait_ms = 60'000;
+
+/// The most bytes one fetch reads (a larger `max_bytes` is clamped).
+constexpr uint64_t max_fetch_bytes = uint64_t{64} << 20;
+
+/// The longest origin producer a batch may carry (the encoded batch stores
+/// its length in 16 bits).
+constexpr size_t max_origin_bytes = 65535;
 
 /// An append written and not yet durable.
 struct pending_append {
@@ -50,6 +58,8 @@ struct shard_state {
   std::unique_ptr<shard_log> log;
   consumer_offsets offsets;
   std::vector<pending_append> pending;
+  /// Commits answered once the next write of the groups' positions is done.
+  std::vector<caf::typed_response_promise<bool>> pending_commits;
   std::map<uint64_t, waiting_fetch> waiting; ///< by id
   uint64_t next_wait_id = 1;
   bool sync_scheduled = false;
@@ -81,11 +91,26 @@ struct shard_state {
          log->segments());
   }
 
+  /// Writes the groups' positions and answers the commits waiting for
+  /// that write.
+  void flush_offsets() {
+    caf::error err;
+    if (offsets.dirty()) {
+      err = offsets.save();
+      if (err)
+        log_error("cannot write its consumer offsets", err);
+    }
+    for (auto& rp : std::exchange(pending_commits, {})) {
+      if (err)
+        rp.deliver(err);
+      else
+        rp.deliver(true);
+    }
+  }
+
   /// Writes the groups' positions and closes the log. Idempotent.
   void close() {
-    if (offsets.dirty())
-      if (auto err = offsets.save())
-        log_error("cannot write its consumer offsets", err);
+    flush_offsets();
     if (log) {
       log->close();
       log.reset();
@@ -131,7 +156,8 @@ caf::expected<fetch_result> read_now(shard_ptr self, uint64_t offset,
   result.end_offset = log.durable_end();
   auto from = std::max(offset, result.start_offset);
   if (from < result.end_offset) {
-    auto batches = log.read(from, static_cast<size_t>(max_bytes));
+    auto batches = log.read(
+        from, static_cast<size_t>(std::min(max_bytes, max_fetch_bytes)));
     if (!batches)
       return batches.error();
     result.batches = std::move(*batches);
@@ -171,6 +197,8 @@ void fail(shard_ptr self, caf::error err) {
   for (auto& [id, w] : st.waiting)
     w.rp.deliver(err);
   st.waiting.clear();
+  for (auto& rp : std::exchange(st.pending_commits, {}))
+    rp.deliver(err);
   st.close();
   self->quit(std::move(err));
 }
@@ -237,6 +265,15 @@ caf::result<append_result> on_append(shard_ptr self,
   if (batch.empty() || !batch.well_formed())
     return protocol_error(self, "an append needs a non-empty, well-formed "
                                 "batch");
+  // Stored, such an origin could never be read back.
+  if (batch.origin_producer().size() > max_origin_bytes)
+    return protocol_error(
+        self, fmt::format("an append's batch names an origin producer of {} "
+                          "bytes (at most {})",
+                          batch.origin_producer().size(), max_origin_bytes));
+  // What a duplicate whose first copy is unknown waits for: everything
+  // appended so far.
+  auto end_before = st.log->end_offset();
   auto r = st.log->append(batch, producer, seq, now_ms());
   if (!r) {
     auto err = std::move(r.error());
@@ -254,17 +291,21 @@ caf::result<append_result> on_append(shard_ptr self,
     st.log_error("append failed", err);
     return err;
   }
+  auto need = r->base_offset + r->count;
   if (r->duplicate) {
     st.cfg.metrics->duplicates_dropped.fetch_add(batch.size(),
                                                  std::memory_order_relaxed);
-    // The first copy may still wait for its sync.
-    if (r->base_offset + r->count <= st.log->durable_end())
+    // The first copy may still wait for its sync. When the log no longer
+    // knows where it is (count 0), it is somewhere before the end.
+    if (r->count == 0)
+      need = end_before;
+    if (need <= st.log->durable_end())
       return *r;
   } else {
     st.cfg.metrics->add_in(batch.size(), batch.byte_size());
   }
   auto rp = self->make_response_promise<append_result>();
-  st.pending.push_back({rp, *r, r->base_offset + r->count});
+  st.pending.push_back({rp, *r, need});
   schedule_sync(self);
   return rp;
 }
@@ -291,11 +332,39 @@ caf::result<fetch_result> on_fetch(shard_ptr self, uint64_t offset,
                                   st.cfg.name, st.waiting.size()));
   auto rp = self->make_response_promise<fetch_result>();
   auto id = st.next_wait_id++;
+  max_bytes = std::min(max_bytes, max_fetch_bytes);
   st.waiting.emplace(id, waiting_fetch{rp, offset, max_bytes});
   self->delayed_send(self,
                      std::chrono::milliseconds{std::min(wait_ms, max_wait_ms)},
                      wake_atom::value, id);
   return rp;
+}
+
+/// Loads the consumer groups' positions. A damaged file is moved aside
+/// (`consumer-offsets.corrupt-<ms>`) and the groups start without positions:
+/// they fall back to their start setting instead of keeping the shard down.
+caf::expected<consumer_offsets> load_offsets(shard_ptr self) {
+  auto& st = self->state;
+  auto file = st.cfg.log.directory / "consumer-offsets";
+  auto offsets = consumer_offsets::load(file);
+  if (offsets || offsets.error() != make_error(topic_errc::bad_metadata))
+    return offsets;
+  auto aside = file;
+  aside += fmt::format(".corrupt-{}", now_ms());
+  std::error_code ec;
+  std::filesystem::rename(file, aside, ec);
+  if (ec)
+    return make_error(topic_errc::io_error,
+                      fmt::format("{} is damaged ({}) and cannot be moved "
+                                  "aside: {}",
+                                  file.string(), describe(offsets.error()),
+                                  ec.message()));
+  st.log_error(fmt::format("moved its damaged consumer offsets aside to {}; "
+                           "its groups start without committed offsets",
+                           aside.filename().string())
+                   .c_str(),
+               offsets.error());
+  return consumer_offsets::load(file);
 }
 
 void stop(shard_ptr self) {
@@ -323,13 +392,8 @@ shard_impl_actor::behavior_type shard_impl(shard_ptr self, shard_config cfg) {
     self->quit(err);
     return shard_impl_actor::behavior_type::make_empty_behavior();
   };
-  std::error_code ec;
-  std::filesystem::create_directories(st.cfg.log.directory, ec);
-  if (ec)
-    return fail_start(
-        "cannot create its directory",
-        make_error(topic_errc::io_error,
-                   st.cfg.log.directory.string() + ": " + ec.message()));
+  if (auto err = create_directories_synced(st.cfg.log.directory))
+    return fail_start("cannot create its directory", err);
   auto log = shard_log::open(st.cfg.log);
   if (!log)
     return fail_start("cannot open its log", log.error());
@@ -337,8 +401,7 @@ shard_impl_actor::behavior_type shard_impl(shard_ptr self, shard_config cfg) {
   if (auto cut = st.log->torn_bytes_cut(); cut > 0)
     sluice::log().warn("shard {}: cut a torn tail of {} byte(s)", st.cfg.name,
                        cut);
-  auto offsets =
-      consumer_offsets::load(st.cfg.log.directory / "consumer-offsets");
+  auto offsets = load_offsets(self);
   if (!offsets)
     return fail_start("cannot read its consumer offsets", offsets.error());
   st.offsets = std::move(*offsets);
@@ -369,7 +432,8 @@ shard_impl_actor::behavior_type shard_impl(shard_ptr self, shard_config cfg) {
         if (!st.log)
           return make_error(topic_errc::stopped,
                             "shard " + st.cfg.name + " is stopping");
-        return st.log->offset_for_time(ts);
+        // Never past what a crash keeps.
+        return std::min(st.log->offset_for_time(ts), st.log->durable_end());
       },
       [self](commit_atom, const std::string& group,
              uint64_t offset) -> caf::result<bool> {
@@ -380,15 +444,21 @@ shard_impl_actor::behavior_type shard_impl(shard_ptr self, shard_config cfg) {
         if (group.empty() || group.size() > consumer_offsets::max_group_bytes)
           return protocol_error(self, "a commit needs a group name of 1 to "
                                       "65535 bytes");
-        if (offset > st.log->end_offset())
+        // A crash may cut what is not durable, and the offsets after it
+        // are given to new records.
+        if (offset > st.log->durable_end())
           return protocol_error(
               self, fmt::format("group {} commits offset {} past the shard's "
-                                "end {}",
-                                group, offset, st.log->end_offset()));
+                                "durable end {}",
+                                group, offset, st.log->durable_end()));
         st.offsets.set(group, offset);
-        if (st.offsets.dirty())
-          schedule_flush(self);
-        return true;
+        if (!st.offsets.dirty())
+          return true; // the file holds it already
+        // Answered once on disk; the writes of one interval are grouped.
+        auto rp = self->make_response_promise<bool>();
+        st.pending_commits.push_back(rp);
+        schedule_flush(self);
+        return rp;
       },
       [self](committed_atom,
              const std::string& group) -> caf::result<uint64_t> {
@@ -432,10 +502,9 @@ shard_impl_actor::behavior_type shard_impl(shard_ptr self, shard_config cfg) {
       [self](flush_atom) {
         auto& st = self->state;
         st.flush_scheduled = false;
-        if (auto err = st.offsets.save()) {
-          st.log_error("cannot write its consumer offsets", err);
-          schedule_flush(self); // tries again
-        }
+        st.flush_offsets();
+        if (st.offsets.dirty())
+          schedule_flush(self); // the write failed: tries again
       },
   };
 }

@@ -39,7 +39,11 @@ struct shard_config {
 ///
 /// Start: opens its log (recovering after a crash: a torn tail is cut) and
 /// its consumer groups' positions (`<log dir>/consumer-offsets`); a log it
-/// cannot open ends the actor with that error.
+/// cannot open ends the actor with that error. A damaged consumer-offsets
+/// file is logged, renamed to `consumer-offsets.corrupt-<ms>` and the
+/// groups start without positions (they fall back to their `start`).
+/// Commits: answered once the positions are on disk; the writes are grouped
+/// (at most one per `offsets_flush_ms`).
 /// Durability: an append is written at once and answered after the next
 /// sync: with `fsync_interval_ms == 0` the shard sends itself a sync after
 /// the first append of a mailbox run, so every append already queued is

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <string>
@@ -25,6 +26,7 @@
 #include "runtime/errors.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/type_ids.hpp"
+#include "tests/support/oversize_origin.hpp"
 #include "tests/support/process.hpp"
 
 using namespace sluice;
@@ -400,4 +402,165 @@ TEST_CASE("a shard over its disk limit refuses appends with the reason",
   REQUIRE(r);
   CHECK(r->end_offset == off.end);
   bench.stop(s);
+}
+
+TEST_CASE("a duplicate whose first copy the shard forgot waits for the sync",
+          "[shard]") {
+  shard_bench bench;
+  syncs_done = 0;
+  gate_open = true;
+  gate_armed = true;
+  auto sc = bench.config();
+  sc.fsync_interval_ms = 300;
+  sc.log.sync_data = gated_sync;
+  auto s = bench.spawn(sc);
+  // 70 batches of one producer in one sync interval: the shard remembers
+  // where only the last 64 are, so seq 1 is a duplicate of unknown place.
+  constexpr uint64_t n = 70;
+  for (uint64_t seq = 1; seq <= n; ++seq)
+    bench.self->send(s, append_atom::value, std::string{"p"}, seq,
+                     numbered(static_cast<int>(seq), 1));
+  bench.self->send(s, append_atom::value, std::string{"p"}, uint64_t{1},
+                   numbered(1, 1));
+  uint64_t answers = 0;
+  bool dup_seen = false;
+  int syncs_at_dup = -1;
+  bool timed_out = false;
+  while (answers < n + 1 && !timed_out)
+    bench.self->receive(
+        [&](append_result& r) {
+          ++answers;
+          if (r.duplicate) {
+            dup_seen = true;
+            syncs_at_dup = syncs_done.load();
+          }
+        },
+        [&](caf::error& err) { FAIL(describe(err)); },
+        caf::after(10s) >> [&] { timed_out = true; });
+  gate_armed = false;
+  REQUIRE(answers == n + 1);
+  REQUIRE(dup_seen);
+  // Answered only after the sync that made the first copy durable.
+  CHECK(syncs_at_dup >= 1);
+  CHECK(bench.offsets(s).end == n);
+  bench.stop(s);
+}
+
+TEST_CASE("a shard refuses a batch whose origin is too long to store",
+          "[shard]") {
+  shard_bench bench;
+  auto s = bench.spawn(bench.config());
+  auto bad = test::with_oversize_origin(numbered(0, 2), 70'000);
+  REQUIRE(bad.origin_producer().size() == 70'000);
+  REQUIRE(bad.size() == 2);
+  auto r = bench.append(s, "p", 1, bad);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == make_error(topic_errc::bad_request));
+  CHECK(describe(r.error()).find("origin producer of 70000 bytes") !=
+        std::string::npos);
+  CHECK(bench.metrics->protocol_errors.load() == 1);
+  CHECK(bench.offsets(s).end == 0);
+  // A batch with a storable origin goes in and reads back.
+  auto good = numbered(0, 2);
+  REQUIRE(good.set_origin(std::string(100, 'o'), 3));
+  REQUIRE(bench.append(s, "p", 1, good));
+  auto f = bench.fetch(s, 0);
+  REQUIRE(f);
+  CHECK(bodies(*f).size() == 2);
+  bench.stop(s);
+}
+
+TEST_CASE("a shard answers a commit once it is on disk", "[shard]") {
+  shard_bench bench;
+  auto sc = bench.config();
+  sc.offsets_flush_ms = 200;
+  auto s = bench.spawn(sc);
+  REQUIRE(bench.append(s, "p", 1, numbered(0, 5)));
+  auto file = fs::path{bench.dir.path()} / "shard-0000" / "consumer-offsets";
+  bool ok = false;
+  bool on_disk = false;
+  bench.self->request(s, 10s, commit_atom::value, std::string{"g"}, uint64_t{3})
+      .receive(
+          [&](bool x) {
+            ok = x;
+            // What the answer promises is already in the file.
+            auto loaded = consumer_offsets::load(file);
+            on_disk = loaded && loaded->get("g") == uint64_t{3};
+          },
+          [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(ok);
+  CHECK(on_disk);
+  // The same position again is in the file already: answered at once.
+  bench.self->request(s, 10s, commit_atom::value, std::string{"g"}, uint64_t{3})
+      .receive([&](bool x) { CHECK(x); },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  bench.stop(s);
+}
+
+TEST_CASE("a shard refuses a commit past its durable end, and answers "
+          "offset_for_time within it",
+          "[shard]") {
+  shard_bench bench;
+  auto sc = bench.config();
+  sc.fsync_interval_ms = 60'000; // nothing becomes durable in this test
+  auto s = bench.spawn(sc);
+  // Not answered until the sync; the shard has appended it when it takes
+  // the next message from this sender.
+  bench.self->send(s, append_atom::value, std::string{"p"}, uint64_t{1},
+                   numbered(0, 4));
+  auto o = bench.offsets(s);
+  REQUIRE(o.end == 4);
+  REQUIRE(o.durable_end == 0);
+  bench.self->request(s, 10s, commit_atom::value, std::string{"g"}, uint64_t{4})
+      .receive([&](bool) { FAIL("a commit past the durable end passed"); },
+               [&](caf::error& err) {
+                 CHECK(err == make_error(topic_errc::bad_request));
+                 CHECK(describe(err).find("durable end 0") !=
+                       std::string::npos);
+               });
+  uint64_t at = 99;
+  bench.self->request(s, 10s, offset_for_time_atom::value, int64_t{0})
+      .receive([&](uint64_t x) { at = x; },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(at == 0);
+  bench.stop(s); // syncs: the append is answered
+  bool answered = false;
+  bench.self->receive([&](append_result& r) { answered = r.count == 4; },
+                      caf::after(10s) >> [] {});
+  CHECK(answered);
+}
+
+TEST_CASE("a shard moves a damaged consumer-offsets file aside and starts",
+          "[shard]") {
+  shard_bench bench;
+  auto dir = fs::path{bench.dir.path()} / "shard-0000";
+  fs::create_directories(dir);
+  {
+    std::ofstream out{dir / "consumer-offsets", std::ios::binary};
+    out << "this is not an offsets file at all";
+  }
+  auto s = bench.spawn(bench.config());
+  REQUIRE(bench.append(s, "p", 1, numbered(0, 2)));
+  bench.self->request(s, 10s, committed_atom::value, std::string{"g"})
+      .receive([&](uint64_t) { FAIL("a group kept an offset"); },
+               [&](caf::error& err) {
+                 CHECK(err == make_error(topic_errc::no_committed_offset));
+               });
+  CHECK_FALSE(fs::exists(dir / "consumer-offsets"));
+  int aside = 0;
+  for (auto& e : fs::directory_iterator{dir})
+    if (e.path().filename().string().rfind("consumer-offsets.corrupt-", 0) == 0)
+      ++aside;
+  CHECK(aside == 1);
+  CHECK(bench.metrics->errors.load() >= 1);
+  // New commits work and survive a restart.
+  bench.self->request(s, 10s, commit_atom::value, std::string{"g"}, uint64_t{2})
+      .receive([&](bool x) { CHECK(x); },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  bench.stop(s);
+  auto again = bench.spawn(bench.config());
+  bench.self->request(again, 10s, committed_atom::value, std::string{"g"})
+      .receive([&](uint64_t x) { CHECK(x == 2); },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  bench.stop(again);
 }
