@@ -183,6 +183,22 @@ caf::result<uint64_t> on_forward(fs_ptr self, forward_request& req) {
   }
   if (n == 0)
     return uint64_t{0};
+  // An origin names a batch in a topic, which stores at most 65535 bytes of
+  // it: a longer one (carried, or stamped from the producer) could never be
+  // read back from there.
+  constexpr size_t max_origin = 65535;
+  auto too_long = req.producer.size() > max_origin;
+  for (auto& b : *req.batches.ptr)
+    too_long = too_long || b.origin_producer().size() > max_origin;
+  if (too_long) {
+    st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+    log().error("forward source {}: refused a request whose producer or "
+                "batch origin is over {} bytes",
+                st.cfg.name, max_origin);
+    return make_error(connector_errc::bad_input,
+                      "a forward request's producer and its batches' "
+                      "origins are at most 65535 bytes");
+  }
   // Offsets that point outside a batch would read outside its buffer.
   for (auto& b : *req.batches.ptr)
     if (!b.well_formed()) {

@@ -19,6 +19,7 @@
 #include "runtime/memory_store.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/type_ids.hpp"
+#include "tests/support/oversize_origin.hpp"
 
 using namespace sluice;
 using namespace std::chrono_literals;
@@ -103,4 +104,33 @@ TEST_CASE("a forward source stamps each batch it puts with its origin",
   CHECK(second.body(0) == "b");
   CHECK(second.origin_producer() == "agent1/c1#2");
   CHECK(second.origin_seq() == 9);
+}
+
+TEST_CASE("a forward source refuses a batch whose origin is too long",
+          "[forward][origin]") {
+  origin_bench bench;
+  event_batch plain;
+  plain.append("a");
+  auto bad = test::with_oversize_origin(plain, 70'000);
+  REQUIRE(bad.origin_producer().size() == 70'000);
+  forward_request req;
+  req.producer = "agentA/relay#4";
+  req.seqs = {5};
+  req.batches.ptr = std::make_shared<const std::vector<event_batch>>(
+      std::vector<event_batch>{bad});
+  caf::scoped_actor self{bench.sys};
+  bool refused = false;
+  self->request(bench.fs, 10s, forward_atom::value, req)
+      .receive([&](uint64_t) { FAIL("the forward source took the batch"); },
+               [&](caf::error& err) {
+                 refused = err == make_error(connector_errc::bad_input) &&
+                           describe(err).find("65535") != std::string::npos;
+               });
+  CHECK(refused);
+  // Nothing reached the channel: a take finds nothing within its wait.
+  bool empty = true;
+  self->request(bench.ch, 300ms, take_atom::value, uint64_t{100})
+      .receive([&](lease& l) { empty = l.batches.events() == 0; },
+               [&](caf::error&) {});
+  CHECK(empty);
 }
