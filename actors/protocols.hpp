@@ -102,20 +102,23 @@ using sink_actor = caf::typed_actor<caf::replies_to<probe_atom>::with<bool>,
 ///   duration: after the timer's group commit). A batch whose
 ///   (producer, seq) the shard already appended is not appended again: the
 ///   answer says `duplicate = true`, with the first copy's base offset when
-///   the shard still knows it (else 0), once that copy is durable.
+///   the shard still knows it (else 0), once that copy is durable (when the
+///   shard no longer knows where it is: once everything appended before the
+///   duplicate arrived is durable).
 ///   Preconditions: `producer` is not empty, `seq > 0`, the batch is not
-///   empty and well formed (`event_batch::well_formed`); a violation is
-///   answered `topic_errc::bad_request`, logged and counted in
-///   `protocol_errors`. A full disk (the shard's `max_disk_bytes` or the
-///   file system's `min_free_space`) is answered `topic_errc::disk_full`
-///   with the reason, nothing written: the writer backs off and retries
-///   (backpressure). A shard whose log broke (a failed sync) answers
-///   `topic_errc::io_error` and ends with it; its topic restarts it.
+///   empty and well formed (`event_batch::well_formed`), and its origin
+///   producer, if any, is at most 65535 bytes; a violation is answered
+///   `topic_errc::bad_request`, logged and counted in `protocol_errors`. A full
+///   disk (the shard's `max_disk_bytes` or the file system's `min_free_space`)
+///   is answered `topic_errc::disk_full` with the reason, nothing written: the
+///   writer backs off and retries (backpressure). A shard whose log broke (a
+///   failed sync) answers `topic_errc::io_error` and ends with it; its topic
+///   restarts it.
 /// - `(fetch_atom, uint64_t offset, uint64_t max_bytes, int64_t wait_ms)` ->
 ///   `fetch_result`: whole durable record batches from the one holding
-///   `offset` on, at most `max_bytes` (at least one batch when any is
-///   available). An offset below the shard's start reads from the start
-///   (the answer's `start_offset` shows what retention removed). Without
+///   `offset` on, at most `max_bytes` (clamped to 64 MiB; at least one batch
+///   when any is available). An offset below the shard's start reads from the
+///   start (the answer's `start_offset` shows what retention removed). Without
 ///   durable data at `offset` the answer is held (long poll) until some is
 ///   durable or `wait_ms` passed (then empty batches); `wait_ms` is capped
 ///   at 60 s, so the requester's timeout must be longer than its `wait_ms`.
@@ -124,17 +127,22 @@ using sink_actor = caf::typed_actor<caf::replies_to<probe_atom>::with<bool>,
 ///   1024 fetches at once; one more is answered `topic_errc::busy` at once.
 /// - `(offsets_atom)` -> `shard_offsets`: start, end and durable end.
 /// - `(offset_for_time_atom, int64_t ts_ms)` -> `uint64_t`: the first offset
-///   appended at or after `ts_ms` (the end offset when none).
+///   appended at or after `ts_ms`, at most the durable end (the durable end
+///   when none).
 /// - `(commit_atom, std::string group, uint64_t offset)` -> `bool` (`true`):
-///   records consumer group `group`'s position (the next offset it reads).
-///   The shard writes its groups' positions to disk at most every 100 ms
-///   and at stop. Preconditions: `group` is not empty and `offset` is at
-///   most the end offset; a violation is answered `topic_errc::bad_request`.
+///   records consumer group `group`'s position (the next offset it reads)
+///   and answers once it is on disk. The shard groups the writes: at most
+///   one every 100 ms, and one at stop. A failed write is answered with
+///   its error. Preconditions: `group` is 1 to 65535 bytes and `offset` is
+///   at most the durable end; a violation is answered
+///   `topic_errc::bad_request`.
 /// - `(committed_atom, std::string group)` -> `uint64_t`: the group's
 ///   committed position; `topic_errc::no_committed_offset` when it has none.
-/// - `(stop_atom)`: answers held fetches with what is durable, syncs, writes
-///   the groups' positions, closes the log and quits normally; appends that
-///   arrive after it are answered `topic_errc::stopped`. Idempotent.
+/// - `(stop_atom)`: syncs, answers the appends it made durable and the held
+///   fetches with what is durable, writes the groups' positions (answering
+///   the commits waiting for it), closes the log and quits normally.
+///   Requests that arrive after it find the shard gone: the requester gets
+///   `caf::sec::request_receiver_down`. Idempotent.
 using shard_actor = caf::typed_actor<
     caf::replies_to<append_atom, std::string, uint64_t,
                     event_batch>::with<append_result>,
@@ -151,10 +159,15 @@ using shard_actor = caf::typed_actor<
 /// - `(metadata_atom)` -> `topic_metadata`: its name, its shard count and
 ///   the handles of its running shards (shard i at index i). It supervises
 ///   the shards: a failed shard is restarted and reopens its log, so a
-///   handle may go stale; a request to a stale handle fails (the receiver
-///   is down) and the requester asks for the metadata again. Asked while a
-///   shard restarts, the answer waits until every shard runs (at most a few
-///   seconds; then the topic answers `topic_errc::stopped`).
+///   handle may go stale. Topic sinks and sources monitor the shards they
+///   use; when one ends, or a request to it fails with
+///   `caf::sec::request_receiver_down` or `topic_errc::stopped`, they ask
+///   for the metadata again with a back-off (100 ms doubling to 2 s, at
+///   most 12 times in a row) and retry what was in flight (a sink rolls its
+///   leases back and writes them again: the shards drop what they already
+///   hold as duplicates). Asked while a shard restarts, the answer waits
+///   until every shard runs (at most a few seconds; then the topic answers
+///   `topic_errc::stopped`).
 /// - `(stop_atom)`: stops every shard (each syncs and closes its log) and
 ///   quits normally once all ended. Idempotent.
 /// A node reaches a topic on another node through that node's control

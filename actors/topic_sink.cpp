@@ -11,6 +11,7 @@
 #include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/topic_common.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/cluster_link.hpp"
 #include "runtime/errors.hpp"
@@ -61,19 +62,18 @@ struct topic_sink_state {
   bool waiting = false;        ///< a back-off timer runs: take nothing
   bool waiting_logged = false;
   bool stopping = false;
+  /// Counts the sets of shard handles used: answers of an older set are
+  /// ignored (their leases were rolled back).
+  uint64_t epoch = 0;
+  /// A shard went away: the sink waits for the topic's new handles.
+  bool refreshing = false;
+  int refreshes = 0; ///< in a row, without a lease written since
   /// Health checks asked before the topic was found.
   std::vector<caf::response_promise> probes;
   static inline const char* name = "sluice.topic_sink";
 };
 
 using ts_ptr = caf::stateful_actor<topic_sink_state>*;
-
-std::string where(const topic_sink_config& cfg) {
-  if (cfg.topic || cfg.host.empty())
-    return "topic " + cfg.topic_name;
-  return "topic " + cfg.topic_name + " at " + cfg.host + ":" +
-         std::to_string(cfg.port);
-}
 
 void show_in_flight(ts_ptr self) {
   auto& st = self->state;
@@ -111,7 +111,7 @@ void fail(ts_ptr self, const std::string& what, caf::error err) {
   for (auto& [id, l] : st.in_flight)
     events += l.events;
   log().error("sink {}: {} ({}); rolling back {} event(s): {}", st.cfg.name,
-              what, where(st.cfg), events, describe(err));
+              what, topic_where(st.cfg), events, describe(err));
   st.cfg.metrics->set_last_error(what + ": " + describe(err));
   rollback_all(self);
   answer_probes(self, err);
@@ -128,6 +128,37 @@ void maybe_stop(ts_ptr self) {
 
 void take_more(ts_ptr self);
 
+/// A shard went away (its topic restarts it): rolls back every lease in
+/// flight and asks the topic for its shards again after a back-off. Gives
+/// up after `max_shard_refreshes` in a row.
+void refresh_shards(ts_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (st.refreshing)
+    return;
+  if (st.stopping) {
+    rollback_all(self);
+    maybe_stop(self);
+    return;
+  }
+  if (st.refreshes >= max_shard_refreshes) {
+    fail(self, "its topic's shards did not come back",
+         make_error(topic_errc::stopped, why));
+    return;
+  }
+  st.refreshing = true;
+  ++st.epoch;
+  for (auto& s : st.shards)
+    self->demonitor(s.address());
+  st.shards.clear();
+  rollback_all(self);
+  auto backoff = shard_refresh_backoff_ms(st.refreshes++);
+  st.cfg.metrics->set_last_error("shard gone: " + why);
+  log().warn("sink {}: {} ({}); asking for its shards again in {} ms",
+             st.cfg.name, why, topic_where(st.cfg), backoff);
+  self->delayed_send(self, std::chrono::milliseconds{backoff},
+                     restart_atom::value, st.epoch);
+}
+
 /// A full disk: give the lease back and take again after a back-off.
 void hold_back(ts_ptr self, uint64_t id, const caf::error& err) {
   auto& st = self->state;
@@ -141,7 +172,7 @@ void hold_back(ts_ptr self, uint64_t id, const caf::error& err) {
   st.waiting = true;
   st.cfg.metrics->set_last_error("topic full: " + describe(err));
   log().warn("sink {}: {} is full ({}); holding back {} ms", st.cfg.name,
-             where(st.cfg), describe(err), st.full_backoff_ms);
+             topic_where(st.cfg), describe(err), st.full_backoff_ms);
   self->delayed_send(self, std::chrono::milliseconds{st.full_backoff_ms},
                      wake_atom::value);
 }
@@ -151,13 +182,14 @@ void append(ts_ptr self, uint64_t id, uint32_t shard, std::string producer,
             uint64_t seq, event_batch batch) {
   auto& st = self->state;
   auto events = batch.size();
+  auto epoch = st.epoch;
   self->request(st.shards[shard], std::chrono::milliseconds{st.cfg.timeout_ms},
                 append_atom::value, std::move(producer), seq, std::move(batch))
       .then(
-          [self, id, events](const append_result& r) {
+          [self, id, events, epoch](const append_result& r) {
             auto& st = self->state;
             auto i = st.in_flight.find(id);
-            if (i == st.in_flight.end())
+            if (i == st.in_flight.end() || epoch != st.epoch)
               return; // rolled back meanwhile
             auto& l = i->second;
             if (r.duplicate)
@@ -171,18 +203,24 @@ void append(ts_ptr self, uint64_t id, uint32_t shard, std::string producer,
             st.in_flight.erase(i);
             show_in_flight(self);
             st.full_backoff_ms = 0;
+            st.refreshes = 0;
             self->send(st.cfg.feed, commit_atom::value, id);
             take_more(self);
             maybe_stop(self);
           },
-          [self, id](caf::error& err) {
+          [self, id, epoch, shard](caf::error& err) {
             auto& st = self->state;
-            if (st.in_flight.count(id) == 0)
+            if (st.in_flight.count(id) == 0 || epoch != st.epoch)
               return;
             if (err.category() == caf::atom("topic") &&
                 err.code() == static_cast<uint8_t>(topic_errc::disk_full)) {
               hold_back(self, id, err);
               maybe_stop(self);
+              return;
+            }
+            if (is_stale_shard_error(err)) {
+              refresh_shards(self, "shard " + std::to_string(shard) +
+                                       " is gone (" + describe(err) + ")");
               return;
             }
             fail(self, "a shard did not append a batch", std::move(err));
@@ -260,7 +298,7 @@ void take_more(ts_ptr self) {
                 maybe_stop(self);
                 return;
               }
-              if (st.stopping || st.waiting) {
+              if (st.stopping || st.waiting || st.shards.empty()) {
                 st.cfg.metrics->rollbacks.fetch_add(1,
                                                     std::memory_order_relaxed);
                 self->send(st.cfg.feed, rollback_atom::value, l.id);
@@ -304,6 +342,7 @@ void ask_metadata(ts_ptr self) {
               maybe_stop(self);
               return;
             }
+            st.refreshing = false;
             if (md.shards == 0 || md.shard_actors.size() != md.shards) {
               fail(self, "bad topic metadata",
                    make_error(topic_errc::bad_metadata,
@@ -323,14 +362,28 @@ void ask_metadata(ts_ptr self) {
               return;
             }
             st.shards = std::move(md.shard_actors);
+            // A shard that ends (and is restarted) makes the sink ask again.
+            for (auto& s : st.shards)
+              self->monitor(s);
             st.cfg.metrics->connected.store(1, std::memory_order_relaxed);
             log().info("sink {}: writing to {} ({} shard(s))", st.cfg.name,
-                       where(st.cfg), st.shards.size());
+                       topic_where(st.cfg), st.shards.size());
             for (auto& rp : std::exchange(st.probes, {}))
               rp.deliver(true);
             take_more(self);
           },
           [self](caf::error& err) {
+            auto& st = self->state;
+            // While shards restart the topic may answer `stopped` or not at
+            // all for a while: ask again, up to the bound.
+            if (st.refreshing && !st.stopping &&
+                (err == make_error(topic_errc::stopped) ||
+                 err == caf::sec::request_timeout)) {
+              st.refreshing = false;
+              refresh_shards(self, "the topic did not give its shards (" +
+                                       describe(err) + ")");
+              return;
+            }
             fail(self, "the topic did not answer its metadata", std::move(err));
           });
 }
@@ -349,7 +402,7 @@ void retry_connect(ts_ptr self, const caf::error& err) {
     st.waiting_logged = true;
     log().warn("sink {}: {} is not reachable yet ({}); trying again with "
                "back-off",
-               st.cfg.name, where(st.cfg), describe(err));
+               st.cfg.name, topic_where(st.cfg), describe(err));
   }
   self->delayed_send(self, std::chrono::milliseconds{st.connect_backoff_ms},
                      reconnect_atom::value);
@@ -410,6 +463,11 @@ caf::behavior topic_sink_impl(ts_ptr self, topic_sink_config cfg) {
                       : make_error(topic_errc::stopped, "the topic stopped"));
       return;
     }
+    for (auto& s : st.shards)
+      if (msg.source == s.address()) {
+        refresh_shards(self, "a shard ended (" + describe(msg.reason) + ")");
+        return;
+      }
     if (msg.source != st.cfg.feed.address())
       return;
     answer_probes(self,
@@ -432,6 +490,16 @@ caf::behavior topic_sink_impl(ts_ptr self, topic_sink_config cfg) {
       [self](reconnect_atom) {
         if (!self->state.stopping)
           connect(self);
+      },
+      [self](restart_atom, uint64_t epoch) {
+        auto& st = self->state;
+        if (epoch != st.epoch || !st.refreshing)
+          return;
+        if (st.stopping) {
+          maybe_stop(self);
+          return;
+        }
+        ask_metadata(self);
       },
       [self](timeout_atom, uint64_t) {
         fail(self, "cannot find the topic",

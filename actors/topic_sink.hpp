@@ -85,10 +85,14 @@ struct topic_sink_config {
 /// name in it).
 /// Failure: a full disk (`topic_errc::disk_full`) rolls the lease back and
 /// takes again after a back-off (from `backoff_ms`, doubling up to
-/// `max_backoff_ms`): the channel fills and its sources slow down. Any other
-/// error, a timeout, or the topic's down message rolls back every lease in
-/// flight and ends the actor with the error: its supervisor or sink group
-/// restarts it.
+/// `max_backoff_ms`): the channel fills and its sources slow down. A shard
+/// that ends (the sink monitors its shards) or answers that it is gone or
+/// stopping rolls back every lease in flight; the sink asks the topic for
+/// its shards again (back-off from 100 ms to 2 s, at most 12 times in a
+/// row) and writes on (what a shard already held comes back as a
+/// duplicate). Any other error, a timeout, or the topic's down message
+/// rolls back every lease in flight and ends the actor with the error: its
+/// supervisor or sink group restarts it.
 /// Health: `(probe_atom)` -> `true` when the topic answers a metadata
 /// request within `probe_timeout_ms`; writes nothing.
 /// Stop: `stop_atom` takes no more leases, waits (bounded by `timeout_ms`)

@@ -13,6 +13,7 @@
 #include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/topic_common.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/cluster_link.hpp"
 #include "runtime/errors.hpp"
@@ -86,6 +87,7 @@ struct shard_reader {
   uint64_t acked_end = 0;         ///< offset after the acked run
   uint64_t committed = 0;         ///< last offset the shard confirmed
   bool committing = false;
+  bool started = false; ///< its start position is known
 };
 
 struct topic_source_state {
@@ -102,22 +104,21 @@ struct topic_source_state {
   int64_t connect_backoff_ms = 100;
   bool attached = false;
   bool stopping = false;
+  /// Counts the sets of shard handles used: answers from an older set are
+  /// ignored (what they asked is asked again of the new one).
+  uint64_t epoch = 0;
+  /// A shard went away: the source waits for the topic's new handles.
+  bool refreshing = false;
+  int refreshes = 0; ///< in a row, without a fetch answered since
   static inline const char* name = "sluice.topic_source";
 };
 
 using tsrc_ptr = caf::stateful_actor<topic_source_state>*;
 
-std::string where(const topic_source_config& cfg) {
-  if (cfg.topic || cfg.host.empty())
-    return "topic " + cfg.topic_name;
-  return "topic " + cfg.topic_name + " at " + cfg.host + ":" +
-         std::to_string(cfg.port);
-}
-
 void fail(tsrc_ptr self, const std::string& what, caf::error err) {
   auto& st = self->state;
   st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
-  log().error("source {}: {} ({}): {}", st.cfg.name, what, where(st.cfg),
+  log().error("source {}: {} ({}): {}", st.cfg.name, what, topic_where(st.cfg),
               describe(err));
   st.cfg.metrics->set_last_error(what + ": " + describe(err));
   self->quit(std::move(err));
@@ -136,25 +137,81 @@ void maybe_quit(tsrc_ptr self) {
     self->quit();
 }
 
+/// A shard went away (its topic restarts it): forgets the requests in
+/// flight and asks the topic for its shards again after a back-off; the
+/// readers keep their positions. Gives up after `max_shard_refreshes` in a
+/// row. While stopping, gives up the commits in flight instead.
+void refresh_shards(tsrc_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (st.refreshing)
+    return;
+  ++st.epoch;
+  for (auto& r : st.readers) {
+    r.fetching = false;
+    if (st.stopping && r.committing)
+      r.committed = r.acked_end; // nothing more will be acked
+    r.committing = false;
+  }
+  if (st.stopping) {
+    log().warn("source {}: {} while stopping; its last commits may be lost",
+               st.cfg.name, why);
+    maybe_quit(self);
+    return;
+  }
+  if (st.refreshes >= max_shard_refreshes) {
+    fail(self, "its topic's shards did not come back",
+         make_error(topic_errc::stopped, why));
+    return;
+  }
+  st.refreshing = true;
+  for (auto& s : st.shards)
+    self->demonitor(s.address());
+  st.shards.clear();
+  auto backoff = shard_refresh_backoff_ms(st.refreshes++);
+  st.cfg.metrics->set_last_error("shard gone: " + why);
+  log().warn("source {}: {} ({}); asking for its shards again in {} ms",
+             st.cfg.name, why, topic_where(st.cfg), backoff);
+  self->delayed_send(self, std::chrono::milliseconds{backoff},
+                     restart_atom::value, st.epoch);
+}
+
+/// A request to shard `shard` failed: a shard that went away is asked for
+/// again, anything else ends the source.
+void shard_failed(tsrc_ptr self, uint32_t shard, const std::string& what,
+                  caf::error err) {
+  if (is_stale_shard_error(err)) {
+    refresh_shards(self, "shard " + std::to_string(shard) + " is gone (" +
+                             describe(err) + ")");
+    return;
+  }
+  fail(self, what, std::move(err));
+}
+
 void commit(tsrc_ptr self, uint32_t shard) {
   auto& st = self->state;
   auto& r = st.readers[shard];
-  if (st.cfg.group.empty() || r.committing || r.acked_end <= r.committed)
+  if (st.cfg.group.empty() || r.committing || r.acked_end <= r.committed ||
+      st.shards.empty())
     return;
   r.committing = true;
   auto offset = r.acked_end;
+  auto epoch = st.epoch;
   self->request(st.shards[shard], std::chrono::milliseconds{st.cfg.timeout_ms},
                 commit_atom::value, st.cfg.group, offset)
       .then(
-          [self, shard, offset](bool) {
+          [self, shard, offset, epoch](bool) {
+            if (epoch != self->state.epoch)
+              return; // committed again after the refresh
             auto& r = self->state.readers[shard];
             r.committing = false;
             r.committed = std::max(r.committed, offset);
             commit(self, shard);
             maybe_quit(self);
           },
-          [self, shard](caf::error& err) {
+          [self, shard, epoch](caf::error& err) {
             auto& st = self->state;
+            if (epoch != st.epoch)
+              return;
             st.readers[shard].committing = false;
             if (st.stopping) {
               // Nothing more will be acked: give up on this commit.
@@ -164,10 +221,10 @@ void commit(tsrc_ptr self, uint32_t shard) {
               maybe_quit(self);
               return;
             }
-            fail(self,
-                 "cannot commit the group's offset of shard " +
-                     std::to_string(shard),
-                 std::move(err));
+            shard_failed(self, shard,
+                         "cannot commit the group's offset of shard " +
+                             std::to_string(shard),
+                         std::move(err));
           });
 }
 
@@ -231,22 +288,34 @@ void pump(tsrc_ptr self) {
 void fetch(tsrc_ptr self, uint32_t shard) {
   auto& st = self->state;
   auto& r = st.readers[shard];
-  if (r.fetching || st.stopping || !r.fetched.empty())
+  if (r.fetching || st.stopping || !r.fetched.empty() || st.shards.empty())
     return;
   r.fetching = true;
+  auto epoch = st.epoch;
   self->request(st.shards[shard],
                 std::chrono::milliseconds{st.cfg.wait_ms + st.cfg.timeout_ms},
                 fetch_atom::value, r.fetch_pos, st.cfg.fetch_bytes,
                 st.cfg.wait_ms)
       .then(
-          [self, shard](fetch_result& res) {
+          [self, shard, epoch](fetch_result& res) {
             auto& st = self->state;
+            if (epoch != st.epoch)
+              return; // fetched again after the refresh
             auto& r = st.readers[shard];
             r.fetching = false;
             if (st.stopping) {
               maybe_quit(self);
               return;
             }
+            // It may come from another node: nothing malformed goes on.
+            if (auto err = check_fetched(res)) {
+              fail(self,
+                   "shard " + std::to_string(shard) +
+                       " answered a fetch with a malformed batch",
+                   std::move(err));
+              return;
+            }
+            st.refreshes = 0;
             if (res.start_offset > r.fetch_pos) {
               log().warn("source {}: shard {} no longer holds offsets {} to "
                          "{} (retention); reading on from {}",
@@ -276,9 +345,13 @@ void fetch(tsrc_ptr self, uint32_t shard) {
             else
               pump(self);
           },
-          [self, shard](caf::error& err) {
-            fail(self, "cannot fetch from shard " + std::to_string(shard),
-                 std::move(err));
+          [self, shard, epoch](caf::error& err) {
+            if (epoch != self->state.epoch)
+              return;
+            self->state.readers[shard].fetching = false;
+            shard_failed(self, shard,
+                         "cannot fetch from shard " + std::to_string(shard),
+                         std::move(err));
           });
 }
 
@@ -307,10 +380,14 @@ void attach(tsrc_ptr self) {
 void started(tsrc_ptr self, uint32_t i, uint64_t pos) {
   auto& st = self->state;
   auto& r = st.readers[i];
+  if (r.started)
+    return;
+  r.started = true;
   r.fetch_pos = r.put_pos = r.acked_end = r.committed = pos;
   if (--st.starting == 0) {
     log().info("source {}: reading {} ({} shard(s)) for group '{}'",
-               st.cfg.name, where(st.cfg), st.readers.size(), st.cfg.group);
+               st.cfg.name, topic_where(st.cfg), st.readers.size(),
+               st.cfg.group);
     attach(self);
   }
 }
@@ -319,30 +396,33 @@ void find_start(tsrc_ptr self, uint32_t i) {
   auto& st = self->state;
   auto timeout = std::chrono::milliseconds{st.cfg.timeout_ms};
   auto& shard = st.shards[i];
+  auto epoch = st.epoch;
+  // Answers from shards since replaced are dropped: the refresh asks again.
+  auto take = [self, i, epoch](uint64_t pos) {
+    if (epoch == self->state.epoch)
+      started(self, i, pos);
+  };
+  auto failed = [self, i, epoch](const std::string& what, caf::error& err) {
+    if (epoch == self->state.epoch)
+      shard_failed(self, i, "cannot ask shard " + std::to_string(i) + what,
+                   std::move(err));
+  };
+  // Starts never go past the durable end: a crash may cut what is not
+  // durable yet, and its offsets are then given to new records.
+  auto with_offsets = [self, i, timeout, take, failed](auto pick) {
+    auto& st = self->state;
+    self->request(st.shards[i], timeout, offsets_atom::value)
+        .then([take, pick](const shard_offsets& o) { take(pick(o)); },
+              [failed](caf::error& err) { failed(" offsets", err); });
+  };
   if (auto t = st.token.find(i); t != st.token.end()) {
     // The channel holds what was put up to there.
     auto pos = t->second;
-    self->request(shard, timeout, offsets_atom::value)
-        .then(
-            [self, i, pos](const shard_offsets& o) {
-              started(self, i, std::clamp(pos, o.start, o.end));
-            },
-            [self, i](caf::error& err) {
-              fail(self, "cannot ask shard " + std::to_string(i) + " offsets",
-                   std::move(err));
-            });
+    with_offsets([pos](const shard_offsets& o) {
+      return std::clamp(pos, o.start, std::max(o.start, o.durable_end));
+    });
     return;
   }
-  auto with_offsets = [self, i, timeout](auto pick) {
-    auto& st = self->state;
-    self->request(st.shards[i], timeout, offsets_atom::value)
-        .then([self, i,
-               pick](const shard_offsets& o) { started(self, i, pick(o)); },
-              [self, i](caf::error& err) {
-                fail(self, "cannot ask shard " + std::to_string(i) + " offsets",
-                     std::move(err));
-              });
-  };
   switch (st.cfg.start.from) {
   case topic_start::kind::committed:
     if (st.cfg.group.empty()) {
@@ -350,39 +430,37 @@ void find_start(tsrc_ptr self, uint32_t i) {
       return;
     }
     self->request(shard, timeout, committed_atom::value, st.cfg.group)
-        .then([self, i](uint64_t offset) { started(self, i, offset); },
-              [self, i, with_offsets](caf::error& err) {
+        .then([take](uint64_t offset) { take(offset); },
+              [with_offsets, failed](caf::error& err) {
                 if (err == make_error(topic_errc::no_committed_offset)) {
                   with_offsets([](const shard_offsets& o) { return o.start; });
                   return;
                 }
-                fail(self,
-                     "cannot ask shard " + std::to_string(i) +
-                         " for the group's offset",
-                     std::move(err));
+                failed(" for the group's offset", err);
               });
     return;
   case topic_start::kind::earliest:
     with_offsets([](const shard_offsets& o) { return o.start; });
     return;
   case topic_start::kind::latest:
-    with_offsets([](const shard_offsets& o) { return o.end; });
+    with_offsets([](const shard_offsets& o) {
+      return std::max(o.start, o.durable_end);
+    });
     return;
   case topic_start::kind::offset: {
     auto n = st.cfg.start.offset;
-    with_offsets(
-        [n](const shard_offsets& o) { return std::clamp(n, o.start, o.end); });
+    with_offsets([n](const shard_offsets& o) {
+      return std::clamp(n, o.start, std::max(o.start, o.durable_end));
+    });
     return;
   }
   case topic_start::kind::timestamp:
+    // The shard answers at most its durable end.
     self->request(shard, timeout, offset_for_time_atom::value,
                   st.cfg.start.timestamp_ms)
-        .then([self, i](uint64_t offset) { started(self, i, offset); },
-              [self, i](caf::error& err) {
-                fail(self,
-                     "cannot ask shard " + std::to_string(i) +
-                         " for an offset by time",
-                     std::move(err));
+        .then([take](uint64_t offset) { take(offset); },
+              [failed](caf::error& err) {
+                failed(" for an offset by time", err);
               });
     return;
   }
@@ -395,7 +473,8 @@ void ask_metadata(tsrc_ptr self) {
       .then(
           [self](topic_metadata& md) {
             auto& st = self->state;
-            if (st.stopping) {
+            // A stop during a refresh still commits what was acked.
+            if (st.stopping && st.readers.empty()) {
               self->quit();
               return;
             }
@@ -408,14 +487,57 @@ void ask_metadata(tsrc_ptr self) {
                                   std::to_string(md.shards) + " shard(s)"));
               return;
             }
+            auto first = st.readers.empty();
+            if (!first && md.shards != st.readers.size()) {
+              fail(self, "the topic's shard count changed",
+                   make_error(topic_errc::shard_count_mismatch,
+                              "topic " + md.name + " had " +
+                                  std::to_string(st.readers.size()) +
+                                  " shard(s), now " +
+                                  std::to_string(md.shards)));
+              return;
+            }
+            st.refreshing = false;
             st.shards = std::move(md.shard_actors);
-            st.readers.resize(st.shards.size());
-            st.starting = st.shards.size();
+            // A shard that ends (and is restarted) makes the source ask
+            // again.
+            for (auto& s : st.shards)
+              self->monitor(s);
             st.cfg.metrics->connected.store(1, std::memory_order_relaxed);
-            for (uint32_t i = 0; i < st.shards.size(); ++i)
-              find_start(self, i);
+            if (first) {
+              st.readers.resize(st.shards.size());
+              st.starting = st.shards.size();
+            } else {
+              log().info("source {}: reading {} again", st.cfg.name,
+                         topic_where(st.cfg));
+            }
+            for (uint32_t i = 0; i < st.shards.size(); ++i) {
+              if (!st.readers[i].started) {
+                find_start(self, i);
+                continue;
+              }
+              if (st.attached)
+                fetch(self, i);
+              commit(self, i);
+            }
           },
           [self](caf::error& err) {
+            auto& st = self->state;
+            // While shards restart the topic may answer `stopped` or not at
+            // all for a while: ask again, up to the bound.
+            if (st.refreshing && st.stopping) {
+              log().warn("source {}: stops without its last commits: {}",
+                         st.cfg.name, describe(err));
+              self->quit();
+              return;
+            }
+            if (st.refreshing && (err == make_error(topic_errc::stopped) ||
+                                  err == caf::sec::request_timeout)) {
+              st.refreshing = false;
+              refresh_shards(self, "the topic did not give its shards (" +
+                                       describe(err) + ")");
+              return;
+            }
             fail(self, "the topic did not answer its metadata", std::move(err));
           });
 }
@@ -497,6 +619,11 @@ caf::behavior topic_source_impl(tsrc_ptr self, topic_source_config cfg) {
                       : make_error(topic_errc::stopped, "the topic stopped"));
       return;
     }
+    for (auto& s : st.shards)
+      if (msg.source == s.address()) {
+        refresh_shards(self, "a shard ended (" + describe(msg.reason) + ")");
+        return;
+      }
     if (msg.source != st.cfg.channel.address())
       return;
     if (!msg.reason && st.stopping) {
@@ -562,6 +689,12 @@ caf::behavior topic_source_impl(tsrc_ptr self, topic_source_config cfg) {
       [self](reconnect_atom) {
         if (!self->state.stopping)
           connect(self);
+      },
+      [self](restart_atom, uint64_t epoch) {
+        auto& st = self->state;
+        if (epoch != st.epoch || !st.refreshing)
+          return;
+        ask_metadata(self);
       },
       [self](stop_atom) {
         auto& st = self->state;

@@ -59,9 +59,9 @@ struct topic_source_config {
 /// actor at `host:port` asked `(topic_atom, topic_name)`), asks its
 /// metadata, picks per shard its start (the token's position when it has
 /// one, else `start`: the group's committed offset, earliest, latest, an
-/// offset, or a timestamp), attaches to the channel, then runs one reader
-/// per shard: a long-poll `fetch` from its position, records before the
-/// position inside the first batch skipped.
+/// offset, or a timestamp; never past the shard's durable end), attaches to the
+/// channel, then runs one reader per shard: a long-poll `fetch` from its
+/// position, records before the position inside the first batch skipped.
 /// Backpressure: records are put only within the channel's credit (a
 /// record batch larger than the credit goes in pieces); a shard fetches
 /// again only once what it fetched is put.
@@ -73,8 +73,13 @@ struct topic_source_config {
 /// what the channel holds. Batches lose their origin: the topic source is
 /// where they enter this pipeline (a topic sink further on names them by
 /// its channel).
-/// Failure: a shard's or the topic's error, a timeout, or a refused put
-/// ends the actor with the error; its supervisor restarts it and it resumes
+/// Shard restarts: a shard that ends (the source monitors its shards) or
+/// answers that it is gone or stopping makes the source ask the topic for
+/// its shards again (back-off from 100 ms to 2 s, at most 12 times in a
+/// row); the readers keep their positions and fetch and commit again.
+/// Checks: a fetched batch that is not well formed ends the source.
+/// Failure: another error of a shard or the topic, a timeout, or a refused
+/// put ends the actor with the error; its supervisor restarts it and it resumes
 /// from the token or the committed offsets (at-least-once).
 /// Stop: `stop_atom` stops reading, waits (bounded by `stop_timeout_ms`)
 /// for the acks of what it put, commits, and quits normally. Idempotent.

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "actors/topic_common.hpp"
 #include "connectors/topic.hpp"
 #include "runtime/errors.hpp"
 
@@ -148,6 +149,10 @@ int topic_tail(const topic_cmd_options& opts, topic_backend& b) {
         b.fetch_many(ask, at, fetch_bytes, opts.follow ? follow_wait_ms : 0);
     if (!results)
       return failed(results.error());
+    // The answers may come from another node: print nothing malformed.
+    for (auto& res : *results)
+      if (auto err = check_fetched(res))
+        return failed(err);
     bool full = false;
     for (size_t r = 0; r < results->size() && !full; ++r) {
       auto i = slot[r];
