@@ -514,6 +514,20 @@ void check_topic_links(const topology_spec& spec, const error_fn& error) {
             "topic sink '" + s.name + "' expects " + std::to_string(expected) +
                 " shards, but topic '" + topic->first + "' has " +
                 std::to_string(topic->second->shards));
+    // A shard answers an append after its group commit: a sink that waits
+    // no longer than the fsync interval times out on every append.
+    if (topic != topics.end() && topic->second->fsync_ms > 0) {
+      auto timeout = int_option(s.opts, "timeout", 10'000);
+      if (timeout <= topic->second->fsync_ms)
+        error(s.name, "timeout",
+              "timeout of topic sink '" + s.name + "' (" +
+                  std::to_string(timeout) +
+                  " ms) must be longer than the "
+                  "fsync interval of topic '" +
+                  topic->first + "' (" +
+                  std::to_string(topic->second->fsync_ms) +
+                  " ms): the topic answers an append only after its sync");
+    }
     if (s.opts.contains("fields") && s.opts.contains("delimiter")) {
       auto* fields =
           std::get_if<std::vector<std::string>>(&s.opts.values().at("fields"));

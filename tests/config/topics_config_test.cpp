@@ -503,3 +503,64 @@ SCENARIO("a topology built in code has its topics checked", "[topics_config]") {
   CHECK(!parse_fsync("0ms"));
   CHECK(!parse_fsync("2m"));
 }
+
+SCENARIO("a topic sink must wait longer than its topic's fsync interval",
+         "[topics_config]") {
+  auto errors = parse_errors(R"([sources.gen]
+type = "generator"
+channel = "c1"
+
+[channels.c1]
+type = "memory"
+
+[topics.slow]
+directory = "d"
+shards = 1
+fsync = "15s"
+
+[sinks.k1]
+type = "topic"
+channel = "c1"
+topic = "slow"
+
+[sinks.k2]
+type = "topic"
+channel = "c1"
+topic = "slow"
+timeout = "15s"
+
+[sinks.k3]
+type = "topic"
+channel = "c1"
+topic = "slow"
+timeout = "16s"
+)");
+  // The default timeout (10 s) is too short: the error is at the sink.
+  CHECK(has(errors, "t.toml:13:1: error: timeout of topic sink 'k1' (10000 "
+                    "ms) must be longer than the fsync interval of topic "
+                    "'slow' (15000 ms)"));
+  CHECK(has(errors, "t.toml:21:11: error: timeout of topic sink 'k2' (15000 "
+                    "ms) must be longer than the fsync interval of topic "
+                    "'slow' (15000 ms)"));
+  for (auto& e : errors)
+    CHECK(e.find("'k3'") == std::string::npos);
+  // "batch" syncs at once: any timeout goes.
+  parse_ok(R"([sources.gen]
+type = "generator"
+channel = "c1"
+
+[channels.c1]
+type = "memory"
+
+[topics.fast]
+directory = "d"
+shards = 1
+fsync = "batch"
+
+[sinks.k1]
+type = "topic"
+channel = "c1"
+topic = "fast"
+timeout = "1ms"
+)");
+}
