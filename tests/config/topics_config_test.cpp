@@ -536,10 +536,10 @@ topic = "slow"
 timeout = "16s"
 )");
   // The default timeout (10 s) is too short: the error is at the sink.
-  CHECK(has(errors, "t.toml:13:1: error: timeout of topic sink 'k1' (10000 "
+  CHECK(has(errors, "t.toml:13:8: error: timeout of topic sink 'k1' (10000 "
                     "ms) must be longer than the fsync interval of topic "
                     "'slow' (15000 ms)"));
-  CHECK(has(errors, "t.toml:21:11: error: timeout of topic sink 'k2' (15000 "
+  CHECK(has(errors, "t.toml:22:11: error: timeout of topic sink 'k2' (15000 "
                     "ms) must be longer than the fsync interval of topic "
                     "'slow' (15000 ms)"));
   for (auto& e : errors)
