@@ -636,6 +636,26 @@ int shard_log::read_fd(const segment& seg) const {
   return seg.read_fd;
 }
 
+namespace {
+
+/// Bytes `shard_log::read` asks for beyond what the batch at hand needs:
+/// at least this much, up to its budget (one pread covers many batches).
+constexpr size_t read_ahead_min = size_t{64} << 10;
+constexpr size_t read_ahead_max = size_t{1} << 20;
+
+/// A window buffer larger than this (grown for one big batch) is released
+/// after the read.
+constexpr size_t read_window_keep = size_t{4} << 20;
+
+/// The bytes `shard_log::read` preads, shared by every shard a thread
+/// reads (reads are synchronous and do not nest), reused across reads.
+std::vector<char>& read_window() {
+  thread_local std::vector<char> buf;
+  return buf;
+}
+
+} // namespace
+
 caf::expected<std::vector<read_batch>> shard_log::read(uint64_t offset,
                                                        size_t max_bytes) const {
   std::vector<read_batch> out;
@@ -656,8 +676,15 @@ caf::expected<std::vector<read_batch>> shard_log::read(uint64_t offset,
     if (e != idx.begin())
       pos = std::prev(e)->position;
   }
+  auto& buf = read_window();
+  struct release_big_window {
+    std::vector<char>& buf;
+    ~release_big_window() {
+      if (buf.capacity() > read_window_keep)
+        std::vector<char>{}.swap(buf);
+    }
+  } release{buf};
   size_t bytes = 0;
-  char header[batch_header_size];
   for (; it != segments_.end(); ++it, pos = segment_header_size) {
     auto& seg = it->second;
     int fd = read_fd(seg);
@@ -669,6 +696,30 @@ caf::expected<std::vector<read_batch>> shard_log::read(uint64_t offset,
     auto limit = std::next(it) == segments_.end()
                      ? std::min(seg.size, files_.synced_size())
                      : seg.size;
+    // Segment bytes [window_pos, window_pos + window_size) are in `buf`.
+    int64_t window_pos = 0;
+    size_t window_size = 0;
+    // Makes bytes [pos, pos + n) of the segment available in `buf`
+    // (the caller checked that they lie before `limit`).
+    auto fill = [&](size_t n) {
+      if (pos >= window_pos &&
+          pos + static_cast<int64_t>(n) <=
+              window_pos + static_cast<int64_t>(window_size))
+        return true;
+      auto budget = max_bytes > bytes ? max_bytes - bytes : 0;
+      auto want = std::max(n + batch_header_size,
+                           std::clamp(budget, read_ahead_min, read_ahead_max) +
+                               batch_header_size);
+      want = std::min(want, static_cast<size_t>(limit - pos));
+      if (buf.size() < want)
+        buf.resize(want);
+      window_pos = pos;
+      window_size = 0;
+      if (!pread_fully(fd, buf.data(), want, pos))
+        return false;
+      window_size = want;
+      return true;
+    };
     while (pos < limit) {
       auto damaged = [&](const char* why) {
         return make_error(channel_errc::corrupt_log,
@@ -676,11 +727,20 @@ caf::expected<std::vector<read_batch>> shard_log::read(uint64_t offset,
                                       cfg_.directory.string(), name(seg.base),
                                       pos, why));
       };
-      if (!pread_fully(fd, header, batch_header_size, pos))
+      if (limit - pos < static_cast<int64_t>(batch_header_size))
+        return damaged("batch header runs past the segment's end");
+      if (!fill(batch_header_size))
         return damaged("batch header unreadable");
+      const char* header = buf.data() + (pos - window_pos);
       auto h = decode_batch_header(header);
-      if (h.magic != batch_magic || h.length < batch_header_size)
+      if (h.magic != batch_magic)
         return damaged("no batch header");
+      // Sizes from disk are checked before they size anything: a sealed
+      // segment's batches were not checked when it was opened.
+      if (h.length < batch_header_size + h.producer_length)
+        return damaged("batch length smaller than its header and producer");
+      if (static_cast<int64_t>(h.length) > limit - pos)
+        return damaged("batch runs past the segment's end");
       if (h.base_offset >= durable_end_)
         return out;
       if (h.base_offset + h.count <= offset) {
@@ -689,20 +749,23 @@ caf::expected<std::vector<read_batch>> shard_log::read(uint64_t offset,
       }
       if (!out.empty() && bytes + h.length > max_bytes)
         return out;
-      read_buf_.resize(h.length - batch_header_size);
-      if (!pread_fully(fd, read_buf_.data(), read_buf_.size(),
-                       pos + static_cast<int64_t>(batch_header_size)))
+      if (!fill(h.length))
         return damaged("batch unreadable");
-      std::string_view producer{read_buf_.data(), h.producer_length};
-      auto payload = read_buf_.data() + h.producer_length;
-      auto payload_size = read_buf_.size() - h.producer_length;
+      header = buf.data() + (pos - window_pos);
+      const char* rest = header + batch_header_size;
+      std::string_view producer{rest, h.producer_length};
+      auto payload = rest + h.producer_length;
+      auto payload_size = h.length - batch_header_size - h.producer_length;
       if (batch_crc(header, producer, payload, payload_size) != h.crc)
         return damaged("checksum mismatch");
-      auto batch =
-          event_batch::decode(std::span<const char>{payload, payload_size});
-      if (!batch)
+      // The CRC32C above covered the payload: its own CRC adds nothing.
+      auto& r = out.emplace_back();
+      if (auto err = event_batch::decode_into(
+              std::span<const char>{payload, payload_size}, r.batch,
+              batch_decode_options{.check_crc = false}))
         return damaged("payload does not decode");
-      out.push_back({h.base_offset, h.timestamp_ms, std::move(*batch)});
+      r.base_offset = h.base_offset;
+      r.timestamp_ms = h.timestamp_ms;
       bytes += h.length;
       pos += h.length;
       if (bytes >= max_bytes)
