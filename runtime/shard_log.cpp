@@ -659,9 +659,27 @@ std::vector<char>& read_window() {
 caf::expected<std::vector<read_batch>> shard_log::read(uint64_t offset,
                                                        size_t max_bytes) const {
   std::vector<read_batch> out;
+  if (auto err = read_into(offset, max_bytes, out))
+    return err;
+  return out;
+}
+
+caf::error shard_log::read_into(uint64_t offset, size_t max_bytes,
+                                std::vector<read_batch>& out) const {
+  // The first `used` batches of `out` hold this read's batches; the rest
+  // keep their buffers until the end.
+  size_t used = 0;
+  auto done = [&] {
+    out.resize(used);
+    return caf::error{};
+  };
+  auto fail = [&](caf::error err) {
+    out.clear();
+    return err;
+  };
   offset = std::max(offset, start_offset());
   if (offset >= durable_end_ || segments_.empty())
-    return out;
+    return done();
   auto it = segments_.upper_bound(offset);
   if (it != segments_.begin())
     --it;
@@ -690,7 +708,7 @@ caf::expected<std::vector<read_batch>> shard_log::read(uint64_t offset,
     int fd = read_fd(seg);
     auto path = files_.path_of(name(seg.base));
     if (fd < 0)
-      return io_error(path, "cannot open");
+      return fail(io_error(path, "cannot open"));
     // The active segment only up to its last sync: after a failed
     // fdatasync the rest was cut off.
     auto limit = std::next(it) == segments_.end()
@@ -728,51 +746,54 @@ caf::expected<std::vector<read_batch>> shard_log::read(uint64_t offset,
                                       pos, why));
       };
       if (limit - pos < static_cast<int64_t>(batch_header_size))
-        return damaged("batch header runs past the segment's end");
+        return fail(damaged("batch header runs past the segment's end"));
       if (!fill(batch_header_size))
-        return damaged("batch header unreadable");
+        return fail(damaged("batch header unreadable"));
       const char* header = buf.data() + (pos - window_pos);
       auto h = decode_batch_header(header);
       if (h.magic != batch_magic)
-        return damaged("no batch header");
+        return fail(damaged("no batch header"));
       // Sizes from disk are checked before they size anything: a sealed
       // segment's batches were not checked when it was opened.
       if (h.length < batch_header_size + h.producer_length)
-        return damaged("batch length smaller than its header and producer");
+        return fail(
+            damaged("batch length smaller than its header and producer"));
       if (static_cast<int64_t>(h.length) > limit - pos)
-        return damaged("batch runs past the segment's end");
+        return fail(damaged("batch runs past the segment's end"));
       if (h.base_offset >= durable_end_)
-        return out;
+        return done();
       if (h.base_offset + h.count <= offset) {
         pos += h.length;
         continue;
       }
       if (!out.empty() && bytes + h.length > max_bytes)
-        return out;
+        return done();
       if (!fill(h.length))
-        return damaged("batch unreadable");
+        return fail(damaged("batch unreadable"));
       header = buf.data() + (pos - window_pos);
       const char* rest = header + batch_header_size;
       std::string_view producer{rest, h.producer_length};
       auto payload = rest + h.producer_length;
       auto payload_size = h.length - batch_header_size - h.producer_length;
       if (batch_crc(header, producer, payload, payload_size) != h.crc)
-        return damaged("checksum mismatch");
+        return fail(damaged("checksum mismatch"));
       // The CRC32C above covered the payload: its own CRC adds nothing.
-      auto& r = out.emplace_back();
+      if (used == out.size())
+        out.emplace_back();
+      auto& r = out[used++];
       if (auto err = event_batch::decode_into(
               std::span<const char>{payload, payload_size}, r.batch,
               batch_decode_options{.check_crc = false}))
-        return damaged("payload does not decode");
+        return fail(damaged("payload does not decode"));
       r.base_offset = h.base_offset;
       r.timestamp_ms = h.timestamp_ms;
       bytes += h.length;
       pos += h.length;
       if (bytes >= max_bytes)
-        return out;
+        return done();
     }
   }
-  return out;
+  return done();
 }
 
 uint64_t shard_log::offset_for_time(int64_t ts_ms) const {
