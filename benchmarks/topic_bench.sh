@@ -28,14 +28,8 @@ echo "== $bench append $work/shard-100 100 $gib"
 "$bench" append "$work/shard-100" 100 "$gib"
 rm -rf "$work/shard-100"
 
-echo "== $bench read $work/shard-1k (default allocator)"
+echo "== $bench read $work/shard-1k"
 "$bench" read "$work/shard-1k"
-# glibc hands freed batch buffers back to the kernel and faults them in
-# again on the next read; on a virtual machine page faults dominate. With
-# the heap kept, the figure is the log's own cost.
-tunables=glibc.malloc.trim_threshold=268435456:glibc.malloc.mmap_threshold=33554432
-echo "== GLIBC_TUNABLES=$tunables $bench read $work/shard-1k"
-GLIBC_TUNABLES=$tunables "$bench" read "$work/shard-1k"
 rm -rf "$work/shard-1k"
 
 echo "== $bench recovery $work/shard-rec $gib 1024"

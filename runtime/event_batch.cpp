@@ -199,7 +199,17 @@ void event_batch::encode(std::vector<char>& out) const {
   std::memcpy(p, &crc, sizeof(crc));
 }
 
-caf::expected<event_batch> event_batch::decode(std::span<const char> in) {
+caf::expected<event_batch> event_batch::decode(std::span<const char> in,
+                                               batch_decode_options opts) {
+  event_batch result;
+  if (auto err = decode_into(in, result, opts))
+    return err;
+  return result;
+}
+
+caf::error event_batch::decode_into(std::span<const char> in, event_batch& out,
+                                    batch_decode_options opts) {
+  out.clear();
   uint32_t magic;
   if (in.size() < sizeof(wire_header) + sizeof(uint32_t))
     return make_error(channel_errc::corrupt_log, "batch record too short");
@@ -227,27 +237,33 @@ caf::expected<event_batch> event_batch::decode(std::span<const char> in) {
                   hdr.origin_size + sizeof(uint32_t);
   if (in.size() != expected)
     return make_error(channel_errc::corrupt_log, "batch record size mismatch");
-  uint32_t crc;
-  std::memcpy(&crc, in.data() + in.size() - sizeof(crc), sizeof(crc));
-  if (crc != crc_of(in.data(), in.size() - sizeof(crc)))
-    return make_error(channel_errc::corrupt_log, "batch record CRC mismatch");
-  event_batch result;
+  if (opts.check_crc) {
+    uint32_t crc;
+    std::memcpy(&crc, in.data() + in.size() - sizeof(crc), sizeof(crc));
+    if (crc != crc_of(in.data(), in.size() - sizeof(crc)))
+      return make_error(channel_errc::corrupt_log, "batch record CRC mismatch");
+  }
   auto* p = in.data() + header_size;
-  result.events_.resize(hdr.events);
+  out.events_.resize(hdr.events);
   if (hdr.events > 0)
-    std::memcpy(result.events_.data(), p, hdr.events * sizeof(event_entry));
+    std::memcpy(out.events_.data(), p, hdr.events * sizeof(event_entry));
   p += hdr.events * sizeof(event_entry);
-  result.headers_.resize(hdr.headers);
+  out.headers_.resize(hdr.headers);
   if (hdr.headers > 0)
-    std::memcpy(result.headers_.data(), p, hdr.headers * sizeof(header_entry));
+    std::memcpy(out.headers_.data(), p, hdr.headers * sizeof(header_entry));
   p += hdr.headers * sizeof(header_entry);
-  result.bytes_.assign(p, p + hdr.bytes);
+  out.bytes_.assign(p, p + hdr.bytes);
   p += hdr.bytes;
-  result.set_origin(std::string{p, hdr.origin_size}, hdr.origin_seq);
-  if (!result.well_formed())
+  if (hdr.origin_size > 0) {
+    out.origin_producer_.assign(p, hdr.origin_size);
+    out.origin_seq_ = hdr.origin_seq;
+  }
+  if (!out.well_formed()) {
+    out.clear();
     return make_error(channel_errc::corrupt_log,
                       "batch entry or header out of range");
-  return result;
+  }
+  return {};
 }
 
 bool event_batch::well_formed() const noexcept {

@@ -49,6 +49,15 @@ typename Inspector::result_type inspect(Inspector& f, header_entry& x) {
            x.value_offset, x.value_size);
 }
 
+/// How `event_batch::decode` checks its input.
+struct batch_decode_options {
+  /// Check the encoding's own CRC (zlib crc32). Sizes and index ranges are
+  /// always checked. Only a caller that has just checked a checksum over
+  /// the same bytes (the shard log's CRC32C of the whole record) turns it
+  /// off.
+  bool check_crc = true;
+};
+
 /// A batch of events: the only unit of messaging between actors.
 ///
 /// All bodies and header strings of the batch share one byte buffer; events
@@ -179,9 +188,16 @@ class event_batch {
   /// Size in bytes of `encode`'s output.
   size_t encoded_size() const noexcept;
 
-  /// Decodes a batch written by `encode` (v1 or v2); checks sizes and the
-  /// CRC.
-  static caf::expected<event_batch> decode(std::span<const char> in);
+  /// Decodes a batch written by `encode` (v1 or v2); checks sizes, index
+  /// ranges and (unless `opts` says otherwise) the CRC.
+  static caf::expected<event_batch> decode(std::span<const char> in,
+                                           batch_decode_options opts = {});
+
+  /// Decodes like `decode` into `out`, reusing the capacity of its buffers
+  /// (a reader that keeps its batches allocates nothing once they have
+  /// grown). On error `out` is left empty.
+  static caf::error decode_into(std::span<const char> in, event_batch& out,
+                                batch_decode_options opts = {});
 
  private:
   uint32_t push_bytes(std::string_view s);

@@ -636,12 +636,50 @@ int shard_log::read_fd(const segment& seg) const {
   return seg.read_fd;
 }
 
+namespace {
+
+/// Bytes `shard_log::read` asks for beyond what the batch at hand needs:
+/// at least this much, up to its budget (one pread covers many batches).
+constexpr size_t read_ahead_min = size_t{64} << 10;
+constexpr size_t read_ahead_max = size_t{1} << 20;
+
+/// A window buffer larger than this (grown for one big batch) is released
+/// after the read.
+constexpr size_t read_window_keep = size_t{4} << 20;
+
+/// The bytes `shard_log::read` preads, shared by every shard a thread
+/// reads (reads are synchronous and do not nest), reused across reads.
+std::vector<char>& read_window() {
+  thread_local std::vector<char> buf;
+  return buf;
+}
+
+} // namespace
+
 caf::expected<std::vector<read_batch>> shard_log::read(uint64_t offset,
                                                        size_t max_bytes) const {
   std::vector<read_batch> out;
+  if (auto err = read_into(offset, max_bytes, out))
+    return err;
+  return out;
+}
+
+caf::error shard_log::read_into(uint64_t offset, size_t max_bytes,
+                                std::vector<read_batch>& out) const {
+  // The first `used` batches of `out` hold this read's batches; the rest
+  // keep their buffers until the end.
+  size_t used = 0;
+  auto done = [&] {
+    out.resize(used);
+    return caf::error{};
+  };
+  auto fail = [&](caf::error err) {
+    out.clear();
+    return err;
+  };
   offset = std::max(offset, start_offset());
   if (offset >= durable_end_ || segments_.empty())
-    return out;
+    return done();
   auto it = segments_.upper_bound(offset);
   if (it != segments_.begin())
     --it;
@@ -656,19 +694,50 @@ caf::expected<std::vector<read_batch>> shard_log::read(uint64_t offset,
     if (e != idx.begin())
       pos = std::prev(e)->position;
   }
+  auto& buf = read_window();
+  struct release_big_window {
+    std::vector<char>& buf;
+    ~release_big_window() {
+      if (buf.capacity() > read_window_keep)
+        std::vector<char>{}.swap(buf);
+    }
+  } release{buf};
   size_t bytes = 0;
-  char header[batch_header_size];
   for (; it != segments_.end(); ++it, pos = segment_header_size) {
     auto& seg = it->second;
     int fd = read_fd(seg);
     auto path = files_.path_of(name(seg.base));
     if (fd < 0)
-      return io_error(path, "cannot open");
+      return fail(io_error(path, "cannot open"));
     // The active segment only up to its last sync: after a failed
     // fdatasync the rest was cut off.
     auto limit = std::next(it) == segments_.end()
                      ? std::min(seg.size, files_.synced_size())
                      : seg.size;
+    // Segment bytes [window_pos, window_pos + window_size) are in `buf`.
+    int64_t window_pos = 0;
+    size_t window_size = 0;
+    // Makes bytes [pos, pos + n) of the segment available in `buf`
+    // (the caller checked that they lie before `limit`).
+    auto fill = [&](size_t n) {
+      if (pos >= window_pos &&
+          pos + static_cast<int64_t>(n) <=
+              window_pos + static_cast<int64_t>(window_size))
+        return true;
+      auto budget = max_bytes > bytes ? max_bytes - bytes : 0;
+      auto want = std::max(n + batch_header_size,
+                           std::clamp(budget, read_ahead_min, read_ahead_max) +
+                               batch_header_size);
+      want = std::min(want, static_cast<size_t>(limit - pos));
+      if (buf.size() < want)
+        buf.resize(want);
+      window_pos = pos;
+      window_size = 0;
+      if (!pread_fully(fd, buf.data(), want, pos))
+        return false;
+      window_size = want;
+      return true;
+    };
     while (pos < limit) {
       auto damaged = [&](const char* why) {
         return make_error(channel_errc::corrupt_log,
@@ -676,40 +745,55 @@ caf::expected<std::vector<read_batch>> shard_log::read(uint64_t offset,
                                       cfg_.directory.string(), name(seg.base),
                                       pos, why));
       };
-      if (!pread_fully(fd, header, batch_header_size, pos))
-        return damaged("batch header unreadable");
+      if (limit - pos < static_cast<int64_t>(batch_header_size))
+        return fail(damaged("batch header runs past the segment's end"));
+      if (!fill(batch_header_size))
+        return fail(damaged("batch header unreadable"));
+      const char* header = buf.data() + (pos - window_pos);
       auto h = decode_batch_header(header);
-      if (h.magic != batch_magic || h.length < batch_header_size)
-        return damaged("no batch header");
+      if (h.magic != batch_magic)
+        return fail(damaged("no batch header"));
+      // Sizes from disk are checked before they size anything: a sealed
+      // segment's batches were not checked when it was opened.
+      if (h.length < batch_header_size + h.producer_length)
+        return fail(
+            damaged("batch length smaller than its header and producer"));
+      if (static_cast<int64_t>(h.length) > limit - pos)
+        return fail(damaged("batch runs past the segment's end"));
       if (h.base_offset >= durable_end_)
-        return out;
+        return done();
       if (h.base_offset + h.count <= offset) {
         pos += h.length;
         continue;
       }
       if (!out.empty() && bytes + h.length > max_bytes)
-        return out;
-      read_buf_.resize(h.length - batch_header_size);
-      if (!pread_fully(fd, read_buf_.data(), read_buf_.size(),
-                       pos + static_cast<int64_t>(batch_header_size)))
-        return damaged("batch unreadable");
-      std::string_view producer{read_buf_.data(), h.producer_length};
-      auto payload = read_buf_.data() + h.producer_length;
-      auto payload_size = read_buf_.size() - h.producer_length;
+        return done();
+      if (!fill(h.length))
+        return fail(damaged("batch unreadable"));
+      header = buf.data() + (pos - window_pos);
+      const char* rest = header + batch_header_size;
+      std::string_view producer{rest, h.producer_length};
+      auto payload = rest + h.producer_length;
+      auto payload_size = h.length - batch_header_size - h.producer_length;
       if (batch_crc(header, producer, payload, payload_size) != h.crc)
-        return damaged("checksum mismatch");
-      auto batch =
-          event_batch::decode(std::span<const char>{payload, payload_size});
-      if (!batch)
-        return damaged("payload does not decode");
-      out.push_back({h.base_offset, h.timestamp_ms, std::move(*batch)});
+        return fail(damaged("checksum mismatch"));
+      // The CRC32C above covered the payload: its own CRC adds nothing.
+      if (used == out.size())
+        out.emplace_back();
+      auto& r = out[used++];
+      if (auto err = event_batch::decode_into(
+              std::span<const char>{payload, payload_size}, r.batch,
+              batch_decode_options{.check_crc = false}))
+        return fail(damaged("payload does not decode"));
+      r.base_offset = h.base_offset;
+      r.timestamp_ms = h.timestamp_ms;
       bytes += h.length;
       pos += h.length;
       if (bytes >= max_bytes)
-        return out;
+        return done();
     }
   }
-  return out;
+  return done();
 }
 
 uint64_t shard_log::offset_for_time(int64_t ts_ms) const {

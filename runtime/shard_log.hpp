@@ -131,6 +131,12 @@ class shard_log {
   caf::expected<std::vector<read_batch>> read(uint64_t offset,
                                               size_t max_bytes) const;
 
+  /// Reads like `read` into `out`, replacing what it held and reusing its
+  /// batches' buffers: a reader that keeps `out` from one read to the next
+  /// allocates nothing once they have grown. On error `out` is empty.
+  caf::error read_into(uint64_t offset, size_t max_bytes,
+                       std::vector<read_batch>& out) const;
+
   /// The first offset appended at or after `ts_ms` (`end_offset` if none).
   uint64_t offset_for_time(int64_t ts_ms) const;
 

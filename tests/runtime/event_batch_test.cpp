@@ -164,3 +164,53 @@ TEST_CASE("a batch's origin travels through encode, decode and CAF",
     CHECK_FALSE(b.has_origin());
   }
 }
+
+TEST_CASE("decode can leave the CRC to a caller that checked the bytes",
+          "[batch]") {
+  event_batch b;
+  b.append("one");
+  b.add_header("k", "v");
+  b.append("two");
+  std::vector<char> buf;
+  b.encode(buf);
+  const batch_decode_options trusted{.check_crc = false};
+  SECTION("a damaged CRC field is refused unless the CRC is left out") {
+    buf.back() ^= 0x01;
+    CHECK_FALSE(event_batch::decode(buf));
+    auto back = event_batch::decode(buf, trusted);
+    REQUIRE(back);
+    CHECK(*back == b);
+  }
+  SECTION("without the CRC, sizes and index ranges are still checked") {
+    auto cut = buf;
+    cut.resize(cut.size() - 1);
+    CHECK_FALSE(event_batch::decode(cut, trusted));
+    // The first event's body size (after the 16-byte v1 header and the
+    // body offset) now points past the batch's bytes.
+    auto bad = buf;
+    bad[16 + 4] = static_cast<char>(0x7f);
+    CHECK_FALSE(event_batch::decode(bad, trusted));
+  }
+  SECTION("decode_into reuses a batch and replaces all it held") {
+    event_batch into;
+    into.append("left over");
+    into.add_header("old", "header");
+    REQUIRE(into.set_origin("somebody", 9));
+    REQUIRE(!event_batch::decode_into(buf, into, trusted));
+    CHECK(into == b);
+    CHECK_FALSE(into.has_origin());
+    CHECK(into.origin_seq() == 0);
+    REQUIRE(b.set_origin("agent1/c1#3", 42));
+    std::vector<char> v2;
+    b.encode(v2);
+    REQUIRE(!event_batch::decode_into(v2, into));
+    CHECK(into == b);
+    CHECK(same_origin(into, b));
+    AND_THEN("an error leaves it empty") {
+      v2[v2.size() / 2] ^= 0x40;
+      CHECK(event_batch::decode_into(v2, into));
+      CHECK(into.empty());
+      CHECK_FALSE(into.has_origin());
+    }
+  }
+}

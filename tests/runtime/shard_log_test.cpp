@@ -498,3 +498,67 @@ TEST_CASE("shard log: one owner per directory", "[shard_log]") {
   REQUIRE(!other);
   CHECK(describe(other.error()).find("in use") != std::string::npos);
 }
+
+// -- reads check the batch sizes they find on disk ---------------------------
+
+namespace {
+
+/// Overwrites `n` little-endian bytes of `value` at byte `at` of `file`.
+void poke(const std::string& file, std::streamoff at, uint64_t value, int n) {
+  std::fstream f{file, std::ios::in | std::ios::out | std::ios::binary};
+  REQUIRE(f);
+  f.seekp(at);
+  for (int i = 0; i < n; ++i)
+    f.put(static_cast<char>((value >> (8 * i)) & 0xff));
+  REQUIRE(f);
+}
+
+} // namespace
+
+TEST_CASE("shard log: a damaged batch size in a sealed segment is a clean "
+          "read error",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  {
+    auto log = open_log(cfg);
+    append_batches(*log, 0, 60);
+    log->close();
+  }
+  // The first batch of the first (sealed) segment starts after the 16-byte
+  // segment header; its length (u32) is at byte 12 of the batch header,
+  // its producer length (u16) at byte 28.
+  auto first = dir / "00000000000000000000.log";
+  const std::streamoff batch = 16;
+  std::string why;
+  SECTION("a length far past the segment's end") {
+    poke(first, batch + 12, 0xfffffff0, 4);
+    why = "past the segment's end";
+  }
+  SECTION("a length one byte past the segment's end") {
+    poke(first, batch + 12, static_cast<uint64_t>(size_of(first) - batch + 1),
+         4);
+    why = "past the segment's end";
+  }
+  SECTION("a length shorter than the header") {
+    poke(first, batch + 12, 20, 4);
+    why = "smaller than its header";
+  }
+  SECTION("a producer length larger than the batch") {
+    poke(first, batch + 28, 0xffff, 2);
+    why = "smaller than its header and producer";
+  }
+  // The sealed segment's index is trusted: open does not look at it.
+  auto log = open_log(cfg);
+  auto r = log->read(0, 1 << 20);
+  REQUIRE(!r);
+  CHECK(r.error() == make_error(channel_errc::corrupt_log));
+  auto text = describe(r.error());
+  CHECK(text.find("00000000000000000000.log at byte 16") != std::string::npos);
+  CHECK(text.find(why) != std::string::npos);
+  // Batches of later segments still read.
+  auto tail = log->read(log->end_offset() - 3, 1 << 20);
+  REQUIRE(tail);
+  REQUIRE(tail->size() == 1);
+  CHECK(tail->front().batch == make_batch(59));
+}
