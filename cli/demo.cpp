@@ -10,6 +10,8 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <netinet/in.h>
 #include <set>
 #include <sys/socket.h>
@@ -18,7 +20,9 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <zstd.h>
 
+#include "cli/topic_offline.hpp"
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
 #include "engine/engine.hpp"
@@ -33,8 +37,10 @@ namespace fs = std::filesystem;
 
 // agent1 (this process) tails the application's log into a durable channel
 // and sends it to agentA (priority 10) or, when agentA is down, agentB
-// (priority 5); each relay is a `sluice node` child process that lands what it
-// receives in its own directory.
+// (priority 5); each relay is a `sluice node` child process that appends what
+// it receives to the topic `lines` on the node `store`, another child process,
+// which archives the topic into compressed files as consumer group
+// `archive`.
 constexpr std::string_view topology_template = R"([supervision]
 max_restarts = 50
 restart_window = "60s"
@@ -51,6 +57,9 @@ port = {pa}
 
 [nodes.agentB]
 port = {pb}
+
+[nodes.store]
+port = {ps}
 
 [sources.app]
 node = "agent1"
@@ -106,13 +115,12 @@ type = "file"
 directory = "{dir}/state/agentA/channel"
 min_free_space = "16MiB"
 
-[sinks.landingA]
+[sinks.intoTopicA]
 node = "agentA"
-type = "file"
+type = "topic"
 channel = "relayA"
-directory = "{dir}/out/agentA"
-prefix = "app"
-roll_size = "16KiB"
+topic = "lines"
+timeout = "2s"
 
 [sources.fromAgent1B]
 node = "agentB"
@@ -126,13 +134,42 @@ type = "file"
 directory = "{dir}/state/agentB/channel"
 min_free_space = "16MiB"
 
-[sinks.landingB]
+[sinks.intoTopicB]
 node = "agentB"
-type = "file"
+type = "topic"
 channel = "relayB"
-directory = "{dir}/out/agentB"
-prefix = "app"
-roll_size = "16KiB"
+topic = "lines"
+timeout = "2s"
+
+[topics.lines]
+node = "store"
+directory = "{dir}/state/store/topics/lines"
+shards = 2
+fsync = "10ms"
+segment_size = "64KiB"
+min_free_space = "16MiB"
+
+[sources.fromTopic]
+node = "store"
+type = "topic"
+channel = "toArchive"
+topic = "lines"
+group = "archive"
+
+[channels.toArchive]
+node = "store"
+type = "file"
+directory = "{dir}/state/store/channel"
+min_free_space = "16MiB"
+
+[sinks.archive]
+node = "store"
+type = "archive"
+channel = "toArchive"
+directory = "{dir}/archive"
+topic = "lines"
+roll_size = "4KiB"
+roll_interval = "1s"
 )";
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
@@ -151,7 +188,8 @@ uint16_t free_port() {
   return port;
 }
 
-/// A relay: this program run as `sluice node TOPOLOGY --node NAME`, its
+/// A node of the demo (a relay or the store): this program run as
+/// `sluice node TOPOLOGY --node NAME`, its
 /// output in DIR/NAME.log.
 class relay {
  public:
@@ -259,56 +297,141 @@ int64_t write_app_log(const fs::path& dir, int64_t lines, int64_t interval_ms,
   return lines;
 }
 
-struct landing_report {
-  int64_t lines = 0;
+/// The order id of a line holding `id=N` (0 without one).
+int64_t order_id(std::string_view line) {
+  auto pos = line.find("id=");
+  if (pos == std::string_view::npos)
+    return 0;
+  return std::atoll(std::string{line.substr(pos + 3, 12)}.c_str());
+}
+
+/// What the topic holds, read from its directory once its node stopped.
+struct topic_report {
+  int64_t records = 0;
   int64_t missing = 0;
   int64_t duplicates = 0;
-  bool ordered = true; ///< first landings, within each relay's output
+  /// Sums of a hash of each record and of each line written: equal when
+  /// the topic holds exactly the lines written, whatever their order.
+  uint64_t checksum = 0;
+  uint64_t expected_checksum = 0;
+  std::string error; ///< the topic could not be read
 };
 
-/// The order lines that landed in `dirs`, by id.
-std::set<int64_t> landed_ids(const std::vector<fs::path>& dirs,
-                             landing_report* report = nullptr) {
-  std::set<int64_t> seen;
-  for (auto& dir : dirs) {
-    std::vector<fs::path> files;
-    std::error_code ec;
-    for (auto& e : fs::directory_iterator{dir, ec})
-      files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    int64_t last = 0;
-    for (auto& f : files) {
-      std::ifstream in{f};
-      for (std::string line; std::getline(in, line);) {
-        auto pos = line.find("id=");
-        auto id =
-            pos == std::string::npos ? 0 : std::atoll(line.c_str() + pos + 3);
-        bool first = seen.insert(id).second;
-        if (report) {
-          ++report->lines;
-          // A line seen before is a duplicate, not disorder: a relay killed
-          // after its sink wrote a batch but before its channel's take was
-          // durable writes that batch again after its restart.
-          if (!first)
-            ++report->duplicates;
-          else if (id < last)
-            report->ordered = false;
+uint64_t line_hash(std::string_view line) {
+  return std::hash<std::string_view>{}(line);
+}
+
+topic_report check_topic(const fs::path& dir, int64_t lines) {
+  topic_report r;
+  for (int64_t i = 1; i <= lines; ++i)
+    r.expected_checksum += line_hash(order_line(i));
+  auto topic = open_offline_topic(dir, "lines");
+  if (!topic) {
+    r.error = describe(topic.error());
+    return r;
+  }
+  auto view = (*topic)->describe({});
+  if (!view) {
+    r.error = describe(view.error());
+    return r;
+  }
+  std::map<int64_t, int> seen;
+  for (auto& shard : view->shard_views) {
+    auto next = shard.start;
+    while (next < shard.end) {
+      auto got = (*topic)->fetch(shard.index, next, 1 << 20, 0);
+      if (!got || got->batches.empty()) {
+        r.error = got ? "shard " + std::to_string(shard.index) +
+                            " returned nothing at offset " +
+                            std::to_string(next)
+                      : describe(got.error());
+        return r;
+      }
+      for (auto& rb : got->batches) {
+        for (size_t i = 0; i < rb.batch.size(); ++i) {
+          if (rb.base_offset + i < next)
+            continue;
+          auto body = rb.batch.body(i);
+          ++r.records;
+          r.checksum += line_hash(body);
+          ++seen[order_id(body)];
         }
-        if (first)
-          last = std::max<int64_t>(last, id);
+        next = rb.base_offset + rb.batch.size();
       }
     }
   }
-  return seen;
+  for (int64_t i = 1; i <= lines; ++i) {
+    auto it = seen.find(i);
+    if (it == seen.end())
+      ++r.missing;
+    else
+      r.duplicates += it->second - 1;
+  }
+  return r;
 }
 
-landing_report check_landing(const std::vector<fs::path>& dirs, int64_t lines) {
-  landing_report r;
-  auto seen = landed_ids(dirs, &r);
-  for (int64_t i = 1; i <= lines; ++i)
-    if (seen.count(i) == 0)
-      ++r.missing;
+/// The text of the complete zstd frames of a file.
+std::string decompress_frames(const fs::path& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::string data{std::istreambuf_iterator<char>{in}, {}};
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx{ZSTD_createDCtx(),
+                                                          ZSTD_freeDCtx};
+  std::string text;
+  std::vector<char> buf(ZSTD_DStreamOutSize());
+  size_t pos = 0;
+  while (pos < data.size()) {
+    auto n = ZSTD_findFrameCompressedSize(data.data() + pos, data.size() - pos);
+    if (ZSTD_isError(n))
+      break; // an in-progress file's frame being written
+    ZSTD_DCtx_reset(dctx.get(), ZSTD_reset_session_only);
+    ZSTD_inBuffer zin{data.data() + pos, n, 0};
+    size_t rc = 1;
+    while (rc != 0) {
+      ZSTD_outBuffer out{buf.data(), buf.size(), 0};
+      rc = ZSTD_decompressStream(dctx.get(), &out, &zin);
+      if (ZSTD_isError(rc) || (out.pos == 0 && zin.pos == zin.size && rc != 0))
+        return text;
+      text.append(buf.data(), out.pos);
+    }
+    pos += n;
+  }
+  return text;
+}
+
+/// What the archive holds: each order id and how often.
+struct archive_report {
+  std::map<int64_t, int> seen;
+  int64_t files = 0;       ///< under their final names
+  int64_t in_progress = 0; ///< still being written
+};
+
+archive_report read_archive(const fs::path& root) {
+  archive_report r;
+  std::error_code ec;
+  for (auto i = fs::recursive_directory_iterator{root, ec};
+       !ec && i != fs::recursive_directory_iterator{}; i.increment(ec)) {
+    if (!i->is_regular_file(ec))
+      continue;
+    ++(i->path().filename().string().front() == '.' ? r.in_progress : r.files);
+    auto text = decompress_frames(i->path());
+    size_t pos = 0;
+    while (pos < text.size()) {
+      auto nl = text.find('\n', pos);
+      if (nl == std::string::npos)
+        break;
+      ++r.seen[order_id(std::string_view{text}.substr(pos, nl - pos))];
+      pos = nl + 1;
+    }
+  }
   return r;
+}
+
+/// True when the archive holds every line from 1 to `lines`.
+bool archived_all(const archive_report& r, int64_t lines) {
+  for (int64_t i = 1; i <= lines; ++i)
+    if (r.seen.count(i) == 0)
+      return false;
+  return true;
 }
 
 } // namespace
@@ -325,11 +448,11 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
   }
   dir = fs::absolute(dir);
   fs::create_directories(dir / "app");
-  auto text =
-      fmt::format(fmt::runtime(topology_template),
-                  fmt::arg("dir", dir.string()), fmt::arg("p1", free_port()),
-                  fmt::arg("pa", free_port()), fmt::arg("pb", free_port()),
-                  fmt::arg("da", free_port()), fmt::arg("db", free_port()));
+  auto text = fmt::format(
+      fmt::runtime(topology_template), fmt::arg("dir", dir.string()),
+      fmt::arg("p1", free_port()), fmt::arg("pa", free_port()),
+      fmt::arg("pb", free_port()), fmt::arg("ps", free_port()),
+      fmt::arg("da", free_port()), fmt::arg("db", free_port()));
   auto topo_path = dir / "demo.toml";
   std::ofstream{topo_path} << text;
   std::cout << "sluice demo in " << dir.string() << "\nTopology ("
@@ -341,15 +464,17 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
     std::cerr << to_string(p) << '\n';
   if (!spec)
     return 2;
-  // The relays run as processes of their own, so that one can be killed.
+  // The relays and the store run as processes of their own, so that one can
+  // be killed.
+  relay store{"store", topo_path, dir};
   relay agent_a{"agentA", topo_path, dir};
   relay agent_b{"agentB", topo_path, dir};
-  if (!agent_a.start() || !agent_b.start()) {
-    log().error("demo: cannot start the relays");
+  if (!store.start() || !agent_a.start() || !agent_b.start()) {
+    log().error("demo: cannot start the relays and the store");
     return 1;
   }
-  std::cout << "demo: relays agentA and agentB started (logs in "
-            << dir.string() << "/agentA.log and agentB.log)\n";
+  std::cout << "demo: relays agentA and agentB and the store started (logs in "
+            << dir.string() << "/agentA.log, agentB.log and store.log)\n";
   auto eng = engine::make(std::move(*spec), registry, {0, 1000, "agent1"});
   if (!eng) {
     log().error("demo: {}", describe(eng.error()));
@@ -361,7 +486,10 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
   }
   // Midway agentA crashes (SIGKILL); agent1 fails over to agentB at once.
   // Later agentA comes back and, after its penalty, gets the lines again.
-  std::vector<fs::path> outs = {dir / "out" / "agentA", dir / "out" / "agentB"};
+  auto archive_root = dir / "archive" / "lines";
+  auto through_a = [&] {
+    return (*eng)->metrics().snapshot("toA").events_out;
+  };
   auto kill_at = opts.lines * 2 / 5;
   auto restart_at = opts.lines * 3 / 5;
   auto written = write_app_log(
@@ -371,26 +499,24 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
           // machine may still be connecting), bounded.
           auto until =
               std::chrono::steady_clock::now() + std::chrono::seconds{20};
-          while (landed_ids({outs[0]}).empty() &&
-                 std::chrono::steady_clock::now() < until &&
+          while (through_a() == 0 && std::chrono::steady_clock::now() < until &&
                  !(opts.interrupted && *opts.interrupted))
             std::this_thread::sleep_for(std::chrono::milliseconds{20});
           agent_a.kill();
           log().info("demo: agentA killed with SIGKILL after line {} ({} "
-                     "line(s) had landed through it)",
-                     i, landed_ids({outs[0]}).size());
+                     "line(s) had gone through it)",
+                     i, through_a());
         } else if (i == restart_at) {
           agent_a.start();
           log().info("demo: agentA restarted after line {}", i);
         }
       });
-  // Wait until every line has landed, or give up after a while.
+  // Wait until the archive holds every line (it reads the topic the relays
+  // append to), or give up after a while.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
   while (std::chrono::steady_clock::now() < deadline &&
          !(opts.interrupted && *opts.interrupted)) {
-    auto seen = landed_ids(outs);
-    if (written == 0 || (seen.size() >= static_cast<size_t>(written) &&
-                         seen.count(1) > 0 && seen.count(written) > 0))
+    if (archived_all(read_archive(archive_root), written))
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }
@@ -408,23 +534,49 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
   auto result = (*eng)->wait();
   auto code_a = agent_a.stop();
   auto code_b = agent_b.stop();
+  // The store last: its archive finishes its open file when it stops.
+  auto code_s = store.stop();
   if (result) {
     log().error("demo: agent1 failed: {}", describe(result));
     return 1;
   }
-  if (code_a > 0 || code_b > 0)
-    log().error("demo: a relay did not stop cleanly (agentA {}, agentB {})",
-                code_a, code_b);
-  auto r = check_landing(outs, written);
+  if (code_a > 0 || code_b > 0 || code_s > 0)
+    log().error("demo: a node did not stop cleanly (agentA {}, agentB {}, "
+                "store {})",
+                code_a, code_b, code_s);
+  auto t = check_topic(dir / "state" / "store" / "topics" / "lines", written);
+  if (!t.error.empty())
+    log().error("demo: cannot read the topic: {}", t.error);
+  bool exact = t.error.empty() && t.missing == 0 && t.duplicates == 0 &&
+               t.records == written && t.checksum == t.expected_checksum;
   std::cout << fmt::format(
-      "\ndemo: the application wrote {} lines; {} landed in {}/out/agentA "
-      "and agentB: {} missing, {} duplicate(s) (at-least-once: events "
-      "rerouted after the kill: {}, and what agentA wrote again after its "
-      "restart), {}; the group switched {} time(s)\n",
-      written, r.lines, dir.string(), r.missing, r.duplicates,
-      group.redelivered, r.ordered ? "in order per relay" : "OUT OF ORDER",
-      group.switches);
-  return r.missing == 0 && r.ordered && code_a == 0 && code_b == 0 ? 0 : 1;
+      "\ndemo: the application wrote {} lines; {} landed in the topic lines "
+      "on the store: {} missing, {} duplicate(s), checksum {} (the relays' "
+      "writes are idempotent: a batch rerouted after the kill, or that "
+      "agentA appended again after its restart, is stored once; events "
+      "rerouted: {}); the group switched {} time(s)\n",
+      written, t.records, t.missing, t.duplicates,
+      t.checksum == t.expected_checksum ? "matches" : "DIFFERS",
+      group.redelivered, group.switches);
+  auto a = read_archive(archive_root);
+  int64_t archived_missing = 0, archived_duplicates = 0;
+  for (int64_t i = 1; i <= written; ++i) {
+    auto it = a.seen.find(i);
+    if (it == a.seen.end())
+      ++archived_missing;
+    else
+      archived_duplicates += it->second - 1;
+  }
+  std::cout << fmt::format(
+      "demo: the archive {} holds {} file(s) ({} in progress): {} missing, "
+      "{} duplicate(s) (at-least-once: records read again after a "
+      "crash)\n",
+      archive_root.string(), a.files, a.in_progress, archived_missing,
+      archived_duplicates);
+  return exact && archived_missing == 0 && a.in_progress == 0 && code_a == 0 &&
+                 code_b == 0 && code_s == 0
+             ? 0
+             : 1;
 }
 
 } // namespace sluice

@@ -18,13 +18,15 @@ struct demo_options {
   const std::atomic<bool>* interrupted = nullptr;
 };
 
-/// Runs the collection tier of the scenario: an application writes a log
-/// that is rotated twice (by rename and by copy-truncate) while agent1 (this
-/// process) tails it into a file channel and sends it through a failover
-/// sink group to two relay node processes (agentA, priority 10; agentB,
-/// priority 5); agentA is killed midway and restarted later. Then checks
-/// that every line landed in the relays' files, in order per relay.
-/// Returns the process exit code.
+/// Runs the scenario: an application writes a log that is rotated twice (by
+/// rename and by copy-truncate) while agent1 (this process) tails it into a
+/// file channel and sends it through a failover sink group to two relay node
+/// processes (agentA, priority 10; agentB, priority 5), which append it to
+/// the topic `lines` on a fourth node process, `store`; the store archives
+/// the topic (a topic source, group `archive`, into an archive sink).
+/// agentA is killed midway and restarted later. Then checks, from the
+/// stopped store's directories, that the topic holds every line exactly
+/// once and the archive every line. Returns the process exit code.
 int run_demo(const demo_options& opts, const connector_registry& registry);
 
 } // namespace sluice

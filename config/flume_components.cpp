@@ -416,7 +416,8 @@ std::optional<size_t> mapper::map_datahub(component& c, sink_spec& s) {
     if (lower(text(*p)) != "delimited")
       error(p->at(0), p->key + " '" + text(*p) +
                           "' does not map: sluice keeps each line as the "
-                          "record's body and checks it as DELIMITED fields");
+                          "record's body, as DELIMITED does (the field "
+                          "names are kept, not checked yet)");
   }
   if (auto* p = take(c, "serializer.delimiter")) {
     // A blank is a delimiter too: keep it when the value is only that.

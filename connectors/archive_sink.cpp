@@ -99,7 +99,9 @@ caf::error archive_sink::open() {
     zstd_ = std::move(z);
   }
   instance_ = std::random_device{}();
-  // Leftovers of earlier runs hold committed events: recover, never delete.
+  // Leftovers of earlier runs hold every committed event they were sent
+  // (and maybe some of a lease in flight at the crash, delivered again):
+  // recover, never delete.
   std::vector<fs::path> leftovers;
   std::error_code ec;
   for (auto i = fs::recursive_directory_iterator{root_, ec};

@@ -59,8 +59,11 @@ struct archive_sink_config {
 /// name and fsyncs the directory: no reader sees half a file under a final
 /// name, whatever kills the process. `open` recovers unlocked leftover
 /// in-progress files of earlier runs: cut after the last complete frame,
-/// synced and renamed into place (their frames hold committed events); one
-/// without a complete frame is removed.
+/// synced and renamed into place; one without a complete frame is removed.
+/// A recovered frame may hold events of a lease that was not committed (a
+/// crash between the file's sync and the channel's commit): the channel
+/// delivers them again, so the archive is at-least-once, its duplicates
+/// bounded by the leases in flight at the crash.
 ///
 /// A failed write or sync (a full disk) is returned, so the lease rolls back;
 /// the file is cut back to its last synced frame first and finished (or

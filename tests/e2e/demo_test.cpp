@@ -8,7 +8,8 @@
 using namespace sluice::test;
 using namespace std::chrono_literals;
 
-TEST_CASE("sluice demo fails over from a killed relay and loses no line",
+TEST_CASE("sluice demo fails over from a killed relay and loses no line; "
+          "the topic holds every line once and the archive every line",
           "[e2e][demo][failover]") {
   temp_dir dir;
   auto [code, out] = run_command({SLUICE_BINARY, "demo", "--dir", dir / "demo",
@@ -30,6 +31,19 @@ TEST_CASE("sluice demo fails over from a killed relay and loses no line",
       std::regex{"wrote (\\d+) lines; (\\d+) landed .*: (\\d+) missing.*"
                  "switched (\\d+) time"}));
   CHECK(m[1].str() == "400");
+  CHECK(m[2].str() == "400");
   CHECK(m[3].str() == "0");
   CHECK(std::stoi(m[4].str()) >= 2);
+  // Every line exactly once in the topic, by count and checksum.
+  CHECK(out.find("landed in the topic lines on the store: 0 missing, 0 "
+                 "duplicate(s), checksum matches") != std::string::npos);
+  // The archive, read from the topic, holds every line in final files.
+  std::smatch a;
+  REQUIRE(std::regex_search(
+      out, a,
+      std::regex{"the archive .* holds (\\d+) file\\(s\\) \\((\\d+) in "
+                 "progress\\): (\\d+) missing"}));
+  CHECK(std::stoi(a[1].str()) >= 1);
+  CHECK(a[2].str() == "0");
+  CHECK(a[3].str() == "0");
 }
