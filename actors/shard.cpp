@@ -108,15 +108,15 @@ struct shard_state {
     }
   }
 
-  /// Writes the groups' positions and closes the log. Idempotent.
+  /// Writes the groups' positions and closes the log. Idempotent. The
+  /// gauges keep their last values: they still say what is on disk, and
+  /// the final stats line shows them.
   void close() {
     flush_offsets();
     if (log) {
       log->close();
       log.reset();
     }
-    if (cfg.metrics)
-      show(0, 0, 0);
   }
 
   void log_error(const char* what, const caf::error& err) {

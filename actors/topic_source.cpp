@@ -377,13 +377,20 @@ void attach(tsrc_ptr self) {
 }
 
 /// Sets shard `i`'s start position; attaches once every shard has one.
-void started(tsrc_ptr self, uint32_t i, uint64_t pos) {
+/// `resumed`: `pos` comes from the channel's progress token, which may be
+/// ahead of the group's offset on the shard (the source stopped or died
+/// before that commit): it is committed again.
+void started(tsrc_ptr self, uint32_t i, uint64_t pos, bool resumed = false) {
   auto& st = self->state;
   auto& r = st.readers[i];
   if (r.started)
     return;
   r.started = true;
   r.fetch_pos = r.put_pos = r.acked_end = r.committed = pos;
+  if (resumed && pos > 0) {
+    r.committed = 0;
+    commit(self, i);
+  }
   if (--st.starting == 0) {
     log().info("source {}: reading {} ({} shard(s)) for group '{}'",
                st.cfg.name, topic_where(st.cfg), st.readers.size(),
@@ -418,9 +425,17 @@ void find_start(tsrc_ptr self, uint32_t i) {
   if (auto t = st.token.find(i); t != st.token.end()) {
     // The channel holds what was put up to there.
     auto pos = t->second;
-    with_offsets([pos](const shard_offsets& o) {
-      return std::clamp(pos, o.start, std::max(o.start, o.durable_end));
-    });
+    auto& shard_ref = st.shards[i];
+    self->request(shard_ref, timeout, offsets_atom::value)
+        .then(
+            [self, i, epoch, pos](const shard_offsets& o) {
+              if (epoch == self->state.epoch)
+                started(self, i,
+                        std::clamp(pos, o.start,
+                                   std::max(o.start, o.durable_end)),
+                        true);
+            },
+            [failed](caf::error& err) { failed(" offsets", err); });
     return;
   }
   switch (st.cfg.start.from) {
