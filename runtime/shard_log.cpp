@@ -28,8 +28,13 @@ namespace {
 /// Batches per producer whose offsets a shard remembers.
 constexpr size_t recent_batches = 64;
 
-/// Intervals of sequence numbers kept per producer.
-constexpr size_t max_intervals = 128;
+/// Intervals of sequence numbers kept per producer. A shard of a topic
+/// with several shards sees every n-th seq of a producer (or any subset), so
+/// its intervals seldom merge: each batch may keep one interval, and this
+/// bounds the window of retries recognised per producer and shard. Past it
+/// the oldest interval is forgotten and a retry of it is appended again: a
+/// duplicate, never a loss (no seq is assumed appended that was not).
+constexpr size_t max_intervals = 4096;
 
 constexpr int64_t max_segment_bytes = int64_t{1} << 30;
 
@@ -101,11 +106,9 @@ shard_log::find_duplicate(std::string_view producer, uint64_t seq) const {
   if (p == producers_.end())
     return std::nullopt;
   auto& st = p->second;
-  if (seq > st.floor) {
-    auto i = st.ranges.upper_bound(seq);
-    if (i == st.ranges.begin() || seq > std::prev(i)->second)
-      return std::nullopt;
-  }
+  auto i = st.ranges.upper_bound(seq);
+  if (i == st.ranges.begin() || seq > std::prev(i)->second)
+    return std::nullopt;
   for (auto& r : st.recent)
     if (r.seq == seq)
       return append_result{r.base_offset, r.count, true};
@@ -127,8 +130,6 @@ void shard_log::remember(std::string_view producer, uint64_t seq, uint64_t base,
   st.recent.push_back({seq, base, count});
   while (st.recent.size() > recent_batches)
     st.recent.pop_front();
-  if (seq <= st.floor) // counts as appended already
-    return;
   auto& ranges = st.ranges;
   uint64_t first = seq;
   uint64_t last = seq;
@@ -147,14 +148,8 @@ void shard_log::remember(std::string_view producer, uint64_t seq, uint64_t base,
     i = ranges.erase(i);
   }
   ranges.emplace(first, last);
-  // A shard of a topic with several shards sees every n-th seq of a
-  // producer (or any subset), so its intervals seldom merge: forgotten
-  // intervals leave a floor behind, and a retry of an old seq is still
-  // known as appended.
-  while (ranges.size() > max_intervals) {
-    st.floor = std::max(st.floor, ranges.begin()->second);
+  while (ranges.size() > max_intervals)
     ranges.erase(ranges.begin());
-  }
   trim_producers();
 }
 
@@ -372,7 +367,6 @@ caf::error shard_log::write_snapshot() {
     append_u16(body, static_cast<uint16_t>(producer.size()));
     body += producer;
     append_u64(body, st.last_use);
-    append_u64(body, st.floor);
     append_u32(body, static_cast<uint32_t>(st.ranges.size()));
     for (auto& [first, last] : st.ranges) {
       append_u64(body, first);
@@ -386,7 +380,7 @@ caf::error shard_log::write_snapshot() {
     }
   }
   std::string out{snapshot_magic};
-  append_u32(out, snapshot_version);
+  append_u32(out, version);
   append_u32(out, crc32c::value(body.data(), body.size()));
   out += body;
   return files_.write_atomically(snapshot_name, out.data(), out.size());
@@ -409,11 +403,8 @@ caf::error shard_log::load_snapshot(uint64_t& covered) {
   };
   if (data.size() < 28 || data.compare(0, 8, snapshot_magic) != 0)
     return bad("is not a producers' snapshot");
-  // Version 1 has no eviction floors.
-  auto file_version = get_u32(data.data() + 8);
-  if (file_version != 1 && file_version != snapshot_version)
-    return bad("is not a snapshot of a known version");
-  size_t floor_size = file_version >= 2 ? 8 : 0;
+  if (get_u32(data.data() + 8) != version)
+    return bad("is not a snapshot of this version");
   if (get_u32(data.data() + 12) !=
       crc32c::value(data.data() + 16, data.size() - 16))
     return bad("fails its checksum");
@@ -430,17 +421,13 @@ caf::error shard_log::load_snapshot(uint64_t& covered) {
       return bad("is cut short");
     auto len = get_u16(p);
     p += 2;
-    if (!need(len + 12u + floor_size))
+    if (!need(len + 12u))
       return bad("is cut short");
     auto& st = producers_[std::string{p, len}];
     p += len;
     st.last_use = get_u64(p);
     clock_ = std::max(clock_, st.last_use);
     p += 8;
-    if (floor_size > 0) {
-      st.floor = get_u64(p);
-      p += 8;
-    }
     auto ranges = get_u32(p);
     p += 4;
     if (!need(ranges * 16ull + 4))

@@ -94,12 +94,11 @@ struct read_batch {
 /// Each batch carries its producer and sequence number; a batch whose
 /// (producer, seq) was already appended is dropped (`duplicate`) and
 /// answers the original's base offset while the shard still remembers it.
-/// The memory (intervals of sequence numbers per producer, the last
-/// batches' offsets, and an eviction floor: once old intervals are
-/// forgotten, every seq at or below the highest forgotten one counts as
-/// appended) survives restarts through `producers.snapshot` and a scan of
-/// the batches after it. A producer's sequence numbers are expected to
-/// grow: a seq below the floor that was never appended here is dropped too.
+/// The memory (up to 4096 intervals of sequence numbers per producer, and
+/// the last batches' offsets) survives restarts through
+/// `producers.snapshot` and a scan of the batches after it. Past that bound
+/// the oldest interval is forgotten: a retry of it is appended again (a
+/// duplicate, never a loss).
 ///
 /// `open` recovers: sealed segments are trusted when their indexes match
 /// their sizes (they were synced when they rolled), the active one is
@@ -209,9 +208,6 @@ class shard_log {
     std::map<uint64_t, uint64_t> ranges; ///< first -> last, disjoint
     std::deque<recent_batch> recent;     ///< newest last
     uint64_t last_use = 0;
-    /// The highest seq of an interval forgotten to keep `ranges` bounded;
-    /// every seq at or below it counts as appended (0: none forgotten).
-    uint64_t floor = 0;
   };
 
   explicit shard_log(shard_log_config cfg);

@@ -18,21 +18,17 @@
 /// `index_entry` (relative offset u32, file position u32) or `time_entry`
 /// (timestamp i64, offset u64) records.
 ///
-/// `producers.snapshot`: magic "SLTOPPRD", version u32
-/// (`snapshot_version`), crc32c u32 (of all that follows), log end offset
-/// covered u64, producer count u32, then per producer: name length u16,
-/// name, last use u64, eviction floor u64 (version 2 only: every seq at or
-/// below it counts as appended), interval count u32, intervals (first u64,
-/// last u64), recent count u32, recent batches (seq u64, base offset u64,
-/// count u32). Version 1 (no floor) is still read.
+/// `producers.snapshot`: magic "SLTOPPRD", version u32, crc32c u32 (of all
+/// that follows), log end offset covered u64, producer count u32, then per
+/// producer: name length u16, name, last use u64, interval count u32,
+/// intervals (first u64, last u64), recent count u32, recent batches (seq
+/// u64, base offset u64, count u32).
 ///
 /// `clean_shutdown`: magic "SLTOPCLN", version u32, crc32c u32 (of what
 /// follows), end offset u64, active segment size i64.
 namespace sluice::shard_format {
 
 constexpr uint32_t version = 1;
-/// The version `producers.snapshot` is written with (1 is still read).
-constexpr uint32_t snapshot_version = 2;
 constexpr std::string_view segment_magic = "SLTOPSEG";
 constexpr std::string_view index_magic = "SLTOPIDX";
 constexpr std::string_view time_index_magic = "SLTOPTIX";
