@@ -430,10 +430,10 @@ void find_start(tsrc_ptr self, uint32_t i) {
         .then(
             [self, i, epoch, pos](const shard_offsets& o) {
               if (epoch == self->state.epoch)
-                started(self, i,
-                        std::clamp(pos, o.start,
-                                   std::max(o.start, o.durable_end)),
-                        true);
+                started(
+                    self, i,
+                    std::clamp(pos, o.start, std::max(o.start, o.durable_end)),
+                    true);
             },
             [failed](caf::error& err) { failed(" offsets", err); });
     return;

@@ -34,6 +34,10 @@ std::string size_text(int64_t n) {
   return fmt::format("{:.1f} {}", x, units[u]);
 }
 
+int open_for_append(const char* path) {
+  return ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
 segment_files::segment_files(segment_files_config cfg) : cfg_(std::move(cfg)) {}
 
 segment_files::~segment_files() {
@@ -92,17 +96,28 @@ int64_t segment_files::size_of(const std::string& name) const {
 
 caf::error segment_files::activate(const std::string& name) {
   auto path = path_of(name);
-  bool existed = fs::exists(path);
-  int fd =
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  std::error_code ec;
+  bool existed = fs::exists(path, ec);
+  if (ec)
+    return make_error(channel_errc::io_error,
+                      path.string() + ": cannot look up: " + ec.message());
+  int fd = cfg_.open_segment(path.c_str());
   if (fd < 0)
     return io_error(path, "cannot create");
   if (!existed && ::fsync(dir_fd_) != 0) {
     auto err = io_error(cfg_.directory, "cannot sync the directory");
     ::close(fd);
+    // A later try creates it again and then syncs the directory.
+    ::unlink(path.c_str());
     return err;
   }
-  auto size = static_cast<int64_t>(::lseek(fd, 0, SEEK_END));
+  auto end = ::lseek(fd, 0, SEEK_END);
+  if (end < 0) {
+    auto err = io_error(path, "cannot find the end");
+    ::close(fd);
+    return err;
+  }
+  auto size = static_cast<int64_t>(end);
   if (fd_ >= 0)
     ::close(fd_);
   fd_ = fd;
@@ -131,10 +146,8 @@ caf::error segment_files::append(const iovec* parts, int n) {
                    ? io_error(path, "cannot append")
                    : make_error(channel_errc::disk_full,
                                 path.string() + ": short write (disk full?)");
-    // Cut a partial record off so the segment stays valid.
-    if (written != 0 && ::ftruncate(fd_, active_size_) != 0)
-      log().error("{}: cannot cut off a partial record of {}: {}", cfg_.owner,
-                  path.string(), err_text());
+    if (written > 0)
+      cut_partial_record(path, written);
     return err;
   }
   active_size_ += static_cast<int64_t>(length);
@@ -144,24 +157,38 @@ caf::error segment_files::append(const iovec* parts, int n) {
   return {};
 }
 
+void segment_files::cut_partial_record(const fs::path& path, ssize_t written) {
+  // Cut a partial record off so the segment stays valid. If that fails, the
+  // next append (O_APPEND) would land behind it, where neither the owner's
+  // positions nor a restart's scan expect it: nothing more is accepted.
+  if (cfg_.truncate(fd_, active_size_) == 0)
+    return;
+  log().error("{}: cannot cut off a partial record of {} byte(s) of {}: {}",
+              cfg_.owner, written, path.string(), err_text());
+  broken_ = true;
+  broken_why_ = "a partial record could not be cut off";
+}
+
 caf::error segment_files::sync_failed() {
   auto path = path_of(active_);
   auto err = io_error(path, "cannot sync");
   // The kernel may have dropped the pages whose write-back failed while a
   // read still shows them; cut what was not known durable, so a restart
   // does not trust it.
-  if (fd_ >= 0 && ::ftruncate(fd_, synced_size_) != 0)
+  if (fd_ >= 0 && cfg_.truncate(fd_, synced_size_) != 0)
     log().error("{}: cannot cut {} back to its last synced size {}: {}",
                 cfg_.owner, path.string(), synced_size_, err_text());
   broken_ = true;
+  broken_why_ = "an fdatasync failed";
   return err;
 }
 
 caf::error segment_files::broken_error() const {
   return make_error(channel_errc::io_error,
-                    cfg_.owner + " " + cfg_.directory.string() +
-                        ": an fdatasync failed; nothing more is accepted "
-                        "until a restart recovers from what the log holds");
+                    cfg_.owner + " " + cfg_.directory.string() + ": " +
+                        broken_why_ +
+                        "; nothing more is accepted until a restart "
+                        "recovers from what the log holds");
 }
 
 caf::error segment_files::sync() {
@@ -179,9 +206,9 @@ caf::error segment_files::sync() {
 caf::error segment_files::roll(const std::string& next) {
   if (auto err = sync())
     return err;
-  if (fd_ >= 0)
-    ::close(fd_);
-  fd_ = -1;
+  // `activate` closes the old segment only once the new one is open: a
+  // failure (no inodes left, too many open files) leaves the old one
+  // active, so the owner can append again or roll later.
   return activate(next);
 }
 
@@ -205,7 +232,7 @@ caf::error segment_files::cut(const std::string& name, int64_t size) {
   if (fd < 0)
     return io_error(path, "cannot open");
   caf::error err;
-  if (::ftruncate(fd, size) != 0)
+  if (cfg_.truncate(fd, size) != 0)
     err = io_error(path, "cannot cut off the torn tail");
   else if (cfg_.sync_data(fd) != 0)
     err = io_error(path, "cannot sync");

@@ -13,6 +13,10 @@
 
 namespace sluice {
 
+/// Opens `path` write-only for appending, creating it (mode 0644) when it
+/// does not exist; answers the descriptor or -1 with errno set.
+int open_for_append(const char* path);
+
 /// Settings of a `segment_files` directory.
 struct segment_files_config {
   std::filesystem::path directory;
@@ -31,6 +35,11 @@ struct segment_files_config {
   /// Appends buffers to a file; `::writev` unless a test injects failures
   /// (ENOSPC, short writes).
   ssize_t (*write)(int fd, const iovec* parts, int n) = ::writev;
+  /// Truncates a file; `::ftruncate` unless a test injects failures.
+  int (*truncate)(int fd, off_t size) = ::ftruncate;
+  /// Opens a segment for appending, creating it when missing;
+  /// `open_for_append` unless a test injects failures (ENOSPC, EMFILE).
+  int (*open_segment)(const char* path) = open_for_append;
 };
 
 /// One directory of append-only segment files, the IO shared by the file
@@ -43,14 +52,16 @@ struct segment_files_config {
 /// - `append` writes one record (its parts) as one `writev` at the end of
 ///   the active segment; a short or failed write is cut off again, so the
 ///   segment stays valid, and answers `channel_errc::disk_full` for ENOSPC
-///   and EDQUOT.
+///   and EDQUOT. When that cut fails, the directory is broken (as after a
+///   failed fdatasync): later appends would land behind the partial record.
 /// - `sync` makes every append durable with one fdatasync (group commit).
 ///   A failed fdatasync cuts the active segment back to its size at the
 ///   last successful one (the kernel may have dropped the pages while a
 ///   read still shows them) and marks the directory broken: nothing more is
 ///   accepted until the owner opens it again and recovers from the files.
 /// - `roll` syncs the active segment and starts the next (syncing the
-///   directory, so the new file survives a crash).
+///   directory, so the new file survives a crash). When the next cannot be
+///   created, the old one stays active, so a later roll can try again.
 /// - `remove` deletes a whole segment, `cut` truncates one (a torn tail)
 ///   and syncs it.
 /// - `disk_bytes` counts the segment files' bytes; `has_room` answers
@@ -82,7 +93,9 @@ class segment_files {
 
   /// Makes `name` the active segment: opens it for appending, creating it
   /// (and syncing the directory) when it does not exist. Its current size
-  /// counts as synced: the owner's recovery syncs or checks it first.
+  /// counts as synced: the owner's recovery syncs or checks it first. On
+  /// failure the active segment stays what it was (and a file it created is
+  /// deleted again).
   caf::error activate(const std::string& name);
 
   /// Appends `n` buffers as one write at the end of the active segment.
@@ -91,7 +104,9 @@ class segment_files {
   /// Makes all appends durable: one fdatasync when there is anything new.
   caf::error sync();
 
-  /// Syncs the active segment, closes it and activates `next` (new).
+  /// Syncs the active segment, then activates `next` (new) and closes the
+  /// old one. When `next` cannot be created, the old segment stays active
+  /// (nothing is broken: the owner may roll again later).
   caf::error roll(const std::string& next);
 
   /// Deletes segment `name` (not the active one).
@@ -115,7 +130,7 @@ class segment_files {
   /// Bytes of the segment files.
   int64_t disk_bytes() const noexcept { return disk_bytes_; }
 
-  /// True while a segment is active (a failed roll leaves none).
+  /// True while a segment is active (from the first `activate` on).
   bool has_active() const noexcept { return fd_ >= 0; }
 
   /// The active segment's name, size and size at its last sync.
@@ -126,7 +141,8 @@ class segment_files {
   /// Bytes of a segment as counted (0 when unknown).
   int64_t size_of(const std::string& name) const;
 
-  /// True after an fdatasync failed.
+  /// True after an fdatasync failed, or a partial record could not be cut
+  /// off again.
   bool broken() const noexcept { return broken_; }
 
   /// The error every call answers once broken.
@@ -137,6 +153,7 @@ class segment_files {
 
  private:
   caf::error sync_failed();
+  void cut_partial_record(const std::filesystem::path& path, ssize_t written);
 
   segment_files_config cfg_;
   std::map<std::string, int64_t> sizes_; ///< by segment name
@@ -149,6 +166,7 @@ class segment_files {
   int64_t disk_bytes_ = 0;
   bool dirty_ = false;
   bool broken_ = false;
+  std::string broken_why_; ///< what broke it, for `broken_error`
 };
 
 /// A byte count for people: "512 B", "3.5 KiB", "1.2 MiB", "4.0 GiB".

@@ -28,8 +28,13 @@ namespace {
 /// Batches per producer whose offsets a shard remembers.
 constexpr size_t recent_batches = 64;
 
-/// Intervals of sequence numbers kept per producer.
-constexpr size_t max_intervals = 128;
+/// Intervals of sequence numbers kept per producer. A shard of a topic
+/// with several shards sees every n-th seq of a producer (or any subset), so
+/// its intervals seldom merge: each batch may keep one interval, and this
+/// bounds the window of retries recognised per producer and shard. Past it
+/// the oldest interval is forgotten and a retry of it is appended again: a
+/// duplicate, never a loss (no seq is assumed appended that was not).
+constexpr size_t max_intervals = 4096;
 
 constexpr int64_t max_segment_bytes = int64_t{1} << 30;
 
@@ -63,6 +68,7 @@ shard_log::shard_log(shard_log_config cfg)
         f.max_request = cfg_.segment_bytes;
         f.sync_data = cfg_.sync_data;
         f.write = cfg_.write;
+        f.open_segment = cfg_.open_segment;
         return f;
       }()) {}
 
@@ -94,23 +100,22 @@ shard_log::open(shard_log_config cfg) {
 
 // -- dedup --------------------------------------------------------------------
 
-const shard_log::recent_batch*
+std::optional<append_result>
 shard_log::find_duplicate(std::string_view producer, uint64_t seq) const {
   auto p = producers_.find(producer);
   if (p == producers_.end())
-    return nullptr;
-  auto& ranges = p->second.ranges;
-  auto i = ranges.upper_bound(seq);
-  if (i == ranges.begin())
-    return nullptr;
-  --i;
-  if (seq > i->second)
-    return nullptr;
-  static const recent_batch unknown{};
-  for (auto& r : p->second.recent)
+    return std::nullopt;
+  auto& st = p->second;
+  auto i = st.ranges.upper_bound(seq);
+  if (i == st.ranges.begin() || seq > std::prev(i)->second)
+    return std::nullopt;
+  for (auto& r : st.recent)
     if (r.seq == seq)
-      return &r;
-  return &unknown;
+      return append_result{r.base_offset, r.count, true};
+  // Known as appended, its offsets forgotten: the first copy lies below the
+  // end, so it is durable once everything appended so far is
+  // (append_result).
+  return append_result{end_offset_, 0, true};
 }
 
 void shard_log::remember(std::string_view producer, uint64_t seq, uint64_t base,
@@ -122,6 +127,9 @@ void shard_log::remember(std::string_view producer, uint64_t seq, uint64_t base,
     p = producers_.emplace(std::string{producer}, producer_state{}).first;
   auto& st = p->second;
   st.last_use = ++clock_;
+  st.recent.push_back({seq, base, count});
+  while (st.recent.size() > recent_batches)
+    st.recent.pop_front();
   auto& ranges = st.ranges;
   uint64_t first = seq;
   uint64_t last = seq;
@@ -142,9 +150,10 @@ void shard_log::remember(std::string_view producer, uint64_t seq, uint64_t base,
   ranges.emplace(first, last);
   while (ranges.size() > max_intervals)
     ranges.erase(ranges.begin());
-  st.recent.push_back({seq, base, count});
-  while (st.recent.size() > recent_batches)
-    st.recent.pop_front();
+  trim_producers();
+}
+
+void shard_log::trim_producers() {
   while (producers_.size() > cfg_.max_producers) {
     auto oldest = producers_.begin();
     for (auto j = producers_.begin(); j != producers_.end(); ++j)
@@ -182,7 +191,7 @@ caf::expected<append_result> shard_log::append(const event_batch& b,
   if (!producer.empty() && seq != 0)
     if (auto dup = find_duplicate(producer, seq)) {
       ++duplicates_;
-      return append_result{dup->base_offset, dup->count, true};
+      return *dup;
     }
   if (b.empty())
     return append_result{end_offset_, 0, false};
@@ -205,9 +214,7 @@ caf::expected<append_result> shard_log::append(const event_batch& b,
   auto need = length + (first ? segment_header_size : 0);
   std::string why;
   if (!files_.has_room(need, why))
-    return make_error(channel_errc::disk_full, "shard " +
-                                                   cfg_.directory.string() +
-                                                   ": disk full: " + why);
+    return make_error(channel_errc::disk_full, why); // why names the directory
   batch_header h;
   h.length = static_cast<uint32_t>(length);
   h.base_offset = end_offset_;
@@ -392,8 +399,9 @@ caf::error shard_log::load_snapshot(uint64_t& covered) {
     covered = 0;
     return caf::error{};
   };
-  if (data.size() < 28 || data.compare(0, 8, snapshot_magic) != 0 ||
-      get_u32(data.data() + 8) != version)
+  if (data.size() < 28 || data.compare(0, 8, snapshot_magic) != 0)
+    return bad("is not a producers' snapshot");
+  if (get_u32(data.data() + 8) != version)
     return bad("is not a snapshot of this version");
   if (get_u32(data.data() + 12) !=
       crc32c::value(data.data() + 16, data.size() - 16))
@@ -417,8 +425,9 @@ caf::error shard_log::load_snapshot(uint64_t& covered) {
     p += len;
     st.last_use = get_u64(p);
     clock_ = std::max(clock_, st.last_use);
-    auto ranges = get_u32(p + 8);
-    p += 12;
+    p += 8;
+    auto ranges = get_u32(p);
+    p += 4;
     if (!need(ranges * 16ull + 4))
       return bad("is cut short");
     for (uint32_t r = 0; r < ranges; ++r, p += 16)
@@ -436,12 +445,39 @@ caf::error shard_log::load_snapshot(uint64_t& covered) {
 // -- recovery
 // -------------------------------------------------------------------
 
+std::string shard_log::check_batch(int fd, int64_t pos, int64_t file_size,
+                                   char* header, batch_header& h) {
+  if (file_size - pos < static_cast<int64_t>(batch_header_size) ||
+      !pread_fully(fd, header, batch_header_size, pos))
+    return "batch header cut short";
+  h = decode_batch_header(header);
+  if (h.magic != batch_magic || h.header_version != 1)
+    return "no batch header";
+  if (h.length < batch_header_size + h.producer_length ||
+      pos + h.length > file_size)
+    return "batch cut short";
+  read_buf_.resize(h.length - batch_header_size);
+  if (!pread_fully(fd, read_buf_.data(), read_buf_.size(),
+                   pos + static_cast<int64_t>(batch_header_size)))
+    return "batch unreadable";
+  std::string_view producer{read_buf_.data(), h.producer_length};
+  if (batch_crc(header, producer, read_buf_.data() + h.producer_length,
+                read_buf_.size() - h.producer_length) != h.crc)
+    return "checksum mismatch";
+  return {};
+}
+
 caf::error shard_log::scan(segment& seg, bool last, uint64_t dedup_from) {
   auto path = files_.path_of(name(seg.base));
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return io_error(path, "cannot open");
   auto file_size = static_cast<int64_t>(::lseek(fd, 0, SEEK_END));
+  if (file_size < 0) {
+    auto err = io_error(path, "cannot find the end");
+    ::close(fd);
+    return err;
+  }
   seg.index.clear();
   seg.times.clear();
   seg.max_timestamp = INT64_MIN;
@@ -450,53 +486,47 @@ caf::error shard_log::scan(segment& seg, bool last, uint64_t dedup_from) {
   int64_t pos = 0;
   std::string reason;
   char header[batch_header_size];
+  batch_header h;
   if (file_size > 0) {
     if (file_size < static_cast<int64_t>(segment_header_size) ||
-        !pread_fully(fd, header, segment_header_size, 0))
+        !pread_fully(fd, header, segment_header_size, 0)) {
       reason = "segment header cut short";
-    else if (!valid_segment_header(header)) {
-      ::close(fd);
-      return make_error(channel_errc::corrupt_log,
-                        fmt::format("shard {}: segment {} at byte 0: not a "
-                                    "segment of this format version: the "
-                                    "shard does not open",
-                                    cfg_.directory.string(), name(seg.base)));
-    } else
+    } else if (valid_segment_header(header)) {
       pos = segment_header_size;
+    } else {
+      // The header goes to disk with the segment's first batch, in one
+      // write, and an fdatasync covers both: a header a crash tore (or a
+      // file system showed as zeros) in the last segment means nothing in
+      // it was synced, unless a valid first batch says otherwise. Another
+      // format's magic, or damage in a sealed segment, is not torn.
+      bool other_format =
+          std::memcmp(header, segment_magic.data(), segment_magic.size()) == 0;
+      bool torn = last && !other_format;
+      if (torn && file_size > static_cast<int64_t>(segment_header_size) &&
+          check_batch(fd, segment_header_size, file_size, header, h).empty() &&
+          h.base_offset == seg.base && h.count > 0)
+        torn = false;
+      if (!torn) {
+        ::close(fd);
+        return make_error(channel_errc::corrupt_log,
+                          fmt::format("shard {}: segment {} at byte 0: not a "
+                                      "segment of this format version: the "
+                                      "shard does not open",
+                                      cfg_.directory.string(), name(seg.base)));
+      }
+      reason = "segment header torn, and no batch follows it";
+    }
   }
   while (reason.empty() && pos < file_size) {
-    if (file_size - pos < static_cast<int64_t>(batch_header_size) ||
-        !pread_fully(fd, header, batch_header_size, pos)) {
-      reason = "batch header cut short";
+    reason = check_batch(fd, pos, file_size, header, h);
+    if (!reason.empty())
       break;
-    }
-    auto h = decode_batch_header(header);
-    if (h.magic != batch_magic || h.header_version != 1) {
-      reason = "no batch header";
-      break;
-    }
-    if (h.length < batch_header_size + h.producer_length ||
-        pos + h.length > file_size) {
-      reason = "batch cut short";
-      break;
-    }
-    read_buf_.resize(h.length - batch_header_size);
-    if (!pread_fully(fd, read_buf_.data(), read_buf_.size(),
-                     pos + static_cast<int64_t>(batch_header_size))) {
-      reason = "batch unreadable";
-      break;
-    }
-    std::string_view producer{read_buf_.data(), h.producer_length};
-    if (batch_crc(header, producer, read_buf_.data() + h.producer_length,
-                  read_buf_.size() - h.producer_length) != h.crc) {
-      reason = "checksum mismatch";
-      break;
-    }
     if (h.base_offset != seg.end || h.count == 0) {
       reason =
           fmt::format("offset {} where {} was due", h.base_offset, seg.end);
       break;
     }
+    std::string_view producer{read_buf_.data(), h.producer_length};
     note_batch(seg, pos, h.base_offset, h.count, h.timestamp_ms);
     if (h.base_offset >= dedup_from)
       remember(producer, h.seq, h.base_offset, h.count);
@@ -523,21 +553,59 @@ caf::error shard_log::scan(segment& seg, bool last, uint64_t dedup_from) {
   return files_.cut(name(seg.base), pos);
 }
 
-caf::error shard_log::recover() {
-  std::vector<std::pair<uint64_t, int64_t>> found; // base, size
-  std::error_code ec;
-  for (auto& entry : fs::directory_iterator(cfg_.directory, ec)) {
-    auto file = entry.path().filename().string();
-    uint64_t base = 0;
-    if (parse_segment_name(file, base))
-      found.emplace_back(base, static_cast<int64_t>(entry.file_size()));
-    else if (file.size() > 4 && file.compare(file.size() - 4, 4, ".tmp") == 0)
-      fs::remove(entry.path(), ec);
-  }
-  if (ec)
+caf::error
+shard_log::list_directory(std::vector<std::pair<uint64_t, int64_t>>& found) {
+  auto failed = [&](const std::error_code& ec) {
     return make_error(channel_errc::io_error, "cannot list " +
                                                   cfg_.directory.string() +
                                                   ": " + ec.message());
+  };
+  std::vector<std::pair<uint64_t, fs::path>> indexes; // base, path
+  std::vector<fs::path> doomed;
+  std::error_code ec;
+  // `increment(ec)` and `file_size(ec)`: an error (a vanished file,
+  // EACCES) is an error of `open`, not an exception in the caller.
+  fs::directory_iterator it{cfg_.directory, ec};
+  for (; !ec && it != fs::directory_iterator{}; it.increment(ec)) {
+    auto& path = it->path();
+    auto file = path.filename().string();
+    auto ext = path.extension().string();
+    uint64_t base = 0;
+    if (parse_segment_name(file, base)) {
+      auto size = it->file_size(ec);
+      if (ec)
+        return make_error(channel_errc::io_error, "cannot read the size of " +
+                                                      path.string() + ": " +
+                                                      ec.message());
+      found.emplace_back(base, static_cast<int64_t>(size));
+    } else if (ext == ".tmp") {
+      doomed.push_back(path);
+    } else if ((ext == ".index" || ext == ".timeindex") &&
+               parse_segment_name(path.stem().string() + ".log", base)) {
+      indexes.emplace_back(base, path);
+    }
+  }
+  if (ec)
+    return failed(ec);
+  // Index files without their segment: retention (or a crash while it
+  // ran) deleted the segment.
+  for (auto& [base, path] : indexes)
+    if (std::none_of(found.begin(), found.end(),
+                     [b = base](auto& f) { return f.first == b; }))
+      doomed.push_back(path);
+  for (auto& path : doomed) {
+    if (!fs::remove(path, ec) && ec)
+      log().warn("shard {}: cannot delete {}: {}", cfg_.directory.string(),
+                 path.string(), ec.message());
+    ec.clear();
+  }
+  return {};
+}
+
+caf::error shard_log::recover() {
+  std::vector<std::pair<uint64_t, int64_t>> found; // base, size
+  if (auto err = list_directory(found))
+    return err;
   std::sort(found.begin(), found.end());
   uint64_t covered = 0;
   if (auto err = load_snapshot(covered))
@@ -802,9 +870,11 @@ uint64_t shard_log::offset_for_time(int64_t ts_ms) const {
       continue;
     for (auto& e : seg.times)
       if (e.timestamp_ms >= ts_ms)
-        return e.offset;
+        return std::min(e.offset, durable_end_);
   }
-  return end_offset_;
+  // Not `end_offset`: a crash may cut the batches past the durable end and
+  // give their offsets to other records.
+  return durable_end_;
 }
 
 // -- retention and room
@@ -820,13 +890,20 @@ size_t shard_log::apply_retention(int64_t now_ms) {
         cfg_.retention_bytes > 0 && files_.disk_bytes() > cfg_.retention_bytes;
     if (!old && !over)
       break;
+    // The indexes first: a crash in between leaves a segment without
+    // indexes (scanned at open), never indexes without a segment (which
+    // `open` deletes anyway).
+    std::error_code ec;
+    for (auto ext : {".index", ".timeindex"}) {
+      auto path = cfg_.directory / file_name(seg.base, ext);
+      if (!fs::remove(path, ec) && ec)
+        log().warn("shard {}: cannot delete {}: {}", cfg_.directory.string(),
+                   path.string(), ec.message());
+    }
     if (auto err = files_.remove(name(seg.base))) {
       log().warn("shard {}: {}", cfg_.directory.string(), describe(err));
       break;
     }
-    std::error_code ec;
-    fs::remove(cfg_.directory / file_name(seg.base, ".index"), ec);
-    fs::remove(cfg_.directory / file_name(seg.base, ".timeindex"), ec);
     if (seg.read_fd >= 0)
       ::close(seg.read_fd);
     segments_.erase(segments_.begin());

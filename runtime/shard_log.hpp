@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,14 +48,25 @@ struct shard_log_config {
   int (*sync_data)(int fd) = ::fdatasync;
   /// Appends to a segment; `::writev` unless a test injects failures.
   ssize_t (*write)(int fd, const iovec* parts, int n) = ::writev;
+  /// Opens (creating) a segment for appending; `open_for_append` unless a
+  /// test injects failures (a roll that cannot create the next segment).
+  int (*open_segment)(const char* path) = open_for_append;
 };
 
 /// What `shard_log::append` did with a batch.
+///
+/// In every case the batch (or, for a duplicate, its first copy) is durable
+/// once `shard_log::durable_end() >= base_offset + count`: the caller
+/// answers the writer only then.
 struct append_result {
-  /// The batch's first offset (for a duplicate: the original's, when still
-  /// known, else 0).
+  /// The batch's first offset. For a duplicate: the first copy's, when the
+  /// shard still remembers its offsets; else (an older batch, known only as
+  /// appended) the log's `end_offset` at the time of the duplicate, with
+  /// `count` 0: the first copy lies below it, so it is durable once
+  /// `durable_end` reaches it.
   uint64_t base_offset = 0;
-  /// Records appended (for a duplicate: the original's count when known).
+  /// Records appended (for a duplicate: the first copy's count when known,
+  /// else 0).
   uint32_t count = 0;
   /// True when the batch was dropped as already appended.
   bool duplicate = false;
@@ -82,9 +94,11 @@ struct read_batch {
 /// Each batch carries its producer and sequence number; a batch whose
 /// (producer, seq) was already appended is dropped (`duplicate`) and
 /// answers the original's base offset while the shard still remembers it.
-/// The memory (intervals of sequence numbers per producer, and the last
-/// batches' offsets) survives restarts through `producers.snapshot` and a
-/// scan of the batches after it.
+/// The memory (up to 4096 intervals of sequence numbers per producer, and
+/// the last batches' offsets) survives restarts through
+/// `producers.snapshot` and a scan of the batches after it. Past that bound
+/// the oldest interval is forgotten: a retry of it is appended again (a
+/// duplicate, never a loss).
 ///
 /// `open` recovers: sealed segments are trusted when their indexes match
 /// their sizes (they were synced when they rolled), the active one is
@@ -115,13 +129,17 @@ class shard_log {
   /// Group commit: one fdatasync for every append so far.
   caf::error sync();
 
-  /// Offsets below this are durable.
+  /// Offsets below this are durable (synced): what readers may see, what a
+  /// crash keeps, and what an `append_result` waits for. At most
+  /// `end_offset`, which also counts appends not yet synced.
   uint64_t durable_end() const noexcept { return durable_end_; }
 
   /// The earliest offset still stored.
   uint64_t start_offset() const noexcept;
 
-  /// The next offset to be appended.
+  /// The next offset to be appended (appends not yet synced included: a
+  /// crash may cut back to `durable_end`, and the offsets are then used
+  /// again).
   uint64_t end_offset() const noexcept { return end_offset_; }
 
   /// Whole record batches from the one holding `offset` on (from the
@@ -137,7 +155,9 @@ class shard_log {
   caf::error read_into(uint64_t offset, size_t max_bytes,
                        std::vector<read_batch>& out) const;
 
-  /// The first offset appended at or after `ts_ms` (`end_offset` if none).
+  /// The first offset appended at or after `ts_ms`, at most `durable_end`
+  /// (`durable_end` if none: never an offset a crash could give to other
+  /// records).
   uint64_t offset_for_time(int64_t ts_ms) const;
 
   /// Deletes sealed segments past `retention_ms` or over `retention_bytes`,
@@ -199,16 +219,20 @@ class shard_log {
   explicit shard_log(shard_log_config cfg);
 
   caf::error recover();
+  caf::error list_directory(std::vector<std::pair<uint64_t, int64_t>>& found);
   caf::error load_snapshot(uint64_t& covered);
   caf::error scan(segment& seg, bool last, uint64_t dedup_from);
+  std::string check_batch(int fd, int64_t pos, int64_t file_size, char* header,
+                          shard_format::batch_header& h);
   bool load_indexes(segment& seg, int64_t file_size);
   caf::error write_indexes(const segment& seg);
   caf::error write_snapshot();
   caf::error roll();
   void note_batch(segment& seg, int64_t position, uint64_t base, uint32_t count,
                   int64_t timestamp);
-  const recent_batch* find_duplicate(std::string_view producer,
-                                     uint64_t seq) const;
+  std::optional<append_result> find_duplicate(std::string_view producer,
+                                              uint64_t seq) const;
+  void trim_producers();
   void remember(std::string_view producer, uint64_t seq, uint64_t base,
                 uint32_t count);
   int read_fd(const segment& seg) const;

@@ -16,6 +16,8 @@ namespace {
 
 std::atomic<bool> fail_sync{false};
 std::atomic<int> fail_write{0}; // 0: none, 1: ENOSPC, 2: short write
+std::atomic<bool> fail_truncate{false};
+std::atomic<bool> fail_open{false};
 
 int injected_sync(int fd) {
   if (fail_sync.load()) {
@@ -39,6 +41,22 @@ ssize_t injected_write(int fd, const iovec* parts, int n) {
   }
 }
 
+int injected_truncate(int fd, off_t size) {
+  if (fail_truncate.load()) {
+    errno = EIO;
+    return -1;
+  }
+  return ::ftruncate(fd, size);
+}
+
+int injected_open(const char* path) {
+  if (fail_open.load()) {
+    errno = ENOSPC; // no inodes left
+    return -1;
+  }
+  return open_for_append(path);
+}
+
 segment_files_config config(const std::string& dir) {
   segment_files_config cfg;
   cfg.directory = dir;
@@ -46,6 +64,8 @@ segment_files_config config(const std::string& dir) {
   cfg.min_free_space = 0;
   cfg.sync_data = injected_sync;
   cfg.write = injected_write;
+  cfg.truncate = injected_truncate;
+  cfg.open_segment = injected_open;
   return cfg;
 }
 
@@ -156,4 +176,57 @@ TEST_CASE("segment files: has_room names the limit", "[segment_files]") {
   REQUIRE(!t.lock());
   CHECK(!t.has_room(1, why));
   CHECK(why.find("min_free_space") != std::string::npos);
+}
+
+TEST_CASE("segment files: a partial record that cannot be cut off breaks it",
+          "[segment_files]") {
+  test::temp_dir dir;
+  segment_files s{config(dir.path())};
+  REQUIRE(!s.lock());
+  REQUIRE(!s.activate("a.log"));
+  REQUIRE(!put(s, "good"));
+  REQUIRE(!s.sync());
+  // A short write (a full disk), and then the cut fails too.
+  fail_write = 2;
+  fail_truncate = true;
+  auto err = put(s, "partial record");
+  fail_write = 0;
+  fail_truncate = false;
+  CHECK(err == make_error(channel_errc::disk_full));
+  // The partial record is still there, so nothing may follow it.
+  CHECK(test::read_file(dir / "a.log") == "goodpartial");
+  CHECK(s.broken());
+  err = put(s, "more");
+  REQUIRE(err);
+  CHECK(describe(err).find("could not be cut off") != std::string::npos);
+  CHECK(test::read_file(dir / "a.log") == "goodpartial");
+  CHECK(s.sync());
+}
+
+TEST_CASE("segment files: a roll that cannot create the next segment keeps "
+          "the old one active",
+          "[segment_files]") {
+  test::temp_dir dir;
+  segment_files s{config(dir.path())};
+  REQUIRE(!s.lock());
+  REQUIRE(!s.activate("a.log"));
+  REQUIRE(!put(s, "one"));
+  fail_open = true;
+  auto err = s.roll("b.log");
+  fail_open = false;
+  REQUIRE(err);
+  CHECK(err == make_error(channel_errc::disk_full));
+  CHECK(!s.broken());
+  CHECK(s.has_active());
+  CHECK(s.active() == "a.log");
+  CHECK(s.synced_size() == 3); // the roll synced it first
+  CHECK(!fs::exists(dir / "b.log"));
+  // The old segment still takes appends, and the roll works once it can.
+  REQUIRE(!put(s, "two"));
+  REQUIRE(!s.roll("b.log"));
+  REQUIRE(!put(s, "three"));
+  REQUIRE(!s.sync());
+  CHECK(test::read_file(dir / "a.log") == "onetwo");
+  CHECK(test::read_file(dir / "b.log") == "three");
+  CHECK(s.disk_bytes() == 11);
 }

@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "runtime/crc32c.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/shard_log.hpp"
+#include "runtime/shard_log_format.hpp"
 #include "tests/support/process.hpp"
 
 using namespace sluice;
@@ -19,6 +21,7 @@ namespace {
 
 std::atomic<bool> fail_sync{false};
 std::atomic<bool> fail_write{false};
+std::atomic<bool> fail_open{false};
 
 int injected_sync(int fd) {
   if (fail_sync.load()) {
@@ -36,6 +39,14 @@ ssize_t injected_write(int fd, const iovec* parts, int n) {
   return ::writev(fd, parts, n);
 }
 
+int injected_open(const char* path) {
+  if (fail_open.load()) {
+    errno = ENOSPC; // no inodes left
+    return -1;
+  }
+  return open_for_append(path);
+}
+
 shard_log_config config(const std::string& dir) {
   shard_log_config cfg;
   cfg.directory = dir;
@@ -44,6 +55,7 @@ shard_log_config config(const std::string& dir) {
   cfg.min_free_space = 0;
   cfg.sync_data = injected_sync;
   cfg.write = injected_write;
+  cfg.open_segment = injected_open;
   return cfg;
 }
 
@@ -389,6 +401,7 @@ TEST_CASE("shard log: offset_for_time", "[shard_log]") {
   test::temp_dir dir;
   auto log = open_log(config(dir.path()));
   append_batches(*log, 0, 50); // batch i at 1000 + i
+  REQUIRE(!log->sync());
   CHECK(log->offset_for_time(0) == 0);
   CHECK(log->offset_for_time(1000) == 0);
   CHECK(log->offset_for_time(1001) == 3);
@@ -497,6 +510,288 @@ TEST_CASE("shard log: one owner per directory", "[shard_log]") {
   auto other = shard_log::open(config(dir.path()));
   REQUIRE(!other);
   CHECK(describe(other.error()).find("in use") != std::string::npos);
+}
+
+TEST_CASE("shard log: a duplicate whose offsets are forgotten waits for "
+          "everything appended before it",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  cfg.segment_bytes = 1 << 20; // no roll, so no sync but the test's
+  auto log = open_log(cfg);
+  append_batches(*log, 0, 100); // seqs 1..100, not synced
+  REQUIRE(log->durable_end() == 0);
+  // Seq 5 is older than the last batches' offsets the shard keeps.
+  auto r = log->append(make_batch(4), "p", 5, 0);
+  REQUIRE(r);
+  CHECK(r->duplicate);
+  CHECK(r->count == 0);
+  CHECK(r->base_offset == 300);
+  // Its first copy is durable only once everything appended so far is.
+  CHECK(r->base_offset + r->count > log->durable_end());
+  // A recent one answers its own offsets.
+  auto recent = log->append(make_batch(89), "p", 90, 0);
+  REQUIRE(recent);
+  CHECK(recent->duplicate);
+  CHECK(recent->base_offset == 3 * 89);
+  CHECK(recent->count == 3);
+  CHECK(recent->base_offset + recent->count > log->durable_end());
+  REQUIRE(!log->sync());
+  CHECK(r->base_offset + r->count <= log->durable_end());
+  CHECK(recent->base_offset + recent->count <= log->durable_end());
+  CHECK(log->end_offset() == 300);
+}
+
+TEST_CASE("shard log: a producer's seqs that never merge keep their dedup "
+          "over a wide window, and a forgotten one is appended, not lost",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  // As one of three shards sees a producer's batches: seqs 1, 4, 7, ...
+  auto seq = [](int k) {
+    return static_cast<uint64_t>(1 + 3 * k);
+  };
+  auto is_dup = [&](shard_log& log, uint64_t s) {
+    auto r = log.append(make_batch(7), "p", s, 0);
+    REQUIRE(r);
+    return r->duplicate;
+  };
+  constexpr int n = 4200; // past the 4096 intervals kept per producer
+  {
+    auto log = open_log(cfg);
+    for (int k = 0; k < n; ++k) {
+      auto r = log->append(make_batch(k % 50), "p", seq(k), 1000 + k);
+      REQUIRE(r);
+      REQUIRE(!r->duplicate);
+    }
+    CHECK(is_dup(*log, seq(n - 4096)));
+    CHECK(is_dup(*log, seq(n / 2)));
+    CHECK(is_dup(*log, seq(n - 1)));
+    CHECK(log->duplicates() == 3);
+    REQUIRE(!log->sync());
+    SECTION("after a clean close") {
+      log->close();
+    }
+    SECTION("after a crash (the snapshot of a roll and a scan)") {
+      CHECK(log->segments() > 1);
+    }
+    SECTION("without any snapshot (a scan of the whole log)") {
+      log.reset();
+      fs::remove(dir / "producers.snapshot");
+    }
+  }
+  auto log = open_log(cfg);
+  auto end = log->end_offset();
+  CHECK(is_dup(*log, seq(n - 4096)));
+  CHECK(is_dup(*log, seq(n - 1)));
+  CHECK(log->end_offset() == end);
+  // A seq in a gap of the window, and a new one, are appended.
+  CHECK(!is_dup(*log, seq(n - 10) + 1));
+  CHECK(!is_dup(*log, seq(n)));
+  // The oldest, forgotten, is appended again: a duplicate downstream,
+  // never a batch dropped that this shard did not hold.
+  CHECK(!is_dup(*log, seq(0)));
+  CHECK(log->end_offset() == end + 9);
+}
+
+namespace {
+
+/// Appends batches of "p" from `from` on until the log has rolled to a new
+/// segment and put `in_new` batches there; answers the next batch number.
+int append_past_roll(shard_log& log, int from, int in_new) {
+  auto segments = log.segments();
+  int i = from;
+  for (; log.segments() == segments; ++i)
+    REQUIRE(log.append(make_batch(i), "p", static_cast<uint64_t>(i + 1), 0));
+  for (int k = 1; k < in_new; ++k, ++i)
+    REQUIRE(log.append(make_batch(i), "p", static_cast<uint64_t>(i + 1), 0));
+  return i;
+}
+
+/// Overwrites `n` bytes of `path` at `at` with zeros.
+void zero(const fs::path& path, int64_t at, int64_t n) {
+  std::fstream f{path, std::ios::in | std::ios::out | std::ios::binary};
+  f.seekp(at);
+  for (int64_t k = 0; k < n; ++k)
+    f.put('\0');
+}
+
+} // namespace
+
+TEST_CASE("shard log: a torn header of the last segment is a torn tail",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  int next = 0;
+  {
+    auto log = open_log(cfg);
+    // The roll syncs every batch before the new segment; the batches in it
+    // are never synced (dropped: a crash).
+    next = append_past_roll(*log, 0, 2);
+  }
+  auto last = last_segment(dir.path());
+  auto last_base = static_cast<uint64_t>(std::stoull(last.stem().string()));
+  int synced = static_cast<int>(last_base / 3);
+  REQUIRE(next == synced + 2);
+  auto size = size_of(last);
+  SECTION("a file system showed the file as zeros") {
+    zero(last, 0, size);
+  }
+  SECTION("the header and the first batch are torn") {
+    zero(last, 0, 100);
+  }
+  auto log = open_log(cfg);
+  CHECK(log->torn_bytes_cut() == static_cast<uint64_t>(size));
+  CHECK(size_of(last) == 0);
+  CHECK(log->end_offset() == last_base);
+  check_batches(read_all(*log), synced);
+  // The next append writes the header again.
+  append_batches(*log, synced, synced + 3);
+  REQUIRE(!log->sync());
+  log.reset();
+  auto again = open_log(cfg);
+  CHECK(again->torn_bytes_cut() == 0);
+  check_batches(read_all(*again), synced + 3);
+}
+
+TEST_CASE("shard log: a damaged segment header is corrupt when batches "
+          "follow it or the segment was sealed",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  {
+    auto log = open_log(cfg);
+    append_past_roll(*log, 0, 2);
+    REQUIRE(!log->sync());
+  }
+  auto first = dir / "00000000000000000000.log";
+  auto last = last_segment(dir.path());
+  SECTION("the last segment's header, with valid batches after it") {
+    zero(last, 0, 16);
+  }
+  SECTION("a sealed segment's header") {
+    zero(first, 0, 16);
+    // Without its indexes the segment is scanned.
+    fs::remove(dir / "00000000000000000000.index");
+  }
+  auto log = shard_log::open(cfg);
+  REQUIRE(!log);
+  CHECK(log.error() == make_error(channel_errc::corrupt_log));
+  CHECK(describe(log.error()).find("at byte 0") != std::string::npos);
+}
+
+TEST_CASE("shard log: a roll that cannot create the next segment fails the "
+          "append, and the log goes on",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  auto log = open_log(cfg);
+  auto segments = log->segments();
+  fail_open = true;
+  int i = 0;
+  caf::error err;
+  for (; i < 100; ++i) {
+    auto r = log->append(make_batch(i), "p", static_cast<uint64_t>(i + 1), 0);
+    if (!r) {
+      err = r.error();
+      break;
+    }
+  }
+  REQUIRE(err);
+  CHECK(err == make_error(channel_errc::disk_full));
+  CHECK(!log->broken());
+  CHECK(log->segments() == segments);
+  // It stays so while the next segment cannot be created.
+  CHECK(!log->append(make_batch(i), "p", static_cast<uint64_t>(i + 1), 0));
+  CHECK(log->end_offset() == static_cast<uint64_t>(3 * i));
+  fail_open = false;
+  append_batches(*log, i, i + 20);
+  CHECK(log->segments() > segments);
+  REQUIRE(!log->sync());
+  check_batches(read_all(*log), i + 20);
+  log.reset();
+  auto again = open_log(cfg);
+  check_batches(read_all(*again), i + 20);
+}
+
+TEST_CASE("shard log: open answers an error for an unreadable entry, never "
+          "throws",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  {
+    auto log = open_log(cfg);
+    append_batches(*log, 0, 3);
+    log->close();
+  }
+  // A segment name whose file is gone (a dangling link): its size cannot
+  // be read.
+  fs::create_symlink(dir / "gone", dir / "00000000000000000099.log");
+  caf::error err;
+  bool threw = false;
+  try {
+    auto log = shard_log::open(cfg);
+    if (!log)
+      err = log.error();
+  } catch (...) {
+    threw = true;
+  }
+  CHECK(!threw);
+  REQUIRE(err);
+  CHECK(err == make_error(channel_errc::io_error));
+  CHECK(describe(err).find("00000000000000000099.log") != std::string::npos);
+}
+
+TEST_CASE("shard log: index files without their segment are deleted",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  cfg.retention_bytes = 2 * 4096;
+  {
+    auto log = open_log(cfg);
+    append_batches(*log, 0, 60);
+    REQUIRE(!log->sync());
+    REQUIRE(log->apply_retention(0) > 0);
+    CHECK(!fs::exists(dir / "00000000000000000000.log"));
+    CHECK(!fs::exists(dir / "00000000000000000000.index"));
+    CHECK(!fs::exists(dir / "00000000000000000000.timeindex"));
+    log->close();
+  }
+  // A crash between deleting a segment and its indexes (as retention did
+  // before it deleted the indexes first).
+  auto first = fs::path{};
+  for (auto& e : fs::directory_iterator(dir.path()))
+    if (e.path().extension() == ".index" && (first.empty() || e.path() < first))
+      first = e.path();
+  REQUIRE(!first.empty());
+  fs::copy_file(first, dir / "00000000000000000000.index");
+  fs::copy_file(fs::path{first}.replace_extension(".timeindex"),
+                dir / "00000000000000000000.timeindex");
+  auto log = open_log(cfg);
+  CHECK(!fs::exists(dir / "00000000000000000000.index"));
+  CHECK(!fs::exists(dir / "00000000000000000000.timeindex"));
+  CHECK(fs::exists(first));
+  CHECK(read_all(*log).back().batch == make_batch(59));
+}
+
+TEST_CASE("shard log: offset_for_time never answers past the durable end",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  cfg.segment_bytes = 1 << 20; // no roll, so no sync but the test's
+  auto log = open_log(cfg);
+  append_batches(*log, 0, 10); // batch i at 1000 + i
+  REQUIRE(!log->sync());
+  append_batches(*log, 10, 15); // not synced
+  CHECK(log->durable_end() == 30);
+  CHECK(log->end_offset() == 45);
+  CHECK(log->offset_for_time(1005) == 15);
+  CHECK(log->offset_for_time(1009) == 27);
+  CHECK(log->offset_for_time(1012) == 30); // not durable yet
+  CHECK(log->offset_for_time(5000) == 30); // none: the durable end
+  REQUIRE(!log->sync());
+  CHECK(log->offset_for_time(1012) == 36);
+  CHECK(log->offset_for_time(5000) == 45);
 }
 
 // -- reads check the batch sizes they find on disk ---------------------------
