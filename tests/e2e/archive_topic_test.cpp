@@ -27,6 +27,7 @@
 #include "runtime/file_store.hpp"
 #include "runtime/shard_log.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/wait.hpp"
 
 using namespace sluice::test;
 using namespace std::chrono_literals;
@@ -39,17 +40,6 @@ constexpr int shards = 2;
 
 /// A record of the topic: its shard and offset.
 using position = std::pair<uint32_t, uint64_t>;
-
-template <class Predicate>
-bool wait_for(Predicate pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
 
 std::string topic_section(const temp_dir& dir) {
   return fmt::format(R"([topics.events]

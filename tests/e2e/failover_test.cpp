@@ -13,6 +13,7 @@
 
 #include "runtime/shard_log.hpp"
 #include "tests/support/relay_cluster.hpp"
+#include "tests/support/wait.hpp"
 
 using namespace sluice::test;
 using namespace std::chrono_literals;
@@ -20,17 +21,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr uint64_t w = relay_cluster::line_width;
-
-template <class Predicate>
-bool wait_for(Predicate pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
 
 /// The last value of `key=N` in the last stats line of component `name`.
 uint64_t last_stat(const std::string& log, const std::string& name,

@@ -19,6 +19,7 @@
 #include "runtime/shard_log.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/relay_cluster.hpp"
+#include "tests/support/wait.hpp"
 
 using namespace sluice::test;
 using namespace std::chrono_literals;
@@ -28,17 +29,6 @@ namespace {
 
 constexpr int64_t per_writer = 40'000;
 constexpr int writers = 3;
-
-template <class Predicate>
-bool wait_for(Predicate pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
 
 /// The last `out=N` of component `name`'s stats lines in `log`.
 uint64_t last_out(const std::string& log, const std::string& name) {

@@ -23,6 +23,7 @@
 
 #include "runtime/shard_log.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/wait.hpp"
 
 using namespace sluice::test;
 using namespace std::chrono_literals;
@@ -32,17 +33,6 @@ namespace {
 
 constexpr int64_t total = 30'000;
 constexpr int64_t small_limit = 512 * 1024;
-
-template <class Predicate>
-bool wait_for(Predicate pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
 
 std::string topology(const temp_dir& dir, const std::string& limit) {
   return fmt::format(R"([topics.events]
