@@ -101,10 +101,11 @@ using sink_actor = caf::typed_actor<caf::replies_to<probe_atom>::with<bool>,
 ///   after the sync that follows the run of appends in the mailbox; a
 ///   duration: after the timer's group commit). A batch whose
 ///   (producer, seq) the shard already appended is not appended again: the
-///   answer says `duplicate = true`, with the first copy's base offset when
-///   the shard still knows it (else 0), once that copy is durable (when the
-///   shard no longer knows where it is: once everything appended before the
-///   duplicate arrived is durable).
+///   answer says `duplicate = true`, with the first copy's base offset and
+///   count when the shard still knows them (else the shard's end offset
+///   when the duplicate arrived, and count 0), once that copy is durable
+///   (when the shard no longer knows where it is: once everything appended
+///   before the duplicate arrived is durable).
 ///   Preconditions: `producer` is not empty, `seq > 0`, the batch is not
 ///   empty and well formed (`event_batch::well_formed`), and its origin
 ///   producer, if any, is at most 65535 bytes; a violation is answered
