@@ -10,6 +10,7 @@ packages=(
   libfmt-dev libspdlog-dev libcli11-dev libre2-dev zlib1g-dev nlohmann-json3-dev clang-format
   libssl-dev openssl
   libzstd-dev
+  libxxhash-dev robin-map-dev libsqlite3-dev sqlite3
 )
 if [[ "${SLUICE_SETUP_FUZZ:-0}" == 1 ]]; then
   packages+=(clang libclang-rt-14-dev)
