@@ -4,9 +4,13 @@
 //       appends records, a sync every 10 ms; counts only what a sync made
 //       durable (acknowledged) when it ends
 //   topic_bench read DIR
-//       reads the whole shard from its start, three times: twice keeping
+//       reads the whole shard from its start, four times: twice keeping
 //       its batches between reads (the second, from a warm page cache, is
-//       the figure), then with new batches every read
+//       the figure), then with new batches every read, with glibc's
+//       default trimming and with keep_freed_heap
+//   topic_bench fetch DIR
+//       reads the whole shard from its start through a shard actor, 1 MiB
+//       fetches, twice
 //   topic_bench recovery DIR TOTAL_BYTES RECORD_BYTES
 //       a child process appends (a sync every 10 ms) until the shard holds
 //       TOTAL_BYTES and goes on appending; it is killed with SIGKILL; the
@@ -22,8 +26,18 @@
 
 #include <fmt/format.h>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/shard.hpp"
+#include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/malloc_tuning.hpp"
+#include "runtime/metrics.hpp"
 #include "runtime/shard_log.hpp"
+#include "runtime/topic_types.hpp"
+#include "runtime/type_ids.hpp"
 
 using namespace sluice;
 using clock_type = std::chrono::steady_clock;
@@ -112,13 +126,18 @@ void append_loop(shard_log& log, size_t record_bytes, int64_t total,
 }
 
 /// Reads the whole shard from its start, 1 MiB per read: passes 1 and 2
-/// into one kept vector of batches (`read_into`, the figure: pass 2, from
-/// a warm page cache), pass 3 with `read` (new batches every read).
+/// into one kept vector of batches (`read_into`; pass 2 is from a warm page
+/// cache), passes 3 and 4 with `read` (new batches every read).
 int read_all(const std::string& dir) {
   auto log = open_or_die(dir);
   std::vector<read_batch> batches;
-  for (int pass = 0; pass < 3; ++pass) {
+  // Passes 1 and 2 keep their batches; 3 and 4 take new batches every
+  // read, 3 with glibc's default trimming, 4 with what the sluice binary
+  // sets at start (keep_freed_heap).
+  for (int pass = 0; pass < 4; ++pass) {
     bool reuse = pass < 2;
+    if (pass == 3 && !keep_freed_heap())
+      fmt::print(stderr, "keep_freed_heap: refused by the allocator\n");
     auto start = clock_type::now();
     uint64_t offset = log->start_offset();
     uint64_t records = 0;
@@ -148,16 +167,72 @@ int read_all(const std::string& dir) {
         batches = {};
     }
     auto secs = seconds_since(start);
+    const char* how = pass < 2    ? "read_into, batches kept"
+                      : pass == 2 ? "read, new batches, default malloc"
+                                  : "read, new batches, keep_freed_heap";
     fmt::print("read pass {} ({}, {}): {} records, {:.1f} MiB of records in "
                "{:.2f} s: {:.0f} records/s, {:.1f} MiB/s (shard on disk: "
                "{:.1f} MiB)\n",
-               pass + 1, pass == 0 ? "cache as found" : "page cache warm",
-               reuse ? "read_into, batches kept" : "read, new batches", records,
-               bytes / double(1 << 20), secs, records / secs,
+               pass + 1, pass == 0 ? "cache as found" : "page cache warm", how,
+               records, bytes / double(1 << 20), secs, records / secs,
                bytes / secs / (1 << 20), log->disk_bytes() / double(1 << 20));
   }
   log->close();
   return 0;
+}
+
+// The actor path: a shard actor owns the log, a reader asks it for 1 MiB
+// fetches from the start to the end (what a topic source does), in a
+// process set up as the sluice binary sets itself up (keep_freed_heap).
+int fetch_all(const std::string& dir) {
+  keep_freed_heap();
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  shard_config sc;
+  sc.name = "bench/shard-0000";
+  sc.log.directory = dir;
+  sc.log.min_free_space = 0;
+  sc.metrics = std::make_shared<component_metrics>("bench", "topic");
+  auto shard = spawn_shard(sys, sc);
+  caf::scoped_actor self{sys};
+  int rc = 0;
+  for (int pass = 0; pass < 2 && rc == 0; ++pass) {
+    auto start = clock_type::now();
+    uint64_t offset = 0;
+    uint64_t records = 0;
+    uint64_t bytes = 0;
+    for (bool more = true; more && rc == 0;) {
+      self->request(shard, std::chrono::seconds{30}, fetch_atom::value, offset,
+                    uint64_t{1} << 20, int64_t{0})
+          .receive(
+              [&](fetch_result& r) {
+                if (r.batches.empty()) {
+                  more = offset < r.end_offset;
+                  return;
+                }
+                for (auto& b : r.batches) {
+                  records += b.batch.size();
+                  bytes += b.batch.byte_size();
+                  offset = b.base_offset + b.batch.size();
+                }
+              },
+              [&](caf::error& err) {
+                fmt::print(stderr, "fetch: {}\n", describe(err));
+                rc = 1;
+              });
+    }
+    auto secs = seconds_since(start);
+    fmt::print("fetch pass {} (shard actor, 1 MiB fetches, {}): {} records, "
+               "{:.1f} MiB of records in {:.2f} s: {:.0f} records/s, {:.1f} "
+               "MiB/s\n",
+               pass + 1, pass == 0 ? "cache as found" : "page cache warm",
+               records, bytes / double(1 << 20), secs, records / secs,
+               bytes / secs / (1 << 20));
+  }
+  self->send_exit(shard, caf::exit_reason::user_shutdown);
+  return rc;
 }
 
 int recovery(const std::string& dir, int64_t total, size_t record_bytes) {
@@ -207,12 +282,15 @@ int main(int argc, char** argv) {
   }
   if (mode == "read" && argc >= 3)
     return read_all(argv[2]);
+  if (mode == "fetch" && argc >= 3)
+    return fetch_all(argv[2]);
   if (mode == "recovery" && argc >= 5)
     return recovery(argv[2], std::stoll(argv[3]), std::stoul(argv[4]));
   fmt::print(stderr,
              "usage: topic_bench append DIR RECORD_BYTES TOTAL_BYTES "
              "[BATCH_BYTES]\n"
              "       topic_bench read DIR\n"
+             "       topic_bench fetch DIR\n"
              "       topic_bench recovery DIR TOTAL_BYTES RECORD_BYTES\n");
   return 2;
 }

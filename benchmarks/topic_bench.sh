@@ -30,6 +30,8 @@ rm -rf "$work/shard-100"
 
 echo "== $bench read $work/shard-1k"
 "$bench" read "$work/shard-1k"
+echo "== $bench fetch $work/shard-1k"
+"$bench" fetch "$work/shard-1k"
 rm -rf "$work/shard-1k"
 
 echo "== $bench recovery $work/shard-rec $gib 1024"

@@ -19,6 +19,7 @@
 #include "engine/engine.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
+#include "runtime/malloc_tuning.hpp"
 #include "runtime/options.hpp"
 
 namespace {
@@ -181,6 +182,9 @@ caf::expected<int64_t> duration_option(const std::string& text) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Readers of topics free and allocate a fetch's batches all the time:
+  // keep the freed heap instead of faulting it in again (malloc_tuning.hpp).
+  sluice::keep_freed_heap();
   CLI::App app{"sluice: collect, buffer, compute and land event streams"};
   app.set_version_flag("--version", std::string{"sluice "} + SLUICE_VERSION);
   app.require_subcommand(1);
