@@ -10,6 +10,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
+#include <fmt/format.h>
 
 #include "actors/topic_common.hpp"
 #include "runtime/atoms.hpp"
@@ -70,10 +71,61 @@ struct topic_sink_state {
   int refreshes = 0; ///< in a row, without a lease written since
   /// Health checks asked before the topic was found.
   std::vector<caf::response_promise> probes;
+  /// Malformed events (wrong number of fields) not yet logged, and when
+  /// the last log line about them went out.
+  uint64_t malformed_unlogged = 0;
+  std::chrono::steady_clock::time_point malformed_logged_at{};
   static inline const char* name = "sluice.topic_sink";
 };
 
 using ts_ptr = caf::stateful_actor<topic_sink_state>*;
+
+/// The number of `delim`-separated fields of `body` (1 without a
+/// separator; an empty `delim` counts every body as one field).
+size_t count_fields(std::string_view body, std::string_view delim) {
+  if (delim.empty())
+    return 1;
+  size_t n = 1;
+  for (auto pos = body.find(delim); pos != std::string_view::npos;
+       pos = body.find(delim, pos + delim.size()))
+    ++n;
+  return n;
+}
+
+/// Checks the bodies of `batch` against the declared fields: counts the
+/// events with another number of fields and logs the first one, then at
+/// most one line per 10 s with how many more there were.
+void check_fields(ts_ptr self, const event_batch& batch) {
+  auto& st = self->state;
+  auto want = st.cfg.fields.size();
+  uint64_t bad = 0;
+  for (size_t e = 0; e < batch.size(); ++e) {
+    auto body = batch.body(e);
+    auto got = count_fields(body, st.cfg.delimiter);
+    if (got == want)
+      continue;
+    ++bad;
+    auto now = std::chrono::steady_clock::now();
+    if (now - st.malformed_logged_at < std::chrono::seconds{10}) {
+      ++st.malformed_unlogged;
+      continue;
+    }
+    constexpr size_t preview = 120;
+    log().warn("sink {}: an event has {} field(s) separated by '{}', {} "
+               "declared ({}); written as it is{}: {}{}",
+               st.cfg.name, got, st.cfg.delimiter, want,
+               fmt::join(st.cfg.fields, ","),
+               st.malformed_unlogged > 0
+                   ? fmt::format(" ({} more since the last report)",
+                                 st.malformed_unlogged)
+                   : std::string{},
+               body.substr(0, preview), body.size() > preview ? "..." : "");
+    st.malformed_unlogged = 0;
+    st.malformed_logged_at = now;
+  }
+  if (bad > 0 && st.cfg.metrics)
+    st.cfg.metrics->malformed.fetch_add(bad, std::memory_order_relaxed);
+}
 
 void show_in_flight(ts_ptr self) {
   auto& st = self->state;
@@ -249,6 +301,8 @@ void send_lease(ts_ptr self, lease& l) {
       auto& batch = batches[b];
       if (batch.empty())
         continue;
+      if (!st.cfg.fields.empty())
+        check_fields(self, batch);
       std::string producer = batch.has_origin() ? batch.origin_producer() : own;
       uint64_t seq = batch.has_origin()
                          ? batch.origin_seq()

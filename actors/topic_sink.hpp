@@ -44,6 +44,12 @@ struct topic_sink_config {
   topic_partition partition = topic_partition::hash;
   /// Hash partitioning: the header whose value is the key; empty: the body.
   std::string key;
+  /// Declared fields of each event's body (the DataHub import's
+  /// serializer.fieldnames) and their separator: an event with another
+  /// number of fields is counted (`malformed`) and logged, and written as
+  /// it is. Empty: bodies are not checked.
+  std::vector<std::string> fields;
+  std::string delimiter = ",";
   size_t batch_size = 1000; ///< most events per lease
   /// How long a shard may take to answer an append (or the topic its
   /// metadata) before the sink fails.

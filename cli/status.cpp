@@ -259,6 +259,7 @@ nlohmann::json to_json(const metrics_snapshot& m) {
           {"damaged_bytes", m.damaged_bytes},
           {"restarts", m.restarts},
           {"idle_closed", m.idle_closed},
+          {"malformed", m.malformed},
           {"duplicates_dropped", m.duplicates_dropped},
           {"fill_events", m.fill_events},
           {"fill_bytes", m.fill_bytes},

@@ -166,7 +166,8 @@ sink_type topic_sink_type() {
        option_value{int64_t{10'000}}, 1},
       {"fields", option_type::string_list,
        "names of a line's delimited fields (the DataHub import's "
-       "serializer.fieldnames); records keep the whole line",
+       "serializer.fieldnames); records keep the whole line, and one with "
+       "another number of fields is counted as malformed and logged",
        false, option_value{std::vector<std::string>{}}},
       {"delimiter", option_type::string, "separator of the fields", false,
        option_value{std::string{","}}},

@@ -336,6 +336,10 @@ engine::impl::topic_sink_child(const sink_spec& snk,
     base.partition = topic_partition::round_robin;
   if (snk.opts.contains("key"))
     base.key = snk.opts.get_string("key");
+  if (snk.opts.contains("fields"))
+    base.fields = snk.opts.get_list("fields");
+  if (snk.opts.contains("delimiter"))
+    base.delimiter = snk.opts.get_string("delimiter");
   if (snk.opts.contains("timeout"))
     base.timeout_ms = snk.opts.get_int("timeout");
   if (snk.opts.contains("shards"))

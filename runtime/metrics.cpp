@@ -30,6 +30,7 @@ metrics_snapshot copy(const component_metrics& m) {
   s.damaged_bytes = load(m.damaged_bytes);
   s.restarts = load(m.restarts);
   s.idle_closed = load(m.idle_closed);
+  s.malformed = load(m.malformed);
   s.duplicates_dropped = load(m.duplicates_dropped);
   s.fill_events = load(m.fill_events);
   s.fill_bytes = load(m.fill_bytes);
@@ -119,6 +120,9 @@ std::string to_string(const metrics_snapshot& x) {
   // Only sources with connections have it: shown once it counts.
   if (x.idle_closed > 0)
     line += fmt::format(" idle_closed={}", x.idle_closed);
+  // Only topic sinks with declared fields count it: shown once it counts.
+  if (x.malformed > 0)
+    line += fmt::format(" malformed={}", x.malformed);
   // A well-behaved pipeline has none: shown once it counts.
   if (x.protocol_errors > 0)
     line += fmt::format(" protocol_errors={}", x.protocol_errors);

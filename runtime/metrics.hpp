@@ -45,6 +45,9 @@ struct component_metrics {
   std::atomic<uint64_t> restarts{0};
   /// Sources: connections closed because they sent nothing for too long.
   std::atomic<uint64_t> idle_closed{0};
+  /// Topic sinks with declared fields: events whose number of fields is not
+  /// the declared one, written as they are (a reader decides).
+  std::atomic<uint64_t> malformed{0};
   /// Forward sources: batches a peer sent again that were already
   /// committed, dropped (and answered as delivered).
   std::atomic<uint64_t> duplicates_dropped{0};
@@ -155,6 +158,7 @@ struct metrics_snapshot {
   uint64_t damaged_bytes = 0;
   uint64_t restarts = 0;
   uint64_t idle_closed = 0;
+  uint64_t malformed = 0;
   uint64_t duplicates_dropped = 0;
   uint64_t fill_events = 0;
   uint64_t fill_bytes = 0;
@@ -188,9 +192,9 @@ typename Inspector::result_type inspect(Inspector& f, metrics_snapshot& x) {
            x.events_in, x.events_out, x.batches_in, x.batches_out, x.bytes_in,
            x.bytes_out, x.events_dropped, x.errors, x.rollbacks, x.redelivered,
            x.recovered, x.damaged_spans, x.damaged_bytes, x.restarts,
-           x.idle_closed, x.duplicates_dropped, x.fill_events, x.fill_bytes,
-           x.capacity, x.rerouted, x.switches, x.failures, x.penalty_ms,
-           x.group, x.group_state, x.active, x.sources_attached,
+           x.idle_closed, x.malformed, x.duplicates_dropped, x.fill_events,
+           x.fill_bytes, x.capacity, x.rerouted, x.switches, x.failures,
+           x.penalty_ms, x.group, x.group_state, x.active, x.sources_attached,
            x.protocol_errors, x.state, x.peer, x.connected, x.in_flight,
            x.reconnects, x.last_error, x.peers_connected, x.files_finished,
            x.segments);
