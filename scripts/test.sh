@@ -33,7 +33,8 @@ done
 if [[ "${SLUICE_SANITIZERS:-1}" == 1 ]]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
   BUILD_DIR="$root/build-asan" BUILD_TYPE=Debug "$root/scripts/build.sh" \
-    -DSLUICE_SANITIZE=address,undefined -DSLUICE_BUILD_BENCHMARKS=OFF
+    -DSLUICE_SANITIZE=address,undefined -DSLUICE_BUILD_BENCHMARKS=OFF \
+    -DSLUICE_HEADER_CHECK=OFF
   (cd "$root/build-asan" && \
     ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -47,12 +48,13 @@ if [[ "${SLUICE_SANITIZERS:-1}" == 1 ]]; then
   # the sluice binary ([e2e]).
   echo "== ThreadSanitizer (tests without actors)"
   BUILD_DIR="$root/build-tsan" BUILD_TYPE=Debug "$root/scripts/build.sh" \
-    -DSLUICE_SANITIZE=thread -DSLUICE_BUILD_BENCHMARKS=OFF
+    -DSLUICE_SANITIZE=thread -DSLUICE_BUILD_BENCHMARKS=OFF \
+    -DSLUICE_HEADER_CHECK=OFF "-DSLUICE_TEST_DIRS=connectors;runtime"
   (cd "$root/build-tsan" && \
     TSAN_OPTIONS=halt_on_error=1 ./tests/sluice_tests \
       "[taildir]~[e2e],[file_store]~[e2e],[memory_store]~[e2e],[exec]~[e2e],[tcp]~[e2e],[generator]~[e2e],[interceptors]~[e2e],[file_sink]~[e2e]")
 
-  echo "== fuzzing (topology files, batches, channel segments)"
+  echo "== fuzzing (topology files, Flume files, batches, channel segments, shard directories)"
   "$root/scripts/fuzz.sh" "${SLUICE_FUZZ_SECONDS:-20}"
 fi
 echo "== all tests passed"
