@@ -8,6 +8,9 @@
 
 #include <caf/expected.hpp>
 
+#include "runtime/columnar/row_batch.hpp"
+#include "runtime/columnar/schema.hpp"
+
 namespace sluice::nexmark {
 
 /// The three tables of the benchmark; an event is one row of one of them.
@@ -108,6 +111,16 @@ inline constexpr uint32_t num_channels = 10000;
 /// Event number that means "none" (past the end).
 inline constexpr uint64_t no_event = std::numeric_limits<uint64_t>::max();
 
+/// The columns of `table` as the Nexmark Flink DDL names and orders them
+/// (BIGINT, VARCHAR, TIMESTAMP(3)); `dateTime` is the rowtime.
+columnar::schema_ptr table_schema(event_kind table);
+
+/// What one `generator::fill` did.
+struct fill_result {
+  size_t rows = 0;   ///< rows appended
+  uint64_t next = 0; ///< where the next fill starts; no_event: nothing left
+};
+
 /// Generates the Nexmark events. Event n (0, 1, 2, ...) is a pure function
 /// of the configuration and n: any event can be made on its own, in any order,
 /// by any split. Kinds follow the proportions in each block of
@@ -143,6 +156,19 @@ class generator {
   /// The first event number >= n of any kind that this split owns, or
   /// no_event.
   uint64_t next_owned(uint64_t n) const noexcept;
+
+  /// How many events (of any kind) this split owns below event number n.
+  uint64_t owned_before(uint64_t n) const noexcept;
+
+  /// Appends to `out` the rows of `table` made from this split's events
+  /// numbered `from` and up, skipping the other kinds, until `max_rows`
+  /// rows, event number `until` (not included; for pacing) or the end. The
+  /// batch must have the table's columns (see table_schema) and select all
+  /// its rows. Writes the columns directly: no allocation once they have
+  /// grown to a batch's size.
+  caf::expected<fill_result> fill(columnar::row_batch& out, event_kind table,
+                                  uint64_t from, size_t max_rows,
+                                  uint64_t until = no_event) const;
 
   /// Event time of event n before any delay: first_event_time + n * 1000 /
   /// rate (ms, rounded down).
@@ -193,6 +219,12 @@ class generator {
   };
 
   id_context ids_at(uint64_t n) const noexcept;
+  void fill_persons(columnar::row_batch& out, uint64_t& n, uint64_t stop,
+                    size_t& rows, size_t max_rows) const;
+  void fill_auctions(columnar::row_batch& out, uint64_t& n, uint64_t stop,
+                     size_t& rows, size_t max_rows) const;
+  void fill_bids(columnar::row_batch& out, uint64_t& n, uint64_t stop,
+                 size_t& rows, size_t max_rows) const;
   bid make_bid(uint64_t n, const id_context& ids) const noexcept;
 
   model_config cfg_;

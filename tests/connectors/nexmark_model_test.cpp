@@ -416,3 +416,155 @@ SCENARIO("a bad configuration is refused", "[nexmark]") {
   CHECK(!generator::make({.rate = 0, .event_rate = 0}));
   CHECK(generator::make({.rate = 5, .event_rate = 0}));
 }
+
+namespace {
+
+/// The event numbers of kind k this generator owns, from `from` on, at most
+/// `count` of them.
+std::vector<uint64_t> owned_of(const generator& g, event_kind k, uint64_t from,
+                               size_t count) {
+  std::vector<uint64_t> out;
+  for (auto n = g.next_owned(from, k); n != no_event && out.size() < count;
+       n = g.next_owned(n + 1, k))
+    out.push_back(n);
+  return out;
+}
+
+} // namespace
+
+SCENARIO("fill writes one table's events into columns", "[nexmark]") {
+  using sluice::columnar::row_batch;
+  model_config cfg;
+  cfg.seed = 5;
+  cfg.splits = 2;
+  cfg.split = 1;
+  auto g = make_gen(cfg);
+  GIVEN("a bid batch") {
+    row_batch batch{table_schema(event_kind::bid)};
+    REQUIRE(batch.row_schema()->fields[0].name == "auction");
+    REQUIRE(batch.row_schema()->fields[5].name == "dateTime");
+    REQUIRE(batch.row_schema()->rowtime == 5);
+    auto ns = owned_of(g, event_kind::bid, 0, 1000);
+    auto res = g.fill(batch, event_kind::bid, 0, 1000);
+    REQUIRE(res);
+    THEN("its rows are the split's first 1000 bids, in order") {
+      REQUIRE(res->rows == 1000);
+      REQUIRE(batch.num_rows() == 1000);
+      REQUIRE(batch.well_formed());
+      CHECK(res->next == ns.back() + 1);
+      for (size_t i = 0; i < ns.size(); ++i) {
+        auto b = g.make_bid(ns[i]);
+        REQUIRE(batch.col(0).value<int64_t>(i) == b.auction);
+        REQUIRE(batch.col(1).value<int64_t>(i) == b.bidder);
+        REQUIRE(batch.col(2).value<int64_t>(i) == b.price);
+        REQUIRE(batch.col(3).str(i) == b.channel);
+        REQUIRE(batch.col(4).str(i) == b.url);
+        REQUIRE(batch.col(5).value<int64_t>(i) == b.date_time);
+        REQUIRE(batch.col(6).str(i) == b.extra);
+      }
+    }
+    AND_WHEN("it is filled again, from where the last fill stopped") {
+      auto more = g.fill(batch, event_kind::bid, res->next, 1000);
+      REQUIRE(more);
+      THEN("the rows are appended and equal one fill of 2000") {
+        row_batch once{table_schema(event_kind::bid)};
+        auto all = g.fill(once, event_kind::bid, 0, 2000);
+        REQUIRE(all);
+        CHECK(all->next == more->next);
+        CHECK(batch.num_rows() == 2000);
+        CHECK(sluice::columnar::equal_rows(batch, once));
+      }
+    }
+  }
+  GIVEN("a person batch and an auction batch") {
+    row_batch persons{table_schema(event_kind::person)};
+    row_batch auctions{table_schema(event_kind::auction)};
+    auto pn = owned_of(g, event_kind::person, 0, 300);
+    auto an = owned_of(g, event_kind::auction, 0, 300);
+    REQUIRE(g.fill(persons, event_kind::person, 0, 300));
+    REQUIRE(g.fill(auctions, event_kind::auction, 0, 300));
+    REQUIRE(persons.num_rows() == 300);
+    REQUIRE(auctions.num_rows() == 300);
+    REQUIRE(persons.well_formed());
+    REQUIRE(auctions.well_formed());
+    for (size_t i = 0; i < 300; ++i) {
+      auto p = g.make_person(pn[i]);
+      REQUIRE(persons.col(0).value<int64_t>(i) == p.id);
+      REQUIRE(persons.col(1).str(i) == p.name);
+      REQUIRE(persons.col(2).str(i) == p.email_address);
+      REQUIRE(persons.col(3).str(i) == p.credit_card());
+      REQUIRE(persons.col(4).str(i) == p.city);
+      REQUIRE(persons.col(5).str(i) == p.state);
+      REQUIRE(persons.col(6).value<int64_t>(i) == p.date_time);
+      REQUIRE(persons.col(7).str(i) == p.extra);
+      auto a = g.make_auction(an[i]);
+      REQUIRE(auctions.col(0).value<int64_t>(i) == a.id);
+      REQUIRE(auctions.col(1).str(i) == a.item_name);
+      REQUIRE(auctions.col(2).str(i) == a.description);
+      REQUIRE(auctions.col(3).value<int64_t>(i) == a.initial_bid);
+      REQUIRE(auctions.col(4).value<int64_t>(i) == a.reserve);
+      REQUIRE(auctions.col(5).value<int64_t>(i) == a.date_time);
+      REQUIRE(auctions.col(6).value<int64_t>(i) == a.expires);
+      REQUIRE(auctions.col(7).value<int64_t>(i) == a.seller);
+      REQUIRE(auctions.col(8).value<int64_t>(i) == a.category);
+      REQUIRE(auctions.col(9).str(i) == a.extra);
+    }
+  }
+  GIVEN("a batch of another table's columns") {
+    row_batch persons{table_schema(event_kind::person)};
+    THEN("fill refuses it") {
+      CHECK(!g.fill(persons, event_kind::bid, 0, 10));
+      CHECK(persons.num_rows() == 0);
+    }
+  }
+}
+
+SCENARIO("fill stops at the pacing bound and at the end", "[nexmark]") {
+  using sluice::columnar::row_batch;
+  GIVEN("a bounded run in three splits") {
+    for (auto table :
+         {event_kind::person, event_kind::auction, event_kind::bid}) {
+      model_config cfg;
+      cfg.num_events = 10007;
+      cfg.splits = 3;
+      size_t rows = 0;
+      uint64_t covered = 0;
+      for (uint32_t s = 0; s < 3; ++s) {
+        cfg.split = s;
+        auto g = make_gen(cfg);
+        row_batch batch{table_schema(table)};
+        uint64_t from = 0;
+        size_t fills = 0;
+        while (from != no_event) {
+          batch.clear();
+          auto res = g.fill(batch, table, from, 100);
+          REQUIRE(res);
+          REQUIRE(batch.num_rows() == res->rows);
+          rows += res->rows;
+          from = res->next;
+          REQUIRE(++fills < 10000);
+        }
+        covered += g.owned_before(cfg.num_events);
+      }
+      auto whole = make_gen({.num_events = cfg.num_events});
+      size_t expected = 0;
+      for (uint64_t n = 0; n < cfg.num_events; ++n)
+        expected += whole.kind(n) == table;
+      INFO(to_string(table));
+      CHECK(rows == expected);
+      CHECK(covered == cfg.num_events);
+    }
+  }
+  GIVEN("a pacing bound") {
+    auto g = make_gen({});
+    row_batch batch{table_schema(event_kind::bid)};
+    auto res = g.fill(batch, event_kind::bid, 0, 4096, 120);
+    REQUIRE(res);
+    THEN("only bids numbered below it are written") {
+      // Blocks 0 and 1 hold 92 bids below 100; 100..119 hold 16 more.
+      CHECK(res->rows == 92 + 16);
+      CHECK(res->next == 120);
+      CHECK(batch.col(5).value<int64_t>(res->rows - 1) <= g.nominal_time(119));
+    }
+  }
+}
