@@ -74,7 +74,7 @@ struct pow10_tables {
 
 // -- string pools -------------------------------------------------------------
 
-constexpr size_t extra_pool_bytes = 1 << 20;
+constexpr size_t extra_pool_bytes = 1 << 16;
 constexpr uint32_t email_pool = 1 << 14;
 constexpr uint32_t item_pool = 1 << 14;
 constexpr uint32_t description_pool = 1 << 12;
