@@ -50,8 +50,8 @@ uint32_t hi32(uint64_t r) noexcept {
 }
 
 /// 10^(6 x) for x in [0, 1) by three tables of 128 (7 bits of x each) and a
-/// first-order term for the rest: about 3 ns, where std::exp takes 15 and
-/// may differ between math libraries in the last bit.
+/// first-order term for the rest (relative error below 1e-10): about 3 ns
+/// per price, where std::exp takes 15.
 struct pow10_tables {
   double a[128], b[128], c[128];
   static constexpr double ln10_times_6 = 13.815510557964274; // 6 * ln(10)

@@ -568,3 +568,20 @@ SCENARIO("fill stops at the pacing bound and at the end", "[nexmark]") {
     }
   }
 }
+
+SCENARIO("prices are log-uniform between 1 and 10^6 dollars", "[nexmark]") {
+  auto g = make_gen({.seed = 9});
+  const double bids = 46000;
+  double below[3] = {0, 0, 0}; // below 10^1.5, 10^3, 10^4.5 dollars
+  for (uint64_t n = 0; n < 50000; ++n) {
+    if (g.kind(n) != event_kind::bid)
+      continue;
+    auto cents = static_cast<double>(g.make_bid(n).price);
+    for (int q = 0; q < 3; ++q)
+      below[q] += cents < 100.0 * std::pow(10.0, 1.5 * (q + 1));
+  }
+  for (int q = 0; q < 3; ++q) {
+    double p = 0.25 * (q + 1);
+    check_share("price quartile", below[q], p * bids, p * (1 - p) * bids);
+  }
+}
