@@ -214,15 +214,20 @@ statement parser::parse_statement() {
     if (peek().kind == token_kind::string) {
       st.option = option();
     } else {
-      // The SQL client's older form: SET key.path = value.
-      auto key = expect_name("after SET");
+      // The SQL client's older form: SET key.path = value (any words).
+      auto key_part = [&](std::string_view context) -> const token& {
+        if (peek().kind != token_kind::identifier &&
+            peek().kind != token_kind::quoted_identifier)
+          fail_expected("a key", context);
+        return next();
+      };
       auto& o = st.option;
-      o.key = key.name;
-      o.key_where = key.where;
+      const auto& first_part = key_part("after SET");
+      o.key = std::string{first_part.name()};
+      o.key_where = pos(first_part);
       while (accept(token_kind::dot)) {
-        auto part = expect_name("after '.' in the key");
         o.key += '.';
-        o.key += part.name;
+        o.key += key_part("after '.' in the key").name();
       }
       expect(token_kind::eq, "after the key of SET");
       const auto& v = next();

@@ -264,12 +264,15 @@ table_ref_ptr parser::parse_window_tvf(const token& table_kw) {
   node->input = expect_name("after TABLE");
   if (accept("PARTITION")) {
     expect("BY", "after PARTITION");
-    bool parens = accept(token_kind::lparen);
-    node->partition_keys.push_back(expect_name("after PARTITION BY"));
-    while (accept(token_kind::comma))
-      node->partition_keys.push_back(expect_name("in PARTITION BY"));
-    if (parens)
+    // One key, or several in parentheses (a comma ends the input table).
+    if (accept(token_kind::lparen)) {
+      node->partition_keys.push_back(expect_name("after PARTITION BY ("));
+      while (accept(token_kind::comma))
+        node->partition_keys.push_back(expect_name("in PARTITION BY"));
       expect(token_kind::rparen, "after the PARTITION BY keys");
+    } else {
+      node->partition_keys.push_back(expect_name("after PARTITION BY"));
+    }
   }
   expect(token_kind::comma, "after the input table of " + fn_name);
   expect("DESCRIPTOR", "for the time column of " + fn_name);
