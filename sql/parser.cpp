@@ -1,5 +1,6 @@
 #include "sql/parser.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "sql/lexer.hpp"
@@ -93,6 +94,15 @@ std::string parser::found(const token& t) {
   return result;
 }
 
+void parser::report(const token& at, std::string message, diag_code code) {
+  report(pos(at), std::move(message), code);
+}
+
+void parser::report(sql_position where, std::string message, diag_code code) {
+  diags_.push_back({std::move(where), code, std::move(message)});
+  statement_failed_ = true;
+}
+
 void parser::fail(const token& at, std::string message, diag_code code) const {
   fail(pos(at), std::move(message), code);
 }
@@ -151,12 +161,14 @@ std::vector<statement> parser::script() {
     if (accept(token_kind::semicolon))
       continue;
     auto start = pos_;
+    statement_failed_ = false;
     try {
       auto s = parse_statement();
       if (!at_end() && peek().kind != token_kind::semicolon)
         fail_expected("';'", "after the statement");
       accept(token_kind::semicolon);
-      result.push_back(std::move(s));
+      if (!statement_failed_)
+        result.push_back(std::move(s));
     } catch (parse_error& e) {
       // An unterminated string or comment already said why the script ends.
       if (!(lexical_errors && at_end()))
@@ -324,9 +336,9 @@ void parser::table_element(create_table_stmt& t) {
   const auto& first = peek();
   if (first.is("WATERMARK") && peek(1).is("FOR")) {
     if (t.watermark)
-      fail(first, "a table has one WATERMARK declaration; the first is at " +
-                      std::to_string(t.watermark->where.line) + ":" +
-                      std::to_string(t.watermark->where.column));
+      report(first, "a table has one WATERMARK declaration; the first is at " +
+                        std::to_string(t.watermark->where.line) + ":" +
+                        std::to_string(t.watermark->where.column));
     watermark_def w;
     w.where = pos(first);
     next();
@@ -334,19 +346,21 @@ void parser::table_element(create_table_stmt& t) {
     w.column = expect_name("after WATERMARK FOR");
     expect("AS", "after the watermark's time column");
     w.strategy = parse_expr();
-    t.watermark = std::move(w);
+    if (!t.watermark)
+      t.watermark = std::move(w);
     return;
   }
   auto primary_key = [&](sql_position where, std::vector<identifier> cols) {
     if (t.primary_key)
-      fail(where, "a table has one PRIMARY KEY; the first is at " +
-                      std::to_string(t.primary_key->where.line) + ":" +
-                      std::to_string(t.primary_key->where.column));
+      report(where, "a table has one PRIMARY KEY; the first is at " +
+                        std::to_string(t.primary_key->where.line) + ":" +
+                        std::to_string(t.primary_key->where.column));
     if (!accept("NOT"))
       fail_expected("NOT ENFORCED", "after PRIMARY KEY (Flink does not "
                                     "enforce primary keys)");
     expect("ENFORCED", "after NOT");
-    t.primary_key = primary_key_def{std::move(where), std::move(cols)};
+    if (!t.primary_key)
+      t.primary_key = primary_key_def{std::move(where), std::move(cols)};
   };
   if ((first.is("PRIMARY") && peek(1).is("KEY")) || first.is("CONSTRAINT")) {
     if (accept("CONSTRAINT"))
@@ -401,9 +415,14 @@ option_def parser::option() {
   expect(token_kind::eq, "after the option key");
   const auto& v = peek();
   if (v.kind == token_kind::integer || v.kind == token_kind::decimal ||
-      v.kind == token_kind::real || v.is("TRUE") || v.is("FALSE"))
-    fail(v, "option values are string literals: write '" + std::string{v.text} +
-                "'");
+      v.kind == token_kind::real || v.is("TRUE") || v.is("FALSE")) {
+    report(v, "option values are string literals: write '" +
+                  std::string{v.text} + "'");
+    const auto& t = next();
+    o.value = std::string{t.text};
+    o.value_where = pos(t);
+    return o;
+  }
   const auto& value = expect(token_kind::string, "for the option value");
   o.value = value.value;
   o.value_where = pos(value);
@@ -428,6 +447,11 @@ parsed_script parse_script(std::string_view text, const std::string& file) {
   auto tokens = lex(text, file, result.diagnostics);
   detail::parser p{std::move(tokens), file, result.diagnostics};
   result.statements = p.script();
+  // Lexical errors were found first; report everything in script order.
+  std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
+                   [](const sql_diagnostic& x, const sql_diagnostic& y) {
+                     return x.where.offset < y.where.offset;
+                   });
   return result;
 }
 
@@ -440,7 +464,8 @@ parsed_expression parse_expression(std::string_view text,
     auto e = p.parse_expr();
     if (!p.at_end())
       p.fail_expected("the end of the expression", "");
-    result.value = std::move(e);
+    if (result.diagnostics.empty())
+      result.value = std::move(e);
   } catch (detail::parse_error& e) {
     result.diagnostics.push_back(std::move(e.diagnostic));
   }

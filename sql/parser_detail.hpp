@@ -49,6 +49,14 @@ class parser {
   sql_position pos(const token& t) const;
 
   /// Throws a syntax error at `at`.
+  /// Reports an error that does not stop the parse (a type's parameter out
+  /// of range, a duplicate WATERMARK, ...): the statement goes on, so its
+  /// later errors are found too, and is left out of the result.
+  void report(const token& at, std::string message,
+              diag_code code = diag_code::syntax);
+  void report(sql_position where, std::string message,
+              diag_code code = diag_code::syntax);
+
   [[noreturn]] void fail(const token& at, std::string message,
                          diag_code code = diag_code::syntax) const;
   [[noreturn]] void fail(sql_position where, std::string message,
@@ -85,6 +93,7 @@ class parser {
   expr_ptr parse_case(const token& kw);
   expr_ptr parse_interval(const token& kw);
   time_unit parse_unit(bool interval);
+  void skip_type_parameters();
 
   // parser_query.cpp
   select_core parse_select();
@@ -100,6 +109,7 @@ class parser {
   const std::string& file_;
   std::vector<sql_diagnostic>& diags_;
   int depth_ = 0;
+  bool statement_failed_ = false;
 };
 
 /// A new expression node of `kind` at `where`.

@@ -379,11 +379,11 @@ expr_ptr parser::parse_interval(const token& kw) {
     node->text.insert(0, "-");
   node->unit = parse_unit(true);
   if (!is_interval_number(node->text, node->unit == time_unit::second))
-    fail(value, "expected a number in the INTERVAL literal, found " +
-                    found(value) +
-                    (node->unit == time_unit::second
-                         ? ""
-                         : " (only SECOND takes a fraction)"));
+    report(value, "expected a number in the INTERVAL literal, found " +
+                      found(value) +
+                      (node->unit == time_unit::second
+                           ? ""
+                           : " (only SECOND takes a fraction)"));
   if (peek().is("TO"))
     fail(peek(),
          "INTERVAL ... TO ... ranges are not supported: write "
@@ -412,11 +412,11 @@ time_unit parser::parse_unit(bool interval) {
     if (!t.is(word))
       continue;
     if (interval && unit > time_unit::day)
-      fail(t,
-           "INTERVAL in " + std::string{word} +
-               " is not supported: use MILLISECOND, SECOND, MINUTE, HOUR or "
-               "DAY",
-           diag_code::unsupported);
+      report(t,
+             "INTERVAL in " + std::string{word} +
+                 " is not supported: use MILLISECOND, SECOND, MINUTE, HOUR or "
+                 "DAY",
+             diag_code::unsupported);
     next();
     return unit;
   }
@@ -429,6 +429,20 @@ time_unit parser::parse_unit(bool interval) {
 }
 
 // -- types --------------------------------------------------------------------
+
+void parser::skip_type_parameters() {
+  // (n), (p, s), <T>, <a T, b U> of a type sluice does not know, nested.
+  if (peek().kind != token_kind::lparen && peek().kind != token_kind::lt)
+    return;
+  int depth = 0;
+  do {
+    auto k = next().kind;
+    if (k == token_kind::lparen || k == token_kind::lt)
+      ++depth;
+    else if (k == token_kind::rparen || k == token_kind::gt)
+      --depth;
+  } while (depth > 0 && !at_end() && peek().kind != token_kind::semicolon);
+}
 
 columnar::data_type parser::parse_type(sql_position& where) {
   const auto& t = peek();
@@ -480,34 +494,40 @@ columnar::data_type parser::parse_type(sql_position& where) {
     if (name == "CHARACTER")
       accept("VARYING");
     if (numbers(a, b, first, second) == 2)
-      fail(*second, name + " takes one length");
+      report(*second, name + " takes one length");
     if (first && (a < 1 || a > 2147483647))
-      fail(*first, name + " length must be between 1 and 2147483647, found " +
-                       std::string{first->text});
+      report(*first, name + " length must be between 1 and 2147483647, found " +
+                         std::string{first->text});
     result = columnar::string_type();
   } else if (name == "DECIMAL" || name == "DEC" || name == "NUMERIC") {
     a = 10;
     b = 0;
     numbers(a, b, first, second);
-    if (a < 1 || a > columnar::max_decimal_precision)
-      fail(*first, "DECIMAL precision must be between 1 and 38, found " +
-                       std::string{first->text});
-    if (b < 0 || b > a)
-      fail(*second, "DECIMAL scale must be between 0 and the precision (" +
-                        std::to_string(a) + "), found " +
-                        std::string{second->text});
+    // Errors in the parameters do not stop the parse: report and go on
+    // with the nearest valid type.
+    if (a < 1 || a > columnar::max_decimal_precision) {
+      report(*first, "DECIMAL precision must be between 1 and 38, found " +
+                         std::string{first->text});
+      a = a < 1 ? 1 : columnar::max_decimal_precision;
+    }
+    if (b < 0 || b > a) {
+      report(*second, "DECIMAL scale must be between 0 and the precision (" +
+                          std::to_string(a) + "), found " +
+                          std::string{second->text});
+      b = a;
+    }
     result = columnar::decimal_type(static_cast<uint8_t>(a),
                                     static_cast<uint8_t>(b));
   } else if (name == "TIMESTAMP") {
     a = 3;
     if (numbers(a, b, first, second) == 2)
-      fail(*second, "TIMESTAMP takes one precision");
+      report(*second, "TIMESTAMP takes one precision");
     if (a != 3)
-      fail(*first,
-           "TIMESTAMP(" + std::string{first->text} +
-               ") is not supported: sluice keeps milliseconds, use "
-               "TIMESTAMP(3)",
-           diag_code::unsupported);
+      report(*first,
+             "TIMESTAMP(" + std::string{first->text} +
+                 ") is not supported: sluice keeps milliseconds, use "
+                 "TIMESTAMP(3)",
+             diag_code::unsupported);
     if (peek().is("WITH") && (peek(1).is("LOCAL") || peek(1).is("TIME")))
       fail(peek(), "TIMESTAMP WITH TIME ZONE is not supported",
            diag_code::unsupported);
@@ -522,13 +542,15 @@ columnar::data_type parser::parse_type(sql_position& where) {
              name == "VARBINARY" || name == "ARRAY" || name == "MAP" ||
              name == "ROW" || name == "MULTISET" || name == "INTERVAL" ||
              name == "RAW") {
-    fail(t,
-         "type " + name + " is not supported: use " +
-             std::string{supported_types},
-         diag_code::unsupported);
+    report(t,
+           "type " + name + " is not supported: use " +
+               std::string{supported_types},
+           diag_code::unsupported);
+    skip_type_parameters();
   } else {
-    fail(t, "unknown type " + found(t) + ": expected " +
-                std::string{supported_types});
+    report(t, "unknown type " + found(t) + ": expected " +
+                  std::string{supported_types});
+    skip_type_parameters();
   }
   if (peek().is("NOT") && peek(1).is("NULL")) {
     next();

@@ -285,11 +285,11 @@ table_ref_ptr parser::parse_window_tvf(const token& table_kw) {
   if (n < min_args || n > max_args) {
     const auto& close = peek();
     if (close.kind == token_kind::rparen)
-      fail(fn_where,
-           fn_name + " takes " + std::string{what} +
-               " after DESCRIPTOR(...), " + "found " + std::to_string(n) +
-               " argument" + (n == 1 ? "" : "s"),
-           diag_code::bad_window);
+      report(fn_where,
+             fn_name + " takes " + std::string{what} +
+                 " after DESCRIPTOR(...), " + "found " + std::to_string(n) +
+                 " argument" + (n == 1 ? "" : "s"),
+             diag_code::bad_window);
   }
   expect(token_kind::rparen, "after the arguments of " + fn_name);
   expect(token_kind::rparen, "to close TABLE(");

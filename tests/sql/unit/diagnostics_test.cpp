@@ -134,3 +134,37 @@ TEST_CASE("diagnostic codes have names", "[sqldiag]") {
   CHECK(std::string{to_string(diag_code::sink_no_updates)} ==
         "sink_no_updates");
 }
+
+TEST_CASE("errors that leave the grammar intact do not stop the statement",
+          "[sqldiag]") {
+  std::string_view text = "CREATE TABLE t (c DECIMAL(39, 2), d TIMESTAMP(6), "
+                          "e FLOAT, f ARRAY<ROW<a INT>>, g INT,\n"
+                          "  WATERMARK FOR d AS d, WATERMARK FOR d AS d)\n"
+                          "  WITH ('n' = 42);\n"
+                          "SELECT * FROM TABLE(TUMBLE(TABLE t, "
+                          "DESCRIPTOR(d)));\n"
+                          "SELECT 1;";
+  auto result = parse_script(text, "s.sql");
+  std::vector<std::string> messages;
+  for (auto& d : result.diagnostics)
+    messages.push_back(std::to_string(d.where.line) + ":" +
+                       std::to_string(d.where.column) + " " + d.message);
+  CHECK(messages ==
+        std::vector<std::string>{
+            "1:27 DECIMAL precision must be between 1 and 38, found 39",
+            "1:47 TIMESTAMP(6) is not supported: sluice keeps milliseconds, "
+            "use TIMESTAMP(3)",
+            "1:53 type FLOAT is not supported: use BOOLEAN, INT, BIGINT, "
+            "DOUBLE, DECIMAL(p, s), VARCHAR, STRING or TIMESTAMP(3)",
+            "1:62 type ARRAY is not supported: use BOOLEAN, INT, BIGINT, "
+            "DOUBLE, DECIMAL(p, s), VARCHAR, STRING or TIMESTAMP(3)",
+            "2:25 a table has one WATERMARK declaration; the first is at 2:3",
+            "3:15 option values are string literals: write '42'",
+            "4:21 TUMBLE takes a size and an optional offset after "
+            "DESCRIPTOR(...), found 0 arguments"});
+  CHECK(result.diagnostics[1].code == diag_code::unsupported);
+  CHECK(result.diagnostics[6].code == diag_code::bad_window);
+  // Only the statement without errors is kept.
+  REQUIRE(result.statements.size() == 1);
+  CHECK(result.statements[0].where.line == 5);
+}
