@@ -38,7 +38,10 @@ struct identifier {
 enum class expr_kind : uint8_t {
   literal,    ///< literal, text, unit (interval)
   column_ref, ///< qualifier (empty when unqualified), name
-  call,       ///< name (upper case), args, distinct, star_arg (COUNT(*))
+  call,       ///< name (upper case), args, distinct, star_arg (COUNT(*));
+              ///< SUBSTRING(s FROM a FOR b) is SUBSTRING(s, a, b),
+              ///< POSITION(x IN s) is POSITION(x, s), TRIM([BOTH] c FROM s)
+              ///< is TRIM(s, c), LEADING: LTRIM(s, c), TRAILING: RTRIM(s, c)
   unary,      ///< op (neg, plus, not_), args[0]
   binary,     ///< op, args[0] op args[1]
   is_null,    ///< args[0] IS [NOT] NULL; negated

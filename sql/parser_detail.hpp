@@ -91,6 +91,7 @@ class parser {
   expr_ptr parse_primary();
   expr_ptr parse_call(const token& name);
   expr_ptr parse_case(const token& kw);
+  void trim_arguments(expr& node);
   expr_ptr parse_interval(const token& kw);
   time_unit parse_unit(bool interval);
   void skip_type_parameters();

@@ -328,10 +328,24 @@ expr_ptr parser::parse_call(const token& name_token) {
       peek(1).kind == token_kind::rparen) {
     next();
     node->star_arg = true;
+  } else if (node->name == "TRIM" && !node->distinct) {
+    trim_arguments(*node);
+  } else if (node->name == "POSITION" && !node->distinct) {
+    // POSITION(needle IN haystack): IN is the separator here.
+    node->args.push_back(parse_expr(prec_add));
+    expect("IN", "in POSITION");
+    node->args.push_back(parse_expr());
   } else if (peek().kind != token_kind::rparen || node->distinct) {
     node->args.push_back(parse_expr());
-    while (accept(token_kind::comma))
+    if (node->name == "SUBSTRING" && accept("FROM")) {
+      // SUBSTRING(s FROM start [FOR length]) = SUBSTRING(s, start, length)
       node->args.push_back(parse_expr());
+      if (accept("FOR"))
+        node->args.push_back(parse_expr());
+    } else {
+      while (accept(token_kind::comma))
+        node->args.push_back(parse_expr());
+    }
   }
   expect(token_kind::rparen, "after the arguments of " + node->name);
   if (peek().is("OVER"))
@@ -340,6 +354,37 @@ expr_ptr parser::parse_call(const token& name_token) {
     fail(peek(), "FILTER (WHERE ...) is not supported: use CASE WHEN",
          diag_code::unsupported);
   return node;
+}
+
+void parser::trim_arguments(expr& node) {
+  // TRIM([BOTH | LEADING | TRAILING] [characters] FROM s) or TRIM(s):
+  // TRIM(s [, characters]), LTRIM(...) or RTRIM(...).
+  bool mode = false;
+  if (peek().is("BOTH") || peek().is("LEADING") || peek().is("TRAILING")) {
+    mode = true;
+    if (peek().is("LEADING"))
+      node.name = "LTRIM";
+    else if (peek().is("TRAILING"))
+      node.name = "RTRIM";
+    next();
+  }
+  expr_ptr characters;
+  expr_ptr value;
+  if (mode) {
+    if (!peek().is("FROM"))
+      characters = parse_expr();
+    expect("FROM", "in TRIM");
+    value = parse_expr();
+  } else {
+    value = parse_expr();
+    if (accept("FROM")) {
+      characters = std::move(value);
+      value = parse_expr();
+    }
+  }
+  node.args.push_back(std::move(value));
+  if (characters)
+    node.args.push_back(std::move(characters));
 }
 
 expr_ptr parser::parse_case(const token& kw) {

@@ -160,6 +160,19 @@ TEST_CASE("column references and function calls", "[parser]") {
   CHECK(parse("IF(a > 1, 'x', 'y')") == "IF((> a 1), 'x', 'y')");
 }
 
+TEST_CASE("the standard forms of SUBSTRING, TRIM and POSITION", "[parser]") {
+  CHECK(parse("SUBSTRING(s FROM 2 FOR 3)") == "SUBSTRING(s, 2, 3)");
+  CHECK(parse("SUBSTRING(s FROM 2)") == "SUBSTRING(s, 2)");
+  CHECK(parse("SUBSTRING(s, 2, 3)") == "SUBSTRING(s, 2, 3)");
+  CHECK(parse("TRIM(s)") == "TRIM(s)");
+  CHECK(parse("TRIM(BOTH ' ' FROM s)") == "TRIM(s, ' ')");
+  CHECK(parse("TRIM(LEADING 'x' FROM s)") == "LTRIM(s, 'x')");
+  CHECK(parse("TRIM(TRAILING FROM s)") == "RTRIM(s)");
+  CHECK(parse("TRIM('x' FROM s)") == "TRIM(s, 'x')");
+  CHECK(parse("POSITION('a' IN s) > 0") == "(> POSITION('a', s) 0)");
+  CHECK(error_of("TRIM(LEADING 'x' s)") == "expected FROM in TRIM, found 's'");
+}
+
 TEST_CASE("CASE in both forms", "[parser]") {
   CHECK(parse("CASE WHEN a > 1 THEN 'big' WHEN a > 0 THEN 'small' END") ==
         "(CASE (WHEN (> a 1) 'big') (WHEN (> a 0) 'small'))");
