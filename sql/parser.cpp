@@ -160,6 +160,26 @@ std::vector<statement> parser::script() {
   while (!at_end()) {
     if (accept(token_kind::semicolon))
       continue;
+    // Flink's statement sets group INSERTs into one job; sluice runs each
+    // INSERT as its own job, so the grouping is read and dropped.
+    if (peek().is("EXECUTE") && peek(1).is("STATEMENT") && peek(2).is("SET") &&
+        peek(3).is("BEGIN")) {
+      pos_ += 4;
+      in_statement_set_ = true;
+      continue;
+    }
+    if (peek().is("BEGIN") && peek(1).is("STATEMENT") && peek(2).is("SET")) {
+      pos_ += 3;
+      in_statement_set_ = true;
+      continue;
+    }
+    if (in_statement_set_ && peek().is("END") &&
+        (peek(1).kind == token_kind::semicolon ||
+         peek(1).kind == token_kind::end)) {
+      next();
+      in_statement_set_ = false;
+      continue;
+    }
     auto start = pos_;
     statement_failed_ = false;
     try {

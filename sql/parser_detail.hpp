@@ -111,6 +111,7 @@ class parser {
   std::vector<sql_diagnostic>& diags_;
   int depth_ = 0;
   bool statement_failed_ = false;
+  bool in_statement_set_ = false;
 };
 
 /// A new expression node of `kind` at `where`.

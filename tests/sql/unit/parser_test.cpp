@@ -471,3 +471,20 @@ TEST_CASE("statement errors say what was expected and what was found",
   CHECK(error_of("CREATE VIEW v SELECT 1") ==
         "expected AS after the view's name, found 'SELECT'");
 }
+
+TEST_CASE("statement sets are read, their INSERTs kept one by one",
+          "[parser]") {
+  auto ss = parse_ok("EXECUTE STATEMENT SET BEGIN\n"
+                     "  INSERT INTO a SELECT * FROM t;\n"
+                     "  INSERT INTO b SELECT * FROM t;\n"
+                     "END;\n"
+                     "BEGIN STATEMENT SET;\n"
+                     "INSERT INTO c SELECT * FROM t;\n"
+                     "END;");
+  REQUIRE(ss.size() == 3);
+  CHECK(body<insert_stmt>(ss[0]).table.name == "a");
+  CHECK(body<insert_stmt>(ss[1]).table.name == "b");
+  CHECK(body<insert_stmt>(ss[2]).table.name == "c");
+  auto stray = parse_script("END;", "s.sql");
+  REQUIRE(stray.diagnostics.size() == 1);
+}
