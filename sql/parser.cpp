@@ -83,7 +83,10 @@ std::string parser::found(const token& t) {
     cut = true;
   }
   if (text.size() > 40) {
-    text = text.substr(0, 40);
+    size_t n = 40;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80)
+      --n; // do not split a UTF-8 character
+    text = text.substr(0, n);
     cut = true;
   }
   std::string result = "'";
@@ -283,6 +286,10 @@ statement parser::parse_statement() {
     s.body = std::move(e);
     return s;
   }
+  if (first.is("WITH"))
+    fail(first,
+         "WITH (common table expressions) is not supported: use CREATE VIEW",
+         diag_code::unsupported);
   if (first.is("SELECT") || first.kind == token_kind::lparen) {
     s.body = query_stmt{parse_query()};
     return s;

@@ -468,6 +468,16 @@ TEST_CASE("statement errors say what was expected and what was found",
   CHECK(error_of("SELECT FROM t") ==
         "expected a column or an expression in the SELECT list, found "
         "'FROM'");
+  CHECK(error_of("WITH x AS (SELECT 1) SELECT * FROM x") ==
+        "WITH (common table expressions) is not supported: use CREATE "
+        "VIEW");
+  CHECK(error_of("SELECT 'a_very_long_string_literal_\xC3\xA9\xC3\xA9\xC3\xA9_"
+                 "and_more' 'x'") == "expected ';' after the statement, found "
+                                     "''x''");
+  // 40 bytes would end inside the é: the excerpt stops before it.
+  CHECK(error_of("SELECT 1 '01234567890123456789012345678901234567\xC3\xA9'") ==
+        "expected ';' after the statement, found "
+        "''01234567890123456789012345678901234567...'");
   CHECK(error_of("CREATE VIEW v SELECT 1") ==
         "expected AS after the view's name, found 'SELECT'");
 }
