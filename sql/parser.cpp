@@ -140,6 +140,13 @@ parser::depth_guard::~depth_guard() {
   --self.depth_;
 }
 
+/// Widens `where` to end where `last` ends, when both are on one line.
+sql_position through(sql_position where, const token& last) {
+  if (last.span.line == where.line && last.span.offset >= where.offset)
+    where.length = last.span.offset + last.span.length - where.offset;
+  return where;
+}
+
 expr_ptr make_expr(expr_kind kind, sql_position where) {
   auto e = std::make_unique<expr>();
   e->kind = kind;

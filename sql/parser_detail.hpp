@@ -9,7 +9,8 @@
 #include "sql/token.hpp"
 
 /// The parser's internals, shared by parser.cpp (statements),
-/// parser_expr.cpp (expressions and types) and parser_query.cpp (queries).
+/// parser_expr.cpp (expressions), parser_type.cpp (type names) and
+/// parser_query.cpp (queries).
 /// Not for use outside sql/parser*.cpp.
 namespace sluice::sql::detail {
 
@@ -29,7 +30,7 @@ class parser {
   std::vector<statement> script();
   statement parse_statement();
 
-  // expressions and types (parser_expr.cpp)
+  // expressions (parser_expr.cpp) and types (parser_type.cpp)
   expr_ptr parse_expr(int min_precedence = 0);
   columnar::data_type parse_type(sql_position& where);
 
@@ -94,6 +95,8 @@ class parser {
   void trim_arguments(expr& node);
   expr_ptr parse_interval(const token& kw);
   time_unit parse_unit(bool interval);
+
+  // parser_type.cpp
   void skip_type_parameters();
 
   // parser_query.cpp
@@ -113,6 +116,9 @@ class parser {
   bool statement_failed_ = false;
   bool in_statement_set_ = false;
 };
+
+/// `where` widened to end where `last` ends, when both are on one line.
+sql_position through(sql_position where, const token& last);
 
 /// A new expression node of `kind` at `where`.
 expr_ptr make_expr(expr_kind kind, sql_position where);
