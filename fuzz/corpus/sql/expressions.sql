@@ -1,0 +1,14 @@
+/* every expression form */
+SET 'table.exec.state.ttl' = '1 h';
+EXPLAIN PLAN FOR
+SELECT DISTINCT t.*, -a * (b + c) % 7 AS x, a || 'it''s' || `quoted name`,
+  CASE WHEN a IS NULL THEN 0 WHEN a IS NOT NULL AND NOT b THEN 1 ELSE 2 END,
+  CASE k WHEN 'x' THEN TRUE ELSE FALSE END, NULL, 1e10, .5, 0.908,
+  CAST(a AS DECIMAL(38, 10) NOT NULL), CAST(b AS VARCHAR(10)), CAST(c AS TIMESTAMP(3)),
+  EXTRACT(HOUR FROM ts), DATE '2024-01-01', TIMESTAMP '2024-01-01 00:00:00.000',
+  INTERVAL '250' MILLISECOND, INTERVAL '1' DAY, CURRENT_TIMESTAMP, PROCTIME(),
+  a IN (1, 2), a NOT IN (3), a BETWEEN 1 AND 2, a NOT BETWEEN 1 AND 2,
+  url LIKE '%x%', url NOT LIKE 'a!%' ESCAPE '!', a <> b, a != b, a <= b, a >= b
+FROM t WHERE a > 0 OR b < 0;
+CREATE TEMPORARY VIEW v (a, b) AS SELECT a, b FROM t;
+INSERT INTO out (a) SELECT a FROM v;
