@@ -282,7 +282,7 @@ size_t encoded_size(const row_batch& b) noexcept {
     n += 4;
   for (size_t i = 0; i < b.num_columns(); ++i)
     n += column_size(b.col(i), s->fields[i].name, rows);
-  if (!b.kinds().empty())
+  if (!b.kinds().empty() && rows.n > 0)
     n += rows.n;
   return n;
 }
@@ -294,7 +294,7 @@ void encode(const row_batch& b, std::vector<char>& out) {
   writer w{out.data() + start};
   auto& s = b.row_schema();
   uint16_t flags = 0;
-  if (!b.kinds().empty())
+  if (!b.kinds().empty() && rows.n > 0)
     flags |= codec_has_kinds;
   if (s && s->rowtime >= 0)
     flags |= codec_has_rowtime;
@@ -348,11 +348,17 @@ caf::error decode_into(std::span<const char> in, row_batch& out) {
     return fail(corrupt("CRC mismatch"));
   if ((flags & ~(codec_has_kinds | codec_has_rowtime)) != 0)
     return fail(corrupt("unknown flags"));
+  // A receiver sizes per-row state by this count (even without columns).
+  if (rows > row_batch::max_rows)
+    return fail(corrupt("more rows than a batch may hold"));
   if (auto err = decode_columns(r, out, rows, ncols, flags))
     return fail(std::move(err));
   auto& kinds = codec_access::kinds(out);
   kinds.clear();
   if ((flags & codec_has_kinds) != 0) {
+    // The encoder sets the flag only with rows: one encoding per batch.
+    if (rows == 0)
+      return fail(corrupt("row kinds without rows"));
     const char* p = nullptr;
     if (!r.take(rows, p))
       return fail(corrupt("truncated row kinds"));

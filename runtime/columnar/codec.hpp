@@ -31,19 +31,21 @@ inline constexpr char codec_magic[4] = {'S', 'L', 'C', '1'};
 inline constexpr uint16_t codec_version = 1;
 
 /// Flags of the encoding's header.
-inline constexpr uint16_t codec_has_kinds = 1;   ///< a kind byte per row
+inline constexpr uint16_t codec_has_kinds =
+    1; ///< a kind byte per row (rows > 0)
 inline constexpr uint16_t codec_has_rowtime = 2; ///< the schema's rowtime
 
 /// Appends the encoding of `b`'s selected rows to `out` (one resize of
-/// `out`). Field names longer than 65,535 bytes are cut.
+/// `out`). Field names longer than 65,535 bytes are cut. At most
+/// `row_batch::max_rows` selected rows: `decode` refuses more.
 void encode(const row_batch& b, std::vector<char>& out);
 
 /// The number of bytes `encode` appends.
 size_t encoded_size(const row_batch& b) noexcept;
 
 /// Decodes one encoding (exactly `in`, nothing after the CRC): checks the
-/// magic, version, flags, every size and type byte, the CRC and the
-/// result's `well_formed`.
+/// magic, version, flags, the row count (at most `row_batch::max_rows`),
+/// every size and type byte, the CRC and the result's `well_formed`.
 caf::expected<row_batch> decode(std::span<const char> in);
 
 /// Decodes like `decode` into `out`, reusing the capacity of its columns

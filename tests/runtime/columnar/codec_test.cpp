@@ -239,3 +239,23 @@ TEST_CASE("decode_into reuses the receiver's batch", "[codec]") {
     CHECK(recv.well_formed());
   }
 }
+
+TEST_CASE("decode refuses more rows than a batch may hold", "[codec]") {
+  row_batch many{make_schema({})};
+  many.set_num_rows(row_batch::max_rows);
+  auto buf = encoded(many);
+  CHECK(decode(buf));
+  many.set_num_rows(row_batch::max_rows + 1);
+  CHECK_FALSE(decode(encoded(many)));
+}
+
+TEST_CASE("kinds of no selected rows are not written", "[codec]") {
+  auto b = every_type(10);
+  b.set_selection({});
+  auto buf = encoded(b);
+  auto back = decode(buf);
+  REQUIRE(back);
+  CHECK(back->num_rows() == 0);
+  CHECK(back->kinds().empty());
+  CHECK(encoded(*back) == buf);
+}
