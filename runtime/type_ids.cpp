@@ -2,6 +2,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "runtime/columnar/chunk.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/event_batch.hpp"
 #include "runtime/forward_request.hpp"
@@ -35,6 +36,9 @@ void register_types(caf::actor_system_config& cfg) {
       "std::vector<sluice::shard_actor>");
   cfg.add_message_type<topic_metadata>("sluice::topic_metadata");
   cfg.add_message_type<topic_actor>("sluice::topic_actor");
+  // SQL operators: rows between operator instances (issue 7).
+  cfg.add_message_type<row_batch_ptr>("sluice::row_batch_ptr");
+  cfg.add_message_type<stream_chunk>("sluice::stream_chunk");
   register_error_categories(cfg);
 }
 

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "runtime/atoms.hpp"
+#include "runtime/columnar/chunk.hpp"
 #include "runtime/lease.hpp"
 #include "runtime/type_ids.hpp"
 
@@ -54,6 +55,69 @@ SCENARIO("messages between actors survive serialization", "[type_ids]") {
         CHECK(l2.batches.events() == 4);
         CHECK(l2.epoch == 99);
         CHECK(l2.seqs == std::vector<uint64_t>({5, 6}));
+      }
+    }
+  }
+}
+
+SCENARIO("stream chunks between operators survive serialization",
+         "[type_ids][columnar]") {
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  auto round_trip = [&](const caf::message& in) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    auto tmp = in;
+    REQUIRE(!sink(tmp));
+    caf::message out;
+    caf::binary_deserializer source{sys, buf};
+    REQUIRE(!source(out));
+    return out;
+  };
+  GIVEN("a chunk with rows (a selection, a NULL, a kind) and a marker "
+        "without rows") {
+    using namespace sluice::columnar;
+    row_batch b{make_schema({{"k", int64_type()}, {"s", string_type()}}, -1)};
+    for (int64_t i = 0; i < 5; ++i) {
+      b.col(0).push(i);
+      i == 3 ? b.col(1).push_null()
+             : b.col(1).push_str("v" + std::to_string(i));
+    }
+    b.set_kind(4, row_kind::update_after);
+    b.set_selection({1, 3, 4});
+    stream_chunk full;
+    full.producer = 3;
+    full.port = 1;
+    full.watermark = 1234;
+    full.rows = make_row_batch_ptr(b);
+    stream_chunk marker;
+    marker.flags = chunk_end;
+    marker.watermark = max_timestamp;
+    WHEN("they are written and read back with CAF's binary format") {
+      auto m1 = round_trip(caf::make_message(full));
+      auto m2 = round_trip(caf::make_message(marker));
+      auto m3 = round_trip(caf::make_message(full.rows));
+      THEN("the copies carry the same rows and fields") {
+        REQUIRE(m1.match_elements<stream_chunk>());
+        auto& c1 = m1.get_as<stream_chunk>(0);
+        CHECK(c1.producer == 3);
+        CHECK(c1.port == 1);
+        CHECK(c1.flags == 0);
+        CHECK(c1.watermark == 1234);
+        REQUIRE(c1.rows.ptr);
+        CHECK(c1.rows.rows() == 3);
+        CHECK(equal_rows(*c1.rows.ptr, b));
+        CHECK_FALSE(c1.rows.ptr->col(1).valid(1));
+        CHECK(c1.rows.ptr->kind(2) == row_kind::update_after);
+        REQUIRE(m2.match_elements<stream_chunk>());
+        auto& c2 = m2.get_as<stream_chunk>(0);
+        CHECK(c2.flags == chunk_end);
+        CHECK(c2.watermark == max_timestamp);
+        CHECK_FALSE(c2.rows.ptr);
+        REQUIRE(m3.match_elements<row_batch_ptr>());
+        CHECK(equal_rows(*m3.get_as<row_batch_ptr>(0).ptr, b));
       }
     }
   }
