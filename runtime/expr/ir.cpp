@@ -284,6 +284,13 @@ std::string to_string(const tree& t, const std::vector<std::string>& names) {
   return out;
 }
 
+std::string to_string(const tree& t, const columnar::schema& in) {
+  std::vector<std::string> names;
+  for (auto& f : in.fields)
+    names.push_back(f.name);
+  return to_string(t, names);
+}
+
 bool well_formed(const tree& t) noexcept {
   if (t.root >= t.nodes.size())
     return false;

@@ -11,6 +11,7 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/none.hpp>
 
+#include "runtime/columnar/schema.hpp"
 #include "runtime/columnar/types.hpp"
 
 /// The expression IR: typed expressions as flat, serializable trees.
@@ -139,9 +140,13 @@ typename Inspector::result_type inspect(Inspector& f, tree& x) {
   return f(caf::meta::type_name("expr_tree"), x.nodes, wire, x.root, load);
 }
 
-/// Renders a tree for --explain: `(0.908 * price)`, `MOD(auction, 123) = 0`.
-/// Column references use the names of `in` (`$i` if out of range).
+/// Renders a tree for --explain: `(0.908 * price)`,
+/// `(MOD(auction, 123) = 0)`. Column i is `names[i]` (`$i` if out of
+/// range).
 std::string to_string(const tree& t, const std::vector<std::string>& names);
+
+/// Renders a tree with the column names of `in`.
+std::string to_string(const tree& t, const columnar::schema& in);
 
 /// Checks the structure of a tree (indices in range, arities of the fixed
 /// ops, no cycles): true when it can be compiled.

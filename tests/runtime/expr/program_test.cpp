@@ -757,6 +757,8 @@ TEST_CASE("expression trees travel through CAF and render", "[expr]") {
   CHECK(
       to_string(t, {"price", "url"}) ==
       "(((0.908 * price) > 1267650600228229401496703205376) AND url LIKE 'x')");
+  auto in = columnar::make_schema({{"price", i64}, {"url", str}});
+  CHECK(to_string(t, *in) == to_string(t, {"price", "url"}));
   std::vector<char> buf;
   caf::binary_serializer sink{nullptr, buf};
   REQUIRE(!sink(t));
