@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "runtime/expr/kernel_util.hpp"
 #include "runtime/expr/program.hpp"
 
@@ -294,6 +296,13 @@ const column* program::run_in(step& st, const columnar::row_batch& in,
 const columnar::column& program::eval(const columnar::row_batch& in,
                                       rows_t rows, eval_context& ctx) {
   ctx.batch_rows = in.num_rows();
+  // Kernels write string results in row order: sort a selection that is
+  // not (a selection in another order still selects the same rows).
+  if (!std::is_sorted(rows.begin(), rows.end())) {
+    sorted_.assign(rows.begin(), rows.end());
+    std::sort(sorted_.begin(), sorted_.end());
+    rows = sorted_;
+  }
   return *run(root_, in, rows, ctx);
 }
 

@@ -39,7 +39,8 @@ class program {
   const columnar::column& eval(const columnar::row_batch& in,
                                eval_context& ctx);
 
-  /// Evaluates over `rows` of `in` (ascending physical indices).
+  /// Evaluates over `rows` of `in` (physical indices; evaluated in
+  /// ascending order).
   const columnar::column& eval(const columnar::row_batch& in,
                                std::span<const uint32_t> rows,
                                eval_context& ctx);
@@ -105,6 +106,7 @@ class program {
   bool deterministic_ = true;
   std::vector<uint32_t> all_rows_;
   std::vector<uint32_t> keep_;
+  std::vector<uint32_t> sorted_;
 };
 
 } // namespace sluice::expr

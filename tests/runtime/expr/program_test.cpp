@@ -342,6 +342,14 @@ SCENARIO("a selection limits what is evaluated", "[expr]") {
   CHECK(ctx.errors == 0); // rows 0 and 2 divide by zero but are not active
 }
 
+SCENARIO("a selection out of order still gives each row its value", "[expr]") {
+  auto b = rows{}.col("s", str, {s("a"), s("b"), s("c")}).batch();
+  b.set_selection({2, 0});
+  tree t;
+  t.root = t.add_call("UPPER", {}, {t.add_column(0, str)});
+  CHECK(eval(t, b) == V{"C", "A"});
+}
+
 SCENARIO("IS NULL, IN and BETWEEN", "[expr]") {
   auto b = rows{}.col("a", i64, {i(1), i(5), S::value_type{}, i(9)}).batch();
   tree isn;
