@@ -27,7 +27,8 @@ int64_t as_i64(const scalar& v) {
   return 0;
 }
 
-// Fills `out` with `n` copies of the literal `v` of type out.type().
+} // namespace
+
 void fill_literal(const scalar& v, column& out, size_t n) {
   out.clear();
   auto& t = out.type();
@@ -89,7 +90,29 @@ void fill_literal(const scalar& v, column& out, size_t n) {
   }
 }
 
-} // namespace
+scalar read_cell(const column& c, size_t i) {
+  if (!c.valid(i))
+    return std::monostate{};
+  switch (c.type().id) {
+  case type_id::boolean:
+    return c.values<uint8_t>()[i] != 0;
+  case type_id::int32:
+    return int64_t{c.values<int32_t>()[i]};
+  case type_id::int64:
+  case type_id::timestamp:
+  case type_id::interval_ms:
+    return c.values<int64_t>()[i];
+  case type_id::float64:
+    return c.values<double>()[i];
+  case type_id::decimal:
+    return c.values<int128>()[i];
+  case type_id::string:
+    return std::string{c.str(i)};
+  case type_id::null_type:
+    break;
+  }
+  return std::monostate{};
+}
 
 const column* program::run_literal(step& st, eval_context& ctx) {
   if (st.literal_rows != ctx.batch_rows) {

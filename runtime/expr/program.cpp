@@ -1,5 +1,7 @@
 #include "runtime/expr/program.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "runtime/expr/kernels.hpp"
@@ -49,11 +51,37 @@ struct program::compiler {
       return type_error(fmt::format("cannot cast {} to {}",
                                     columnar::to_string(from.id),
                                     columnar::to_string(to)));
+    auto type = with_nullable(to, from.nullable || to.nullable);
+    if (p.steps_[s].kind == op::literal)
+      if (auto folded = fold(s, k, type))
+        return *folded;
     step st;
     st.kind = op::cast;
-    st.type = with_nullable(to, from.nullable || to.nullable);
+    st.type = type;
     st.args = {s};
     st.kernel = std::move(k);
+    return add(std::move(st));
+  }
+
+  /// A cast of a literal, done once here: a literal of the target type.
+  /// Not when the cast fails: then each row counts its error.
+  std::optional<uint32_t> fold(uint32_t s, const kernel_fn& k,
+                               const data_type& type) {
+    auto& lit = p.steps_[s];
+    columnar::column one{lit.type};
+    columnar::column out{type};
+    eval_context ctx;
+    ctx.batch_rows = 1;
+    fill_literal(lit.literal, one, 1);
+    const columnar::column* args[] = {&one};
+    uint32_t row = 0;
+    k(args, std::span<const uint32_t>{&row, 1}, out, ctx);
+    if (ctx.errors != 0 || out.size() != 1)
+      return std::nullopt;
+    step st;
+    st.kind = op::literal;
+    st.type = type;
+    st.literal = read_cell(out, 0);
     return add(std::move(st));
   }
 

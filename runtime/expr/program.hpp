@@ -14,6 +14,14 @@
 
 namespace sluice::expr {
 
+/// Fills `out` with `n` copies of the literal `v` as out.type() (an
+/// int128 is a DECIMAL's scaled value; an integer in a DECIMAL column is
+/// scaled here).
+void fill_literal(const scalar& v, columnar::column& out, size_t n);
+
+/// Row `i` of `c` as a literal.
+scalar read_cell(const columnar::column& c, size_t i);
+
 /// A compiled expression: one step per node, each writing a scratch column
 /// a batch at a time (one kernel call per step per batch).
 ///
