@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
 
 namespace sluice::test {
@@ -109,9 +110,6 @@ class relay_cluster {
   std::atomic<bool> writing_{false};
   std::atomic<int64_t> written_{0};
 };
-
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-uint16_t free_port();
 
 /// Counts what a list of delivered numbers holds against 0..n-1.
 struct delivery_check {
