@@ -233,15 +233,17 @@ SCENARIO("a file store says why free space is short: the next batches would "
   auto free_now =
       static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
   REQUIRE(free_now > (int64_t{8} << 20));
-  // More free space than min_free_space, but not enough for 4 MiB more.
+  // More free space than min_free_space, but not enough for 32 MiB more
+  // (the margin leaves room for other processes freeing up to 30 MiB on
+  // the same disk meanwhile).
   cfg.min_free_space = free_now - (int64_t{2} << 20);
   auto store = open_store(cfg);
   std::string why;
-  REQUIRE_FALSE(store->has_room(4 << 20, why));
+  REQUIRE_FALSE(store->has_room(32 << 20, why));
   THEN("the message states the free space, the reserve and the limit as "
        "they are") {
     CHECK_THAT(why, Catch::Contains("free; writing the next batches (up to "
-                                    "4.0 MiB) would leave") &&
+                                    "32.0 MiB) would leave") &&
                         Catch::Contains("below min_free_space"));
     CHECK_THAT(why, !Catch::Contains("free, below"));
   }
