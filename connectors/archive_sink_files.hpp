@@ -9,6 +9,7 @@
 #include <caf/expected.hpp>
 
 #include "runtime/event_batch.hpp"
+#include "runtime/json_text.hpp"
 
 namespace sluice {
 
@@ -26,14 +27,6 @@ struct archive_recovery {
   int64_t cut_bytes = 0;      ///< bytes after the last complete frame
   bool skipped = false;       ///< locked: another sink still writes it
 };
-
-/// Appends `s` as a JSON string (with its quotes) to `out`. Quotes,
-/// backslashes and control characters are escaped (`\n`, `\t`, ...,
-/// `\u00XX`); valid UTF-8 is copied as it is; each byte of invalid UTF-8
-/// becomes `\u00XX` of its value. Valid text never yields `\u0080` to
-/// `\u00ff` as escapes, so those always stand for one raw byte and the
-/// original bytes can be restored.
-void append_json_string(std::string_view s, std::string& out);
 
 /// Appends event `i` of `batch` as one JSON line with time `ts_ms`:
 /// `{"ts":MS,"body":"...","headers":{"k":"v",...}}`.

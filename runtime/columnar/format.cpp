@@ -286,46 +286,6 @@ void append_csv_row(const row_batch& b, size_t row, std::string& out,
   }
 }
 
-void append_json_string(std::string_view s, std::string& out) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (auto ch : s) {
-    auto u = static_cast<unsigned char>(ch);
-    switch (ch) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    case '\b':
-      out += "\\b";
-      break;
-    case '\f':
-      out += "\\f";
-      break;
-    default:
-      if (u < 0x20) {
-        out += "\\u00";
-        out += hex[u >> 4];
-        out += hex[u & 15];
-      } else {
-        out += ch;
-      }
-    }
-  }
-  out += '"';
-}
-
 void append_json_value(const column& c, size_t row, std::string& out) {
   if (!c.valid(row) || c.type().id == type_id::null_type) {
     out += "null";

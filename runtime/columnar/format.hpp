@@ -11,6 +11,7 @@
 #include "runtime/columnar/column.hpp"
 #include "runtime/columnar/row_batch.hpp"
 #include "runtime/columnar/types.hpp"
+#include "runtime/json_text.hpp"
 
 /// Values as text (CSV, print, JSON, late rows, test files) and text as
 /// values (CSV and JSON sources, test files). Times are UTC.
@@ -72,8 +73,8 @@ void append_csv_field(std::string_view text, std::string& out,
 void append_csv_row(const row_batch& b, size_t row, std::string& out,
                     char delimiter = ',', char quote = '"');
 
-/// Appends `s` as a JSON string literal (quotes included).
-void append_json_string(std::string_view s, std::string& out);
+/// Appends `s` as a JSON string literal (quotes included; runtime/json_text).
+using sluice::append_json_string;
 
 /// Appends value `row` of `c` as JSON: numbers and booleans bare,
 /// DECIMAL as a number, strings, timestamps and intervals quoted, `null`.
