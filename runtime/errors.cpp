@@ -16,6 +16,7 @@ constexpr auto channel_category = caf::atom("channel");
 constexpr auto config_category = caf::atom("config");
 constexpr auto supervisor_category = caf::atom("supervisor");
 constexpr auto topic_category = caf::atom("topic");
+constexpr auto sql_category = caf::atom("sql");
 
 std::string render(caf::atom_value category, uint8_t code) {
   if (category == connector_category)
@@ -28,6 +29,8 @@ std::string render(caf::atom_value category, uint8_t code) {
     return to_string(static_cast<supervisor_errc>(code));
   if (category == topic_category)
     return to_string(static_cast<topic_errc>(code));
+  if (category == sql_category)
+    return to_string(static_cast<sql_errc>(code));
   if (category == caf::atom("system"))
     return caf::to_string(static_cast<caf::sec>(code));
   // How an actor ended: a peer node's death is remote_link_unreachable.
@@ -142,6 +145,30 @@ caf::error make_error(topic_errc x) {
 
 // End of topics.
 
+// The SQL engine (issue 7).
+
+std::string to_string(sql_errc x) {
+  switch (x) {
+  case sql_errc::invalid_script:
+    return "invalid SQL script";
+  case sql_errc::bad_plan:
+    return "bad job plan";
+  case sql_errc::protocol:
+    return "operator protocol violation";
+  case sql_errc::state_limit:
+    return "operator state limit exceeded";
+  case sql_errc::eval_error:
+    return "expression evaluation error";
+  }
+  return "unknown SQL error";
+}
+
+caf::error make_error(sql_errc x) {
+  return {static_cast<uint8_t>(x), sql_category};
+}
+
+// End of the SQL engine.
+
 caf::error make_error(connector_errc x) {
   return {static_cast<uint8_t>(x), connector_category};
 }
@@ -170,6 +197,11 @@ bool is_permanent(const caf::error& err) {
   if (!err)
     return false;
   if (err.category() == config_category)
+    return true;
+  // A script or plan that is wrong stays wrong on the next start.
+  if (err.category() == sql_category &&
+      (err.code() == static_cast<uint8_t>(sql_errc::invalid_script) ||
+       err.code() == static_cast<uint8_t>(sql_errc::bad_plan)))
     return true;
   auto& ctx = err.context();
   return ctx.match_elements<std::string, caf::atom_value>() &&
@@ -212,7 +244,7 @@ std::string describe(const caf::error& err) {
 
 void register_error_categories(caf::actor_system_config& cfg) {
   for (auto category : {connector_category, channel_category, config_category,
-                        supervisor_category, topic_category})
+                        supervisor_category, topic_category, sql_category})
     cfg.add_error_category(category, [](uint8_t code, caf::atom_value cat,
                                         const caf::message& ctx) {
       auto s = render(cat, code);

@@ -68,6 +68,22 @@ caf::error make_error(topic_errc x);
 
 // End of topics.
 
+// The SQL engine (issue 7).
+
+/// Errors of SQL scripts, their plans and running jobs.
+enum class sql_errc : uint8_t {
+  invalid_script = 1, ///< a script with lexical, syntax or semantic errors
+  bad_plan,           ///< a job description the engine refuses (validate)
+  protocol,           ///< a message that breaks an operator protocol
+  state_limit,        ///< an operator's state outgrew sluice.state.max-bytes
+  eval_error,         ///< an expression that cannot run (not a per-row error)
+};
+
+std::string to_string(sql_errc x);
+caf::error make_error(sql_errc x);
+
+// End of the SQL engine.
+
 std::string to_string(connector_errc x);
 std::string to_string(channel_errc x);
 std::string to_string(config_errc x);
@@ -80,9 +96,10 @@ caf::error make_error(supervisor_errc x);
 
 /// The project's error code enums.
 template <class E>
-concept sluice_errc = std::is_same_v<E, connector_errc> ||
-    std::is_same_v<E, channel_errc> || std::is_same_v<E, config_errc> ||
-    std::is_same_v<E, supervisor_errc> || std::is_same_v<E, topic_errc>;
+concept sluice_errc =
+    std::is_same_v<E, connector_errc> || std::is_same_v<E, channel_errc> ||
+    std::is_same_v<E, config_errc> || std::is_same_v<E, supervisor_errc> ||
+    std::is_same_v<E, topic_errc> || std::is_same_v<E, sql_errc>;
 
 template <sluice_errc E>
 caf::error make_error(E code, std::string context) {

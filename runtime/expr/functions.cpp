@@ -10,7 +10,7 @@
 namespace sluice::expr {
 
 caf::error type_error(std::string message) {
-  return make_error(config_errc::invalid, std::move(message));
+  return make_error(sql_errc::invalid_script, std::move(message));
 }
 
 caf::error signature_error(std::string_view name, std::string_view expected,

@@ -39,3 +39,16 @@ TEST_CASE("how an actor ended reads as words, not a number", "[errors]") {
       caf::make_error(caf::exit_reason::remote_link_unreachable));
   CHECK(text == "remote_link_unreachable");
 }
+
+TEST_CASE("SQL errors: a wrong script or plan is permanent, a running "
+          "job's trouble is not",
+          "[errors]") {
+  auto bad = make_error(sql_errc::invalid_script, "q.sql:3:7: unknown column");
+  CHECK(is_permanent(bad));
+  CHECK(describe(bad) == "invalid SQL script: q.sql:3:7: unknown column");
+  CHECK(is_permanent(make_error(sql_errc::bad_plan)));
+  CHECK(!is_permanent(make_error(sql_errc::state_limit, "window_agg#2")));
+  CHECK(!is_permanent(make_error(sql_errc::protocol)));
+  CHECK(describe(make_error(sql_errc::eval_error)) ==
+        "expression evaluation error");
+}

@@ -1,0 +1,123 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "connectors/source_connector.hpp"
+#include "runtime/columnar/row_batch.hpp"
+#include "runtime/columnar/schema.hpp"
+#include "runtime/columnar/types.hpp"
+#include "runtime/job/connector_info.hpp"
+#include "runtime/metrics.hpp"
+#include "runtime/options.hpp"
+
+/// Table connectors: what SQL jobs read rows from and write rows to
+/// (`CREATE TABLE ... WITH ('connector' = 'NAME', ...)`). They speak
+/// columnar row batches; the collection tier's event connectors
+/// (source_connector.hpp, sink_connector.hpp) speak event batches.
+namespace sluice {
+
+/// What a table connector learns about the table instance it serves.
+struct table_context {
+  std::string name;            ///< the table's name in the script
+  columnar::schema_ptr schema; ///< the physical columns it fills or reads
+  uint32_t split = 0;          ///< this instance of a parallel scan
+  uint32_t splits = 1;         ///< how many instances read the table
+  std::shared_ptr<component_metrics> metrics; ///< never null
+  /// Where rows that do not parse go; empty: `<table>.dead-letter` in the
+  /// working directory.
+  std::string dead_letter_path;
+};
+
+/// The outside world behind a scan instance.
+///
+/// The scan calls `poll` whenever its output has credit, never from two
+/// threads at once; `poll` must not block for more than a few milliseconds.
+/// A bounded source returns `finished` at the end of its input: the scan then
+/// moves its watermark to the end of time, every window fires and the job
+/// ends. A row that does not parse is counted (`errors` of the metrics),
+/// written to the dead-letter file with its position and the reason, and
+/// left out; `poll` goes on with the next row.
+class table_source {
+ public:
+  virtual ~table_source() = default;
+
+  /// Opens the input (files, generator state). An error here fails the
+  /// scan instance and, with it, the job.
+  virtual caf::error open() = 0;
+
+  /// Appends up to `max_rows` rows to `out`, whose schema is the context's.
+  virtual caf::expected<poll_status> poll(columnar::row_batch& out,
+                                          size_t max_rows) = 0;
+
+  /// How many instances can read this table in parallel (nexmark: any;
+  /// filesystem: one per file). The scan runs min(parallelism, this).
+  virtual uint32_t max_splits() const { return 1; }
+
+  /// Where the source stands (offsets), for checkpoints; empty if none.
+  virtual std::string progress() const { return {}; }
+
+  /// Event time the connector vouches for on its own (a generator's clock,
+  /// a test source's watermark steps); the scan sends the larger of this
+  /// and the table's WATERMARK expression.
+  virtual int64_t source_watermark() const { return columnar::min_timestamp; }
+
+  virtual void close() {}
+};
+
+/// The outside world behind a sink instance.
+class table_sink {
+ public:
+  virtual ~table_sink() = default;
+
+  virtual caf::error open() = 0;
+
+  /// Writes the active rows of `rows`; `rows.kind(i)` says insert, update
+  /// or delete (a sink that does not accept updates never sees anything
+  /// but inserts: the analyzer refuses such a job).
+  virtual caf::error write(const columnar::row_batch& rows) = 0;
+
+  /// Makes what was written durable or visible (end of a batch of writes).
+  virtual caf::error flush() { return {}; }
+
+  /// Called periodically (about every 100 ms) for time-based flushing.
+  virtual caf::error tick() { return {}; }
+
+  virtual void close() {}
+};
+
+using table_source_ptr = std::unique_ptr<table_source>;
+using table_sink_ptr = std::unique_ptr<table_sink>;
+
+/// How to build a table source of one connector type.
+struct table_source_type {
+  std::string name;
+  std::string help;
+  bool blocking = true; ///< false: never blocks (runs on the shared pool)
+  std::vector<option_spec> options;
+  std::function<caf::expected<table_source_ptr>(const table_context&,
+                                                const sluice::options&)>
+      make;
+};
+
+/// How to build a table sink of one connector type.
+struct table_sink_type {
+  std::string name;
+  std::string help;
+  bool blocking = true;
+  bool accepts_updates = false; ///< takes +U/-U/-D rows (upsert streams)
+  std::vector<option_spec> options;
+  std::function<caf::expected<table_sink_ptr>(const table_context&,
+                                              const sluice::options&)>
+      make;
+};
+
+} // namespace sluice
