@@ -1,7 +1,9 @@
 #include "actors/shard.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <system_error>
@@ -9,9 +11,11 @@
 #include <vector>
 
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "runtime/atoms.hpp"
 #include "runtime/consumer_offsets.hpp"
@@ -27,6 +31,25 @@ namespace {
 using shard_impl_actor = shard_actor::extend<
     caf::reacts_to<sync_atom>, caf::reacts_to<wake_atom, uint64_t>,
     caf::reacts_to<retention_atom>, caf::reacts_to<flush_atom>>;
+
+/// Runs a shard's fdatasyncs on a thread of its own, so the shard appends
+/// while the disk writes back (pipelined group commit).
+///
+/// - `(sync_atom, int fd)` -> `int`: syncs `fd` with the shard's
+///   `sync_data`, closes it and answers 0, or the errno of the failure.
+using syncer_actor =
+    caf::typed_actor<caf::replies_to<sync_atom, int>::with<int>>;
+
+syncer_actor::behavior_type syncer_impl(syncer_actor::pointer,
+                                        int (*sync_data)(int)) {
+  return {
+      [sync_data](sync_atom, int fd) -> int {
+        int rc = sync_data(fd) == 0 ? 0 : (errno != 0 ? errno : EIO);
+        ::close(fd);
+        return rc;
+      },
+  };
+}
 
 /// The longest a fetch is held.
 constexpr int64_t max_wait_ms = 60'000;
@@ -63,6 +86,10 @@ struct shard_state {
   std::map<uint64_t, waiting_fetch> waiting; ///< by id
   uint64_t next_wait_id = 1;
   bool sync_scheduled = false;
+  /// The thread that runs the fdatasyncs (spawned at the first sync).
+  syncer_actor syncer;
+  /// When the sync in flight (or the last one) began.
+  std::chrono::steady_clock::time_point sync_started;
   bool flush_scheduled = false;
   bool stopping = false;
   /// This shard's share of the topic's gauges, as last added.
@@ -113,6 +140,10 @@ struct shard_state {
   /// the final stats line shows them.
   void close() {
     flush_offsets();
+    if (syncer) {
+      caf::anon_send_exit(syncer, caf::exit_reason::user_shutdown);
+      syncer = nullptr;
+    }
     if (log) {
       log->close();
       log.reset();
@@ -203,19 +234,10 @@ void fail(shard_ptr self, caf::error err) {
   self->quit(std::move(err));
 }
 
-/// One group commit: syncs, then answers the appends it made durable and
-/// the fetches waiting for them.
-void sync_now(shard_ptr self) {
+/// Answers the appends `durable_end` covers now and the fetches waiting
+/// for them.
+void answer_durable(shard_ptr self) {
   auto& st = self->state;
-  st.sync_scheduled = false;
-  if (!st.log)
-    return;
-  if (auto err = st.log->sync()) {
-    fail(self, make_error(topic_errc::io_error,
-                          "shard " + st.cfg.name +
-                              ": sync failed: " + describe(err)));
-    return;
-  }
   auto durable = st.log->durable_end();
   auto done = [&](pending_append& p) {
     if (p.need > durable)
@@ -229,18 +251,93 @@ void sync_now(shard_ptr self) {
   st.update_gauges();
 }
 
+/// One group commit on the shard's own thread (at stop): syncs, then
+/// answers the appends it made durable and the fetches waiting for them.
+void sync_blocking(shard_ptr self) {
+  auto& st = self->state;
+  st.sync_scheduled = false;
+  if (!st.log)
+    return;
+  if (auto err = st.log->sync()) {
+    fail(self, make_error(topic_errc::io_error,
+                          "shard " + st.cfg.name +
+                              ": sync failed: " + describe(err)));
+    return;
+  }
+  answer_durable(self);
+}
+
+void schedule_sync(shard_ptr self);
+
+/// The sync in flight came back: answers what it made durable, and starts
+/// the next when appends came meanwhile.
+void sync_done(shard_ptr self, const log_sync& s, int rc) {
+  auto& st = self->state;
+  if (!st.log)
+    return; // stopped meanwhile: the stop synced everything itself
+  if (auto err = st.log->end_sync(s, rc == 0)) {
+    auto why = rc != 0 ? std::string{std::strerror(rc)} : describe(err);
+    fail(self, make_error(topic_errc::io_error,
+                          "shard " + st.cfg.name + ": sync failed: " + why));
+    return;
+  }
+  answer_durable(self);
+  if (!st.pending.empty())
+    schedule_sync(self);
+}
+
+/// One group commit, pipelined: hands the fdatasync of every append so far
+/// to the syncer and returns; appends go on meanwhile and wait for the next
+/// one. At most one sync is in flight.
+void start_sync(shard_ptr self) {
+  auto& st = self->state;
+  st.sync_scheduled = false;
+  if (!st.log || st.log->sync_in_flight())
+    return; // sync_done schedules the next
+  auto s = st.log->begin_sync();
+  if (!s) {
+    fail(self, make_error(topic_errc::io_error,
+                          "shard " + st.cfg.name +
+                              ": sync failed: " + describe(s.error())));
+    return;
+  }
+  if (!*s) {
+    answer_durable(self);
+    return;
+  }
+  if (!st.syncer)
+    st.syncer = self->spawn<caf::detached>(syncer_impl, st.cfg.log.sync_data);
+  st.sync_started = std::chrono::steady_clock::now();
+  auto ticket = **s;
+  self->request(st.syncer, caf::infinite, sync_atom::value, ticket.files.fd)
+      .then([self, ticket](int rc) { sync_done(self, ticket, rc); },
+            [self, ticket](caf::error& err) {
+              // The syncer is gone: whether the data reached the disk is
+              // unknown, so the sync counts as failed.
+              self->state.log_error("lost its syncer", err);
+              sync_done(self, ticket, EIO);
+            });
+}
+
 void schedule_sync(shard_ptr self) {
   auto& st = self->state;
   if (st.sync_scheduled)
     return;
   st.sync_scheduled = true;
-  // After every message already in the mailbox: one sync for the run.
-  if (st.cfg.fsync_interval_ms <= 0)
+  // While a sync is in flight its completion starts the next one.
+  if (st.log && st.log->sync_in_flight()) {
+    st.sync_scheduled = false;
+    return;
+  }
+  // After every message already in the mailbox: one sync for the run. With
+  // an interval, syncs start at most that often.
+  auto wait = std::chrono::milliseconds{st.cfg.fsync_interval_ms} -
+              std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - st.sync_started);
+  if (wait.count() <= 0)
     self->send(self, sync_atom::value);
   else
-    self->delayed_send(self,
-                       std::chrono::milliseconds{st.cfg.fsync_interval_ms},
-                       sync_atom::value);
+    self->delayed_send(self, wait, sync_atom::value);
 }
 
 void schedule_flush(shard_ptr self) {
@@ -373,7 +470,7 @@ void stop(shard_ptr self) {
     return;
   st.stopping = true;
   if (st.log) {
-    sync_now(self);
+    sync_blocking(self);
     if (!st.log) // the sync failed and ended the actor
       return;
   }
@@ -472,7 +569,7 @@ shard_impl_actor::behavior_type shard_impl(shard_ptr self, shard_config cfg) {
                               st.cfg.name);
       },
       [self](stop_atom) { stop(self); },
-      [self](sync_atom) { sync_now(self); },
+      [self](sync_atom) { start_sync(self); },
       [self](wake_atom, uint64_t id) {
         auto& st = self->state;
         auto i = st.waiting.find(id);

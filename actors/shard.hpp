@@ -17,7 +17,9 @@ struct shard_config {
   std::string name; ///< "topic/shard-0003", for logs
   shard_log_config log;
   /// Group commit: 0 syncs after each run of appends in the mailbox
-  /// (`fsync = "batch"`); otherwise at most this long after an append.
+  /// (`fsync = "batch"`); otherwise syncs start at most this often. One
+  /// fdatasync is in flight at a time, on a thread of its own; appends go
+  /// on meanwhile and wait for the next one (pipelined group commit).
   int64_t fsync_interval_ms = 0;
   /// How often retention (`log.retention_ms`, `log.retention_bytes`) runs.
   int64_t retention_interval_ms = 10'000;

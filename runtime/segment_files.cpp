@@ -122,6 +122,7 @@ caf::error segment_files::activate(const std::string& name) {
     ::close(fd_);
   fd_ = fd;
   active_ = name;
+  ++epoch_;
   adopt(name, size);
   active_size_ = synced_size_ = size;
   dirty_ = false;
@@ -200,6 +201,32 @@ caf::error segment_files::sync() {
     dirty_ = false;
   }
   synced_size_ = active_size_;
+  return {};
+}
+
+caf::expected<std::optional<sync_ticket>> segment_files::begin_sync() {
+  if (broken_)
+    return broken_error();
+  if (!dirty_ || fd_ < 0)
+    return std::optional<sync_ticket>{};
+  int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    return io_error(path_of(active_), "cannot duplicate its descriptor");
+  dirty_ = false;
+  return std::optional<sync_ticket>{sync_ticket{fd, active_size_, epoch_}};
+}
+
+caf::error segment_files::end_sync(const sync_ticket& t, bool ok) {
+  if (broken_)
+    return broken_error();
+  if (!ok) {
+    // A later append set dirty_ again or not: either way the pages the
+    // failed write-back covered may be gone.
+    return sync_failed();
+  }
+  // A roll (or a plain `sync`) since then synced more already.
+  if (t.epoch == epoch_)
+    synced_size_ = std::max(synced_size_, t.size);
   return {};
 }
 

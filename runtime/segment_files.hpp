@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <sys/types.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <caf/error.hpp>
+#include <caf/expected.hpp>
 
 namespace sluice {
 
@@ -42,6 +44,14 @@ struct segment_files_config {
   int (*open_segment)(const char* path) = open_for_append;
 };
 
+/// One fdatasync of the active segment run outside the owner's thread
+/// (`segment_files::begin_sync`): the descriptor to sync and what it covers.
+struct sync_ticket {
+  int fd = -1;        ///< a duplicate of the active segment's descriptor
+  int64_t size = 0;   ///< the active segment's size when the sync began
+  uint64_t epoch = 0; ///< which activation of a segment it belongs to
+};
+
 /// One directory of append-only segment files, the IO shared by the file
 /// channel's store and a topic's shard log; what the records mean is the
 /// owner's business, and so are the names of the files (a channel numbers
@@ -59,6 +69,10 @@ struct segment_files_config {
 ///   last successful one (the kernel may have dropped the pages while a
 ///   read still shows them) and marks the directory broken: nothing more is
 ///   accepted until the owner opens it again and recovers from the files.
+/// - `begin_sync` / `end_sync` split a sync in two, so the owner can append
+///   while another thread runs the fdatasync (pipelined group commit): the
+///   size synced moves only when `end_sync` hears that it worked, and a
+///   failure there breaks the directory as a failed `sync` does.
 /// - `roll` syncs the active segment and starts the next (syncing the
 ///   directory, so the new file survives a crash). When the next cannot be
 ///   created, the old one stays active, so a later roll can try again.
@@ -103,6 +117,18 @@ class segment_files {
 
   /// Makes all appends durable: one fdatasync when there is anything new.
   caf::error sync();
+
+  /// Starts a sync of every append so far without running it: answers a
+  /// duplicate of the active segment's descriptor, which the caller syncs
+  /// (from any thread, with the configured `sync_data`) and closes, or none
+  /// when nothing was appended since the last sync began.
+  caf::expected<std::optional<sync_ticket>> begin_sync();
+
+  /// Ends a sync `begin_sync` started: when it worked (`ok`), what it
+  /// covered counts as synced; when it failed, the active segment is cut
+  /// back to its last synced size and the directory is broken, as after a
+  /// failed `sync`.
+  caf::error end_sync(const sync_ticket& t, bool ok);
 
   /// Syncs the active segment, then activates `next` (new) and closes the
   /// old one. When `next` cannot be created, the old segment stays active
@@ -164,6 +190,7 @@ class segment_files {
   int64_t active_size_ = 0;
   int64_t synced_size_ = 0;
   int64_t disk_bytes_ = 0;
+  uint64_t epoch_ = 0; ///< counts activations, for sync tickets
   bool dirty_ = false;
   bool broken_ = false;
   std::string broken_why_; ///< what broke it, for `broken_error`

@@ -204,8 +204,11 @@ caf::expected<append_result> shard_log::append(const event_batch& b,
   if (length > std::numeric_limits<uint32_t>::max() / 2)
     return make_error(channel_errc::protocol, "record batch too large");
   auto* active = &segments_.rbegin()->second;
+  // A sync in flight defers the roll (see begin_sync) up to twice the
+  // segment size, where the roll's own sync goes first after all.
+  auto roll_at = sync_in_flight_ ? 2 * cfg_.segment_bytes : cfg_.segment_bytes;
   if (active->size > static_cast<int64_t>(segment_header_size) &&
-      active->size + static_cast<int64_t>(length) > cfg_.segment_bytes) {
+      active->size + static_cast<int64_t>(length) > roll_at) {
     if (auto err = roll())
       return err;
     active = &segments_.rbegin()->second;
@@ -255,6 +258,33 @@ caf::error shard_log::sync() {
   if (auto err = files_.sync())
     return err;
   durable_end_ = end;
+  return {};
+}
+
+caf::expected<std::optional<log_sync>> shard_log::begin_sync() {
+  if (!open_)
+    return make_error(channel_errc::stopped,
+                      "shard " + cfg_.directory.string() + " is closed");
+  auto end = end_offset_;
+  auto ticket = files_.begin_sync();
+  if (!ticket)
+    return std::move(ticket.error());
+  if (!*ticket) {
+    // Nothing new was written: what was appended is as durable as the
+    // last sync (or a roll) made it, unless a sync for it is still out.
+    if (!sync_in_flight_)
+      durable_end_ = end;
+    return std::optional<log_sync>{};
+  }
+  sync_in_flight_ = true;
+  return std::optional<log_sync>{log_sync{**ticket, end}};
+}
+
+caf::error shard_log::end_sync(const log_sync& s, bool ok) {
+  sync_in_flight_ = false;
+  if (auto err = files_.end_sync(s.files, ok))
+    return err;
+  durable_end_ = std::max(durable_end_, s.end_offset);
   return {};
 }
 

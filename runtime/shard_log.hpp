@@ -72,6 +72,12 @@ struct append_result {
   bool duplicate = false;
 };
 
+/// One group commit run outside the log's thread (`shard_log::begin_sync`).
+struct log_sync {
+  sync_ticket files;       ///< the descriptor to fdatasync, then close
+  uint64_t end_offset = 0; ///< durable once the fdatasync worked
+};
+
 /// One record batch read back from a shard.
 struct read_batch {
   uint64_t base_offset = 0;
@@ -128,6 +134,24 @@ class shard_log {
 
   /// Group commit: one fdatasync for every append so far.
   caf::error sync();
+
+  /// Pipelined group commit, first half: what one fdatasync must cover to
+  /// make every append so far durable, or none when nothing is new. The
+  /// caller runs `cfg.sync_data(s.files.fd)` on another thread, closes the
+  /// descriptor and calls `end_sync`; meanwhile it may append (the appends
+  /// wait for the next sync). While a sync is in flight the active segment
+  /// does not roll (a roll's own sync would race the one in flight for the
+  /// write-back error); it grows past `segment_bytes` instead, up to twice
+  /// that, and rolls at the first append after `end_sync`.
+  caf::expected<std::optional<log_sync>> begin_sync();
+
+  /// Pipelined group commit, second half: `ok` is the fdatasync's outcome.
+  /// On success `durable_end` moves up to what the sync covered; on failure
+  /// the log breaks, as when `sync` fails.
+  caf::error end_sync(const log_sync& s, bool ok);
+
+  /// True between `begin_sync` and `end_sync`.
+  bool sync_in_flight() const noexcept { return sync_in_flight_; }
 
   /// Offsets below this are durable (synced): what readers may see, what a
   /// crash keeps, and what an `append_result` waits for. At most
@@ -249,6 +273,7 @@ class shard_log {
   uint64_t torn_bytes_cut_ = 0;
   bool recovered_clean_ = false;
   bool open_ = false;
+  bool sync_in_flight_ = false;
   std::vector<char> buf_;
   mutable std::vector<char> read_buf_;
 };

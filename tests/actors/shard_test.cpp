@@ -55,6 +55,18 @@ int gated_sync(int fd) {
   return r;
 }
 
+std::atomic<bool> sync_fails{false};
+
+/// Gated like `gated_sync`, then failing with EIO while `sync_fails`.
+int gated_failing_sync(int fd) {
+  auto r = gated_sync(fd);
+  if (sync_fails.load()) {
+    errno = EIO;
+    return -1;
+  }
+  return r;
+}
+
 template <class Predicate>
 bool eventually(Predicate pred, std::chrono::milliseconds timeout = 10s) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -234,6 +246,90 @@ TEST_CASE("a shard answers an append only after the sync that makes it "
   CHECK(done_at_reply >= 1);
   CHECK(bench.offsets(s).durable_end == 2);
   bench.stop(s);
+}
+
+/// Sends an append from a writer of its own; the future holds the answer.
+std::future<caf::expected<append_result>> append_async(caf::actor_system& sys,
+                                                       const shard_actor& s,
+                                                       uint64_t seq,
+                                                       event_batch b) {
+  return std::async(std::launch::async, [&sys, s, seq, b = std::move(b)] {
+    caf::scoped_actor writer{sys};
+    caf::expected<append_result> result = make_error(topic_errc::stopped);
+    writer->request(s, 20s, append_atom::value, std::string{"p"}, seq, b)
+        .receive([&](append_result& r) { result = r; },
+                 [&](caf::error& err) { result = std::move(err); });
+    return result;
+  });
+}
+
+TEST_CASE("a shard appends while a sync is in flight and answers each "
+          "append after the sync that covers it",
+          "[shard]") {
+  shard_bench bench;
+  auto sc = bench.config();
+  sc.log.sync_data = gated_sync;
+  auto s = bench.spawn(sc);
+  bench.offsets(s);
+  syncs_entered = 0;
+  syncs_done = 0;
+  gate_open = false;
+  gate_armed = true;
+  auto first = append_async(bench.sys, s, 1, numbered(0, 2));
+  REQUIRE(eventually([] { return syncs_entered.load() >= 1; }));
+  // The first sync is held at the gate. The shard still takes the second
+  // append and writes it (its end moves), but it is not durable yet.
+  auto second = append_async(bench.sys, s, 2, numbered(2, 3));
+  REQUIRE(eventually([&] { return bench.offsets(s).end == 5; }));
+  auto o = bench.offsets(s);
+  CHECK(o.durable_end == 0);
+  CHECK(syncs_entered.load() == 1);
+  CHECK(first.wait_for(0ms) == std::future_status::timeout);
+  CHECK(second.wait_for(0ms) == std::future_status::timeout);
+  gate_open = true;
+  auto a = first.get();
+  auto b = second.get();
+  gate_armed = false;
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->base_offset == 0);
+  CHECK(b->base_offset == 2);
+  // The second append waited for a second sync: the first began before it.
+  CHECK(syncs_done.load() == 2);
+  CHECK(bench.offsets(s).durable_end == 5);
+  auto r = bench.fetch(s, 0);
+  REQUIRE(r);
+  CHECK(bodies(*r).size() == 5);
+  bench.stop(s);
+}
+
+TEST_CASE("a sync that fails in flight fails the appends it held and stops "
+          "the shard; a restart keeps what was durable",
+          "[shard]") {
+  shard_bench bench;
+  auto sc = bench.config();
+  sc.log.sync_data = gated_failing_sync;
+  auto s = bench.spawn(sc);
+  REQUIRE(bench.append(s, "p", 1, numbered(0, 2)));
+  syncs_entered = 0;
+  gate_open = false;
+  gate_armed = true;
+  sync_fails = true;
+  auto held = append_async(bench.sys, s, 2, numbered(2, 2));
+  REQUIRE(eventually([] { return syncs_entered.load() >= 1; }));
+  gate_open = true;
+  auto r = held.get();
+  gate_armed = false;
+  sync_fails = false;
+  REQUIRE(!r);
+  CHECK(r.error() == make_error(topic_errc::io_error));
+  bench.wait_down(s);
+  CHECK(bench.metrics->errors.load() >= 1);
+  auto again = bench.spawn(bench.config());
+  auto o = bench.offsets(again);
+  CHECK(o.end == 2);
+  CHECK(o.durable_end == 2);
+  bench.stop(again);
 }
 
 TEST_CASE("a shard drops a batch it appended before a restart", "[shard]") {

@@ -857,3 +857,76 @@ TEST_CASE("shard log: a damaged batch size in a sealed segment is a clean "
   REQUIRE(tail->size() == 1);
   CHECK(tail->front().batch == make_batch(59));
 }
+
+TEST_CASE("shard log: a pipelined sync covers what was appended before it "
+          "began, and the log rolls only once it is back",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  auto log = open_log(cfg);
+  append_batches(*log, 0, 5); // 5 batches of ~350 bytes: under 4096
+  auto first = log->begin_sync();
+  REQUIRE(first);
+  REQUIRE(*first);
+  CHECK((*first)->end_offset == 15);
+  CHECK(log->sync_in_flight());
+  // Appends go on while the sync runs elsewhere; the segment grows past its
+  // size instead of rolling (the roll's sync would race the one in flight).
+  append_batches(*log, 5, 15);
+  CHECK(log->segments() == 1);
+  CHECK(log->end_offset() == 45);
+  CHECK(log->durable_end() == 0);
+  CHECK(read_all(*log).empty()); // readers see only what is durable
+  REQUIRE(::fdatasync((*first)->files.fd) == 0);
+  ::close((*first)->files.fd);
+  REQUIRE(!log->end_sync(**first, true));
+  CHECK(!log->sync_in_flight());
+  CHECK(log->durable_end() == 15);
+  check_batches(read_all(*log), 5);
+  // The next sync covers the rest; the next append then rolls.
+  auto second = log->begin_sync();
+  REQUIRE(second);
+  REQUIRE(*second);
+  CHECK((*second)->end_offset == 45);
+  ::close((*second)->files.fd);
+  REQUIRE(!log->end_sync(**second, true));
+  CHECK(log->durable_end() == 45);
+  append_batches(*log, 15, 16);
+  CHECK(log->segments() == 2);
+  // Nothing new since the roll synced: no sync to run, and all durable.
+  auto none = log->begin_sync();
+  REQUIRE(none);
+  CHECK(!*none);
+  CHECK(log->durable_end() == 48);
+  log->close();
+  auto again = open_log(cfg);
+  check_batches(read_all(*again), 16);
+}
+
+TEST_CASE("shard log: a pipelined sync that fails breaks the log and keeps "
+          "only what an earlier sync made durable",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  auto log = open_log(cfg);
+  append_batches(*log, 0, 3);
+  REQUIRE(!log->sync());
+  append_batches(*log, 3, 6);
+  auto s = log->begin_sync();
+  REQUIRE(s);
+  REQUIRE(*s);
+  append_batches(*log, 6, 8);
+  ::close((*s)->files.fd);
+  auto err = log->end_sync(**s, false);
+  REQUIRE(err);
+  CHECK(log->broken());
+  CHECK(log->durable_end() == 9);
+  CHECK(!log->append(make_batch(8), "p", 9, 0));
+  check_batches(read_all(*log), 3);
+  log.reset(); // a crash: no clean close
+  auto again = open_log(cfg);
+  CHECK(!again->broken());
+  // What was cut back never comes back, and the offsets go on from there.
+  CHECK(again->end_offset() == 9);
+  check_batches(read_all(*again), 3);
+}
