@@ -278,6 +278,7 @@ caf::behavior writer(caf::event_based_actor* self, shard_actor shard,
               if (st->acked >= total && !st->over) {
                 st->over = true;
                 done->set_value({st->acked, seconds_since(st->start), {}});
+                *send_one = nullptr; // it holds itself: breaks the cycle
                 self->quit();
                 return;
               }
@@ -289,6 +290,7 @@ caf::behavior writer(caf::event_based_actor* self, shard_actor shard,
               st->over = true;
               done->set_value(
                   {st->acked, seconds_since(st->start), describe(err)});
+              *send_one = nullptr;
               self->quit();
             });
   };
