@@ -448,34 +448,37 @@ void accumulators::update(const row_batch& in, std::span<const uint32_t> rows,
                  gids);
 }
 
-void accumulators::merge(const accumulators& other,
-                         std::span<const uint32_t> map) {
-  for (size_t i = 0; i < states_.size(); ++i) {
-    auto& s = states_[i];
-    auto& o = other.states_[i];
+template <class Theirs, class Mine>
+void accumulators::merge_impl(const accumulators& other, size_t n, Theirs their,
+                              Mine mine) {
+  for (size_t c = 0; c < states_.size(); ++c) {
+    auto& s = states_[c];
+    auto& o = other.states_[c];
     switch (s.call.kind) {
     case agg_kind::count_star:
     case agg_kind::count:
       if (s.call.distinct) {
-        for (size_t t = 0; t < map.size(); ++t)
-          s.distinct[map[t]].insert(o.distinct[t].begin(), o.distinct[t].end());
+        for (size_t i = 0; i < n; ++i)
+          s.distinct[mine(i)].insert(o.distinct[their(i)].begin(),
+                                     o.distinct[their(i)].end());
       } else {
-        for (size_t t = 0; t < map.size(); ++t)
-          s.count[map[t]] += o.count[t];
+        for (size_t i = 0; i < n; ++i)
+          s.count[mine(i)] += o.count[their(i)];
       }
       continue;
     case agg_kind::sum:
     case agg_kind::avg:
-      for (size_t t = 0; t < map.size(); ++t)
-        s.count[map[t]] += o.count[t];
+      for (size_t i = 0; i < n; ++i)
+        s.count[mine(i)] += o.count[their(i)];
       with_storage(s.storage, [&](auto v) {
         using T = decltype(v);
         if constexpr (std::is_same_v<T, double>) {
-          for (size_t t = 0; t < map.size(); ++t)
-            s.f64[map[t]] += o.f64[t];
+          for (size_t i = 0; i < n; ++i)
+            s.f64[mine(i)] += o.f64[their(i)];
         } else if constexpr (!std::is_same_v<T, std::string_view>) {
-          for (size_t t = 0; t < map.size(); ++t)
-            slots<T>(s)[map[t]] = wrap_add(slots<T>(s)[map[t]], slots<T>(o)[t]);
+          for (size_t i = 0; i < n; ++i)
+            slots<T>(s)[mine(i)] =
+                wrap_add(slots<T>(s)[mine(i)], slots<T>(o)[their(i)]);
         }
       });
       continue;
@@ -485,18 +488,19 @@ void accumulators::merge(const accumulators& other,
     auto kind = s.call.kind;
     with_storage(s.storage, [&](auto v) {
       using T = decltype(v);
-      for (size_t t = 0; t < map.size(); ++t) {
+      for (size_t i = 0; i < n; ++i) {
+        auto t = their(i);
         if (o.has[t] == 0)
           continue;
-        auto m = map[t];
+        auto m = mine(i);
         const auto& theirs = slots<T>(o)[t];
         auto take = s.has[m] == 0;
         if (!take) {
-          auto& mine = slots<T>(s)[m];
+          const auto& cur = slots<T>(s)[m];
           if (kind == agg_kind::min)
-            take = T{theirs} < T{mine};
+            take = T{theirs} < T{cur};
           else if (kind == agg_kind::max)
-            take = T{mine} < T{theirs};
+            take = T{cur} < T{theirs};
           else
             take = kind == agg_kind::last_value;
         }
@@ -507,6 +511,20 @@ void accumulators::merge(const accumulators& other,
       }
     });
   }
+}
+
+void accumulators::merge(const accumulators& other,
+                         std::span<const uint32_t> map) {
+  merge_impl(
+      other, map.size(), [](size_t i) { return i; },
+      [map](size_t i) { return map[i]; });
+}
+
+void accumulators::merge_group(uint32_t from, uint32_t to) {
+  if (from == to)
+    return;
+  merge_impl(
+      *this, 1, [from](size_t) { return from; }, [to](size_t) { return to; });
 }
 
 void accumulators::emit(std::span<const uint32_t> groups, row_batch& out,

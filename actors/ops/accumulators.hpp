@@ -84,6 +84,10 @@ class accumulators {
   void merge(const accumulators& other,
              std::span<const uint32_t> their_to_mine);
 
+  /// Adds group `from` to group `to` of this state (merging sessions);
+  /// `from` keeps its values.
+  void merge_group(uint32_t from, uint32_t to);
+
   /// Appends the result of each call for `groups`, call i into column
   /// `first_col + i` of `out`.
   void emit(std::span<const uint32_t> groups, columnar::row_batch& out,
@@ -99,6 +103,9 @@ class accumulators {
   size_t byte_size() const noexcept;
 
  private:
+  template <class Theirs, class Mine>
+  void merge_impl(const accumulators& other, size_t n, Theirs their, Mine mine);
+
   std::vector<agg_state> states_;
   size_t groups_ = 0;
   std::vector<uint32_t> scratch_;
