@@ -171,16 +171,14 @@ void accumulate(window_agg_state& st, const row_batch& in, int64_t watermark,
   auto total = sc.offsets[buckets];
   sc.sorted.resize(total);
   sc.sorted_hashes.resize(total);
-  {
-    std::vector<uint32_t> pos(sc.offsets.begin(), sc.offsets.end() - 1);
-    for (size_t k = 0; k < n; ++k) {
-      auto b = sc.bucket_of[k];
-      if (b == UINT32_MAX)
-        continue;
-      sc.sorted[pos[b]] = rows[k];
-      sc.sorted_hashes[pos[b]] = sc.hashes[k];
-      ++pos[b];
-    }
+  sc.pos.assign(sc.offsets.begin(), sc.offsets.end() - 1);
+  for (size_t k = 0; k < n; ++k) {
+    auto b = sc.bucket_of[k];
+    if (b == UINT32_MAX)
+      continue;
+    sc.sorted[sc.pos[b]] = rows[k];
+    sc.sorted_hashes[sc.pos[b]] = sc.hashes[k];
+    ++sc.pos[b];
   }
   for (size_t b = 0; b < buckets; ++b) {
     auto [it, fresh] = st.slices.try_emplace(sc.ends[b]);

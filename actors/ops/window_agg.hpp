@@ -50,7 +50,7 @@ struct window_agg_state {
 
   /// Reused buffers of one call (not state: empty between calls).
   struct scratch_buffers {
-    std::vector<uint32_t> rows, late, bucket_of, offsets, sorted, gids;
+    std::vector<uint32_t> rows, late, bucket_of, offsets, pos, sorted, gids;
     std::vector<uint64_t> hashes, sorted_hashes;
     std::vector<int64_t> ends;
     tsl::robin_map<int64_t, uint32_t> bucket_by_end;

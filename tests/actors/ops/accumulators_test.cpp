@@ -178,3 +178,24 @@ TEST_CASE("aggregates refuse arguments they cannot take",
   REQUIRE_FALSE(bad);
   CHECK(bad.error() == make_error(sql_errc::bad_plan));
 }
+
+TEST_CASE("FIRST_VALUE and LAST_VALUE skip NULLs; MIN and MAX of timestamps",
+          "[ops][accumulators]") {
+  auto s = make_schema({{"x", int64_type()}, {"t", timestamp_type()}});
+  std::vector<agg_call> calls{call(agg_kind::first_value, 0, int64_type()),
+                              call(agg_kind::last_value, 0, int64_type()),
+                              call(agg_kind::min, 1, timestamp_type()),
+                              call(agg_kind::max, 1, timestamp_type())};
+  auto accs = accumulators::make(calls, *s);
+  REQUIRE(accs);
+  accs->resize(1);
+  auto b = make_rows(s, {{"NULL", "NULL"},
+                         {"5", "-20"},
+                         {"6", "NULL"},
+                         {"7", "1700000000000"},
+                         {"NULL", "3"}});
+  accs->update(b, std::vector<uint32_t>{0, 0, 0, 0, 0});
+  auto out = output_for(calls);
+  accs->emit(std::vector<uint32_t>{0}, out, 0);
+  CHECK(rows_text(out) == std::vector<std::string>{"5|7|-20|1700000000000"});
+}
