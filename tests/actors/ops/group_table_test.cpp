@@ -130,3 +130,16 @@ TEST_CASE("absorb maps another table's groups onto this one",
   CHECK(mapping == std::vector<uint32_t>{2, 1, 3});
   CHECK(rows_text(x.keys) == std::vector<std::string>{"1", "2", "3", "NULL"});
 }
+
+TEST_CASE("DOUBLE keys: -0.0 groups with 0.0 and NaN with NaN",
+          "[ops][group_table]") {
+  auto s = make_schema({{"d", float64_type()}});
+  auto b = make_rows(s, {{"0.0"}, {"-0.0"}, {"NaN"}, {"1.5"}, {"NaN"}});
+  std::vector<uint32_t> cols{0};
+  std::vector<uint64_t> h;
+  hash_keys(b, cols, h);
+  group_table t;
+  std::vector<uint32_t> gids;
+  t.find_or_insert(b, cols, h, gids);
+  CHECK(gids == std::vector<uint32_t>{0, 0, 1, 2, 1});
+}

@@ -275,3 +275,16 @@ TEST_CASE("window aggregates refuse bad windows and columns", "[ops][window]") {
   REQUIRE_FALSE(bad);
   CHECK(bad.error() == make_error(sql_errc::bad_plan));
 }
+
+TEST_CASE("a window aggregate reads only the selected rows of its input",
+          "[ops][window]") {
+  auto st = make_state(tumble(10));
+  auto b = make_rows(events(), {{"a", "1", "1"},
+                                {"a", "2", "10"},
+                                {"b", "3", "100"},
+                                {"a", "4", "1000"}});
+  b.set_selection({1, 3});
+  row_batch late;
+  accumulate(st, b, min_timestamp, late);
+  CHECK(fire_text(st, 9) == strings{"a|0|10|9|2|1010"});
+}
