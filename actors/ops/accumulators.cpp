@@ -532,31 +532,42 @@ void accumulators::emit(std::span<const uint32_t> groups, row_batch& out,
   for (size_t i = 0; i < states_.size(); ++i) {
     auto& s = states_[i];
     auto& c = out.col(first_col + i);
-    for (auto g : groups) {
-      switch (s.call.kind) {
-      case agg_kind::count_star:
-      case agg_kind::count:
-        push_int(c, s.call.distinct ? static_cast<int64_t>(s.distinct[g].size())
-                                    : s.count[g]);
-        break;
-      case agg_kind::sum:
+    c.reserve(c.size() + groups.size());
+    switch (s.call.kind) {
+    case agg_kind::count_star:
+    case agg_kind::count:
+      if (s.call.distinct) {
+        for (auto g : groups)
+          push_int(c, static_cast<int64_t>(s.distinct[g].size()));
+      } else if (c.type().id == type_id::int64) {
+        // The common case, COUNT as BIGINT: copy the counts.
+        for (auto g : groups)
+          c.push<int64_t>(s.count[g]);
+      } else {
+        for (auto g : groups)
+          push_int(c, s.count[g]);
+      }
+      break;
+    case agg_kind::sum:
+      for (auto g : groups)
         if (s.count[g] == 0)
           c.push_null();
         else
           push_value(s, g, c);
-        break;
-      case agg_kind::avg:
+      break;
+    case agg_kind::avg:
+      for (auto g : groups)
         if (s.count[g] == 0)
           c.push_null();
         else
           push_avg(s, g, c);
-        break;
-      default:
+      break;
+    default:
+      for (auto g : groups)
         if (s.has[g] == 0)
           c.push_null();
         else
           push_value(s, g, c);
-      }
     }
   }
 }
