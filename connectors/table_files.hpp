@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,7 +51,9 @@ struct table_format {
 struct decode_scratch {
   std::vector<std::string_view> fields;
   std::vector<uint8_t> quoted;
-  std::vector<std::string> texts;
+  /// Unescaped values; a deque, so that growing it keeps the views of
+  /// `fields` into earlier elements valid.
+  std::deque<std::string> texts;
   std::string unescaped;
 };
 
