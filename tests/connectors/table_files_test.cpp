@@ -353,3 +353,27 @@ SCENARIO("a CSV record of many quoted fields keeps each field's text",
   for (size_t c = 0; c < expected.size(); ++c)
     CHECK(out.col(c).str(0) == expected[c]);
 }
+
+SCENARIO("the dead-letter file appends, one line per entry", "[dead_letter]") {
+  test::temp_dir tmp;
+  CHECK(dead_letter_path("", "bids") == "bids.dead-letter");
+  CHECK(dead_letter_path(tmp / "x.bad", "bids") == tmp / "x.bad");
+  auto path = tmp / "t.dead-letter";
+  {
+    dead_letter dl{path};
+    CHECK_FALSE(std::filesystem::exists(path));
+    REQUIRE(!dl.add("in.csv", 3, "too short", "1,2"));
+    REQUIRE(!dl.close());
+  }
+  dead_letter dl{path};
+  REQUIRE(!dl.add("in.csv", 9, "bad", "a\r\nb"));
+  CHECK(dl.count() == 1);
+  REQUIRE(!dl.close());
+  CHECK(test::read_file(path) ==
+        "in.csv:3: too short: 1,2\nin.csv:9: bad: a\\r\\nb\n");
+  dead_letter nowhere{tmp / "no/such/dir/x"};
+  auto err = nowhere.add("in.csv", 1, "bad", "x");
+  REQUIRE(err);
+  CHECK(describe(err).find("cannot open dead-letter file") !=
+        std::string::npos);
+}
