@@ -62,18 +62,18 @@ std::vector<std::string> split(std::string_view s, char sep) {
   }
 }
 
-/// The typed value of `text` for `spec`; on failure none, and `problem`
-/// names the option and the value.
-std::optional<option_value> convert(const option_spec& spec,
-                                    const std::string& text,
-                                    std::string& problem) {
-  auto fail = [&](std::string_view why) -> std::optional<option_value> {
+/// Stores the typed value of `text` for `spec` in `out`; on failure
+/// returns false and `problem` names the option and the value.
+bool convert(const option_spec& spec, const std::string& text,
+             option_value& out, std::string& problem) {
+  auto fail = [&](std::string_view why) {
     problem = "option '" + spec.name + "': '" + text + "' " + std::string{why};
-    return std::nullopt;
+    return false;
   };
   switch (spec.type) {
   case option_type::string:
-    return option_value{text};
+    out = text;
+    return true;
   case option_type::integer: {
     auto s = trim(text);
     if (s.size() > 1 && s[0] == '+')
@@ -82,30 +82,33 @@ std::optional<option_value> convert(const option_spec& spec,
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
     if (s.empty() || ec != std::errc{} || p != s.data() + s.size())
       return fail("is not an integer");
-    return option_value{n};
+    out = n;
+    return true;
   }
   case option_type::boolean: {
     auto s = lower(trim(text));
-    if (s == "true")
-      return option_value{true};
-    if (s == "false")
-      return option_value{false};
-    return fail("is not a boolean (true or false)");
+    if (s != "true" && s != "false")
+      return fail("is not a boolean (true or false)");
+    out = s == "true";
+    return true;
   }
   case option_type::duration: {
     auto n = parse_duration(short_duration_units(text));
     if (!n)
       return fail("is not a duration (e.g. '200ms', '10 s', '1 min')");
-    return option_value{*n};
+    out = *n;
+    return true;
   }
   case option_type::bytes: {
     auto n = parse_bytes(text);
     if (!n)
       return fail("is not a size (e.g. '64MiB', '1 gb', '4096')");
-    return option_value{*n};
+    out = *n;
+    return true;
   }
   case option_type::string_list:
-    return option_value{split(text, ';')};
+    out = split(text, ';');
+    return true;
   case option_type::string_map: {
     string_map m;
     for (auto& entry : split(text, ',')) {
@@ -115,7 +118,8 @@ std::optional<option_value> convert(const option_spec& spec,
       m[std::string{trim(std::string_view{entry}.substr(0, colon))}] =
           std::string{trim(std::string_view{entry}.substr(colon + 1))};
     }
-    return option_value{std::move(m)};
+    out = std::move(m);
+    return true;
   }
   }
   return fail("has an unknown option type");
@@ -144,12 +148,12 @@ options_from_strings(const std::vector<option_spec>& specs,
       continue;
     }
     std::string problem;
-    auto value = convert(*spec, text, problem);
-    if (!value) {
+    option_value value;
+    if (!convert(*spec, text, value, problem)) {
       problems.push_back(std::move(problem));
       continue;
     }
-    result.set(key, std::move(*value));
+    result.set(key, std::move(value));
   }
   // Ranges, one_of and required options (their messages name the value).
   for (auto& problem : check_options(result, specs))

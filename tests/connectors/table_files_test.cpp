@@ -377,3 +377,35 @@ SCENARIO("the dead-letter file appends, one line per entry", "[dead_letter]") {
   CHECK(describe(err).find("cannot open dead-letter file") !=
         std::string::npos);
 }
+
+SCENARIO("records cross the source's read chunks intact",
+         "[table_files][csv]") {
+  test::temp_dir tmp;
+  // About 4 MiB: records straddle every 1 MiB read, some inside quotes.
+  constexpr int64_t n = 120000;
+  std::string text;
+  for (int64_t i = 0; i < n; ++i)
+    text += std::to_string(i) + ",\"row " + std::to_string(i) +
+            "\nsecond, line\"," + std::to_string(i * 2) + "\r\n";
+  test::write_text(tmp / "big.csv", text);
+  auto schema = make_schema(
+      {{"id", int64_type()}, {"s", string_type()}, {"v", int64_type()}});
+  auto ctx = test::make_table_context("big", schema);
+  auto src =
+      test::make_table_source("filesystem", ctx, with(tmp / "big.csv", "csv"));
+  REQUIRE(!src->open());
+  auto d = test::drain_table(*src, schema, 4096);
+  REQUIRE(d.finished);
+  REQUIRE(d.rows.num_rows() == size_t{n});
+  size_t wrong = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    auto row = static_cast<size_t>(i);
+    wrong += d.rows.col(0).value<int64_t>(row) != i ||
+             d.rows.col(1).str(row) !=
+                 "row " + std::to_string(i) + "\nsecond, line" ||
+             d.rows.col(2).value<int64_t>(row) != i * 2;
+  }
+  CHECK(wrong == 0);
+  CHECK(ctx.metrics->errors.load() == 0);
+  CHECK(ctx.metrics->bytes_in.load() == text.size());
+}
