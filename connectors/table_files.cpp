@@ -162,9 +162,12 @@ caf::error filesystem_source::take(std::string_view record, uint64_t line,
   auto text = chop(record);
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
     return {}; // empty lines are skipped
+  if (fmt_.allow_comments && fmt_.format == table_format::kind::csv &&
+      text.front() == '#')
+    return {};
   auto err = fmt_.format == table_format::kind::csv
                  ? csv_decode_row(text, fmt_, out, scratch_)
-                 : json_decode_row(text, out, scratch_);
+                 : json_decode_row(text, fmt_, out, scratch_);
   if (!err)
     return {};
   if (ctx_.metrics)
@@ -272,7 +275,7 @@ caf::error filesystem_sink::write(const columnar::row_batch& rows) {
     if (fmt_.format == table_format::kind::csv)
       csv_encode_row(rows, i, fmt_, buf_);
     else
-      json_encode_row(rows, i, buf_);
+      json_encode_row(rows, i, fmt_, buf_);
   }
   if (buf_.size() >= sink_buffer)
     return flush();
@@ -327,6 +330,20 @@ std::vector<option_spec> filesystem_table_options() {
       {"json.ignore-parse-errors", option_type::boolean,
        "accepted; bad rows always go to the dead-letter file", false,
        option_value{false}},
+      {"csv.allow-comments", option_type::boolean,
+       "skip lines starting with '#'", false, option_value{false}},
+      {"json.fail-on-missing-field", option_type::boolean,
+       "a missing key makes the row bad (else it is NULL)", false,
+       option_value{false}},
+      {"json.timestamp-format.standard",
+       option_type::string,
+       "how the sink writes timestamps: SQL ('2026-12-04 10:00:00.000') or "
+       "ISO-8601 ('2026-12-04T10:00:00.000'); the source reads both",
+       false,
+       option_value{std::string{"SQL"}},
+       std::nullopt,
+       std::nullopt,
+       {"SQL", "ISO-8601"}},
   };
 }
 
@@ -346,6 +363,10 @@ caf::expected<table_format> table_format_from(const options& opts) {
                       "line break");
   fmt.delimiter = *delimiter;
   fmt.quote = *quote;
+  fmt.allow_comments = opts.get_bool("csv.allow-comments");
+  fmt.fail_on_missing = opts.get_bool("json.fail-on-missing-field");
+  fmt.iso_timestamps =
+      opts.get_string("json.timestamp-format.standard") == "ISO-8601";
   if (opts.contains("csv.null-literal"))
     fmt.null_literal = opts.get_string("csv.null-literal");
   return fmt;

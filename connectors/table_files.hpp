@@ -31,7 +31,11 @@
 /// values null, numbers, strings, booleans; a missing key is NULL, unknown
 /// keys are ignored, a nested object or array in a STRING column is kept
 /// as its JSON text. Timestamps are strings ('yyyy-MM-dd HH:mm:ss[.SSS]' or
-/// ISO with 'T' and an optional 'Z').
+/// ISO with 'T' and an optional 'Z'; the sink writes the first, or the
+/// second without 'Z' with `json.timestamp-format.standard` = 'ISO-8601').
+///
+/// `csv.allow-comments` skips lines starting with '#';
+/// `json.fail-on-missing-field` makes a missing key a bad row.
 ///
 /// A row that does not parse is counted (`errors`), written to the
 /// dead-letter file and skipped; `*.ignore-parse-errors` are accepted for
@@ -45,6 +49,9 @@ struct table_format {
   char delimiter = ',';
   char quote = '"';
   std::optional<std::string> null_literal; ///< CSV only
+  bool allow_comments = false;  ///< CSV: skip lines starting with '#'
+  bool fail_on_missing = false; ///< JSON: a missing key is a bad row
+  bool iso_timestamps = false;  ///< JSON sink: "2026-12-04T10:00:00.000"
 };
 
 /// Reusable buffers of the decoders.
@@ -78,12 +85,12 @@ void csv_encode_row(const columnar::row_batch& b, size_t row,
 
 /// Parses one JSON object as one row of `out`. On error `out` is as before
 /// and the error says why (`bad_input`).
-caf::error json_decode_row(std::string_view line, columnar::row_batch& out,
-                           decode_scratch& scratch);
+caf::error json_decode_row(std::string_view line, const table_format& fmt,
+                           columnar::row_batch& out, decode_scratch& scratch);
 
 /// Appends physical row `row` of `b` as one JSON object with its line break.
 void json_encode_row(const columnar::row_batch& b, size_t row,
-                     std::string& out);
+                     const table_format& fmt, std::string& out);
 
 // -- the connector
 // --------------------------------------------------------------

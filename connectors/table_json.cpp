@@ -195,8 +195,8 @@ struct json_reader {
 
 } // namespace
 
-caf::error json_decode_row(std::string_view line, row_batch& out,
-                           decode_scratch& scratch) {
+caf::error json_decode_row(std::string_view line, const table_format& fmt,
+                           row_batch& out, decode_scratch& scratch) {
   auto& sch = *out.row_schema();
   auto n = sch.size();
   // kinds of the columns' values, texts in scratch.texts[c]
@@ -257,7 +257,10 @@ caf::error json_decode_row(std::string_view line, row_batch& out,
     auto kind = static_cast<json_kind>(scratch.quoted[c]);
     auto& text = scratch.texts[c];
     caf::error err;
-    if (kind == json_kind::missing || kind == json_kind::null) {
+    if (kind == json_kind::missing && fmt.fail_on_missing) {
+      err = make_error(connector_errc::bad_input,
+                       "missing field '" + f.name + "'");
+    } else if (kind == json_kind::missing || kind == json_kind::null) {
       if (!f.type.nullable)
         err = make_error(connector_errc::bad_input,
                          "NULL in NOT NULL column '" + f.name + "'");
@@ -280,7 +283,8 @@ caf::error json_decode_row(std::string_view line, row_batch& out,
   return {};
 }
 
-void json_encode_row(const row_batch& b, size_t row, std::string& out) {
+void json_encode_row(const row_batch& b, size_t row, const table_format& fmt,
+                     std::string& out) {
   auto& sch = *b.row_schema();
   out += '{';
   for (size_t c = 0; c < b.num_columns(); ++c) {
@@ -288,7 +292,13 @@ void json_encode_row(const row_batch& b, size_t row, std::string& out) {
       out += ',';
     columnar::append_json_string(sch.fields[c].name, out);
     out += ':';
-    columnar::append_json_value(b.col(c), row, out);
+    auto& col = b.col(c);
+    auto start = out.size();
+    columnar::append_json_value(col, row, out);
+    // "yyyy-MM-dd HH:mm:ss.SSS" is 1 + 10 characters in: the space.
+    if (fmt.iso_timestamps && col.type().id == type_id::timestamp &&
+        col.valid(row) && out.size() > start + 11 && out[start + 11] == ' ')
+      out[start + 11] = 'T';
   }
   out += "}\n";
 }

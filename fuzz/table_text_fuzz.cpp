@@ -83,7 +83,7 @@ void one(std::string_view record, const table_format& fmt, row_batch& out,
   auto rows = out.num_rows();
   auto err = fmt.format == table_format::kind::csv
                  ? csv_decode_row(record, fmt, out, scratch)
-                 : json_decode_row(record, out, scratch);
+                 : json_decode_row(record, fmt, out, scratch);
   check_shape(out, err ? rows : rows + 1);
   if (err)
     return;
@@ -94,7 +94,7 @@ void one(std::string_view record, const table_format& fmt, row_batch& out,
   if (fmt.format == table_format::kind::csv)
     csv_encode_row(out, rows, fmt, text);
   else
-    json_encode_row(out, rows, text);
+    json_encode_row(out, rows, fmt, text);
   uint64_t lines = 0;
   if (fmt.format == table_format::kind::csv &&
       csv_record_end(text, 0, fmt.delimiter, fmt.quote, lines) != text.size())
@@ -104,7 +104,7 @@ void one(std::string_view record, const table_format& fmt, row_batch& out,
   decode_scratch s2;
   auto err2 = fmt.format == table_format::kind::csv
                   ? csv_decode_row(text, fmt, again, s2)
-                  : json_decode_row(text, again, s2);
+                  : json_decode_row(text, fmt, again, s2);
   if (err2 || row_text(again, 0) != row_text(out, rows))
     std::abort();
 }
@@ -121,6 +121,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fmt.delimiter = (mode & 2) ? ';' : ',';
   fmt.quote = (mode & 4) ? '\'' : '"';
   fmt.null_literal = "\\N";
+  fmt.fail_on_missing = (mode & 16) != 0;
+  fmt.iso_timestamps = (mode & 32) != 0;
   row_batch out{the_schema()};
   decode_scratch scratch;
   size_t pos = 0;

@@ -409,3 +409,86 @@ SCENARIO("records cross the source's read chunks intact",
   CHECK(ctx.metrics->errors.load() == 0);
   CHECK(ctx.metrics->bytes_in.load() == text.size());
 }
+
+SCENARIO("sink instances write part files a directory source reads back",
+         "[table_files][json]") {
+  test::temp_dir tmp;
+  auto schema = make_schema({{"id", int32_type()}, {"name", string_type()}});
+  auto dir = tmp / "out/";
+  for (uint32_t split = 0; split < 2; ++split) {
+    row_batch b{schema};
+    for (int32_t i = 0; i < 3; ++i) {
+      b.col(0).push(int32_t(split * 10 + i));
+      b.col(1).push_str("s" + std::to_string(split));
+    }
+    auto ctx = test::make_table_context("out", schema, split, 2);
+    auto sink = test::make_table_sink("filesystem", ctx, with(dir, "json"));
+    REQUIRE(!sink->open());
+    auto* fs = dynamic_cast<filesystem_sink*>(sink.get());
+    REQUIRE(fs != nullptr);
+    CHECK(fs->file() == dir + "part-" + std::to_string(split) + ".json");
+    REQUIRE(!sink->write(b));
+    REQUIRE(!sink->tick());
+    sink->close();
+  }
+  auto ctx = test::make_table_context("in", schema);
+  auto src = test::make_table_source("filesystem", ctx, with(dir, "json"));
+  CHECK(src->max_splits() == 2);
+  REQUIRE(!src->open());
+  auto d = test::drain_table(*src, schema);
+  CHECK(d.finished);
+  CHECK(rows_text(d.rows) == std::vector<std::string>{"0|s0", "1|s0", "2|s0",
+                                                      "10|s1", "11|s1",
+                                                      "12|s1"});
+}
+
+SCENARIO("Flink's comment, missing-field and timestamp-format options",
+         "[table_files][csv][json]") {
+  test::temp_dir tmp;
+  auto schema = make_schema({{"id", int32_type()}, {"ts", timestamp_type()}});
+  GIVEN("CSV with comment lines") {
+    test::write_text(tmp / "c.csv", "# a comment\n1,2026-12-04 10:00:00\n"
+                                    "#2,not read\n");
+    std::shared_ptr<component_metrics> metrics;
+    auto d =
+        read_all("c", schema,
+                 with(tmp / "c.csv", "csv", {{"csv.allow-comments", "true"}}),
+                 &metrics, tmp / "c.dead-letter");
+    CHECK(rows_text(d.rows) ==
+          std::vector<std::string>{"1|2026-12-04 10:00:00.000"});
+    CHECK(metrics->errors.load() == 0);
+    AND_WHEN("comments are not allowed") {
+      auto d2 = read_all("c", schema, with(tmp / "c.csv", "csv"), &metrics,
+                         tmp / "c.dead-letter");
+      CHECK(d2.rows.num_rows() == 1);
+      CHECK(metrics->errors.load() == 2);
+    }
+  }
+  GIVEN("JSON lines with a missing field") {
+    test::write_text(tmp / "m.json", "{\"id\":1}\n{\"id\":2,\"ts\":null}\n");
+    std::shared_ptr<component_metrics> metrics;
+    auto dl = tmp / "m.dead-letter";
+    auto d = read_all(
+        "m", schema,
+        with(tmp / "m.json", "json", {{"json.fail-on-missing-field", "true"}}),
+        &metrics, dl);
+    CHECK(rows_text(d.rows) == std::vector<std::string>{"2|NULL"});
+    CHECK(test::read_file(dl) ==
+          tmp / "m.json" + ":1: missing field 'ts': {\"id\":1}\n");
+  }
+  GIVEN("a JSON sink writing ISO-8601 timestamps") {
+    row_batch b{schema};
+    b.col(0).push(int32_t{1});
+    b.col(1).push(int64_t{1796378400123});
+    b.col(0).push(int32_t{2});
+    b.col(1).push_null();
+    auto w = with(tmp / "iso.json", "json",
+                  {{"json.timestamp-format.standard", "ISO-8601"}});
+    write_all("iso", b, w);
+    CHECK(test::read_file(tmp / "iso.json") ==
+          "{\"id\":1,\"ts\":\"2026-12-04T10:00:00.123\"}\n"
+          "{\"id\":2,\"ts\":null}\n");
+    auto d = read_all("iso", schema, w);
+    CHECK(rows_text(d.rows) == rows_text(b));
+  }
+}
