@@ -1,4 +1,5 @@
 #include <cctype>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -87,6 +88,13 @@ struct json_reader {
     if (!eat('"'))
       return fail("expected a string");
     for (;;) {
+      // Copy a run of plain characters at once.
+      auto run = i;
+      while (run < s.size() && s[run] != '"' && s[run] != '\\' &&
+             static_cast<unsigned char>(s[run]) >= 0x20)
+        ++run;
+      out.append(s.data() + i, run - i);
+      i = run;
       if (i >= s.size())
         return fail("unterminated string");
       auto ch = s[i++];
@@ -207,13 +215,20 @@ caf::error json_decode_row(std::string_view line, const table_format& fmt,
   json_reader r{line};
   if (!r.eat('{'))
     return r.fail("expected an object");
+  size_t keys = 0;
   if (!r.eat('}')) {
     for (;;) {
       if (auto err = r.string(key))
         return err;
       if (!r.eat(':'))
         return r.fail("expected ':'");
-      auto col = sch.find(key);
+      // Writers keep the column order: try the key's place first.
+      std::optional<size_t> col;
+      if (keys < n && sch.fields[keys].name == key)
+        col = keys;
+      else
+        col = sch.find(key);
+      ++keys;
       r.blanks();
       if (!col) {
         if (auto err = r.skip(0, scratch.unescaped))
