@@ -203,6 +203,10 @@ caf::expected<poll_status> filesystem_source::poll(columnar::row_batch& out,
         if (auto err = read_more(got, eof_))
           return err;
         read += got;
+        // A byte order mark some editors write is not part of the data.
+        if (offset_ == 0 && pos_ == 0 && buf_.size() >= 3 &&
+            buf_.compare(0, 3, "\xEF\xBB\xBF") == 0)
+          pos_ = 3;
         continue;
       }
       // The last record of a file without a final line break.

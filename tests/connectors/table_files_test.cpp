@@ -152,6 +152,7 @@ SCENARIO("the CSV reader takes what other programs write",
                              {"ts", timestamp_type()},
                              {"amount", decimal_type(5, 1)}});
   test::write_text(tmp / "in.csv",
+                   "\xEF\xBB\xBF"
                    "1,\"a, b\",2026-12-04T10:00:00Z,1.25\r\n"
                    "\r\n"
                    "2,\"line\none\",2026-12-04 10:00,-3\r\n"
