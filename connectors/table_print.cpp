@@ -12,8 +12,9 @@
 namespace sluice {
 
 print_sink::print_sink(const table_context& ctx, std::string identifier,
-                       std::string path)
-    : ctx_(ctx), prefix_(std::move(identifier)), path_(std::move(path)) {
+                       std::string path, bool standard_error)
+    : ctx_(ctx), prefix_(std::move(identifier)), path_(std::move(path)),
+      stderr_(standard_error) {
   if (ctx_.splits > 1)
     prefix_ += (prefix_.empty() ? "" : ":") + std::to_string(ctx_.split + 1);
   if (!prefix_.empty())
@@ -28,7 +29,7 @@ caf::error print_sink::open() {
   if (fd_ >= 0)
     return {};
   if (path_.empty()) {
-    fd_ = STDOUT_FILENO;
+    fd_ = stderr_ ? STDERR_FILENO : STDOUT_FILENO;
     return {};
   }
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -66,7 +67,9 @@ caf::error print_sink::write(const columnar::row_batch& rows) {
     buf_ += '\n';
   }
   return write_fully(fd_, buf_.data(), buf_.size(),
-                     path_.empty() ? std::string{"stdout"} : path_);
+                     !path_.empty() ? path_
+                     : stderr_      ? std::string{"stderr"}
+                                    : std::string{"stdout"});
 }
 
 void print_sink::close() {
@@ -87,13 +90,16 @@ table_sink_type print_table_sink_type() {
       {"print-identifier", option_type::string,
        "text before each line (followed by '> ')", false,
        option_value{std::string{}}},
+      {"standard-error", option_type::boolean,
+       "print to stderr instead of stdout", false, option_value{false}},
       {"path", option_type::string, "append to this file instead of stdout",
        false, option_value{std::string{}}},
   };
   t.make = [](const table_context& ctx,
               const options& opts) -> caf::expected<table_sink_ptr> {
     return table_sink_ptr{std::make_unique<print_sink>(
-        ctx, opts.get_string("print-identifier"), opts.get_string("path"))};
+        ctx, opts.get_string("print-identifier"), opts.get_string("path"),
+        opts.get_bool("standard-error"))};
   };
   return t;
 }

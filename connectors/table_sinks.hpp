@@ -12,15 +12,16 @@ namespace sluice {
 
 /// Writes each row as Flink's print connector does: its kind and values,
 /// `+I[1, abc, 2026-12-04 10:00:00.000]` (`-U`, `+U`, `-D` for updates and
-/// deletes, NULL as `null`), one per line, to stdout or to the file `path`
-/// (appending). The line starts with `<print-identifier>> ` when an
-/// identifier is set; with more than one sink instance, the instance number
-/// (1-based) follows it as Flink writes it: `id:2> `, or `2> ` alone. Each
-/// `write` ends with the lines handed to the kernel.
+/// deletes, NULL as `null`), one per line, to stdout, stderr
+/// (`standard-error`) or the file `path` (appending). The line starts with
+/// `<print-identifier>> ` when an identifier is set; with more than one sink
+/// instance, the instance number (1-based) follows it as Flink writes it:
+/// `id:2> `, or `2> ` alone. Each `write` ends with the lines handed to the
+/// kernel.
 class print_sink : public table_sink {
  public:
-  print_sink(const table_context& ctx, std::string identifier,
-             std::string path);
+  print_sink(const table_context& ctx, std::string identifier, std::string path,
+             bool standard_error = false);
   ~print_sink() override;
 
   caf::error open() override;
@@ -35,6 +36,7 @@ class print_sink : public table_sink {
   table_context ctx_;
   std::string prefix_;
   std::string path_;
+  bool stderr_ = false;
   int fd_ = -1;
   bool own_fd_ = false;
   std::string buf_;

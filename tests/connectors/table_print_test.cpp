@@ -1,5 +1,8 @@
 #include "connectors/table_sinks.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "tests/connectors/table_test_helpers.hpp"
@@ -97,4 +100,26 @@ SCENARIO("the blackhole sink counts every row it drops", "[blackhole]") {
   auto reg = table_registry::builtin();
   CHECK(reg.find_sink("blackhole")->accepts_updates);
   CHECK(reg.find_sink("print")->accepts_updates);
+}
+
+SCENARIO("the print sink writes to stderr when asked", "[print]") {
+  test::temp_dir tmp;
+  auto rows = changelog();
+  rows.set_selection({0});
+  auto ctx = test::make_table_context("out", rows.row_schema());
+  auto sink = test::make_table_sink("print", ctx, {{"standard-error", "true"}});
+  REQUIRE(!sink->open());
+  // Send fd 2 to a file while the sink writes.
+  auto file = ::open((tmp / "err.txt").c_str(), O_WRONLY | O_CREAT, 0644);
+  REQUIRE(file >= 0);
+  auto saved = ::dup(STDERR_FILENO);
+  ::dup2(file, STDERR_FILENO);
+  auto err = sink->write(rows);
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  ::close(file);
+  sink->close();
+  REQUIRE(!err);
+  CHECK(test::read_file(tmp / "err.txt") ==
+        "+I[1, abc, 2026-12-04 10:00:00.000, 0.908, true]\n");
 }
