@@ -493,3 +493,27 @@ SCENARIO("Flink's comment, missing-field and timestamp-format options",
     CHECK(rows_text(d.rows) == rows_text(b));
   }
 }
+
+SCENARIO("CSV format options: '\\t' is a tab, one character each",
+         "[table_files][csv]") {
+  auto specs = filesystem_table_options();
+  auto fmt_of = [&](std::map<std::string, std::string> w) {
+    auto opts = options_from_strings(specs, w);
+    REQUIRE(opts);
+    return table_format_from(*opts);
+  };
+  auto tab = fmt_of(with("x", "csv", {{"csv.field-delimiter", "\\t"}}));
+  REQUIRE(tab);
+  CHECK(tab->delimiter == '\t');
+  CHECK(tab->quote == '"');
+  CHECK_FALSE(tab->null_literal);
+  auto same = fmt_of(
+      with("x", "csv",
+           {{"csv.field-delimiter", "'"}, {"csv.quote-character", "'"}}));
+  REQUIRE_FALSE(same);
+  CHECK(describe(same.error()).find("must differ") != std::string::npos);
+  auto wide = fmt_of(with("x", "csv", {{"csv.quote-character", "``"}}));
+  REQUIRE_FALSE(wide);
+  CHECK(describe(wide.error()).find("'csv.quote-character'") !=
+        std::string::npos);
+}

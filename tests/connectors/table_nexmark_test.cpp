@@ -50,7 +50,7 @@ SCENARIO("nexmark table sources with the same seed write the same rows",
     CHECK(rows_text(a.rows) == rows_text(b.rows));
   }
   AND_THEN("another seed gives other rows") {
-    with["seed"] = "8";
+    with["seed"] = std::string{"8"};
     auto c = read_nexmark(with);
     CHECK(c.rows.num_rows() == 4600);
     CHECK(rows_text(a.rows) != rows_text(c.rows));
