@@ -68,9 +68,11 @@ filesystem_source::make(const table_context& ctx, std::string path,
                         table_format fmt) {
   std::error_code ec;
   auto status = fs::status(path, ec);
+  // The input of a bounded job does not appear by trying again.
   if (ec || !fs::exists(status))
-    return make_error(connector_errc::not_found,
-                      "table '" + ctx.name + "': no file or directory " + path);
+    return make_permanent(
+        make_error(connector_errc::not_found,
+                   "table '" + ctx.name + "': no file or directory " + path));
   std::vector<std::string> files;
   if (fs::is_directory(status)) {
     for (auto it = fs::directory_iterator(path, ec);

@@ -327,6 +327,7 @@ SCENARIO("the filesystem sink refuses updates and the source a missing path",
   auto src = type->make(ctx, *opts);
   REQUIRE_FALSE(src);
   CHECK(describe(src.error()).find("missing") != std::string::npos);
+  CHECK(is_permanent(src.error()));
   auto bad = options_from_strings(
       type->options,
       with(tmp / "o.csv", "csv", {{"csv.field-delimiter", ";;"}}));
