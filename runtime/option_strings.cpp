@@ -133,7 +133,8 @@ options_from_strings(const std::vector<option_spec>& specs,
   options result;
   std::vector<std::string> problems;
   for (auto& [key, text] : values) {
-    if (key == "connector")
+    if (std::find(table_level_options.begin(), table_level_options.end(),
+                  key) != table_level_options.end())
       continue;
     auto spec =
         std::find_if(specs.begin(), specs.end(),

@@ -37,14 +37,16 @@ std::string text_of(const caf::error& err) {
 
 SCENARIO("WITH strings become typed options", "[option_strings]") {
   GIVEN("values of every kind") {
-    auto opts = options_from_strings(specs(), {{"connector", "x"},
-                                               {"count", "42"},
-                                               {"on", "TRUE"},
-                                               {"every", "10 s"},
-                                               {"size", "64MiB"},
-                                               {"mode", "fast"},
-                                               {"names", "a; b;c"},
-                                               {"tags", "k1:v1, k2 : v2"}});
+    auto opts =
+        options_from_strings(specs(), {{"connector", "x"},
+                                       {"scan.watermark.idle-timeout", "5 s"},
+                                       {"count", "42"},
+                                       {"on", "TRUE"},
+                                       {"every", "10 s"},
+                                       {"size", "64MiB"},
+                                       {"mode", "fast"},
+                                       {"names", "a; b;c"},
+                                       {"tags", "k1:v1, k2 : v2"}});
     THEN("each has its type and value") {
       REQUIRE(opts);
       CHECK(opts->get_int("count") == 42);
@@ -55,6 +57,7 @@ SCENARIO("WITH strings become typed options", "[option_strings]") {
       CHECK(opts->get_list("names") == std::vector<std::string>{"a", "b", "c"});
       CHECK(opts->get_map("tags") == string_map{{"k1", "v1"}, {"k2", "v2"}});
       CHECK_FALSE(opts->contains("connector"));
+      CHECK_FALSE(opts->contains("scan.watermark.idle-timeout"));
     }
   }
   GIVEN("durations in several spellings") {
