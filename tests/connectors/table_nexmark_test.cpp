@@ -146,3 +146,23 @@ SCENARIO("wrong nexmark table options are errors", "[nexmark_table]") {
   ctx.schema = make_schema({{"cost", int64_type()}});
   CHECK(make({{"table", "bid"}}).find("no column 'cost'") != std::string::npos);
 }
+
+SCENARIO("a nexmark table starting now has event times near the wall clock",
+         "[nexmark_table]") {
+  auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  auto d = read_nexmark({{"table", "bid"},
+                         {"events.num", "500"},
+                         {"first-event.time", "now"},
+                         {"out-of-order.fraction", "0"}});
+  REQUIRE(d.rows.num_rows() == 460);
+  auto ts = d.rows.col(5).values<int64_t>();
+  // Whole seconds: the start lies at most 1 s before the source was made.
+  CHECK(ts.front() >= before - 1000);
+  CHECK(ts.front() % 1000 == 0); // the first bid is event 4: 0.4 ms in
+  // 500 events at 10,000 events/s of event time span 50 ms, in order.
+  CHECK(std::is_sorted(ts.begin(), ts.end()));
+  CHECK(ts.back() - ts.front() < 50);
+  CHECK(ts.back() <= before + 60000);
+}
