@@ -29,20 +29,19 @@ caf::error split_fields(std::string_view record, const table_format& fmt,
       text.clear();
       ++i;
       for (;;) {
-        if (i >= record.size())
+        auto q = record.find(fmt.quote, i);
+        if (q == std::string_view::npos)
           return make_error(
               connector_errc::bad_input,
               fmt::format("field {} has no closing quote", fields.size() + 1));
-        if (record[i] == fmt.quote) {
-          if (i + 1 < record.size() && record[i + 1] == fmt.quote) {
-            text += fmt.quote;
-            i += 2;
-            continue;
-          }
+        text.append(record.data() + i, q - i);
+        i = q + 1;
+        if (i < record.size() && record[i] == fmt.quote) {
+          text += fmt.quote; // a doubled quote
           ++i;
-          break;
+          continue;
         }
-        text += record[i++];
+        break;
       }
       if (i < record.size() && record[i] != fmt.delimiter)
         return make_error(
