@@ -140,7 +140,13 @@ caf::error csv_decode_row(std::string_view record, const table_format& fmt,
 void csv_encode_row(const row_batch& b, size_t row, const table_format& fmt,
                     std::string& out) {
   if (!fmt.null_literal) {
+    auto start = out.size();
     columnar::append_csv_row(b, row, out, fmt.delimiter, fmt.quote);
+    // An empty line would be skipped: a lone NULL is written as "".
+    if (out.size() == start) {
+      out += fmt.quote;
+      out += fmt.quote;
+    }
     out += '\n';
     return;
   }

@@ -518,3 +518,18 @@ SCENARIO("CSV format options: '\\t' is a tab, one character each",
   CHECK(describe(wide.error()).find("'csv.quote-character'") !=
         std::string::npos);
 }
+
+SCENARIO("a one-column CSV row of NULL is not an empty line",
+         "[table_files][csv]") {
+  test::temp_dir tmp;
+  auto schema = make_schema({{"n", int64_type()}});
+  row_batch b{schema};
+  b.col(0).push(int64_t{1});
+  b.col(0).push_null();
+  b.col(0).push(int64_t{3});
+  auto w = with(tmp / "one.csv", "csv");
+  write_all("one", b, w);
+  CHECK(test::read_file(tmp / "one.csv") == "1\n\"\"\n3\n");
+  auto d = read_all("one", schema, w);
+  CHECK(rows_text(d.rows) == std::vector<std::string>{"1", "NULL", "3"});
+}
