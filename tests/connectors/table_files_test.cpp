@@ -533,3 +533,32 @@ SCENARIO("a one-column CSV row of NULL is not an empty line",
   auto d = read_all("one", schema, w);
   CHECK(rows_text(d.rows) == std::vector<std::string>{"1", "NULL", "3"});
 }
+
+SCENARIO("bad JSON lines say why and leave the batch as it was",
+         "[table_files][json]") {
+  auto schema = make_schema({{"id", int64_type()}, {"s", string_type()}});
+  row_batch out{schema};
+  decode_scratch scratch;
+  table_format fmt;
+  fmt.format = table_format::kind::json;
+  REQUIRE(!json_decode_row("{\"id\":1,\"s\":\"a\"}", fmt, out, scratch));
+  for (auto [line, why] : std::vector<std::pair<std::string, std::string>>{
+           {"[1]", "expected an object"},
+           {"{\"id\":2,\"s\":\"\\ud800\"}", "lone surrogate"},
+           {"{\"id\":2,\"s\":\"\\q\"}", "bad escape"},
+           {"{\"id\":2,\"s\":\"tab\there\"}", "control character"},
+           {"{\"id\":2,\"s\":\"open}", "unterminated string"},
+           {"{\"id\":2} x", "text after the object"},
+           {"{\"id\":[2],\"s\":\"a\"}", "column 'id': an object or array"},
+           {"{\"id\":2.5,\"s\":\"a\"}", "column 'id': '2.5' is not a valid"},
+           {"{\"id\":nope}", "expected a value"}}) {
+    auto err = json_decode_row(line, fmt, out, scratch);
+    INFO(line);
+    REQUIRE(err);
+    CHECK(describe(err).find(why) != std::string::npos);
+    CHECK(out.num_rows() == 1);
+    CHECK(out.col(1).size() == 1);
+    CHECK(out.well_formed());
+  }
+  CHECK(test::row_text(out, 0) == "1|a");
+}
