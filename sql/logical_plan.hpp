@@ -34,8 +34,8 @@ struct rel {
   columnar::schema out;
   sql_position where;
   std::vector<std::unique_ptr<rel>> inputs;
-  int32_t table = -1;               ///< scan: index into bound_script::tables
-  std::vector<expr::tree> exprs;    ///< see rel_kind
+  int32_t table = -1; ///< scan: index into bound_script::tables
+  std::vector<::sluice::expr::tree> exprs; ///< see rel_kind
   window_spec window;               ///< window_tvf; windowed aggregate or join
   std::vector<uint32_t> group_keys; ///< aggregate: input columns
   std::vector<agg_call> aggs;       ///< aggregate: over input columns
