@@ -585,7 +585,10 @@ std::optional<relation> bind_grouped(context& ctx, const select_core& s,
     }
     agg->out.rowtime = base + 2;
     agg->append_only = below.plan->append_only;
+    // The output's window columns keep the window they came from.
     out.window = w;
+    if (w.kind == wkind::inherited)
+      out.window = below.window;
   } else {
     agg->append_only = false;
   }

@@ -9,7 +9,8 @@ using wkind = ::sluice::window_kind;
 
 TEST_CASE("three errors in three statements give three diagnostics",
           "[analyzer]") {
-  auto a = analyze_text(R"(CREATE TABLE src (k BIGINT, v BIGINT, ts TIMESTAMP(3),
+  auto a =
+      analyze_text(R"(CREATE TABLE src (k BIGINT, v BIGINT, ts TIMESTAMP(3),
   WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
 ) WITH ('connector' = 'filesystem', 'path' = '${env:IN}');
 CREATE TABLE dst (k BIGINT, n BIGINT) WITH ('connector' = 'filesystem', 'path' = 'out');
@@ -19,21 +20,21 @@ INSERT INTO dst SELECT k, COUNT(*) FROM TABLE(
 GROUP BY k, window_start, window_end;
 )");
   REQUIRE(a.diags.size() == 3);
-  CHECK(a.rendered()
-        == "test.sql:3:47: error: environment variable IN is not set\n"
-           ") WITH ('connector' = 'filesystem', 'path' = '${env:IN}');\n"
-           "                                              ^~~~~~~~~\n"
-           "test.sql:5:13: error: table 'dst' (connector 'filesystem') takes "
-           "inserts only, but the query updates its rows (a GROUP BY without a "
-           "window): use a window or a sink that takes updates\n"
-           "INSERT INTO dst SELECT k, COUNT(*) FROM src GROUP BY k;\n"
-           "            ^~~\n"
-           "test.sql:7:55: error: HOP size (6000 ms) must be a multiple of its "
-           "slide (4000 ms)\n"
-           "  HOP(TABLE src, DESCRIPTOR(ts), INTERVAL '4' SECOND, INTERVAL '6' "
-           "SECOND))\n"
-           "                                                      "
-           "^~~~~~~~~~~~~~~~~~~\n");
+  CHECK(a.rendered() ==
+        "test.sql:3:47: error: environment variable IN is not set\n"
+        ") WITH ('connector' = 'filesystem', 'path' = '${env:IN}');\n"
+        "                                              ^~~~~~~~~\n"
+        "test.sql:5:13: error: table 'dst' (connector 'filesystem') takes "
+        "inserts only, but the query updates its rows (a GROUP BY without a "
+        "window): use a window or a sink that takes updates\n"
+        "INSERT INTO dst SELECT k, COUNT(*) FROM src GROUP BY k;\n"
+        "            ^~~\n"
+        "test.sql:7:55: error: HOP size (6000 ms) must be a multiple of its "
+        "slide (4000 ms)\n"
+        "  HOP(TABLE src, DESCRIPTOR(ts), INTERVAL '4' SECOND, INTERVAL '6' "
+        "SECOND))\n"
+        "                                                      "
+        "^~~~~~~~~~~~~~~~~~~\n");
   CHECK(a.diags[0].code == diag_code::env_missing);
   CHECK(a.diags[1].code == diag_code::sink_no_updates);
   CHECK(a.diags[2].code == diag_code::bad_window);

@@ -23,12 +23,11 @@ SELECT auction, bidder, price, `dateTime`, extra FROM bid;)");
   REQUIRE(a.script.inserts.size() == 1);
   auto& ins = a.script.inserts[0];
   CHECK(ins.sink.name == "nexmark_q0");
-  CHECK(ins.where.line == 4);
+  CHECK(ins.where.line == 20);
   auto& q = *ins.query;
   CHECK(chain(q) == std::vector{rel_kind::project, rel_kind::scan});
-  CHECK(names(q.out)
-        == std::vector<std::string>{"auction", "bidder", "price", "dateTime",
-                                    "extra"});
+  CHECK(names(q.out) == std::vector<std::string>{"auction", "bidder", "price",
+                                                 "dateTime", "extra"});
   REQUIRE(q.exprs.size() == 5);
   CHECK(root(q.exprs[3]).kind == ir::op::column);
   CHECK(root(q.exprs[3]).index == 5);
@@ -58,8 +57,8 @@ CREATE TABLE nexmark_q2 (auction BIGINT, price BIGINT)
 INSERT INTO nexmark_q2 SELECT auction, price FROM bid
 WHERE MOD(auction, 123) = 0;)");
   auto& q = *a.script.inserts.at(0).query;
-  CHECK(chain(q)
-        == std::vector{rel_kind::project, rel_kind::filter, rel_kind::scan});
+  CHECK(chain(q) ==
+        std::vector{rel_kind::project, rel_kind::filter, rel_kind::scan});
   auto& f = *q.inputs[0];
   REQUIRE(f.exprs.size() == 1);
   CHECK(root(f.exprs[0]).type.id == columnar::type_id::boolean);
@@ -95,8 +94,8 @@ TEST_CASE("INSERT casts what Flink casts implicitly and refuses the rest",
 CREATE TABLE wide (a DECIMAL(20, 0), b DOUBLE, c STRING) WITH ('connector' = 'print');
 INSERT INTO wide SELECT auction, price, extra FROM bid;)");
   auto& q = *a.script.inserts.at(0).query;
-  CHECK(chain(q)
-        == std::vector{rel_kind::project, rel_kind::project, rel_kind::scan});
+  CHECK(chain(q) ==
+        std::vector{rel_kind::project, rel_kind::project, rel_kind::scan});
   CHECK(root(q.exprs[0]).kind == ir::op::cast);
   CHECK(root(q.exprs[0]).type == columnar::decimal_type(20, 0));
   CHECK(root(q.exprs[1]).kind == ir::op::cast);
@@ -112,9 +111,9 @@ INSERT INTO narrow SELECT channel, price FROM bid;)");
   CHECK(b.diags[0].code == diag_code::type_mismatch);
   CHECK(b.diags[0].where.line == 19);
   CHECK(b.diags[0].where.column == 27);
-  CHECK(b.diags[0].message
-        == "INSERT INTO narrow: column 1 'auction' is BIGINT in the query but "
-           "INT 'a' in the table");
+  CHECK(b.diags[0].message ==
+        "INSERT INTO narrow: column 1 'auction' is BIGINT in the query but "
+        "INT 'a' in the table");
   CHECK(b.diags[1].code == diag_code::type_mismatch);
   CHECK_THAT(b.diags[1].message,
              Catch::Contains("the query has 1 columns, the table has 2"));
@@ -154,12 +153,12 @@ INSERT INTO out SELECT datetime FROM bid;
   CHECK(a.diags[6].code == diag_code::unsupported);
   CHECK_THAT(a.diags[6].message, Catch::Contains("regular join"));
   CHECK(a.diags[7].code == diag_code::unknown_column);
-  CHECK(a.diags[7].message
-        == "column 'datetime' not found (did you mean 'dateTime'?)");
-  CHECK(render(a.diags[0], a.text)
-        == "test.sql:19:24: error: column 'nope' not found\n"
-           "INSERT INTO out SELECT nope FROM bid;\n"
-           "                       ^~~~");
+  CHECK(a.diags[7].message ==
+        "column 'datetime' not found (did you mean 'dateTime'?)");
+  CHECK(render(a.diags[0], a.text) ==
+        "test.sql:19:24: error: column 'nope' not found\n"
+        "INSERT INTO out SELECT nope FROM bid;\n"
+        "                       ^~~~");
 }
 
 TEST_CASE("an ambiguous column names the tables it is in", "[analyzer]") {
@@ -171,8 +170,8 @@ INSERT INTO out SELECT price FROM
   ON L.window_start = R.window_start AND L.window_end = R.window_end;)");
   REQUIRE(a.diags.size() == 1);
   CHECK(a.diags[0].code == diag_code::unknown_column);
-  CHECK(a.diags[0].message
-        == "column 'price' is ambiguous (in L, R): qualify it");
+  CHECK(a.diags[0].message ==
+        "column 'price' is ambiguous (in L, R): qualify it");
 }
 
 TEST_CASE("GROUP BY with aggregates: types as Flink's, an update stream",
@@ -187,23 +186,22 @@ SELECT auction, COUNT(*), SUM(price), AVG(price), MIN(price), MAX(price),
 FROM bid GROUP BY auction HAVING COUNT(*) > 1;)");
   auto& q = *a.script.inserts.at(0).query;
   require_compiles(q);
-  CHECK(chain(q)
-        == std::vector{rel_kind::project, rel_kind::filter,
-                       rel_kind::aggregate, rel_kind::project, rel_kind::scan});
+  CHECK(chain(q) == std::vector{rel_kind::project, rel_kind::filter,
+                                rel_kind::aggregate, rel_kind::project,
+                                rel_kind::scan});
   CHECK_FALSE(q.append_only);
   auto& agg = *q.inputs[0]->inputs[0];
   CHECK(agg.window.kind == sluice::window_kind::none);
   CHECK(agg.group_keys == std::vector<uint32_t>{0});
   REQUIRE(agg.aggs.size() == 9);
-  CHECK(agg.aggs[0]
-        == agg_call{agg_kind::count_star, -1, false,
-                    columnar::int64_type(false)});
-  CHECK(agg.aggs[1]
-        == agg_call{agg_kind::sum, 2, false, columnar::int64_type()});
+  CHECK(agg.aggs[0] ==
+        agg_call{agg_kind::count_star, -1, false, columnar::int64_type(false)});
+  CHECK(agg.aggs[1] ==
+        agg_call{agg_kind::sum, 2, false, columnar::int64_type()});
   CHECK(agg.aggs[2].kind == agg_kind::avg);
   CHECK(agg.aggs[2].out == columnar::int64_type());
-  CHECK(agg.aggs[5]
-        == agg_call{agg_kind::count, 1, true, columnar::int64_type(false)});
+  CHECK(agg.aggs[5] ==
+        agg_call{agg_kind::count, 1, true, columnar::int64_type(false)});
   CHECK(agg.aggs[6].out == columnar::string_type());
   // SUM(price * 2) reads an extra column after bid's seven.
   CHECK(agg.aggs[8].arg == 7);
@@ -244,15 +242,15 @@ INSERT INTO out SELECT auction, COUNT(*) FROM bid WHERE COUNT(*) > 1 GROUP BY au
   CHECK(a.diags[0].code == diag_code::not_grouped);
   CHECK(a.diags[0].where.line == 19);
   CHECK(a.diags[0].where.column == 24);
-  CHECK(a.diags[0].message
-        == "column 'bidder' is neither in GROUP BY nor inside an aggregate "
-           "function");
+  CHECK(a.diags[0].message ==
+        "column 'bidder' is neither in GROUP BY nor inside an aggregate "
+        "function");
   CHECK(a.diags[1].code == diag_code::sink_no_updates);
   CHECK(a.diags[1].where.line == 20);
   CHECK(a.diags[1].where.column == 13);
   CHECK(a.diags[2].code == diag_code::type_mismatch);
-  CHECK(a.diags[2].where.column == 40);
+  CHECK(a.diags[2].where.column == 41);
   CHECK(a.diags[3].code == diag_code::syntax);
-  CHECK(a.diags[3].message
-        == "aggregate function COUNT is not allowed in WHERE");
+  CHECK(a.diags[3].message ==
+        "aggregate function COUNT is not allowed in WHERE");
 }
