@@ -149,6 +149,18 @@ relation make_project(relation in, std::vector<ir::tree> exprs,
                       std::vector<column_info> cols,
                       std::vector<columnar::field> fields, sql_position where);
 
+/// Binds a SELECT with GROUP BY, HAVING or aggregates over its FROM (and
+/// WHERE) relation `input` (analyzer_group.cpp); none after an error.
+std::optional<relation> bind_grouped(context& ctx, const select_core& s,
+                                     relation input);
+
+/// Flink's name of SELECT item `i`: its alias, its column, or EXPR$i.
+std::string item_name(const select_item& item, size_t i);
+
+/// A canonical text of an expression tree (column indices, not names):
+/// equal texts, equal expressions over the same input.
+std::string canonical(const ir::tree& t);
+
 /// Binds a query (SELECT ... UNION ALL ...) into a relation; none after an
 /// error (reported).
 std::optional<relation> bind_query(context& ctx, const query& q);
