@@ -1,9 +1,12 @@
 // Statements: CREATE TABLE (the catalog), CREATE VIEW, SET and INSERT INTO.
 #include "sql/analyzer.hpp"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "runtime/expr/type_rules.hpp"
+#include "runtime/options.hpp"
 #include "sql/analyzer_detail.hpp"
 
 namespace sluice::sql {
@@ -308,6 +311,61 @@ void bind_insert(context& ctx, const statement& st, const insert_stmt& ins,
   out.inserts.push_back(std::move(b));
 }
 
+/// Checks the settings the engine reads (Flink's names where Flink has one)
+/// and the late-rows table; `where` says where each value was set.
+void check_settings(context& ctx, const std::map<std::string, std::string>& set,
+                    const std::map<std::string, sql_position>& where) {
+  auto at = [&](const std::string& key) {
+    auto i = where.find(key);
+    return i != where.end() ? i->second : sql_position{"--set " + key, 0, 0};
+  };
+  auto bad = [&](const std::string& key, std::string why) {
+    ctx.error(at(key), diag_code::bad_option,
+              fmt::format("setting '{}' {}", key, why));
+  };
+  for (auto& [key, value] : set) {
+    if (key == "parallelism.default" || key == "sluice.batch-rows") {
+      int64_t n = 0;
+      auto [p, ec] =
+          std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc{} || p != value.data() + value.size() || n <= 0)
+        bad(key, fmt::format("must be a positive integer, got '{}'", value));
+    } else if (key == "table.exec.source.idle-timeout" ||
+               key == "table.exec.state.ttl") {
+      if (!parse_duration(value))
+        bad(key,
+            fmt::format("must be a duration such as '10 s', got '{}'", value));
+    } else if (key == "sluice.state.max-bytes") {
+      if (!parse_bytes(value))
+        bad(key, fmt::format("must be a size such as '1GiB', got '{}'", value));
+    } else if (key == "table.local-time-zone") {
+      if (value != "UTC")
+        bad(key, "supports 'UTC' only");
+    } else if (key == "sluice.late-rows.table") {
+      auto* t = ctx.cat.table(value);
+      if (t == nullptr) {
+        bad(key, fmt::format("names table '{}', which is not declared", value));
+        continue;
+      }
+      auto want = columnar::schema{{{"stage", columnar::string_type()},
+                                    {"event_time", columnar::timestamp_type()},
+                                    {"watermark", columnar::timestamp_type()},
+                                    {"row_text", columnar::string_type()}}};
+      bool same = t->spec.physical.fields.size() == want.fields.size();
+      for (size_t i = 0; same && i < want.fields.size(); ++i)
+        same = t->spec.physical.fields[i].name == want.fields[i].name &&
+               ir::same_physical(t->spec.physical.fields[i].type,
+                                 want.fields[i].type);
+      if (!same)
+        bad(key, fmt::format("names table '{}', which must be declared as ({})",
+                             value, columnar::to_string(want)));
+      else if (t->info != nullptr && !t->info->sink)
+        bad(key,
+            fmt::format("names table '{}', which cannot be written", value));
+    }
+  }
+}
+
 } // namespace
 
 bound_script analyze(const parsed_script& parsed,
@@ -318,6 +376,7 @@ bound_script analyze(const parsed_script& parsed,
   bound_script out;
   catalog cat;
   context ctx{fns, connectors, cat, diags};
+  std::map<std::string, sql_position> set_at;
   for (auto& st : parsed.statements) {
     std::visit(
         [&](auto& s) {
@@ -331,6 +390,7 @@ bound_script analyze(const parsed_script& parsed,
           } else if constexpr (std::is_same_v<T, set_stmt>) {
             out.settings[s.option.key] =
                 substitute_env(s.option, opts.getenv, diags);
+            set_at[s.option.key] = s.option.value_where;
           } else if constexpr (std::is_same_v<T, query_stmt>) {
             if (analysis::bind_query(ctx, *s.body))
               ctx.error(st.where, diag_code::unsupported,
@@ -350,8 +410,11 @@ bound_script analyze(const parsed_script& parsed,
   }
   for (auto& t : cat.tables())
     out.tables.push_back(t.spec);
-  for (auto& [k, v] : opts.settings)
+  for (auto& [k, v] : opts.settings) {
     out.settings[k] = v;
+    set_at.erase(k);
+  }
+  check_settings(ctx, out.settings, set_at);
   return out;
 }
 

@@ -198,3 +198,39 @@ INSERT INTO out SELECT c.a, c.p * 2 FROM cheap AS c;)");
   CHECK(names(a.script.inserts[0].query->out) ==
         std::vector<std::string>{"a", "p"});
 }
+
+TEST_CASE("settings the engine reads are checked, the late-rows table too",
+          "[analyzer][catalog]") {
+  analyze_options opts;
+  opts.settings["sluice.batch-rows"] = "0";
+  auto a = analyze_text(
+      "SET 'parallelism.default' = 'two';\n"
+      "SET 'table.exec.state.ttl' = '1 h';\n"
+      "SET 'table.exec.source.idle-timeout' = 'soon';\n"
+      "SET 'table.local-time-zone' = 'Europe/Paris';\n"
+      "SET 'sluice.late-rows.table' = 'late';\n"
+      "SET 'pipeline.name' = 'anything';\n"
+      "CREATE TABLE late (stage STRING, event_time TIMESTAMP(3), row_text "
+      "STRING) WITH ('connector' = 'print');\n",
+      opts);
+  INFO(a.rendered());
+  REQUIRE(a.diags.size() == 5);
+  for (auto& d : a.diags)
+    CHECK(d.code == diag_code::bad_option);
+  // In key order: the --set value has no place in the script.
+  CHECK(a.diags[0].where.line == 1);
+  CHECK(a.diags[0].where.column == 29);
+  CHECK(a.diags[1].where.line == 0);
+  CHECK(a.diags[1].where.file == "--set sluice.batch-rows");
+  CHECK(a.diags[1].message ==
+        "setting 'sluice.batch-rows' must be a positive integer, got '0'");
+  CHECK(a.diags[2].where.line == 5);
+  CHECK_THAT(a.diags[2].message,
+             Catch::Contains("must be declared as (stage STRING, event_time "
+                             "TIMESTAMP(3), watermark TIMESTAMP(3), row_text "
+                             "STRING)"));
+  CHECK(a.diags[3].where.line == 3);
+  CHECK(a.diags[4].where.line == 4);
+  CHECK(a.script.settings.at("table.exec.state.ttl") == "1 h");
+  CHECK(a.script.settings.at("pipeline.name") == "anything");
+}
