@@ -218,6 +218,70 @@ bool insertable(const data_type& from, const data_type& to) {
   return rank(from) < rank(to);
 }
 
+/// INSERT INTO t (columns): the query's columns placed at the listed
+/// columns of `sink`, NULL in the others (which must be nullable).
+bool reorder(context& ctx, const insert_stmt& ins, const table_entry& sink,
+             relation& r) {
+  auto& phys = sink.spec.physical;
+  std::vector<int32_t> from(phys.fields.size(), -1);
+  bool ok = true;
+  for (size_t p = 0; p < ins.columns.size(); ++p) {
+    auto& c = ins.columns[p];
+    auto i = phys.find(c.name);
+    if (!i) {
+      ctx.error(
+          c.where, diag_code::unknown_column,
+          fmt::format("table '{}' has no column '{}'", sink.spec.name, c.name));
+      ok = false;
+    } else if (from[*i] >= 0) {
+      ctx.error(c.where, diag_code::syntax,
+                fmt::format("column '{}' is listed twice", c.name));
+      ok = false;
+    } else {
+      from[*i] = static_cast<int32_t>(p);
+    }
+  }
+  if (ok && ins.columns.size() != r.columns.size()) {
+    ctx.error(ins.body->where, diag_code::type_mismatch,
+              fmt::format("INSERT INTO {}: the query has {} columns, the "
+                          "column list {}",
+                          sink.spec.name, r.columns.size(),
+                          ins.columns.size()));
+    ok = false;
+  }
+  for (size_t i = 0; ok && i < from.size(); ++i)
+    if (from[i] < 0 && !phys.fields[i].type.nullable) {
+      ctx.error(ins.table.where, diag_code::type_mismatch,
+                fmt::format("INSERT INTO {}: column '{}' is NOT NULL and not "
+                            "in the column list",
+                            sink.spec.name, phys.fields[i].name));
+      ok = false;
+    }
+  if (!ok)
+    return false;
+  std::vector<ir::tree> exprs;
+  std::vector<columnar::field> fields;
+  std::vector<column_info> cols;
+  for (size_t i = 0; i < from.size(); ++i) {
+    ir::tree t;
+    if (from[i] < 0) {
+      t.root = t.add_literal(std::monostate{}, data_type{});
+      fields.push_back({phys.fields[i].name, data_type{}});
+      cols.push_back(column_info{});
+    } else {
+      auto src = static_cast<uint32_t>(from[i]);
+      t.root = t.add_column(src, r.type(src));
+      fields.push_back({phys.fields[i].name, r.type(src)});
+      cols.push_back(r.columns[src]);
+    }
+    exprs.push_back(std::move(t));
+  }
+  auto where = r.plan->where;
+  r = analysis::make_project(std::move(r), std::move(exprs), std::move(cols),
+                             std::move(fields), where);
+  return true;
+}
+
 void bind_insert(context& ctx, const statement& st, const insert_stmt& ins,
                  bound_script& out) {
   const table_entry* sink = ctx.cat.table(ins.table.name);
@@ -235,12 +299,10 @@ void bind_insert(context& ctx, const statement& st, const insert_stmt& ins,
                           "reads",
                           ins.table.name, sink->spec.connector));
   }
-  if (!ins.columns.empty())
-    ctx.error(ins.columns[0].where, diag_code::unsupported,
-              "INSERT INTO t (columns) is not supported: select every column "
-              "of the table in order");
   auto r = analysis::bind_query(ctx, *ins.body);
   if (!r || sink == nullptr || ctx.diags.size() != before)
+    return;
+  if (!ins.columns.empty() && !reorder(ctx, ins, *sink, *r))
     return;
   auto& want = sink->spec.physical.fields;
   auto& got = r->plan->out.fields;

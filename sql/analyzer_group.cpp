@@ -430,9 +430,9 @@ std::optional<relation> bind_grouped(context& ctx, const select_core& s,
         for (uint32_t i = 0; i < below.columns.size(); ++i)
           if (below.columns[i].role == window_role::time)
             w.time_column = i;
-      if (w.kind == wkind::session)
-        w.partition_by = key_cols;
     }
+    if (w.kind == wkind::session)
+      w.partition_by = key_cols; // sessions are per group
     agg->window = w;
     auto base = static_cast<int32_t>(agg->out.fields.size());
     for (auto [name, role] : {std::pair{"window_start", window_role::start},

@@ -254,3 +254,35 @@ INSERT INTO out SELECT auction, COUNT(*) FROM bid WHERE COUNT(*) > 1 GROUP BY au
   CHECK(a.diags[3].message ==
         "aggregate function COUNT is not allowed in WHERE");
 }
+
+TEST_CASE("INSERT INTO t (columns) places the query's columns, NULL elsewhere",
+          "[analyzer]") {
+  auto a = analyze_ok(R"(
+CREATE TABLE out (a BIGINT, b STRING, c DOUBLE) WITH ('connector' = 'print');
+INSERT INTO out (c, a) SELECT price, auction FROM bid;)");
+  auto& q = *a.script.inserts.at(0).query;
+  require_compiles(q);
+  CHECK(names(q.out) == std::vector<std::string>{"a", "b", "c"});
+  CHECK(q.out.fields[1].type == columnar::string_type());
+  CHECK(q.out.fields[2].type == columnar::float64_type());
+  // The casts over the placement over the query's projection.
+  CHECK(chain(q) == std::vector{rel_kind::project, rel_kind::project,
+                                rel_kind::project, rel_kind::scan});
+  auto& place = *q.inputs[0];
+  CHECK(ir::to_string(place.exprs[0], place.inputs[0]->out) == "auction");
+  CHECK(ir::to_string(place.exprs[2], place.inputs[0]->out) == "price");
+
+  auto b = analyze_text(std::string{nexmark_ddl} + R"(
+CREATE TABLE out (a BIGINT NOT NULL, b STRING) WITH ('connector' = 'print');
+INSERT INTO out (b) SELECT extra FROM bid;
+INSERT INTO out (a, z) SELECT auction, extra FROM bid;)");
+  INFO(b.rendered());
+  REQUIRE(b.diags.size() == 2);
+  CHECK(b.diags[0].code == diag_code::type_mismatch);
+  CHECK(b.diags[0].message ==
+        "INSERT INTO out: column 'a' is NOT NULL and not in the column "
+        "list");
+  CHECK(b.diags[1].code == diag_code::unknown_column);
+  CHECK(b.diags[1].where.line == 20);
+  CHECK(b.diags[1].where.column == 21);
+}
