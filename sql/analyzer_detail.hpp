@@ -182,7 +182,9 @@ std::optional<relation> bind_named(context& ctx, const identifier& name,
 /// Binds GROUP BY window functions of the legacy form, TUMBLE(ts, size),
 /// HOP(ts, slide, size), SESSION(ts, gap): the window over `in`'s column
 /// `ts` (time_column set), or none (reported).
+/// `name` replaces e.name (TUMBLE_START(ts, size) is read as TUMBLE).
 std::optional<window_spec> bind_group_window(context& ctx, const sql::expr& e,
-                                             const scope& in);
+                                             const scope& in,
+                                             std::string_view name = {});
 
 } // namespace sluice::sql::analysis

@@ -208,6 +208,22 @@ class grouped : public grouping_hook {
                  fmt::format("{} needs GROUP BY {}(...)", e.name, kind));
       return std::nullopt;
     }
+    // Its arguments must name the GROUP BY window, as in Flink.
+    std::vector<sql_diagnostic> scratch;
+    context quiet{ctx_.fns, ctx_.connectors, ctx_.cat, scratch};
+    auto same = bind_group_window(quiet, e, in_, kind);
+    if (!same || same->kind != legacy_->kind ||
+        same->time_column != legacy_->time_column ||
+        same->size_ms != legacy_->size_ms ||
+        same->slide_ms != legacy_->slide_ms ||
+        same->gap_ms != legacy_->gap_ms ||
+        same->offset_ms != legacy_->offset_ms) {
+      ctx_.error(e.where, diag_code::bad_window,
+                 fmt::format("the arguments of {} must be those of the GROUP "
+                             "BY {}(...) window",
+                             e.name, kind));
+      return std::nullopt;
+    }
     failed = false;
     auto base = static_cast<uint32_t>(keys_.size());
     if (e.name.ends_with("_START"))

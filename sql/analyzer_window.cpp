@@ -191,13 +191,16 @@ std::optional<relation> bind_window_tvf(context& ctx, const table_ref& t) {
 }
 
 std::optional<window_spec> bind_group_window(context& ctx, const sql::expr& e,
-                                             const scope& in) {
+                                             const scope& in,
+                                             std::string_view name) {
+  if (name.empty())
+    name = e.name;
   window_spec w;
-  if (e.name == "TUMBLE")
+  if (name == "TUMBLE")
     w.kind = wkind::tumble;
-  else if (e.name == "HOP")
+  else if (name == "HOP")
     w.kind = wkind::hop;
-  else if (e.name == "SESSION")
+  else if (name == "SESSION")
     w.kind = wkind::session;
   else {
     ctx.error(e.where, diag_code::bad_window,
@@ -210,7 +213,7 @@ std::optional<window_spec> bind_group_window(context& ctx, const sql::expr& e,
   if (e.args.size() < want || e.args.size() > want + 1 ||
       (w.kind != wkind::tumble && e.args.size() != want)) {
     ctx.error(e.where, diag_code::bad_window,
-              fmt::format("{} takes a time column and {}", e.name,
+              fmt::format("{} takes a time column and {}", name,
                           w.kind == wkind::hop ? "a slide and a size"
                           : w.kind == wkind::session
                               ? "a gap"

@@ -161,11 +161,18 @@ FROM bid GROUP BY auction, HOP(`dateTime`, INTERVAL '5' SECOND, INTERVAL '10' SE
   auto b = analyze_text(std::string{nexmark_ddl} + R"(
 CREATE TABLE out (s TIMESTAMP(3), n BIGINT) WITH ('connector' = 'print');
 INSERT INTO out SELECT HOP_START(`dateTime`, INTERVAL '1' SECOND, INTERVAL '2' SECOND), COUNT(*)
+FROM bid GROUP BY TUMBLE(`dateTime`, INTERVAL '10' SECOND);
+INSERT INTO out SELECT TUMBLE_END(`dateTime`, INTERVAL '5' SECOND), COUNT(*)
 FROM bid GROUP BY TUMBLE(`dateTime`, INTERVAL '10' SECOND);)");
-  REQUIRE(b.diags.size() == 1);
+  REQUIRE(b.diags.size() == 2);
   CHECK(b.diags[0].code == diag_code::bad_window);
   CHECK(b.diags[0].where.column == 24);
   CHECK(b.diags[0].message == "HOP_START needs GROUP BY HOP(...)");
+  CHECK(b.diags[1].code == diag_code::bad_window);
+  CHECK(b.diags[1].where.line == 21);
+  CHECK(b.diags[1].message ==
+        "the arguments of TUMBLE_END must be those of the GROUP BY "
+        "TUMBLE(...) window");
 }
 
 TEST_CASE("Nexmark q5: HOP counts joined with the maximum per window",
