@@ -30,9 +30,12 @@ struct analyze_options {
 /// computed columns, watermark, primary key, connector options checked
 /// against `connectors`), CREATE VIEW, SET, and each INSERT INTO into a
 /// bound_insert whose query matches its sink. Appends every diagnostic
-/// found (all of them, never only the first) to `diags`; a statement with
-/// an error is left out of the result. EXPLAIN and bare queries are bound
-/// (their errors reported) but produce no insert.
+/// found (all of them, never only the first) to `diags`: the script is
+/// good when `diags` stayed empty. An INSERT with an error is left out; a
+/// table stays declared despite errors in its options, so that the
+/// statements using it are still checked. EXPLAIN is checked as the
+/// statement it explains and produces no insert; a bare query is an error
+/// (it has no sink).
 bound_script analyze(const parsed_script& parsed,
                      const ::sluice::expr::function_registry& fns,
                      const connector_infos& connectors,
