@@ -442,10 +442,14 @@ std::optional<relation> bind_grouped(context& ctx, const select_core& s,
           w.kind = below.window->kind;
           w.time_column = i;
         }
-      if (w.kind == wkind::inherited)
+      if (w.kind == wkind::inherited) {
+        // No column assigns windows: the input's window_time (or, when a
+        // projection dropped it, window_end) is the time.
+        w.time_column = w.end_column;
         for (uint32_t i = 0; i < below.columns.size(); ++i)
           if (below.columns[i].role == window_role::time)
             w.time_column = i;
+      }
     }
     if (w.kind == wkind::session)
       w.partition_by = key_cols; // sessions are per group

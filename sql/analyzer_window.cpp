@@ -428,6 +428,11 @@ std::optional<relation> bind_join(context& ctx, const table_ref& t,
   j->window = lw;
   j->window.start_column = starts->first;
   j->window.end_column = ends->first;
+  // The left side's window_time if it has one, else its window_end.
+  j->window.time_column = ends->first;
+  for (uint32_t i = 0; i < nl; ++i)
+    if (both.columns[i].role == window_role::time)
+      j->window.time_column = i;
   j->left_keys = {starts->first, ends->first};
   j->right_keys = {starts->second, ends->second};
   j->left_keys.insert(j->left_keys.end(), left_keys.begin(), left_keys.end());

@@ -28,11 +28,13 @@ enum class rel_kind : uint8_t {
   /// Output: group_keys, then (windowed: window.kind != none)
   /// window_start, window_end, window_time, then aggs. Keys and arguments
   /// index the input; a windowed one reads `window.time_column` (or, when
-  /// `inherited`, the input's `start_column` / `end_column`).
+  /// `inherited`, the input's `start_column` / `end_column`; its
+  /// time_column is then the input's window_time, or window_end).
   aggregate,
   /// A window join: inputs[0] ++ inputs[1]; left_keys / right_keys start
   /// with each side's window_start and window_end; exprs[0], when present,
-  /// is the residual condition over both sides' columns.
+  /// is the residual condition over both sides' columns. `window` is the
+  /// left side's: start/end/time_column index the left input.
   join,
   union_all, ///< reserved
   values,    ///< reserved

@@ -224,6 +224,9 @@ SELECT AuctionBids.auction, AuctionBids.num
   CHECK(max_agg.group_keys.empty());
   CHECK(max_agg.window.start_column == 1);
   CHECK(max_agg.window.end_column == 2);
+  CHECK(max_agg.window.time_column == 2); // CountBids has no window_time
+  CHECK(join.window.start_column == 2);
+  CHECK(join.window.time_column == 3);
   CHECK(max_agg.aggs.at(0).kind == agg_kind::max);
 }
 
@@ -251,6 +254,7 @@ ON B.window_start = B1.window_start AND B.window_end = B1.window_end
   CHECK(join.right_keys == std::vector<uint32_t>{1, 2, 0});
   CHECK(join.exprs.empty());
   CHECK(join.window.kind == wkind::tumble);
+  CHECK(join.window.time_column == 9); // B's window_time
   CHECK(join.out.fields.size() == 10 + 3);
 }
 
