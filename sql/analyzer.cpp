@@ -39,8 +39,7 @@ scope table_scope(const std::string& name, const columnar::schema& s) {
   return out;
 }
 
-void bind_create_table(context& ctx, const statement& st,
-                       const create_table_stmt& ct,
+void bind_create_table(context& ctx, const create_table_stmt& ct,
                        const analyze_options& opts) {
   if (auto at = ctx.cat.declared(ct.name.name)) {
     if (!ct.if_not_exists)
@@ -49,7 +48,6 @@ void bind_create_table(context& ctx, const statement& st,
                             ct.name.name, at->line));
     return;
   }
-  (void)st;
   table_entry e;
   e.where = ct.name.where;
   e.spec.name = ct.name.name;
@@ -444,7 +442,7 @@ bound_script analyze(const parsed_script& parsed,
         [&](auto& s) {
           using T = std::decay_t<decltype(s)>;
           if constexpr (std::is_same_v<T, create_table_stmt>) {
-            bind_create_table(ctx, st, s, opts);
+            bind_create_table(ctx, s, opts);
           } else if constexpr (std::is_same_v<T, create_view_stmt>) {
             bind_create_view(ctx, s);
           } else if constexpr (std::is_same_v<T, insert_stmt>) {

@@ -50,6 +50,7 @@ struct relation {
   /// The window of the columns with a window role (sizes and kind only).
   std::optional<window_spec> window;
 
+  /// The type of column `i`.
   const columnar::data_type& type(size_t i) const {
     return plan->out.fields[i].type;
   }
@@ -119,7 +120,7 @@ class expr_binder {
  private:
   std::optional<uint32_t> bind_node(const sql::expr& e, ir::tree& t);
   std::optional<uint32_t> bind_literal(const sql::expr& e, ir::tree& t);
-  std::optional<uint32_t> bind_call(const sql::expr& e, std::string name,
+  std::optional<uint32_t> bind_call(std::string name,
                                     std::vector<uint32_t> args, ir::tree& t,
                                     const sql_position& where);
   std::optional<uint32_t> bind_case(const sql::expr& e, ir::tree& t);

@@ -329,12 +329,10 @@ std::optional<uint32_t> expr_binder::bind_literal(const sql::expr& e,
   return std::nullopt;
 }
 
-std::optional<uint32_t> expr_binder::bind_call(const sql::expr& e,
-                                               std::string name,
+std::optional<uint32_t> expr_binder::bind_call(std::string name,
                                                std::vector<uint32_t> args,
                                                ir::tree& t,
                                                const sql_position& where) {
-  (void)e;
   auto* f = ctx_.fns.find(name);
   if (f == nullptr) {
     ctx_.error(where, diag_code::unknown_function,
@@ -375,7 +373,7 @@ std::optional<uint32_t> expr_binder::bind_case(const sql::expr& e,
       continue;
     }
     if (operand) {
-      cond = bind_call(e, "=", {*operand, *cond}, t, w.condition->where);
+      cond = bind_call("=", {*operand, *cond}, t, w.condition->where);
       if (!cond) {
         ok = false;
         continue;
@@ -483,7 +481,7 @@ std::optional<uint32_t> expr_binder::bind_node(const sql::expr& e,
     auto args = bind_args(e, t);
     if (!args)
       return std::nullopt;
-    return bind_call(e, e.name, std::move(*args), t, e.where);
+    return bind_call(e.name, std::move(*args), t, e.where);
   }
   case expr_kind::unary: {
     auto args = bind_args(e, t);
@@ -493,7 +491,7 @@ std::optional<uint32_t> expr_binder::bind_node(const sql::expr& e,
     if (e.op == op_kind::plus)
       return a;
     if (e.op == op_kind::neg)
-      return bind_call(e, "NEG", {a}, t, e.where);
+      return bind_call("NEG", {a}, t, e.where);
     auto& ty = t.nodes[a].type;
     if (!boolean_or_null(ty)) {
       ctx_.error(e.where, diag_code::type_mismatch,
@@ -520,7 +518,7 @@ std::optional<uint32_t> expr_binder::bind_node(const sql::expr& e,
       return t.add_op(k, columnar::boolean_type(l.nullable || r.nullable),
                       std::move(*args));
     }
-    return bind_call(e, symbol(e.op), std::move(*args), t, e.where);
+    return bind_call(symbol(e.op), std::move(*args), t, e.where);
   }
   case expr_kind::is_null: {
     auto args = bind_args(e, t);
@@ -580,7 +578,7 @@ std::optional<uint32_t> expr_binder::bind_node(const sql::expr& e,
       return std::nullopt;
     auto unit = t.add_literal(std::string{to_string(e.unit)},
                               columnar::string_type(false));
-    return bind_call(e, "EXTRACT", {unit, (*args)[0]}, t, e.where);
+    return bind_call("EXTRACT", {unit, (*args)[0]}, t, e.where);
   }
   }
   return std::nullopt;
