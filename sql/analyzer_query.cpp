@@ -26,6 +26,33 @@ bool contains_aggregate(const sql::expr& e) {
   return found;
 }
 
+/// A deep copy of an expression.
+expr_ptr clone(const sql::expr& e) {
+  auto c = std::make_unique<sql::expr>();
+  c->kind = e.kind;
+  c->where = e.where;
+  c->literal = e.literal;
+  c->text = e.text;
+  c->unit = e.unit;
+  c->qualifier = e.qualifier;
+  c->name = e.name;
+  c->op = e.op;
+  c->negated = e.negated;
+  c->distinct = e.distinct;
+  c->star_arg = e.star_arg;
+  c->type = e.type;
+  c->type_where = e.type_where;
+  for (auto& a : e.args)
+    c->args.push_back(clone(*a));
+  if (e.case_operand)
+    c->case_operand = clone(*e.case_operand);
+  for (auto& w : e.whens)
+    c->whens.push_back({clone(*w.condition), clone(*w.result)});
+  if (e.else_result)
+    c->else_result = clone(*e.else_result);
+  return c;
+}
+
 } // namespace
 
 /// Flink's name of an unnamed SELECT item.
@@ -159,9 +186,15 @@ std::optional<relation> bind_select(context& ctx, const select_core& s) {
     return std::nullopt;
   }
   if (s.distinct) {
-    ctx.error(s.where, diag_code::unsupported,
-              "SELECT DISTINCT is not supported: use GROUP BY");
-    return std::nullopt;
+    for (auto& item : s.items)
+      if (item.kind != select_item::value ||
+          contains_aggregate(*item.expression) || !s.group_by.empty() ||
+          s.having) {
+        ctx.error(s.where, diag_code::unsupported,
+                  "SELECT DISTINCT is supported over named values only "
+                  "(no *, aggregates or GROUP BY): use GROUP BY");
+        return std::nullopt;
+      }
   }
   auto input = s.from->kind == table_ref_kind::join
                    ? bind_join(ctx, *s.from, s.where_clause.get())
@@ -201,6 +234,24 @@ std::optional<relation> bind_select(context& ctx, const select_core& s) {
     if (!ok)
       return std::nullopt;
     return bind_grouped(ctx, s, std::move(*input));
+  }
+  if (s.distinct) {
+    // SELECT DISTINCT a, b is SELECT a, b ... GROUP BY a, b.
+    if (!ok)
+      return std::nullopt;
+    select_core g;
+    g.where = s.where;
+    for (auto& item : s.items) {
+      select_item copy;
+      copy.where = item.where;
+      copy.expression = clone(*item.expression);
+      copy.alias = item.alias;
+      if (!copy.alias && item.expression->kind != expr_kind::column_ref)
+        copy.alias = identifier{item_name(item, g.items.size()), item.where};
+      g.group_by.push_back(clone(*item.expression));
+      g.items.push_back(std::move(copy));
+    }
+    return bind_grouped(ctx, g, std::move(*input));
   }
   auto in = scope::of(*input);
   std::vector<ir::tree> exprs;

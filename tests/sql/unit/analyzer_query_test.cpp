@@ -286,3 +286,23 @@ INSERT INTO out (a, z) SELECT auction, extra FROM bid;)");
   CHECK(b.diags[1].where.line == 20);
   CHECK(b.diags[1].where.column == 21);
 }
+
+TEST_CASE("SELECT DISTINCT is a GROUP BY of its values", "[analyzer]") {
+  auto a = analyze_ok(R"(
+CREATE TABLE out (a BIGINT, c STRING) WITH ('connector' = 'upsert', 'path' = 'x');
+INSERT INTO out SELECT DISTINCT auction, UPPER(channel) FROM bid;)");
+  auto& q = *a.script.inserts.at(0).query;
+  require_compiles(q);
+  CHECK_FALSE(q.append_only);
+  CHECK(names(q.out) == std::vector<std::string>{"auction", "EXPR$1"});
+  auto& agg = *q.inputs[0];
+  REQUIRE(agg.kind == rel_kind::aggregate);
+  CHECK(agg.aggs.empty());
+  CHECK(agg.group_keys == std::vector<uint32_t>{0, 7});
+
+  auto b = analyze_text(std::string{nexmark_ddl} + R"(
+CREATE TABLE out (a BIGINT) WITH ('connector' = 'upsert', 'path' = 'x');
+INSERT INTO out SELECT DISTINCT * FROM bid;)");
+  REQUIRE(b.diags.size() == 1);
+  CHECK(b.diags[0].code == diag_code::unsupported);
+}
