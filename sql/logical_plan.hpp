@@ -18,14 +18,26 @@ namespace sluice::sql {
 
 /// The kind of a relation.
 enum class rel_kind : uint8_t {
-  scan,       ///< reads bound_script::tables[table] (physical ++ computed)
-  filter,     ///< exprs[0] is the predicate over the input
-  project,    ///< exprs are the output columns over the input
-  window_tvf, ///< the input plus window_start, window_end, window_time
-  aggregate,  ///< group_keys then aggs (windowed when window.kind != none)
-  join,       ///< inputs[0] ++ inputs[1], on exprs[0] (window join)
-  union_all,  ///< reserved
-  values,     ///< reserved
+  scan,    ///< reads bound_script::tables[table] (physical ++ computed)
+  filter,  ///< exprs[0] is the predicate over the input
+  project, ///< exprs are the output columns over the input
+  /// The input plus window_start, window_end, window_time (TIMESTAMP(3) NOT
+  /// NULL; window_time is the new rowtime); `window.time_column` is the
+  /// input's DESCRIPTOR column.
+  window_tvf,
+  /// Output: group_keys, then (windowed: window.kind != none)
+  /// window_start, window_end, window_time, then aggs. Keys and arguments
+  /// index the input; a windowed one reads `window.time_column` (or, when
+  /// `inherited`, the input's `start_column` / `end_column`; its
+  /// time_column is then the input's window_time, or window_end).
+  aggregate,
+  /// A window join: inputs[0] ++ inputs[1]; left_keys / right_keys start
+  /// with each side's window_start and window_end; exprs[0], when present,
+  /// is the residual condition over both sides' columns. `window` is the
+  /// left side's: start/end/time_column index the left input.
+  join,
+  union_all, ///< reserved
+  values,    ///< reserved
 };
 
 /// One relation of a bound query.
@@ -34,8 +46,8 @@ struct rel {
   columnar::schema out;
   sql_position where;
   std::vector<std::unique_ptr<rel>> inputs;
-  int32_t table = -1;               ///< scan: index into bound_script::tables
-  std::vector<expr::tree> exprs;    ///< see rel_kind
+  int32_t table = -1; ///< scan: index into bound_script::tables
+  std::vector<::sluice::expr::tree> exprs; ///< see rel_kind
   window_spec window;               ///< window_tvf; windowed aggregate or join
   std::vector<uint32_t> group_keys; ///< aggregate: input columns
   std::vector<agg_call> aggs;       ///< aggregate: over input columns
