@@ -132,7 +132,10 @@ options_from_strings(const std::vector<option_spec>& specs,
                      const std::map<std::string, std::string>& values) {
   options result;
   std::vector<std::string> problems;
-  for (auto& [key, text] : values) {
+  for (auto& entry : values) {
+    // A named reference, not a structured binding: lambdas capture it.
+    const std::string& key = entry.first;
+    const std::string& text = entry.second;
     if (std::find(table_level_options.begin(), table_level_options.end(),
                   key) != table_level_options.end())
       continue;
