@@ -54,7 +54,7 @@ if [[ "${SLUICE_SANITIZERS:-1}" == 1 ]]; then
     TSAN_OPTIONS=halt_on_error=1 ./tests/sluice_tests \
       "[taildir]~[e2e],[file_store]~[e2e],[memory_store]~[e2e],[exec]~[e2e],[tcp]~[e2e],[generator]~[e2e],[interceptors]~[e2e],[file_sink]~[e2e]")
 
-  echo "== fuzzing (topology files, Flume files, batches, channel segments, shard directories)"
+  echo "== fuzzing (topology files, Flume files, batches, channel segments, shard directories, SQL, row batches, table text)"
   "$root/scripts/fuzz.sh" "${SLUICE_FUZZ_SECONDS:-20}"
 fi
 echo "== all tests passed"
