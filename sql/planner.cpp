@@ -1,0 +1,553 @@
+// Bound plan -> job_spec: one job per INSERT, stateless relations fused into
+// the neighbouring stage.
+#include "sql/planner.hpp"
+
+#include <charconv>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "runtime/errors.hpp"
+#include "runtime/options.hpp"
+
+namespace sluice::sql {
+
+namespace {
+
+namespace ir = ::sluice::expr;
+
+/// Columns a window TVF adds: not materialized before the window stage
+/// that assigns windows, so they have no column of the stage's output.
+constexpr int32_t virtual_start = -1;
+constexpr int32_t virtual_end = -2;
+constexpr int32_t virtual_time = -3;
+
+/// The planned output of a relation: the stage that produces it and, per
+/// column of the relation, the column of that stage's `out` (or a virtual
+/// window column).
+struct stream {
+  uint32_t stage = 0;
+  std::vector<int32_t> map;
+};
+
+/// True when every column of the relation is the same column of the stage.
+bool identity(const stream& s, size_t width) {
+  if (s.map.size() != width)
+    return false;
+  for (size_t i = 0; i < s.map.size(); ++i)
+    if (s.map[i] != static_cast<int32_t>(i))
+      return false;
+  return true;
+}
+
+/// The nodes reachable from a tree's root (cycles and bad indices: none).
+std::optional<std::vector<uint32_t>> reachable(const ir::tree& t) {
+  std::vector<uint32_t> out;
+  std::vector<bool> seen(t.nodes.size(), false);
+  std::vector<uint32_t> todo{t.root};
+  while (!todo.empty()) {
+    auto n = todo.back();
+    todo.pop_back();
+    if (n >= t.nodes.size())
+      return std::nullopt;
+    if (seen[n])
+      continue;
+    seen[n] = true;
+    out.push_back(n);
+    for (auto a : t.nodes[n].args)
+      todo.push_back(a);
+  }
+  return out;
+}
+
+/// Copies node `n` of `src` into `dst`, replacing references to computed
+/// column `physical + k` by a copy of `defs[k]`; none on a malformed tree.
+std::optional<uint32_t> copy_inlined(ir::tree& dst, const ir::tree& src,
+                                     uint32_t n,
+                                     const std::vector<const ir::tree*>& defs,
+                                     uint32_t physical, int depth) {
+  if (n >= src.nodes.size() || depth > 10'000)
+    return std::nullopt;
+  auto& x = src.nodes[n];
+  if (x.kind == ir::op::column && x.index >= physical &&
+      x.index - physical < defs.size()) {
+    auto& d = *defs[x.index - physical];
+    return copy_inlined(dst, d, d.root, defs, physical, depth + 1);
+  }
+  ir::node y = x;
+  y.args.clear();
+  if (x.kind == ir::op::literal) {
+    if (x.index >= src.literals.size())
+      return std::nullopt;
+    dst.literals.push_back(src.literals[x.index]);
+    y.index = static_cast<uint32_t>(dst.literals.size() - 1);
+  }
+  for (auto a : x.args) {
+    auto c = copy_inlined(dst, src, a, defs, physical, depth + 1);
+    if (!c)
+      return std::nullopt;
+    y.args.push_back(*c);
+  }
+  return dst.add(std::move(y));
+}
+
+/// Reads a positive integer setting; none when absent or not a number.
+std::optional<int64_t> int_setting(const std::map<std::string, std::string>& s,
+                                   const std::string& key) {
+  auto i = s.find(key);
+  if (i == s.end())
+    return std::nullopt;
+  int64_t n = 0;
+  auto& v = i->second;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc{} || p != v.data() + v.size() || n <= 0)
+    return std::nullopt;
+  return n;
+}
+
+/// A duration setting in ms; `fallback` when absent or malformed (the
+/// analyzer reported it).
+int64_t duration_setting(const std::map<std::string, std::string>& s,
+                         const std::string& key, int64_t fallback) {
+  auto i = s.find(key);
+  if (i == s.end())
+    return fallback;
+  auto d = parse_duration(i->second);
+  return d ? *d : fallback;
+}
+
+/// Plans the relations of one INSERT into the stages of one job.
+class job_planner {
+ public:
+  job_planner(const bound_script& script, job_spec& job, uint32_t parallelism)
+      : script_(script), job_(job), parallelism_(parallelism) {}
+
+  /// Plans `r` and everything below it; its output stream.
+  caf::expected<stream> plan(const rel& r) {
+    switch (r.kind) {
+    case rel_kind::scan:
+      return plan_scan(r);
+    case rel_kind::filter:
+    case rel_kind::project:
+      return plan_calc(r);
+    case rel_kind::window_tvf: {
+      auto in = plan_input(r, 0);
+      if (!in)
+        return in;
+      for (auto v : {virtual_start, virtual_end, virtual_time})
+        in->map.push_back(v);
+      return in;
+    }
+    case rel_kind::aggregate:
+      return plan_aggregate(r);
+    case rel_kind::join:
+      return plan_join(r);
+    case rel_kind::union_all:
+    case rel_kind::values:
+      break;
+    }
+    return fail(r, "UNION ALL and VALUES are not planned yet");
+  }
+
+  /// Adds the sink stage of `sink` reading `in` (the query's output).
+  caf::error plan_sink(const bound_insert& ins, const stream& in) {
+    auto& q = *ins.query;
+    if (!identity(in, q.out.size()) ||
+        job_.stages[in.stage].out.size() != ins.sink.physical.size())
+      return fail(q, "the query's columns do not reach the sink as planned")
+          .error();
+    auto& from = job_.stages[in.stage];
+    edge e;
+    e.from_stage = in.stage;
+    uint32_t par = parallelism_;
+    if (from.parallelism == parallelism_) {
+      e.part = partitioning::forward;
+    } else if (!ins.sink.primary_key.empty()) {
+      e.part = partitioning::hash;
+      e.keys = ins.sink.primary_key;
+    } else {
+      e.part = partitioning::single;
+      par = 1;
+    }
+    auto& s = add_stage(fmt::format("sink {}", ins.sink.name), par,
+                        sink_stage{ins.sink, !q.append_only});
+    s.inputs.push_back(std::move(e));
+    s.out = ins.sink.physical;
+    return caf::none;
+  }
+
+  /// Adds a sink for late rows and points every window and join stage at
+  /// it (nothing when the job has neither).
+  void plan_late_rows(const table_spec& late) {
+    auto id = static_cast<int32_t>(job_.stages.size());
+    bool any = false;
+    for (auto& s : job_.stages) {
+      if (auto* w = std::get_if<window_stage>(&s.core)) {
+        w->late_stage = id;
+        any = true;
+      } else if (auto* j = std::get_if<join_stage>(&s.core)) {
+        j->late_stage = id;
+        any = true;
+      }
+    }
+    if (!any)
+      return;
+    auto& s = add_stage(fmt::format("late {}", late.name), 1,
+                        sink_stage{late, false});
+    s.out = late.physical;
+  }
+
+ private:
+  caf::expected<stream> fail(const rel& r, std::string what) const {
+    return make_error(sql_errc::bad_plan,
+                      fmt::format("{}:{}:{}: {}", r.where.file, r.where.line,
+                                  r.where.column, what));
+  }
+
+  template <class Core>
+  stage_spec& add_stage(std::string name, uint32_t par, Core core) {
+    stage_spec s;
+    s.id = static_cast<uint32_t>(job_.stages.size());
+    s.name = std::move(name);
+    s.parallelism = par;
+    s.core = std::move(core);
+    job_.stages.push_back(std::move(s));
+    return job_.stages.back();
+  }
+
+  caf::expected<stream> plan_input(const rel& r, size_t i) {
+    if (r.inputs.size() <= i || !r.inputs[i])
+      return fail(r, fmt::format("relation without input {}", i));
+    return plan(*r.inputs[i]);
+  }
+
+  /// Appends a stateless step to the stage of `s`: a scan's `pre`, any
+  /// other stage's `post`.
+  void append(stream& s, calc_step step) {
+    auto& st = job_.stages[s.stage];
+    st.out = step.out;
+    if (std::holds_alternative<scan_stage>(st.core))
+      st.pre.push_back(std::move(step));
+    else
+      st.post.push_back(std::move(step));
+  }
+
+  /// `t` with its columns renumbered through `map`; an error when it reads
+  /// a window column that only the window stage above will assign.
+  caf::expected<ir::tree> remap(const rel& r, const ir::tree& t,
+                                const std::vector<int32_t>& map) const {
+    auto nodes = reachable(t);
+    if (!nodes)
+      return fail(r, "a malformed expression").error();
+    ir::tree out = t;
+    for (auto n : *nodes) {
+      auto& x = out.nodes[n];
+      if (x.kind != ir::op::column)
+        continue;
+      if (x.index >= map.size())
+        return fail(r, fmt::format("column {} outside its {} input columns",
+                                   x.index, map.size()))
+            .error();
+      if (map[x.index] < 0)
+        return fail(r, "an expression over window_start, window_end or "
+                       "window_time below the aggregate that assigns the "
+                       "windows is not supported yet")
+            .error();
+      x.index = static_cast<uint32_t>(map[x.index]);
+    }
+    return out;
+  }
+
+  /// A column through `map`, which must be materialized.
+  caf::expected<uint32_t> column(const rel& r, uint32_t c,
+                                 const std::vector<int32_t>& map) const {
+    if (c >= map.size() || map[c] < 0)
+      return fail(r, fmt::format("column {} is not available to the stage", c))
+          .error();
+    return static_cast<uint32_t>(map[c]);
+  }
+
+  caf::expected<stream> plan_scan(const rel& r) {
+    if (r.table < 0 || static_cast<size_t>(r.table) >= script_.tables.size())
+      return fail(r, fmt::format("scan of unknown table {}", r.table));
+    auto& t = script_.tables[static_cast<size_t>(r.table)];
+    scan_stage core{t, 0, 0};
+    core.idle_timeout_ms = job_.opts.idle_timeout_ms;
+    if (auto i = t.options.find("scan.watermark.idle-timeout");
+        i != t.options.end())
+      if (auto d = parse_duration(i->second))
+        core.idle_timeout_ms = *d;
+    auto& s = add_stage(fmt::format("scan {}", t.name), parallelism_,
+                        std::move(core));
+    s.out = t.physical;
+    stream out{s.id, {}};
+    if (!t.computed.empty()) {
+      // One projection of physical ++ computed columns, each computed
+      // expression inlined (they may read the computed columns before them).
+      auto physical = static_cast<uint32_t>(t.physical.size());
+      std::vector<const ir::tree*> defs;
+      calc_step step;
+      for (uint32_t i = 0; i < physical; ++i) {
+        ir::tree c;
+        c.root = c.add_column(i, t.physical.fields[i].type);
+        step.exprs.push_back(std::move(c));
+      }
+      for (auto& [name, def] : t.computed) {
+        ir::tree c;
+        auto root = copy_inlined(c, def, def.root, defs, physical, 0);
+        if (!root)
+          return fail(r,
+                      fmt::format("computed column '{}' is malformed", name));
+        c.root = *root;
+        step.exprs.push_back(std::move(c));
+        defs.push_back(&def);
+      }
+      step.out = r.out;
+      std::get<scan_stage>(s.core).watermark_step = 1;
+      append(out, std::move(step));
+    }
+    if (job_.stages[out.stage].out.size() != r.out.size())
+      return fail(r, "the table's columns do not match its scan");
+    job_.stages[out.stage].out.rowtime = r.out.rowtime;
+    for (size_t i = 0; i < r.out.size(); ++i)
+      out.map.push_back(static_cast<int32_t>(i));
+    return out;
+  }
+
+  caf::expected<stream> plan_calc(const rel& r) {
+    auto in = plan_input(r, 0);
+    if (!in)
+      return in;
+    if (r.kind == rel_kind::filter) {
+      if (r.exprs.size() != 1)
+        return fail(r, "a filter without one predicate");
+      auto t = remap(r, r.exprs[0], in->map);
+      if (!t)
+        return t.error();
+      calc_step step{true, {std::move(*t)}, job_.stages[in->stage].out};
+      append(*in, std::move(step));
+      return in;
+    }
+    if (r.exprs.size() != r.out.size())
+      return fail(r, "a projection whose expressions and columns differ");
+    calc_step step;
+    std::vector<int32_t> map;
+    for (size_t i = 0; i < r.exprs.size(); ++i) {
+      auto& e = r.exprs[i];
+      if (e.root < e.nodes.size() && e.nodes[e.root].kind == ir::op::column &&
+          e.nodes[e.root].index < in->map.size() &&
+          in->map[e.nodes[e.root].index] < 0) {
+        map.push_back(in->map[e.nodes[e.root].index]); // still virtual
+        continue;
+      }
+      auto t = remap(r, e, in->map);
+      if (!t)
+        return t.error();
+      if (r.out.rowtime == static_cast<int32_t>(i))
+        step.out.rowtime = static_cast<int32_t>(step.exprs.size());
+      map.push_back(static_cast<int32_t>(step.exprs.size()));
+      step.exprs.push_back(std::move(*t));
+      step.out.fields.push_back(r.out.fields[i]);
+    }
+    append(*in, std::move(step));
+    in->map = std::move(map);
+    return in;
+  }
+
+  caf::expected<stream> plan_aggregate(const rel& r) {
+    auto in = plan_input(r, 0);
+    if (!in)
+      return in;
+    auto& map = in->map;
+    std::vector<uint32_t> keys;
+    for (auto k : r.group_keys) {
+      auto c = column(r, k, map);
+      if (!c)
+        return c.error();
+      keys.push_back(*c);
+    }
+    std::vector<agg_call> aggs = r.aggs;
+    for (auto& a : aggs) {
+      if (a.kind == agg_kind::count_star)
+        continue;
+      if (a.arg < 0)
+        return fail(r, "an aggregate without its argument");
+      auto c = column(r, static_cast<uint32_t>(a.arg), map);
+      if (!c)
+        return c.error();
+      a.arg = static_cast<int32_t>(*c);
+    }
+    bool windowed = r.window.kind != window_kind::none;
+    auto w = r.window;
+    auto hash_keys = keys;
+    if (windowed) {
+      auto t = column(r, w.time_column, map);
+      if (!t)
+        return t.error();
+      w.time_column = *t;
+      if (w.kind == window_kind::inherited) {
+        auto s = column(r, w.start_column, map);
+        auto e = column(r, w.end_column, map);
+        if (!s || !e)
+          return fail(r, "the input's window columns are not available");
+        w.start_column = *s;
+        w.end_column = *e;
+        // A window of the input lives in one instance: hash on it too.
+        hash_keys.push_back(*s);
+        hash_keys.push_back(*e);
+      } else {
+        w.start_column = 0;
+        w.end_column = 0;
+      }
+      for (auto& p : w.partition_by) {
+        auto c = column(r, p, map);
+        if (!c)
+          return c.error();
+        p = *c;
+      }
+    }
+    edge e;
+    e.from_stage = in->stage;
+    uint32_t par = parallelism_;
+    if (hash_keys.empty()) {
+      e.part = partitioning::single; // a global aggregate
+      par = 1;
+    } else {
+      e.part = partitioning::hash;
+      e.keys = hash_keys;
+    }
+    auto id = job_.stages.size();
+    auto& s = windowed
+                  ? add_stage(fmt::format("window_agg#{}", id), par,
+                              window_stage{w, keys, aggs, -1})
+                  : add_stage(fmt::format("group_agg#{}", id), par,
+                              group_stage{keys, aggs, job_.opts.state_ttl_ms});
+    s.inputs.push_back(std::move(e));
+    s.out = r.out;
+    s.emits_updates = !windowed;
+    stream out{s.id, {}};
+    for (size_t i = 0; i < r.out.size(); ++i)
+      out.map.push_back(static_cast<int32_t>(i));
+    return out;
+  }
+
+  caf::expected<stream> plan_join(const rel& r) {
+    if (r.inputs.size() != 2 || r.left_keys.size() < 2 ||
+        r.left_keys.size() != r.right_keys.size())
+      return fail(r, "a window join needs two inputs and their window "
+                     "columns");
+    auto left = plan_input(r, 0);
+    if (!left)
+      return left;
+    auto right = plan_input(r, 1);
+    if (!right)
+      return right;
+    if (!identity(*left, r.inputs[0]->out.size()) ||
+        !identity(*right, r.inputs[1]->out.size()))
+      return fail(r, "a window join reads window_start and window_end, which "
+                     "only a window aggregate materializes: a join directly "
+                     "over a window TVF is not supported yet (aggregate "
+                     "first, as Nexmark q5 does)");
+    join_stage core;
+    core.window = r.window;
+    core.left_keys = r.left_keys;
+    core.right_keys = r.right_keys;
+    if (!r.exprs.empty())
+      core.residual = r.exprs[0];
+    core.left_window = {r.left_keys[0], r.left_keys[1]};
+    core.right_window = {r.right_keys[0], r.right_keys[1]};
+    auto id = job_.stages.size();
+    auto& s = add_stage(fmt::format("window_join#{}", id), parallelism_,
+                        std::move(core));
+    s.inputs.push_back({left->stage, 0, partitioning::hash, r.left_keys});
+    s.inputs.push_back({right->stage, 1, partitioning::hash, r.right_keys});
+    s.out = r.out;
+    stream out{s.id, {}};
+    for (size_t i = 0; i < r.out.size(); ++i)
+      out.map.push_back(static_cast<int32_t>(i));
+    return out;
+  }
+
+  const bound_script& script_;
+  job_spec& job_;
+  uint32_t parallelism_;
+};
+
+/// The job options of `settings` (SET and --set, checked by the analyzer).
+job_options options_of(const std::map<std::string, std::string>& settings,
+                       uint32_t parallelism) {
+  job_options o;
+  o.parallelism = parallelism;
+  if (auto n = int_setting(settings, "sluice.batch-rows"))
+    o.batch_rows = static_cast<size_t>(*n);
+  o.idle_timeout_ms =
+      duration_setting(settings, "table.exec.source.idle-timeout", 0);
+  o.state_ttl_ms = duration_setting(settings, "table.exec.state.ttl", 0);
+  if (auto i = settings.find("sluice.state.max-bytes"); i != settings.end())
+    if (auto b = parse_bytes(i->second); b && *b > 0)
+      o.state_max_bytes = static_cast<uint64_t>(*b);
+  o.settings = settings;
+  return o;
+}
+
+} // namespace
+
+caf::expected<planned_script> plan_script(const bound_script& script,
+                                          const plan_options& opts) {
+  planned_script out;
+  uint32_t par = opts.parallelism;
+  if (par == 0)
+    par = static_cast<uint32_t>(
+        int_setting(script.settings, "parallelism.default").value_or(1));
+  const table_spec* late = nullptr;
+  if (auto i = script.settings.find("sluice.late-rows.table");
+      i != script.settings.end()) {
+    for (auto& t : script.tables)
+      if (t.name == i->second)
+        late = &t;
+    if (late == nullptr)
+      return make_error(
+          sql_errc::bad_plan,
+          fmt::format("late-rows table '{}' is not declared", i->second));
+  }
+  std::set<std::string> names;
+  for (auto& ins : script.inserts) {
+    if (!ins.query)
+      return make_error(sql_errc::bad_plan, "an INSERT without a query");
+    job_spec job;
+    job.name = ins.sink.name;
+    for (int n = 2; names.count(job.name) > 0; ++n)
+      job.name = fmt::format("{}#{}", ins.sink.name, n);
+    names.insert(job.name);
+    job.opts = options_of(script.settings, par);
+    job_planner p{script, job, par};
+    auto s = p.plan(*ins.query);
+    if (!s)
+      return s.error();
+    if (auto err = p.plan_sink(ins, *s))
+      return err;
+    if (late != nullptr)
+      p.plan_late_rows(*late);
+    if (auto problems = validate(job); !problems.empty()) {
+      std::string text;
+      for (auto& x : problems)
+        text += (text.empty() ? "" : "; ") + x;
+      return make_error(sql_errc::bad_plan,
+                        fmt::format("job {}: {}", job.name, text));
+    }
+    std::map<std::string, int> reads;
+    for (auto& st : job.stages)
+      if (auto* sc = std::get_if<scan_stage>(&st.core))
+        ++reads[sc->table.name];
+    for (auto& [table, n] : reads)
+      if (n > 1)
+        out.notes.push_back(
+            fmt::format("job {} reads table '{}' {} times: each use is "
+                        "planned on its own (no sub-plan reuse yet)",
+                        job.name, table, n));
+    out.jobs.push_back(std::move(job));
+  }
+  return out;
+}
+
+} // namespace sluice::sql

@@ -1,0 +1,465 @@
+// The planner through compile_script: script text to job_specs.
+#include "sql/script.hpp"
+
+#include "runtime/errors.hpp"
+#include "runtime/expr/program.hpp"
+#include "tests/sql/unit/analyzer_fixture.hpp"
+
+using namespace sluice;
+using namespace sluice::sql;
+using namespace sluice::sql::testing;
+namespace ir = ::sluice::expr;
+
+namespace {
+
+/// The schema a stage's core reads: the producer's out after `pre`.
+columnar::schema core_input(const job_spec& j, const stage_spec& s,
+                            size_t port = 0) {
+  if (auto* sc = std::get_if<scan_stage>(&s.core))
+    return sc->table.physical;
+  for (auto& e : s.inputs)
+    if (e.port == port)
+      return j.stages.at(e.from_stage).out;
+  return {};
+}
+
+/// The schema a stage's core writes, before `post`.
+columnar::schema core_output(const job_spec& j, const stage_spec& s) {
+  columnar::schema in = s.pre.empty() ? core_input(j, s) : s.pre.back().out;
+  columnar::schema out;
+  auto grouped = [&](const std::vector<uint32_t>& keys,
+                     const std::vector<agg_call>& aggs, bool windowed) {
+    for (auto k : keys)
+      out.fields.push_back(in.fields.at(k));
+    if (windowed)
+      for (auto n : {"window_start", "window_end", "window_time"})
+        out.fields.push_back({n, columnar::timestamp_type(false)});
+    for (auto& a : aggs)
+      out.fields.push_back({"agg", a.out});
+  };
+  if (auto* w = std::get_if<window_stage>(&s.core))
+    grouped(w->keys, w->aggs, true);
+  else if (auto* g = std::get_if<group_stage>(&s.core))
+    grouped(g->keys, g->aggs, false);
+  else if (std::holds_alternative<join_stage>(s.core)) {
+    out = core_input(j, s, 0);
+    for (auto& f : core_input(j, s, 1).fields)
+      out.fields.push_back(f);
+  } else
+    out = in;
+  return out;
+}
+
+/// Every job is sound (validate) and every fused expression compiles over
+/// the columns it reads: the planner's renumbering is right.
+void require_sound(const job_spec& j) {
+  auto fns = ir::function_registry::builtin();
+  auto problems = validate(j);
+  std::string text;
+  for (auto& p : problems)
+    text += p + "\n";
+  INFO(to_text(j) << text);
+  REQUIRE(problems.empty());
+  auto compile_steps = [&](const std::vector<calc_step>& steps,
+                           columnar::schema in) {
+    for (auto& step : steps) {
+      for (auto& e : step.exprs) {
+        INFO(ir::to_string(e, in)
+             << " over (" << columnar::to_string(in) << ")");
+        auto p = ir::program::compile(e, in, fns);
+        REQUIRE(p);
+        if (!step.is_filter)
+          CHECK(p->type().id != columnar::type_id::null_type);
+      }
+      if (step.is_filter)
+        CHECK(step.out.fields.size() == in.fields.size());
+      else
+        CHECK(step.out.fields.size() == step.exprs.size());
+      in = step.out;
+    }
+  };
+  for (auto& s : j.stages) {
+    compile_steps(s.pre, core_input(j, s));
+    compile_steps(s.post, core_output(j, s));
+    if (auto* jn = std::get_if<join_stage>(&s.core); jn && jn->residual)
+      REQUIRE(ir::program::compile(*jn->residual, core_output(j, s), fns));
+    if (auto* sc = std::get_if<scan_stage>(&s.core);
+        sc && sc->table.watermark) {
+      auto in = sc->watermark_step == 0 ? sc->table.physical
+                                        : s.pre.at(sc->watermark_step - 1).out;
+      REQUIRE(ir::program::compile(*sc->table.watermark, in, fns));
+    }
+  }
+}
+
+/// Compiles the Nexmark DDL followed by `text`; requires success.
+compiled_script compile_ok(std::string_view text, compile_options opts = {}) {
+  std::string script = std::string{nexmark_ddl} + std::string{text};
+  std::vector<sql_diagnostic> diags;
+  auto c = compile_script(script, "test.sql", ir::function_registry::builtin(),
+                          test_connectors(), opts, diags);
+  INFO(render(diags, script));
+  INFO((c ? std::string{} : describe(c.error())));
+  REQUIRE(diags.empty());
+  REQUIRE(c);
+  for (auto& j : c->jobs)
+    require_sound(j);
+  return std::move(*c);
+}
+
+template <class T>
+const T& core(const stage_spec& s) {
+  REQUIRE(std::holds_alternative<T>(s.core));
+  return std::get<T>(s.core);
+}
+
+std::vector<std::string> kinds(const job_spec& j) {
+  std::vector<std::string> out;
+  for (auto& s : j.stages)
+    out.emplace_back(core_name(s));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("Nexmark q0, q1, q2: one scan with fused steps and a sink",
+          "[planner]") {
+  auto c = compile_ok(R"(
+CREATE TABLE q0_out (auction BIGINT, bidder BIGINT, price BIGINT,
+  `dateTime` TIMESTAMP(3), extra VARCHAR) WITH ('connector' = 'blackhole');
+CREATE TABLE q1_out (auction BIGINT, bidder BIGINT, price DECIMAL(23, 3),
+  `dateTime` TIMESTAMP(3), extra VARCHAR) WITH ('connector' = 'blackhole');
+CREATE TABLE q2_out (auction BIGINT, price BIGINT)
+  WITH ('connector' = 'blackhole');
+INSERT INTO q0_out SELECT auction, bidder, price, `dateTime`, extra FROM bid;
+INSERT INTO q1_out
+SELECT auction, bidder, 0.908 * price as price, `dateTime`, extra FROM bid;
+INSERT INTO q2_out SELECT auction, price FROM bid WHERE MOD(auction, 123) = 0;
+)");
+  REQUIRE(c.jobs.size() == 3);
+  CHECK(c.notes.empty());
+  for (auto& j : c.jobs) {
+    CHECK(kinds(j) == std::vector<std::string>{"scan", "sink"});
+    CHECK(j.opts.parallelism == 1);
+    auto& scan = j.stages[0];
+    CHECK(scan.name == "scan bid");
+    CHECK(core<scan_stage>(scan).table.name == "bid");
+    CHECK(core<scan_stage>(scan).table.watermark.has_value());
+    CHECK(core<scan_stage>(scan).watermark_step == 0);
+    auto& sink = j.stages[1];
+    CHECK(sink.name == "sink " + j.name);
+    REQUIRE(sink.inputs.size() == 1);
+    CHECK(sink.inputs[0].from_stage == 0);
+    CHECK(sink.inputs[0].part == partitioning::forward);
+    CHECK(sink.out == core<sink_stage>(sink).table.physical);
+    CHECK(scan.out.fields.size() == sink.out.fields.size());
+    CHECK_FALSE(core<sink_stage>(sink).upsert);
+  }
+  CHECK(c.jobs[0].name == "q0_out");
+  auto& q0 = c.jobs[0].stages[0];
+  REQUIRE(q0.pre.size() == 1);
+  CHECK_FALSE(q0.pre[0].is_filter);
+  CHECK(names(q0.pre[0].out) == std::vector<std::string>{"auction", "bidder",
+                                                         "price", "dateTime",
+                                                         "extra"});
+  CHECK(q0.pre[0].out.rowtime == 3);
+  auto& q1 = c.jobs[1].stages[0];
+  REQUIRE(q1.pre.size() == 1);
+  CHECK(
+      ir::to_string(q1.pre[0].exprs[2], core<scan_stage>(q1).table.physical) ==
+      "(0.908 * price)");
+  CHECK(q1.out.fields[2].type == columnar::decimal_type(23, 3));
+  auto& q2 = c.jobs[2].stages[0];
+  REQUIRE(q2.pre.size() == 2);
+  CHECK(q2.pre[0].is_filter);
+  CHECK(
+      ir::to_string(q2.pre[0].exprs[0], core<scan_stage>(q2).table.physical) ==
+      "(MOD(auction, 123) = 0)");
+  CHECK_FALSE(q2.pre[1].is_filter);
+  CHECK(names(q2.out) == std::vector<std::string>{"auction", "price"});
+}
+
+TEST_CASE("a TUMBLE count per key: scan, window stage by the key, sink",
+          "[planner]") {
+  auto c = compile_ok(R"(
+CREATE TABLE out (auction BIGINT, window_start TIMESTAMP(3),
+  window_end TIMESTAMP(3), n BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO out
+SELECT auction, window_start, window_end, COUNT(*) AS n
+FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
+WHERE price > 10
+GROUP BY auction, window_start, window_end;)",
+                      compile_options{4, {}, {}});
+  REQUIRE(c.jobs.size() == 1);
+  auto& j = c.jobs[0];
+  CHECK(kinds(j) == std::vector<std::string>{"scan", "window", "sink"});
+  CHECK(j.opts.parallelism == 4);
+  auto& scan = j.stages[0];
+  CHECK(scan.parallelism == 4);
+  REQUIRE(scan.pre.size() == 1); // WHERE, before the shuffle
+  CHECK(scan.pre[0].is_filter);
+  auto& win = j.stages[1];
+  CHECK(win.name == "window_agg#1");
+  CHECK(win.parallelism == 4);
+  REQUIRE(win.inputs.size() == 1);
+  CHECK(win.inputs[0].part == partitioning::hash);
+  CHECK(win.inputs[0].keys == std::vector<uint32_t>{0}); // bid.auction
+  CHECK(win.pre.empty());
+  auto& w = core<window_stage>(win);
+  CHECK(w.window.kind == window_kind::tumble);
+  CHECK(w.window.size_ms == 10'000);
+  CHECK(w.window.time_column == 5); // bid.dateTime
+  CHECK(w.keys == std::vector<uint32_t>{0});
+  REQUIRE(w.aggs.size() == 1);
+  CHECK(w.aggs[0].kind == agg_kind::count_star);
+  CHECK(w.late_stage == -1);
+  CHECK_FALSE(win.emits_updates);
+  REQUIRE(win.post.size() == 1); // the SELECT list
+  CHECK(names(win.out) ==
+        std::vector<std::string>{"auction", "window_start", "window_end", "n"});
+  auto& sink = j.stages[2];
+  CHECK(sink.parallelism == 4);
+  CHECK(sink.inputs.at(0).part == partitioning::forward);
+}
+
+TEST_CASE("a GROUP BY without a window: a group stage emitting updates",
+          "[planner]") {
+  auto c = compile_ok(R"(
+CREATE TABLE out (auction BIGINT, n BIGINT, top BIGINT)
+  WITH ('connector' = 'print');
+SET 'table.exec.state.ttl' = '1h';
+INSERT INTO out SELECT auction, COUNT(*), MAX(price) FROM bid
+WHERE price > 0 GROUP BY auction HAVING COUNT(*) > 1;)",
+                      compile_options{2, {}, {}});
+  auto& j = c.jobs.at(0);
+  CHECK(kinds(j) == std::vector<std::string>{"scan", "group", "sink"});
+  auto& g = j.stages[1];
+  CHECK(g.name == "group_agg#1");
+  CHECK(g.emits_updates);
+  CHECK(g.inputs.at(0).part == partitioning::hash);
+  CHECK(g.inputs.at(0).keys == std::vector<uint32_t>{0});
+  auto& gc = core<group_stage>(g);
+  CHECK(gc.keys == std::vector<uint32_t>{0});
+  REQUIRE(gc.aggs.size() >= 2); // HAVING's COUNT(*) may be its own call
+  CHECK(gc.aggs[1].kind == agg_kind::max);
+  CHECK(gc.aggs[1].arg == 2); // bid.price
+  CHECK(gc.state_ttl_ms == 3'600'000);
+  REQUIRE(g.post.size() == 2); // HAVING, then the SELECT list
+  CHECK(g.post[0].is_filter);
+  CHECK_FALSE(g.post[1].is_filter);
+  auto& sink = j.stages[2];
+  CHECK(core<sink_stage>(sink).upsert);
+  CHECK(sink.inputs.at(0).part == partitioning::forward);
+}
+
+TEST_CASE("a global aggregate runs once; the sink follows by its key",
+          "[planner]") {
+  auto c = compile_ok(R"(
+CREATE TABLE total (n BIGINT) WITH ('connector' = 'print');
+CREATE TABLE keyed (id BIGINT, n BIGINT, PRIMARY KEY (id) NOT ENFORCED)
+  WITH ('connector' = 'upsert', 'path' = 'k');
+INSERT INTO total SELECT COUNT(*) FROM bid;
+INSERT INTO keyed SELECT MAX(auction), COUNT(*) FROM bid;)",
+                      compile_options{3, {}, {}});
+  REQUIRE(c.jobs.size() == 2);
+  for (auto& j : c.jobs) {
+    CHECK(kinds(j) == std::vector<std::string>{"scan", "group", "sink"});
+    CHECK(j.stages[0].parallelism == 3);
+    CHECK(j.stages[1].parallelism == 1);
+    CHECK(j.stages[1].inputs.at(0).part == partitioning::single);
+  }
+  auto& s0 = c.jobs[0].stages[2];
+  CHECK(s0.parallelism == 1);
+  CHECK(s0.inputs.at(0).part == partitioning::single);
+  auto& s1 = c.jobs[1].stages[2];
+  CHECK(s1.parallelism == 3);
+  CHECK(s1.inputs.at(0).part == partitioning::hash);
+  CHECK(s1.inputs.at(0).keys == std::vector<uint32_t>{0});
+}
+
+TEST_CASE("Nexmark q5: a window join of the HOP counts and their maximum",
+          "[planner]") {
+  auto c = compile_ok(R"(
+CREATE TABLE nexmark_q5 (auction BIGINT, num BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO nexmark_q5
+SELECT AuctionBids.auction, AuctionBids.num
+ FROM (
+   SELECT auction, count(*) AS num, window_start AS starttime, window_end AS endtime
+   FROM TABLE(HOP(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+   GROUP BY auction, window_start, window_end
+ ) AS AuctionBids
+ JOIN (
+   SELECT max(CountBids.num) AS maxn, CountBids.starttime, CountBids.endtime
+   FROM (
+     SELECT count(*) AS num, window_start AS starttime, window_end AS endtime
+     FROM TABLE(HOP(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+     GROUP BY auction, window_start, window_end
+   ) AS CountBids
+   GROUP BY CountBids.starttime, CountBids.endtime
+ ) AS MaxBids
+ ON AuctionBids.starttime = MaxBids.starttime AND
+    AuctionBids.endtime = MaxBids.endtime AND
+    AuctionBids.num >= MaxBids.maxn;)",
+                      compile_options{2, {}, {}});
+  auto& j = c.jobs.at(0);
+  // No sub-plan reuse: the HOP aggregate is planned once per use.
+  CHECK(kinds(j) == std::vector<std::string>{"scan", "window", "scan", "window",
+                                             "window", "join", "sink"});
+  REQUIRE(c.notes.size() == 1);
+  CHECK_THAT(c.notes[0], Catch::Contains("reads table 'bid' 2 times"));
+  auto& hop = core<window_stage>(j.stages[1]);
+  CHECK(hop.window.kind == window_kind::hop);
+  CHECK(hop.window.slide_ms == 2'000);
+  CHECK(hop.window.size_ms == 10'000);
+  CHECK(names(j.stages[1].out) ==
+        std::vector<std::string>{"auction", "num", "starttime", "endtime"});
+  // The maximum per window: inherited windows, hashed on them.
+  auto& mx = j.stages[4];
+  auto& mw = core<window_stage>(mx);
+  CHECK(mw.window.kind == window_kind::inherited);
+  CHECK(mw.keys.empty());
+  CHECK(mw.window.start_column == 1);
+  CHECK(mw.window.end_column == 2);
+  CHECK(mx.parallelism == 2);
+  CHECK(mx.inputs.at(0).from_stage == 3);
+  CHECK(mx.inputs.at(0).part == partitioning::hash);
+  CHECK(mx.inputs.at(0).keys == std::vector<uint32_t>{1, 2});
+  auto& join = j.stages[5];
+  CHECK(join.name == "window_join#5");
+  REQUIRE(join.inputs.size() == 2);
+  CHECK(join.inputs[0].from_stage == 1);
+  CHECK(join.inputs[0].port == 0);
+  CHECK(join.inputs[0].part == partitioning::hash);
+  CHECK(join.inputs[0].keys == std::vector<uint32_t>{2, 3});
+  CHECK(join.inputs[1].from_stage == 4);
+  CHECK(join.inputs[1].port == 1);
+  CHECK(join.inputs[1].keys == std::vector<uint32_t>{1, 2});
+  auto& jc = core<join_stage>(join);
+  CHECK(jc.left_window == std::pair<uint32_t, uint32_t>{2, 3});
+  CHECK(jc.right_window == std::pair<uint32_t, uint32_t>{1, 2});
+  REQUIRE(jc.residual);
+  CHECK(ir::to_string(*jc.residual, core_output(j, join)) == "(num >= maxn)");
+  CHECK(names(join.out) == std::vector<std::string>{"auction", "num"});
+  CHECK(j.stages[6].inputs.at(0).part == partitioning::forward);
+}
+
+TEST_CASE("parallelism: --parallelism, else SET, else 1", "[planner]") {
+  std::string_view text = R"(
+SET 'parallelism.default' = '3';
+CREATE TABLE out (auction BIGINT, n BIGINT) WITH ('connector' = 'print');
+INSERT INTO out SELECT auction, COUNT(*) FROM TABLE(
+  TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '1' SECOND))
+GROUP BY auction, window_start, window_end;)";
+  auto pars = [](const compiled_script& c) {
+    std::vector<uint32_t> out;
+    for (auto& s : c.jobs.at(0).stages)
+      out.push_back(s.parallelism);
+    out.push_back(c.jobs.at(0).opts.parallelism);
+    return out;
+  };
+  CHECK(pars(compile_ok(text)) == std::vector<uint32_t>{3, 3, 3, 3});
+  CHECK(pars(compile_ok(text, compile_options{5, {}, {}})) ==
+        std::vector<uint32_t>{5, 5, 5, 5});
+  CHECK(pars(compile_ok(
+            text, compile_options{0, {{"parallelism.default", "2"}}, {}})) ==
+        std::vector<uint32_t>{2, 2, 2, 2});
+  CHECK(pars(compile_ok(text.substr(text.find("CREATE")))) ==
+        std::vector<uint32_t>{1, 1, 1, 1});
+}
+
+TEST_CASE("computed columns are one projection before the watermark",
+          "[planner]") {
+  auto c = compile_ok(R"(
+CREATE TABLE src (a BIGINT, ts TIMESTAMP(3), b AS a + 1, c AS b * 2,
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = 'in');
+CREATE TABLE out (c BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO out SELECT c FROM src WHERE b > 2;)");
+  auto& scan = c.jobs.at(0).stages.at(0);
+  auto& sc = core<scan_stage>(scan);
+  CHECK(sc.watermark_step == 1);
+  REQUIRE(scan.pre.size() == 3);
+  CHECK(names(scan.pre[0].out) ==
+        std::vector<std::string>{"a", "ts", "b", "c"});
+  CHECK(scan.pre[0].out.rowtime == 1);
+  CHECK(ir::to_string(scan.pre[0].exprs[3], sc.table.physical) ==
+        "((a + 1) * 2)");
+  CHECK(scan.pre[1].is_filter);
+  CHECK(names(scan.out) == std::vector<std::string>{"c"});
+}
+
+TEST_CASE("late rows go to the table SET names", "[planner]") {
+  auto c = compile_ok(R"(
+CREATE TABLE late (stage STRING, event_time TIMESTAMP(3),
+  watermark TIMESTAMP(3), row_text STRING) WITH ('connector' = 'print');
+CREATE TABLE out (auction BIGINT, n BIGINT) WITH ('connector' = 'print');
+SET 'sluice.late-rows.table' = 'late';
+INSERT INTO out SELECT auction, COUNT(*) FROM TABLE(
+  TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '1' SECOND))
+GROUP BY auction, window_start, window_end;
+INSERT INTO out SELECT auction, price FROM bid;)");
+  REQUIRE(c.jobs.size() == 2);
+  CHECK(c.jobs[1].name == "out#2");
+  auto& j = c.jobs[0];
+  CHECK(kinds(j) == std::vector<std::string>{"scan", "window", "sink", "sink"});
+  CHECK(core<window_stage>(j.stages[1]).late_stage == 3);
+  auto& late = j.stages[3];
+  CHECK(late.name == "late late");
+  CHECK(late.inputs.empty());
+  CHECK(core<sink_stage>(late).table.name == "late");
+  // A job without windows has no late rows.
+  CHECK(kinds(c.jobs[1]) == std::vector<std::string>{"scan", "sink"});
+}
+
+TEST_CASE("a script with errors gives diagnostics and no job", "[planner]") {
+  std::string script = std::string{nexmark_ddl} + R"(
+CREATE TABLE out (a BIGINT) WITH ('connector' = 'print');
+INSERT INTO out SELECT nope FROM bid;
+INSERT INTO out SELECT auction FROM bid WHERE;
+INSERT INTO out SELECT auction FROM bid;)";
+  std::vector<sql_diagnostic> diags;
+  auto c = compile_script(script, "test.sql", ir::function_registry::builtin(),
+                          test_connectors(), {}, diags);
+  REQUIRE_FALSE(c);
+  CHECK(c.error() == make_error(sql_errc::invalid_script));
+  REQUIRE(diags.size() == 2);
+  CHECK(diags[0].code == diag_code::syntax); // parse errors come first
+  CHECK(diags[0].where.line == 20);
+  CHECK(diags[1].code == diag_code::unknown_column);
+  CHECK(diags[1].where.line == 19);
+}
+
+TEST_CASE("a window join directly over a window TVF is refused with a "
+          "reason",
+          "[planner]") {
+  std::string script = std::string{nexmark_ddl} + R"(
+CREATE TABLE out (auction BIGINT, price BIGINT) WITH ('connector' = 'print');
+INSERT INTO out SELECT B.auction, B.price
+FROM TABLE(HOP(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) B
+JOIN (
+  SELECT MAX(price) AS maxprice, window_start, window_end
+  FROM TABLE(HOP(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '5' SECOND, INTERVAL '10' SECOND))
+  GROUP BY window_start, window_end
+) B1
+ON B.window_start = B1.window_start AND B.window_end = B1.window_end
+   AND B.price = B1.maxprice;)";
+  std::vector<sql_diagnostic> diags;
+  auto c = compile_script(script, "test.sql", ir::function_registry::builtin(),
+                          test_connectors(), {}, diags);
+  INFO(render(diags, script));
+  CHECK(diags.empty());
+  REQUIRE_FALSE(c);
+  CHECK(c.error() == make_error(sql_errc::bad_plan));
+  CHECK_THAT(describe(c.error()), Catch::Contains("test.sql:21:"));
+}
+
+TEST_CASE("--explain text of a small job", "[explain]") {
+  auto c = compile_ok(R"(
+CREATE TABLE out (auction BIGINT, n BIGINT) WITH ('connector' = 'print');
+INSERT INTO out SELECT auction, COUNT(*) AS n FROM TABLE(
+  TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
+WHERE MOD(auction, 2) = 0
+GROUP BY auction, window_start, window_end;)",
+                      compile_options{2, {}, {}});
+  CHECK(to_text(c.jobs.at(0)) == R"(GOLDEN)");
+}
