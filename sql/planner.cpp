@@ -28,6 +28,10 @@ constexpr int32_t virtual_time = -3;
 struct stream {
   uint32_t stage = 0;
   std::vector<int32_t> map;
+  /// Below the virtual columns: the window TVF's window and the stage
+  /// column of its DESCRIPTOR column (-1: none or dropped).
+  window_spec tvf;
+  int32_t window_source = -1;
 };
 
 /// True when every column of the relation is the same column of the stage.
@@ -134,6 +138,10 @@ class job_planner {
       auto in = plan_input(r, 0);
       if (!in)
         return in;
+      in->tvf = r.window;
+      in->window_source = r.window.time_column < in->map.size()
+                              ? in->map[r.window.time_column]
+                              : -1;
       for (auto v : {virtual_start, virtual_end, virtual_time})
         in->map.push_back(v);
       return in;
@@ -332,6 +340,7 @@ class job_planner {
       return fail(r, "a projection whose expressions and columns differ");
     calc_step step;
     std::vector<int32_t> map;
+    int32_t source = -1;
     for (size_t i = 0; i < r.exprs.size(); ++i) {
       auto& e = r.exprs[i];
       if (e.root < e.nodes.size() && e.nodes[e.root].kind == ir::op::column &&
@@ -343,6 +352,10 @@ class job_planner {
       auto t = remap(r, e, in->map);
       if (!t)
         return t.error();
+      auto& root = t->nodes[t->root];
+      if (root.kind == ir::op::column && in->window_source >= 0 &&
+          root.index == static_cast<uint32_t>(in->window_source) && source < 0)
+        source = static_cast<int32_t>(step.exprs.size());
       if (r.out.rowtime == static_cast<int32_t>(i))
         step.out.rowtime = static_cast<int32_t>(step.exprs.size());
       map.push_back(static_cast<int32_t>(step.exprs.size()));
@@ -351,6 +364,7 @@ class job_planner {
     }
     append(*in, std::move(step));
     in->map = std::move(map);
+    in->window_source = source;
     return in;
   }
 
@@ -431,6 +445,70 @@ class job_planner {
     return out;
   }
 
+  /// Makes the columns of `s` those of its relation (`out`), computing
+  /// the window columns of a TUMBLE TVF that no aggregate materialized. A
+  /// HOP or CUMULATE row belongs to several windows: no projection makes
+  /// those, so they are refused.
+  caf::error materialize(const rel& r, stream& s, const columnar::schema& out) {
+    auto& w = s.tvf;
+    bool virtuals = false;
+    for (auto m : s.map)
+      virtuals = virtuals || m < 0;
+    if (virtuals &&
+        (w.kind != window_kind::tumble || w.size_ms % 1000 != 0 ||
+         w.offset_ms % 1000 != 0 || w.size_ms <= 0 || s.window_source < 0))
+      return fail(r, "a window join reads window_start and window_end, which "
+                     "only a window aggregate or a TUMBLE of whole seconds "
+                     "provides: a join directly over this window TVF is not "
+                     "supported yet (aggregate first, as Nexmark q5 does)")
+          .error();
+    auto& from = job_.stages[s.stage].out;
+    calc_step step;
+    for (size_t i = 0; i < s.map.size() && i < out.size(); ++i) {
+      ir::tree t;
+      auto m = s.map[i];
+      if (m >= 0) {
+        t.root = t.add_column(static_cast<uint32_t>(m),
+                              from.fields[static_cast<size_t>(m)].type);
+      } else {
+        // start = CAST(secs - MOD(MOD(secs - offset, size) + size, size)
+        // AS TIMESTAMP) in whole seconds; end = start + size; time = end - 1.
+        auto i64 = columnar::int64_type(true);
+        auto lit = [&](int64_t v) {
+          return t.add_literal(v, columnar::int64_type(false));
+        };
+        auto src = static_cast<uint32_t>(s.window_source);
+        auto ts = t.add_column(src, from.fields[src].type);
+        auto secs = t.add_op(ir::op::cast, i64, {ts});
+        auto size = w.size_ms / 1000;
+        auto x = t.add_call("-", i64, {secs, lit(w.offset_ms / 1000)});
+        auto m1 = t.add_call("MOD", i64, {x, lit(size)});
+        auto m2 = t.add_call("+", i64, {m1, lit(size)});
+        auto m3 = t.add_call("MOD", i64, {m2, lit(size)});
+        auto start_s = t.add_call("-", i64, {secs, m3});
+        auto start =
+            t.add_op(ir::op::cast, columnar::timestamp_type(true), {start_s});
+        int64_t add = m == virtual_start ? 0
+                      : m == virtual_end ? w.size_ms
+                                         : w.size_ms - 1;
+        t.root = start;
+        if (add != 0) {
+          auto iv = t.add_literal(add, columnar::interval_type(false));
+          t.root = t.add_call("+", columnar::timestamp_type(true), {start, iv});
+        }
+      }
+      step.out.fields.push_back({out.fields[i].name, t.nodes[t.root].type});
+      step.exprs.push_back(std::move(t));
+    }
+    step.out.rowtime = out.rowtime;
+    append(s, std::move(step));
+    s.map.clear();
+    for (size_t i = 0; i < out.size(); ++i)
+      s.map.push_back(static_cast<int32_t>(i));
+    s.window_source = -1;
+    return caf::none;
+  }
+
   caf::expected<stream> plan_join(const rel& r) {
     if (r.inputs.size() != 2 || r.left_keys.size() < 2 ||
         r.left_keys.size() != r.right_keys.size())
@@ -442,12 +520,12 @@ class job_planner {
     auto right = plan_input(r, 1);
     if (!right)
       return right;
-    if (!identity(*left, r.inputs[0]->out.size()) ||
-        !identity(*right, r.inputs[1]->out.size()))
-      return fail(r, "a window join reads window_start and window_end, which "
-                     "only a window aggregate materializes: a join directly "
-                     "over a window TVF is not supported yet (aggregate "
-                     "first, as Nexmark q5 does)");
+    if (!identity(*left, r.inputs[0]->out.size()))
+      if (auto err = materialize(r, *left, r.inputs[0]->out))
+        return err;
+    if (!identity(*right, r.inputs[1]->out.size()))
+      if (auto err = materialize(r, *right, r.inputs[1]->out))
+        return err;
     join_stage core;
     core.window = r.window;
     core.left_keys = r.left_keys;

@@ -453,6 +453,43 @@ ON B.window_start = B1.window_start AND B.window_end = B1.window_end
   CHECK_THAT(describe(c.error()), Catch::Contains("test.sql:21:"));
 }
 
+TEST_CASE("q7 in window-join form: TUMBLE columns computed in the scan",
+          "[planner]") {
+  auto c = compile_ok(R"(
+CREATE TABLE nexmark_q7 (auction BIGINT, price BIGINT, bidder BIGINT,
+  `dateTime` TIMESTAMP(3), extra VARCHAR) WITH ('connector' = 'blackhole');
+INSERT INTO nexmark_q7
+SELECT B.auction, B.price, B.bidder, B.window_end AS `dateTime`, B.extra
+FROM (SELECT * FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))) B
+JOIN (
+  SELECT MAX(price) AS maxprice, window_start, window_end
+  FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
+  GROUP BY window_start, window_end
+) B1
+ON B.window_start = B1.window_start AND B.window_end = B1.window_end
+   AND B.price = B1.maxprice;)",
+                      compile_options{2, {}, {}});
+  auto& j = c.jobs.at(0);
+  CHECK(kinds(j) ==
+        std::vector<std::string>{"scan", "scan", "window", "join", "sink"});
+  auto& b = j.stages[0];
+  REQUIRE(b.pre.size() == 2); // SELECT *, then the window columns
+  CHECK(names(b.pre[0].out).size() == 7);
+  CHECK(names(b.out) == std::vector<std::string>{"auction", "bidder", "price",
+                                                 "channel", "url", "dateTime",
+                                                 "extra", "window_start",
+                                                 "window_end", "window_time"});
+  CHECK(b.out.fields[7].type.id == columnar::type_id::timestamp);
+  auto& jc = core<join_stage>(j.stages[3]);
+  CHECK(jc.left_keys == std::vector<uint32_t>{7, 8, 2});
+  CHECK(jc.right_keys == std::vector<uint32_t>{1, 2, 0});
+  CHECK(jc.left_window == std::pair<uint32_t, uint32_t>{7, 8});
+  CHECK(jc.right_window == std::pair<uint32_t, uint32_t>{1, 2});
+  CHECK(j.stages[3].inputs.at(0).keys == std::vector<uint32_t>{7, 8, 2});
+  // The global maximum per window is hashed on its window columns.
+  CHECK(j.stages[2].inputs.at(0).part == partitioning::single);
+}
+
 TEST_CASE("--explain text of a small job", "[explain]") {
   auto c = compile_ok(R"(
 CREATE TABLE out (auction BIGINT, n BIGINT) WITH ('connector' = 'print');
