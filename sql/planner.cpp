@@ -158,10 +158,12 @@ class job_planner {
   }
 
   /// Adds the sink stage of `sink` reading `in` (the query's output).
-  caf::error plan_sink(const bound_insert& ins, const stream& in) {
+  caf::error plan_sink(const bound_insert& ins, stream in) {
     auto& q = *ins.query;
-    if (!identity(in, q.out.size()) ||
-        job_.stages[in.stage].out.size() != ins.sink.physical.size())
+    if (!identity(in, q.out.size()))
+      if (auto err = materialize(q, in, q.out))
+        return err;
+    if (job_.stages[in.stage].out.size() != ins.sink.physical.size())
       return fail(q, "the query's columns do not reach the sink as planned")
           .error();
     auto& from = job_.stages[in.stage];
@@ -457,10 +459,11 @@ class job_planner {
     if (virtuals &&
         (w.kind != window_kind::tumble || w.size_ms % 1000 != 0 ||
          w.offset_ms % 1000 != 0 || w.size_ms <= 0 || s.window_source < 0))
-      return fail(r, "a window join reads window_start and window_end, which "
-                     "only a window aggregate or a TUMBLE of whole seconds "
-                     "provides: a join directly over this window TVF is not "
-                     "supported yet (aggregate first, as Nexmark q5 does)")
+      return fail(r, "window_start, window_end and window_time of this window "
+                     "TVF exist only in a window aggregate above it (a TUMBLE "
+                     "of whole seconds excepted): a window join or INSERT "
+                     "directly over it is not supported yet (aggregate "
+                     "first, as Nexmark q5 does)")
           .error();
     auto& from = job_.stages[s.stage].out;
     calc_step step;

@@ -490,6 +490,22 @@ ON B.window_start = B1.window_start AND B.window_end = B1.window_end
   CHECK(j.stages[2].inputs.at(0).part == partitioning::single);
 }
 
+TEST_CASE("an INSERT of TUMBLE TVF rows computes the window columns",
+          "[planner]") {
+  auto c = compile_ok(R"(
+CREATE TABLE out (auction BIGINT, ws TIMESTAMP(3), wt TIMESTAMP(3))
+  WITH ('connector' = 'blackhole');
+INSERT INTO out SELECT auction, window_start, window_time FROM TABLE(
+  TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '5' SECOND, INTERVAL '1' SECOND));)");
+  auto& scan = c.jobs.at(0).stages.at(0);
+  REQUIRE(scan.pre.size() == 2);
+  CHECK(scan.pre[0].exprs.size() == 1); // auction; the window is virtual
+  CHECK(names(scan.out) ==
+        std::vector<std::string>{"auction", "window_start", "window_time"});
+  CHECK(scan.out.fields[1].type.id == columnar::type_id::timestamp);
+  CHECK(c.jobs[0].stages.at(1).inputs.at(0).part == partitioning::forward);
+}
+
 TEST_CASE("--explain text of a small job", "[explain]") {
   auto c = compile_ok(R"(
 CREATE TABLE out (auction BIGINT, n BIGINT) WITH ('connector' = 'print');
