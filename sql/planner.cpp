@@ -2,19 +2,20 @@
 // the neighbouring stage.
 #include "sql/planner.hpp"
 
-#include <charconv>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "runtime/errors.hpp"
 #include "runtime/options.hpp"
+#include "sql/planner_detail.hpp"
 
 namespace sluice::sql {
 
 namespace {
 
 namespace ir = ::sluice::expr;
+using namespace planning;
 
 /// Columns a window TVF adds: not materialized before the window stage
 /// that assigns windows, so they have no column of the stage's output.
@@ -42,82 +43,6 @@ bool identity(const stream& s, size_t width) {
     if (s.map[i] != static_cast<int32_t>(i))
       return false;
   return true;
-}
-
-/// The nodes reachable from a tree's root (cycles and bad indices: none).
-std::optional<std::vector<uint32_t>> reachable(const ir::tree& t) {
-  std::vector<uint32_t> out;
-  std::vector<bool> seen(t.nodes.size(), false);
-  std::vector<uint32_t> todo{t.root};
-  while (!todo.empty()) {
-    auto n = todo.back();
-    todo.pop_back();
-    if (n >= t.nodes.size())
-      return std::nullopt;
-    if (seen[n])
-      continue;
-    seen[n] = true;
-    out.push_back(n);
-    for (auto a : t.nodes[n].args)
-      todo.push_back(a);
-  }
-  return out;
-}
-
-/// Copies node `n` of `src` into `dst`, replacing references to computed
-/// column `physical + k` by a copy of `defs[k]`; none on a malformed tree.
-std::optional<uint32_t> copy_inlined(ir::tree& dst, const ir::tree& src,
-                                     uint32_t n,
-                                     const std::vector<const ir::tree*>& defs,
-                                     uint32_t physical, int depth) {
-  if (n >= src.nodes.size() || depth > 10'000)
-    return std::nullopt;
-  auto& x = src.nodes[n];
-  if (x.kind == ir::op::column && x.index >= physical &&
-      x.index - physical < defs.size()) {
-    auto& d = *defs[x.index - physical];
-    return copy_inlined(dst, d, d.root, defs, physical, depth + 1);
-  }
-  ir::node y = x;
-  y.args.clear();
-  if (x.kind == ir::op::literal) {
-    if (x.index >= src.literals.size())
-      return std::nullopt;
-    dst.literals.push_back(src.literals[x.index]);
-    y.index = static_cast<uint32_t>(dst.literals.size() - 1);
-  }
-  for (auto a : x.args) {
-    auto c = copy_inlined(dst, src, a, defs, physical, depth + 1);
-    if (!c)
-      return std::nullopt;
-    y.args.push_back(*c);
-  }
-  return dst.add(std::move(y));
-}
-
-/// Reads a positive integer setting; none when absent or not a number.
-std::optional<int64_t> int_setting(const std::map<std::string, std::string>& s,
-                                   const std::string& key) {
-  auto i = s.find(key);
-  if (i == s.end())
-    return std::nullopt;
-  int64_t n = 0;
-  auto& v = i->second;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc{} || p != v.data() + v.size() || n <= 0)
-    return std::nullopt;
-  return n;
-}
-
-/// A duration setting in ms; `fallback` when absent or malformed (the
-/// analyzer reported it).
-int64_t duration_setting(const std::map<std::string, std::string>& s,
-                         const std::string& key, int64_t fallback) {
-  auto i = s.find(key);
-  if (i == s.end())
-    return fallback;
-  auto d = parse_duration(i->second);
-  return d ? *d : fallback;
 }
 
 /// Plans the relations of one INSERT into the stages of one job.
@@ -370,6 +295,68 @@ class job_planner {
     return in;
   }
 
+  /// Keeps only the columns an aggregate reads (keys, arguments, window
+  /// columns) before its shuffle, renumbering what reads them.
+  void prune(stream& in, std::vector<uint32_t>& keys,
+             std::vector<agg_call>& aggs, window_spec& w,
+             std::vector<uint32_t>& hash_keys) {
+    auto& from = job_.stages[in.stage].out;
+    std::vector<int32_t> renum(from.size(), -1);
+    auto use = [&](uint32_t c) {
+      if (c < renum.size())
+        renum[c] = 0;
+    };
+    for (auto k : keys)
+      use(k);
+    for (auto& a : aggs)
+      if (a.kind != agg_kind::count_star && a.arg >= 0)
+        use(static_cast<uint32_t>(a.arg));
+    if (w.kind != window_kind::none) {
+      use(w.time_column);
+      if (w.kind == window_kind::inherited) {
+        use(w.start_column);
+        use(w.end_column);
+      }
+      for (auto p : w.partition_by)
+        use(p);
+    }
+    calc_step step;
+    for (uint32_t c = 0; c < renum.size(); ++c) {
+      if (renum[c] < 0)
+        continue;
+      renum[c] = static_cast<int32_t>(step.exprs.size());
+      if (from.rowtime == static_cast<int32_t>(c))
+        step.out.rowtime = renum[c];
+      ir::tree t;
+      t.root = t.add_column(c, from.fields[c].type);
+      step.exprs.push_back(std::move(t));
+      step.out.fields.push_back(from.fields[c]);
+    }
+    // Nothing to gain, or nothing left to carry the rows (COUNT(*) alone).
+    if (step.exprs.empty() || step.exprs.size() == from.size())
+      return;
+    auto to = [&](uint32_t& c) {
+      c = static_cast<uint32_t>(renum[c]);
+    };
+    for (auto& k : keys)
+      to(k);
+    for (auto& k : hash_keys)
+      to(k);
+    for (auto& a : aggs)
+      if (a.kind != agg_kind::count_star && a.arg >= 0)
+        a.arg = renum[static_cast<size_t>(a.arg)];
+    if (w.kind != window_kind::none) {
+      to(w.time_column);
+      if (w.kind == window_kind::inherited) {
+        to(w.start_column);
+        to(w.end_column);
+      }
+      for (auto& p : w.partition_by)
+        to(p);
+    }
+    append(in, std::move(step));
+  }
+
   caf::expected<stream> plan_aggregate(const rel& r) {
     auto in = plan_input(r, 0);
     if (!in)
@@ -422,6 +409,7 @@ class job_planner {
         p = *c;
       }
     }
+    prune(*in, keys, aggs, w, hash_keys);
     edge e;
     e.from_stage = in->stage;
     uint32_t par = parallelism_;
@@ -474,31 +462,11 @@ class job_planner {
         t.root = t.add_column(static_cast<uint32_t>(m),
                               from.fields[static_cast<size_t>(m)].type);
       } else {
-        // start = CAST(secs - MOD(MOD(secs - offset, size) + size, size)
-        // AS TIMESTAMP) in whole seconds; end = start + size; time = end - 1.
-        auto i64 = columnar::int64_type(true);
-        auto lit = [&](int64_t v) {
-          return t.add_literal(v, columnar::int64_type(false));
-        };
         auto src = static_cast<uint32_t>(s.window_source);
-        auto ts = t.add_column(src, from.fields[src].type);
-        auto secs = t.add_op(ir::op::cast, i64, {ts});
-        auto size = w.size_ms / 1000;
-        auto x = t.add_call("-", i64, {secs, lit(w.offset_ms / 1000)});
-        auto m1 = t.add_call("MOD", i64, {x, lit(size)});
-        auto m2 = t.add_call("+", i64, {m1, lit(size)});
-        auto m3 = t.add_call("MOD", i64, {m2, lit(size)});
-        auto start_s = t.add_call("-", i64, {secs, m3});
-        auto start =
-            t.add_op(ir::op::cast, columnar::timestamp_type(true), {start_s});
         int64_t add = m == virtual_start ? 0
                       : m == virtual_end ? w.size_ms
                                          : w.size_ms - 1;
-        t.root = start;
-        if (add != 0) {
-          auto iv = t.add_literal(add, columnar::interval_type(false));
-          t.root = t.add_call("+", columnar::timestamp_type(true), {start, iv});
-        }
+        t.root = tumble_column(t, src, from.fields[src].type, w, add);
       }
       step.out.fields.push_back({out.fields[i].name, t.nodes[t.root].type});
       step.exprs.push_back(std::move(t));
@@ -553,23 +521,6 @@ class job_planner {
   job_spec& job_;
   uint32_t parallelism_;
 };
-
-/// The job options of `settings` (SET and --set, checked by the analyzer).
-job_options options_of(const std::map<std::string, std::string>& settings,
-                       uint32_t parallelism) {
-  job_options o;
-  o.parallelism = parallelism;
-  if (auto n = int_setting(settings, "sluice.batch-rows"))
-    o.batch_rows = static_cast<size_t>(*n);
-  o.idle_timeout_ms =
-      duration_setting(settings, "table.exec.source.idle-timeout", 0);
-  o.state_ttl_ms = duration_setting(settings, "table.exec.state.ttl", 0);
-  if (auto i = settings.find("sluice.state.max-bytes"); i != settings.end())
-    if (auto b = parse_bytes(i->second); b && *b > 0)
-      o.state_max_bytes = static_cast<uint64_t>(*b);
-  o.settings = settings;
-  return o;
-}
 
 } // namespace
 

@@ -196,19 +196,21 @@ GROUP BY auction, window_start, window_end;)",
   CHECK(j.opts.parallelism == 4);
   auto& scan = j.stages[0];
   CHECK(scan.parallelism == 4);
-  REQUIRE(scan.pre.size() == 1); // WHERE, before the shuffle
+  REQUIRE(scan.pre.size() == 2); // WHERE, then only what the window reads
   CHECK(scan.pre[0].is_filter);
+  CHECK(names(scan.out) == std::vector<std::string>{"auction", "dateTime"});
+  CHECK(scan.out.rowtime == 1);
   auto& win = j.stages[1];
   CHECK(win.name == "window_agg#1");
   CHECK(win.parallelism == 4);
   REQUIRE(win.inputs.size() == 1);
   CHECK(win.inputs[0].part == partitioning::hash);
-  CHECK(win.inputs[0].keys == std::vector<uint32_t>{0}); // bid.auction
+  CHECK(win.inputs[0].keys == std::vector<uint32_t>{0}); // auction
   CHECK(win.pre.empty());
   auto& w = core<window_stage>(win);
   CHECK(w.window.kind == window_kind::tumble);
   CHECK(w.window.size_ms == 10'000);
-  CHECK(w.window.time_column == 5); // bid.dateTime
+  CHECK(w.window.time_column == 1); // bid.dateTime
   CHECK(w.keys == std::vector<uint32_t>{0});
   REQUIRE(w.aggs.size() == 1);
   CHECK(w.aggs[0].kind == agg_kind::count_star);
@@ -242,7 +244,11 @@ WHERE price > 0 GROUP BY auction HAVING COUNT(*) > 1;)",
   CHECK(gc.keys == std::vector<uint32_t>{0});
   REQUIRE(gc.aggs.size() >= 2); // HAVING's COUNT(*) may be its own call
   CHECK(gc.aggs[1].kind == agg_kind::max);
-  CHECK(gc.aggs[1].arg == 2); // bid.price
+  CHECK(gc.aggs[1].arg == 1); // bid.price, after auction
+  auto& scan = j.stages[0];
+  REQUIRE(scan.pre.size() == 2);
+  CHECK(scan.pre[0].is_filter);
+  CHECK(names(scan.out) == std::vector<std::string>{"auction", "price"});
   CHECK(gc.state_ttl_ms == 3'600'000);
   REQUIRE(g.post.size() == 2); // HAVING, then the SELECT list
   CHECK(g.post[0].is_filter);
