@@ -215,7 +215,8 @@ class job_planner {
     auto& s = add_stage(fmt::format("scan {}", t.name), parallelism_,
                         std::move(core));
     s.out = t.physical;
-    stream out{s.id, {}};
+    stream out;
+    out.stage = s.id;
     if (!t.computed.empty()) {
       // One projection of physical ++ computed columns, each computed
       // expression inlined (they may read the computed columns before them).
@@ -265,6 +266,20 @@ class job_planner {
     }
     if (r.exprs.size() != r.out.size())
       return fail(r, "a projection whose expressions and columns differ");
+    // A projection that keeps window columns but drops the column that
+    // assigns them: compute them now, while that column is there.
+    bool keeps_virtual = false;
+    bool keeps_source = false;
+    for (auto& e : r.exprs)
+      if (e.root < e.nodes.size() && e.nodes[e.root].kind == ir::op::column &&
+          e.nodes[e.root].index < in->map.size()) {
+        auto m = in->map[e.nodes[e.root].index];
+        keeps_virtual = keeps_virtual || m < 0;
+        keeps_source = keeps_source || (m >= 0 && m == in->window_source);
+      }
+    if (keeps_virtual && !keeps_source && r.inputs[0])
+      if (auto err = materialize(*r.inputs[0], *in, r.inputs[0]->out))
+        return err;
     calc_step step;
     std::vector<int32_t> map;
     int32_t source = -1;
@@ -429,7 +444,8 @@ class job_planner {
     s.inputs.push_back(std::move(e));
     s.out = r.out;
     s.emits_updates = !windowed;
-    stream out{s.id, {}};
+    stream out;
+    out.stage = s.id;
     for (size_t i = 0; i < r.out.size(); ++i)
       out.map.push_back(static_cast<int32_t>(i));
     return out;
@@ -511,7 +527,8 @@ class job_planner {
     s.inputs.push_back({left->stage, 0, partitioning::hash, r.left_keys});
     s.inputs.push_back({right->stage, 1, partitioning::hash, r.right_keys});
     s.out = r.out;
-    stream out{s.id, {}};
+    stream out;
+    out.stage = s.id;
     for (size_t i = 0; i < r.out.size(); ++i)
       out.map.push_back(static_cast<int32_t>(i));
     return out;

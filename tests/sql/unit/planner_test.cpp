@@ -9,6 +9,7 @@ using namespace sluice;
 using namespace sluice::sql;
 using namespace sluice::sql::testing;
 namespace ir = ::sluice::expr;
+using wkind = ::sluice::window_kind;
 
 namespace {
 
@@ -208,7 +209,7 @@ GROUP BY auction, window_start, window_end;)",
   CHECK(win.inputs[0].keys == std::vector<uint32_t>{0}); // auction
   CHECK(win.pre.empty());
   auto& w = core<window_stage>(win);
-  CHECK(w.window.kind == window_kind::tumble);
+  CHECK(w.window.kind == wkind::tumble);
   CHECK(w.window.size_ms == 10'000);
   CHECK(w.window.time_column == 1); // bid.dateTime
   CHECK(w.keys == std::vector<uint32_t>{0});
@@ -314,7 +315,7 @@ SELECT AuctionBids.auction, AuctionBids.num
   REQUIRE(c.notes.size() == 1);
   CHECK_THAT(c.notes[0], Catch::Contains("reads table 'bid' 2 times"));
   auto& hop = core<window_stage>(j.stages[1]);
-  CHECK(hop.window.kind == window_kind::hop);
+  CHECK(hop.window.kind == wkind::hop);
   CHECK(hop.window.slide_ms == 2'000);
   CHECK(hop.window.size_ms == 10'000);
   CHECK(names(j.stages[1].out) ==
@@ -322,7 +323,7 @@ SELECT AuctionBids.auction, AuctionBids.num
   // The maximum per window: inherited windows, hashed on them.
   auto& mx = j.stages[4];
   auto& mw = core<window_stage>(mx);
-  CHECK(mw.window.kind == window_kind::inherited);
+  CHECK(mw.window.kind == wkind::inherited);
   CHECK(mw.keys.empty());
   CHECK(mw.window.start_column == 1);
   CHECK(mw.window.end_column == 2);
@@ -479,8 +480,8 @@ ON B.window_start = B1.window_start AND B.window_end = B1.window_end
   CHECK(kinds(j) ==
         std::vector<std::string>{"scan", "scan", "window", "join", "sink"});
   auto& b = j.stages[0];
-  REQUIRE(b.pre.size() == 2); // SELECT *, then the window columns
-  CHECK(names(b.pre[0].out).size() == 7);
+  REQUIRE(b.pre.size() == 1); // the window columns (SELECT * adds none)
+  CHECK(b.pre[0].exprs.size() == 10);
   CHECK(names(b.out) == std::vector<std::string>{"auction", "bidder", "price",
                                                  "channel", "url", "dateTime",
                                                  "extra", "window_start",
@@ -504,8 +505,9 @@ CREATE TABLE out (auction BIGINT, ws TIMESTAMP(3), wt TIMESTAMP(3))
 INSERT INTO out SELECT auction, window_start, window_time FROM TABLE(
   TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '5' SECOND, INTERVAL '1' SECOND));)");
   auto& scan = c.jobs.at(0).stages.at(0);
+  // The projection drops `dateTime`: the window columns are computed first.
   REQUIRE(scan.pre.size() == 2);
-  CHECK(scan.pre[0].exprs.size() == 1); // auction; the window is virtual
+  CHECK(scan.pre[0].exprs.size() == 10);
   CHECK(names(scan.out) ==
         std::vector<std::string>{"auction", "window_start", "window_time"});
   CHECK(scan.out.fields[1].type.id == columnar::type_id::timestamp);
@@ -520,5 +522,17 @@ INSERT INTO out SELECT auction, COUNT(*) AS n FROM TABLE(
 WHERE MOD(auction, 2) = 0
 GROUP BY auction, window_start, window_end;)",
                       compile_options{2, {}, {}});
-  CHECK(to_text(c.jobs.at(0)) == R"(GOLDEN)");
+  CHECK(to_text(c.jobs.at(0)) == R"(job out (parallelism 2, batch 4096 rows)
+  [0] scan bid x2
+      pre: filter -> (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, dateTime TIMESTAMP(3) *ROWTIME*, extra STRING)
+      pre: project -> (auction BIGINT, dateTime TIMESTAMP(3) *ROWTIME*)
+      reads bid (nexmark), watermark
+  [1] window_agg#1 x2
+      <- [0] hash by (auction)
+      TUMBLE(size 10000 ms) by (auction): COUNT(*)
+      post: project -> (auction BIGINT, n BIGINT NOT NULL)
+  [2] sink out x2
+      <- [1] forward
+      writes out (print)
+)");
 }
