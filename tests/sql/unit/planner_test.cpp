@@ -512,6 +512,38 @@ INSERT INTO out SELECT auction, window_start, window_time FROM TABLE(
         std::vector<std::string>{"auction", "window_start", "window_time"});
   CHECK(scan.out.fields[1].type.id == columnar::type_id::timestamp);
   CHECK(c.jobs[0].stages.at(1).inputs.at(0).part == partitioning::forward);
+  // Evaluated: TUMBLE(5 s, offset 1 s) windows of a few times (ms).
+  auto& phys = core<scan_stage>(scan).table.physical;
+  columnar::row_batch b{columnar::make_schema(phys.fields)};
+  std::vector<int64_t> times{-1, 0, 999, 1000, 5999, 6000, 12345};
+  for (auto t : times)
+    for (size_t k = 0; k < phys.size(); ++k) {
+      auto id = phys.fields[k].type.id;
+      if (k == 5)
+        b.col(k).push<int64_t>(t);
+      else if (id == columnar::type_id::int64)
+        b.col(k).push<int64_t>(7);
+      else
+        b.col(k).push_str("x");
+    }
+  auto fns = ir::function_registry::builtin();
+  auto column_of = [&](size_t e) {
+    auto p = ir::program::compile(scan.pre[0].exprs.at(e), phys, fns);
+    REQUIRE(p);
+    ir::eval_context ctx;
+    auto& col = p->eval(b, ctx);
+    CHECK(ctx.errors == 0);
+    std::vector<int64_t> out;
+    for (size_t i = 0; i < col.size(); ++i)
+      out.push_back(col.valid(i) ? col.value<int64_t>(i) : -999'999);
+    return out;
+  };
+  CHECK(column_of(7) ==
+        std::vector<int64_t>{-4000, -4000, -4000, 1000, 1000, 6000, 11000});
+  CHECK(column_of(8) ==
+        std::vector<int64_t>{1000, 1000, 1000, 6000, 6000, 11000, 16000});
+  CHECK(column_of(9) ==
+        std::vector<int64_t>{999, 999, 999, 5999, 5999, 10999, 15999});
 }
 
 TEST_CASE("--explain text of a small job", "[explain]") {
