@@ -103,7 +103,11 @@ uint32_t tumble_column(ir::tree& t, uint32_t ts,
   // the double MOD keeps times before 1970 in the right window.
   auto i64 = columnar::int64_type(true);
   auto lit = [&](int64_t v) {
-    return t.add_literal(v, columnar::int64_type(false));
+    // Built in place: a moved scalar trips GCC 12's maybe-uninitialized.
+    t.literals.emplace_back(std::in_place_type<int64_t>, v);
+    auto i = static_cast<uint32_t>(t.literals.size() - 1);
+    return t.add(
+        ir::node{ir::op::literal, columnar::int64_type(false), i, {}, {}});
   };
   auto size = w.size_ms / 1000;
   auto secs = t.add_op(ir::op::cast, i64, {t.add_column(ts, ts_type)});
