@@ -1,4 +1,5 @@
 // The planner through compile_script: script text to job_specs.
+#include "sql/planner.hpp"
 #include "tests/sql/unit/planner_fixture.hpp"
 
 using namespace sluice;
@@ -528,4 +529,106 @@ ON A.window_start = T.window_start AND A.window_end = T.window_end;)");
   auto problems = validate(j);
   REQUIRE(problems.size() == 1);
   CHECK_THAT(problems[0], Catch::Contains("window columns (1, 9) of port 1"));
+}
+
+TEST_CASE("legacy GROUP BY TUMBLE, HOP and CUMULATE plan window stages",
+          "[planner]") {
+  auto c = compile_ok(R"(
+CREATE TABLE out (a BIGINT, n BIGINT) WITH ('connector' = 'print');
+INSERT INTO out SELECT auction, COUNT(*) FROM bid
+GROUP BY auction, TUMBLE(`dateTime`, INTERVAL '10' SECOND);
+INSERT INTO out SELECT bidder, SUM(price) FROM TABLE(
+  HOP(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+GROUP BY bidder, window_start, window_end;
+INSERT INTO out SELECT auction, MAX(price) FROM TABLE(
+  CUMULATE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '1' SECOND, INTERVAL '1' MINUTE))
+GROUP BY window_start, window_end, auction;)",
+                      compile_options{2, {}, {}});
+  REQUIRE(c.jobs.size() == 3);
+  std::vector<wkind> want{wkind::tumble, wkind::hop, wkind::cumulate};
+  for (size_t i = 0; i < 3; ++i) {
+    auto& j = c.jobs[i];
+    INFO(to_text(j));
+    CHECK(kinds(j) == std::vector<std::string>{"scan", "window", "sink"});
+    auto& w = core<window_stage>(j.stages[1]);
+    CHECK(w.window.kind == want[i]);
+    CHECK(w.keys == std::vector<uint32_t>{0});
+    CHECK(j.stages[1].inputs.at(0).keys == std::vector<uint32_t>{0});
+    // The scan sends the key, the argument (if any) and the time only.
+    auto& out = j.stages[0].out;
+    CHECK(out.fields.at(w.window.time_column).name == "dateTime");
+    CHECK(out.size() == (i == 0 ? 2u : 3u));
+  }
+  auto& hop = core<window_stage>(c.jobs[1].stages[1]);
+  CHECK(hop.window.slide_ms == 2'000);
+  CHECK(hop.aggs.at(0).kind == agg_kind::sum);
+  CHECK(c.jobs[1].stages[0].out.fields.at(hop.aggs[0].arg).name == "price");
+  auto& cum = core<window_stage>(c.jobs[2].stages[1]);
+  CHECK(cum.window.step_ms == 1'000);
+  CHECK(cum.window.size_ms == 60'000);
+  CHECK(c.jobs[2].name == "out#3");
+}
+
+TEST_CASE("a malformed bound plan is bad_plan, not a crash", "[planner]") {
+  bound_script s;
+  s.tables.push_back({});
+  s.tables[0].name = "t";
+  s.tables[0].physical.fields.push_back({"a", columnar::int64_type()});
+  auto scan = [&](int32_t table) {
+    auto r = std::make_unique<rel>();
+    r->kind = rel_kind::scan;
+    r->table = table;
+    r->out = s.tables[0].physical;
+    r->where = {"x.sql", 3, 7};
+    return r;
+  };
+  bound_insert ins;
+  ins.sink = s.tables[0];
+  std::string expect;
+  SECTION("a scan of an unknown table") {
+    ins.query = scan(4);
+    expect = "scan of unknown table 4";
+  }
+  SECTION("a well-formed plan passes (the fixture is sound)") {
+    ins.query = scan(0);
+  }
+  SECTION("an aggregate over a column that is not there") {
+    auto agg = std::make_unique<rel>();
+    agg->kind = rel_kind::aggregate;
+    agg->where = {"x.sql", 3, 7};
+    agg->group_keys = {5};
+    agg->inputs.push_back(scan(0));
+    ins.query = std::move(agg);
+    expect = "column 5 is not available";
+  }
+  SECTION("a filter without its predicate") {
+    auto f = std::make_unique<rel>();
+    f->kind = rel_kind::filter;
+    f->where = {"x.sql", 3, 7};
+    f->inputs.push_back(scan(0));
+    ins.query = std::move(f);
+    expect = "a filter without one predicate";
+  }
+  SECTION("a project whose column is out of range") {
+    auto p = std::make_unique<rel>();
+    p->kind = rel_kind::project;
+    p->where = {"x.sql", 3, 7};
+    ir::tree t;
+    t.root = t.add_column(3, columnar::int64_type());
+    p->exprs.push_back(std::move(t));
+    p->out.fields.push_back({"a", columnar::int64_type()});
+    p->inputs.push_back(scan(0));
+    ins.query = std::move(p);
+    expect = "column 3 outside its 1 input columns";
+  }
+  s.inserts.push_back(std::move(ins));
+  auto r = plan_script(s, {});
+  if (expect.empty()) {
+    REQUIRE(r);
+    CHECK(kinds(r->jobs.at(0)) == std::vector<std::string>{"scan", "sink"});
+    return;
+  }
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == make_error(sql_errc::bad_plan));
+  CHECK_THAT(describe(r.error()), Catch::Contains("x.sql:3:7: " + expect));
 }
