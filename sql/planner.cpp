@@ -254,6 +254,34 @@ class job_planner {
     auto in = plan_input(r, 0);
     if (!in)
       return in;
+    // An expression over window columns not computed yet, or a projection
+    // that keeps them but drops the column that assigns them: compute them
+    // now (TUMBLE), while that column is there.
+    bool keeps_virtual = false;
+    bool keeps_source = false;
+    bool reads_virtual = false;
+    for (auto& e : r.exprs) {
+      auto nodes = reachable(e);
+      if (!nodes)
+        continue; // remap reports it
+      auto& root = e.nodes[e.root];
+      bool bare = r.kind == rel_kind::project && root.kind == ir::op::column;
+      for (auto n : *nodes) {
+        auto& x = e.nodes[n];
+        if (x.kind != ir::op::column || x.index >= in->map.size())
+          continue;
+        auto m = in->map[x.index];
+        if (bare) {
+          keeps_virtual = keeps_virtual || m < 0;
+          keeps_source = keeps_source || (m >= 0 && m == in->window_source);
+        } else {
+          reads_virtual = reads_virtual || m < 0;
+        }
+      }
+    }
+    if ((reads_virtual || (keeps_virtual && !keeps_source)) && r.inputs[0])
+      if (auto err = materialize(*r.inputs[0], *in, r.inputs[0]->out))
+        return err;
     if (r.kind == rel_kind::filter) {
       if (r.exprs.size() != 1)
         return fail(r, "a filter without one predicate");
@@ -266,20 +294,7 @@ class job_planner {
     }
     if (r.exprs.size() != r.out.size())
       return fail(r, "a projection whose expressions and columns differ");
-    // A projection that keeps window columns but drops the column that
-    // assigns them: compute them now, while that column is there.
-    bool keeps_virtual = false;
-    bool keeps_source = false;
-    for (auto& e : r.exprs)
-      if (e.root < e.nodes.size() && e.nodes[e.root].kind == ir::op::column &&
-          e.nodes[e.root].index < in->map.size()) {
-        auto m = in->map[e.nodes[e.root].index];
-        keeps_virtual = keeps_virtual || m < 0;
-        keeps_source = keeps_source || (m >= 0 && m == in->window_source);
-      }
-    if (keeps_virtual && !keeps_source && r.inputs[0])
-      if (auto err = materialize(*r.inputs[0], *in, r.inputs[0]->out))
-        return err;
+
     calc_step step;
     std::vector<int32_t> map;
     int32_t source = -1;

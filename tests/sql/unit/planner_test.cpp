@@ -443,6 +443,35 @@ INSERT INTO out SELECT auction, window_start, window_time FROM TABLE(
         std::vector<int64_t>{999, 999, 999, 5999, 5999, 10999, 15999});
 }
 
+TEST_CASE("expressions over TUMBLE window columns below the aggregate",
+          "[planner]") {
+  auto c = compile_ok(R"(
+CREATE TABLE out (auction BIGINT, t TIMESTAMP(3)) WITH ('connector' = 'print');
+CREATE TABLE counts (auction BIGINT, n BIGINT) WITH ('connector' = 'print');
+INSERT INTO out SELECT auction, window_end - INTERVAL '1' SECOND FROM TABLE(
+  TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
+WHERE window_start > TIMESTAMP '1970-01-01 00:00:10';
+INSERT INTO counts SELECT auction, COUNT(*) FROM TABLE(
+  TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
+WHERE window_start > TIMESTAMP '1970-01-01 00:00:10'
+GROUP BY auction, window_start, window_end;)");
+  REQUIRE(c.jobs.size() == 2);
+  auto& a = c.jobs[0].stages.at(0);
+  REQUIRE(a.pre.size() == 3); // window columns, WHERE, SELECT
+  CHECK(a.pre[0].exprs.size() == 10);
+  CHECK(a.pre[1].is_filter);
+  CHECK(names(a.out) == std::vector<std::string>{"auction", "EXPR$1"});
+  auto& b = c.jobs[1];
+  CHECK(kinds(b) == std::vector<std::string>{"scan", "window", "sink"});
+  auto& scan = b.stages[0];
+  REQUIRE(scan.pre.size() == 3); // window columns, WHERE, pruning
+  CHECK(scan.pre[1].is_filter);
+  CHECK(names(scan.out) == std::vector<std::string>{"auction", "dateTime"});
+  auto& w = core<window_stage>(b.stages[1]);
+  CHECK(w.window.kind == wkind::tumble);
+  CHECK(w.window.time_column == 1);
+}
+
 TEST_CASE("--explain text of a small job", "[explain]") {
   auto c = compile_ok(R"(
 CREATE TABLE out (auction BIGINT, n BIGINT) WITH ('connector' = 'print');
