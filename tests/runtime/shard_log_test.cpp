@@ -893,7 +893,16 @@ TEST_CASE("shard log: a pipelined sync covers what was appended before it "
   CHECK(log->durable_end() == 45);
   append_batches(*log, 15, 16);
   CHECK(log->segments() == 2);
-  // Nothing new since the roll synced: no sync to run, and all durable.
+  // The roll synced the old segment; the batch in the new one waits for
+  // the next sync.
+  CHECK(log->durable_end() == 45);
+  auto third = log->begin_sync();
+  REQUIRE(third);
+  REQUIRE(*third);
+  CHECK((*third)->end_offset == 48);
+  ::close((*third)->files.fd);
+  REQUIRE(!log->end_sync(**third, true));
+  // Nothing new since: no sync to run, and everything durable.
   auto none = log->begin_sync();
   REQUIRE(none);
   CHECK(!*none);
