@@ -142,6 +142,26 @@ std::vector<std::string> validate(const job_spec& j) {
   };
   if (j.stages.empty())
     problems.emplace_back("the job has no stages");
+  // Sinks that window and join stages name for their late rows may have no
+  // input edge: late rows reach them outside the edges.
+  std::vector<bool> late_target(j.stages.size(), false);
+  for (auto& s : j.stages) {
+    int32_t late = -1;
+    if (auto* w = std::get_if<window_stage>(&s.core))
+      late = w->late_stage;
+    else if (auto* jn = std::get_if<join_stage>(&s.core))
+      late = jn->late_stage;
+    if (late >= 0 && static_cast<size_t>(late) < j.stages.size())
+      late_target[static_cast<size_t>(late)] = true;
+  }
+  auto check_late = [&](const stage_spec& s, int32_t late) {
+    if (late >= 0 && (static_cast<size_t>(late) >= j.stages.size() ||
+                      !std::holds_alternative<sink_stage>(
+                          j.stages[static_cast<size_t>(late)].core)))
+      problems.push_back(fmt::format("stage {} ({}): late rows to stage {}, "
+                                     "which is no sink",
+                                     s.id, s.name, late));
+  };
   for (size_t i = 0; i < j.stages.size(); ++i) {
     auto& s = j.stages[i];
     if (s.id != i)
@@ -151,7 +171,7 @@ std::vector<std::string> validate(const job_spec& j) {
     auto ports = ports_of(s);
     if (ports == 0 && !s.inputs.empty())
       say(s, "a scan has no inputs");
-    if (ports > 0 && s.inputs.empty())
+    if (ports > 0 && s.inputs.empty() && !late_target[i])
       say(s, "no input");
     std::vector<bool> port_used(ports, false);
     for (auto& e : s.inputs) {
@@ -187,12 +207,30 @@ std::vector<std::string> validate(const job_spec& j) {
     if (auto* w = std::get_if<window_stage>(&s.core)) {
       if (w->window.kind == window_kind::none)
         say(s, "a window stage without a window");
-      if (w->late_stage >= 0 &&
-          (static_cast<size_t>(w->late_stage) >= j.stages.size() ||
-           !std::holds_alternative<sink_stage>(
-               j.stages[static_cast<size_t>(w->late_stage)].core)))
-        say(s, fmt::format("late rows to stage {}, which is no sink",
-                           w->late_stage));
+      check_late(s, w->late_stage);
+    }
+    if (auto* jn = std::get_if<join_stage>(&s.core)) {
+      check_late(s, jn->late_stage);
+      if (jn->left_keys.size() != jn->right_keys.size())
+        say(s, fmt::format("{} left keys but {} right keys",
+                           jn->left_keys.size(), jn->right_keys.size()));
+      for (auto& e : s.inputs) {
+        if (e.from_stage >= i || e.port > 1)
+          continue;
+        auto& from = j.stages[e.from_stage].out;
+        auto& win = e.port == 0 ? jn->left_window : jn->right_window;
+        auto& keys = e.port == 0 ? jn->left_keys : jn->right_keys;
+        auto width = from.size();
+        if (win.first >= width || win.second >= width)
+          say(s, fmt::format("window columns ({}, {}) of port {} outside its "
+                             "{} input columns",
+                             win.first, win.second, e.port, width));
+        for (auto k : keys)
+          if (k >= width)
+            say(s, fmt::format("join key column {} of port {} outside its {} "
+                               "input columns",
+                               k, e.port, width));
+      }
     }
     if (auto* in = input_schema(j, s)) {
       auto check_cols = [&](const std::vector<uint32_t>& cols,
@@ -274,6 +312,8 @@ std::string to_text(const job_spec& j) {
                                window_text(core.window), core.left_keys.size(),
                                core.right_keys.size(),
                                core.residual ? " and a condition" : "");
+            if (core.late_stage >= 0)
+              out += fmt::format("      late rows -> [{}]\n", core.late_stage);
           } else {
             out += fmt::format("      writes {} ({}{})\n", core.table.name,
                                core.table.connector,

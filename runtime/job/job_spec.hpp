@@ -122,6 +122,11 @@ struct table_spec {
 struct scan_stage {
   table_spec table;
   int64_t idle_timeout_ms = 0; ///< 0: an idle split holds the watermark
+  /// The watermark expression reads the output of the first
+  /// `watermark_step` steps of `pre` (physical ++ computed columns), or the
+  /// connector's rows when 0 (no computed columns); later steps (WHERE,
+  /// projections) run after the watermark is taken.
+  uint32_t watermark_step = 0;
 };
 
 /// A window aggregate (TUMBLE, HOP, CUMULATE, SESSION, inherited windows).
@@ -147,6 +152,11 @@ struct join_stage {
   std::vector<uint32_t> left_keys;
   std::vector<uint32_t> right_keys;
   std::optional<expr::tree> residual; ///< over left ++ right columns
+  /// (window_start, window_end) columns of the left input (port 0) and of
+  /// the right input (port 1), as ops::window_join_state::make takes them.
+  std::pair<uint32_t, uint32_t> left_window{0, 0};
+  std::pair<uint32_t, uint32_t> right_window{0, 0};
+  int32_t late_stage = -1; ///< the stage late rows go to; -1: counted only
 };
 
 /// Writes rows into a table.
