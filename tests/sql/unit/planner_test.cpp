@@ -472,7 +472,7 @@ GROUP BY auction, window_start, window_end;)");
   CHECK(w.window.time_column == 1);
 }
 
-TEST_CASE("--explain text of a small job", "[explain]") {
+TEST_CASE("the explain text of a small job", "[explain]") {
   auto c = compile_ok(R"(
 CREATE TABLE out (auction BIGINT, n BIGINT) WITH ('connector' = 'print');
 INSERT INTO out SELECT auction, COUNT(*) AS n FROM TABLE(
