@@ -47,6 +47,10 @@ metrics_snapshot copy(const component_metrics& m) {
   s.peers_connected = load(m.peers_connected);
   s.files_finished = load(m.files_finished);
   s.segments = load(m.segments);
+  s.watermark_ms = load(m.watermark_ms);
+  s.late_rows = load(m.late_rows);
+  s.state_keys = load(m.state_keys);
+  s.state_bytes = load(m.state_bytes);
   std::lock_guard guard{m.text_mtx};
   s.group = m.group;
   s.group_state = m.group_state;
@@ -105,6 +109,13 @@ std::string to_string(const metrics_snapshot& x) {
   if (x.kind == "topic")
     line += fmt::format(" records={} disk_bytes={} segments={}", x.fill_events,
                         x.fill_bytes, x.segments);
+  if (x.kind == "operator") {
+    auto wm = x.watermark_ms == INT64_MIN ? std::string{"none"}
+                                          : std::to_string(x.watermark_ms);
+    line += fmt::format(" watermark_ms={} late_rows={} state_keys={} "
+                        "state_bytes={}",
+                        wm, x.late_rows, x.state_keys, x.state_bytes);
+  }
   if (x.damaged_spans > 0)
     line += fmt::format(" damaged_spans={} damaged_bytes={}", x.damaged_spans,
                         x.damaged_bytes);

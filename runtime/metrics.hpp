@@ -117,6 +117,14 @@ struct component_metrics {
   /// `fill_events` holds the records stored and `fill_bytes` the bytes on
   /// disk.
   std::atomic<uint64_t> segments{0};
+  /// SQL operators (kind "operator"): the instance's watermark (epoch ms;
+  /// INT64_MIN until it has one), rows that came after their window fired,
+  /// keys (groups, open windows' groups, buffered join rows) and bytes held
+  /// in state.
+  std::atomic<int64_t> watermark_ms{INT64_MIN};
+  std::atomic<uint64_t> late_rows{0};
+  std::atomic<uint64_t> state_keys{0};
+  std::atomic<uint64_t> state_bytes{0};
 
   void add_in(uint64_t events, uint64_t bytes) {
     events_in.fetch_add(events, std::memory_order_relaxed);
@@ -180,7 +188,11 @@ struct metrics_snapshot {
   std::string last_error;
   uint64_t peers_connected = 0;
   uint64_t files_finished = 0;
-  uint64_t segments = 0; ///< topics
+  uint64_t segments = 0;            ///< topics
+  int64_t watermark_ms = INT64_MIN; ///< operators
+  uint64_t late_rows = 0;           ///< operators
+  uint64_t state_keys = 0;          ///< operators
+  uint64_t state_bytes = 0;         ///< operators
 
   friend bool operator==(const metrics_snapshot&,
                          const metrics_snapshot&) = default;
@@ -197,7 +209,8 @@ typename Inspector::result_type inspect(Inspector& f, metrics_snapshot& x) {
            x.penalty_ms, x.group, x.group_state, x.active, x.sources_attached,
            x.protocol_errors, x.state, x.peer, x.connected, x.in_flight,
            x.reconnects, x.last_error, x.peers_connected, x.files_finished,
-           x.segments);
+           x.segments, x.watermark_ms, x.late_rows, x.state_keys,
+           x.state_bytes);
 }
 
 /// What a node answers `sluice status`: its name, how long it has run and
