@@ -137,6 +137,8 @@ int sql_command(const sql_cli_options& opts, const sigset_t& signals) {
   auto err = (*runner)->wait();
   for (auto& s : (*runner)->metrics().snapshot())
     log().info("final {}", to_string(s));
+  for (auto& s : (*runner)->stages())
+    log().info("final {}", to_string(s));
   done = true;
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();

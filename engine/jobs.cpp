@@ -1,6 +1,8 @@
 #include "engine/jobs.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -20,6 +22,12 @@ namespace sluice {
 
 namespace {
 
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 caf::behavior job_stats_printer(caf::event_based_actor* self,
                                 metrics_registry* registry,
                                 int64_t interval_ms) {
@@ -27,7 +35,10 @@ caf::behavior job_stats_printer(caf::event_based_actor* self,
   self->delayed_send(self, interval, tick_atom::value);
   return {
       [=](tick_atom) {
-        for (auto& s : registry->snapshot())
+        auto all = registry->snapshot();
+        for (auto& s : all)
+          log().info("stats {}", to_string(s));
+        for (auto& s : summarize_stages(all, wall_ms()))
           log().info("stats {}", to_string(s));
         self->delayed_send(self, interval, tick_atom::value);
       },
@@ -53,6 +64,58 @@ std::vector<std::string> check_job(const job_spec& j,
 }
 
 } // namespace
+
+std::vector<stage_summary>
+summarize_stages(const std::vector<metrics_snapshot>& all, int64_t now_ms) {
+  std::vector<stage_summary> result;
+  std::map<std::string, size_t> index;
+  std::vector<uint64_t> max_in;
+  for (auto& m : all) {
+    if (m.kind != "operator")
+      continue;
+    auto hash = m.name.rfind('#');
+    auto name = hash == std::string::npos ? m.name : m.name.substr(0, hash);
+    auto [i, added] = index.emplace(name, result.size());
+    if (added) {
+      result.push_back({});
+      result.back().name = name;
+      max_in.push_back(0);
+    }
+    auto& s = result[i->second];
+    ++s.instances;
+    s.rows_in += m.events_in;
+    s.rows_out += m.events_out;
+    max_in[i->second] = std::max(max_in[i->second], m.events_in);
+    if (s.instances == 1 || m.watermark_ms < s.watermark_ms)
+      s.watermark_ms = m.watermark_ms;
+    s.late_rows += m.late_rows;
+    s.state_keys += m.state_keys;
+    s.state_bytes += m.state_bytes;
+    s.errors += m.errors;
+  }
+  for (size_t i = 0; i < result.size(); ++i) {
+    auto& s = result[i];
+    if (s.rows_in > 0)
+      s.skew = static_cast<double>(max_in[i]) *
+               static_cast<double>(s.instances) /
+               static_cast<double>(s.rows_in);
+    if (s.watermark_ms != INT64_MIN && s.watermark_ms != INT64_MAX)
+      s.watermark_lag_ms = now_ms - s.watermark_ms;
+  }
+  return result;
+}
+
+std::string to_string(const stage_summary& s) {
+  auto wm = s.watermark_ms == INT64_MIN   ? std::string{"none"}
+            : s.watermark_ms == INT64_MAX ? std::string{"end"}
+                                          : std::to_string(s.watermark_ms);
+  return fmt::format("stage {}: x{} in={} out={} skew={:.2f} watermark_ms={} "
+                     "watermark_lag_ms={} late_rows={} state_keys={} "
+                     "state_bytes={} errors={}",
+                     s.name, s.instances, s.rows_in, s.rows_out, s.skew, wm,
+                     s.watermark_lag_ms, s.late_rows, s.state_keys,
+                     s.state_bytes, s.errors);
+}
 
 struct job_runner::impl {
   std::vector<job_spec> jobs;
@@ -153,6 +216,10 @@ caf::error job_runner::wait() {
 
 metrics_registry& job_runner::metrics() noexcept {
   return impl_->metrics;
+}
+
+std::vector<stage_summary> job_runner::stages() {
+  return summarize_stages(impl_->metrics.snapshot(), wall_ms());
 }
 
 } // namespace sluice

@@ -21,6 +21,34 @@ struct job_run_options {
   int64_t stats_interval_ms = 0; ///< log every stage's metrics; 0 = off
 };
 
+/// One stage of a running job, over its instances (what `--stats-interval`
+/// prints per stage).
+struct stage_summary {
+  std::string name; ///< "JOB/STAGE"
+  size_t instances = 0;
+  uint64_t rows_in = 0;
+  uint64_t rows_out = 0;
+  /// The most rows one instance took in over the mean of its instances (1
+  /// when even; 0 before any row): how unevenly the keys spread.
+  double skew = 0;
+  int64_t watermark_ms = INT64_MIN; ///< the lowest of its instances'
+  /// Wall clock minus `watermark_ms` (0 without a watermark or once the
+  /// input ended).
+  int64_t watermark_lag_ms = 0;
+  uint64_t late_rows = 0;
+  uint64_t state_keys = 0;
+  uint64_t state_bytes = 0;
+  uint64_t errors = 0;
+};
+
+/// Sums the operator snapshots of `all` per stage (`JOB/STAGE#i` ->
+/// `JOB/STAGE`), at wall-clock time `now_ms`.
+std::vector<stage_summary>
+summarize_stages(const std::vector<metrics_snapshot>& all, int64_t now_ms);
+
+/// One line for the log: "stage JOB/STAGE: x2 in=... skew=1.03 ...".
+std::string to_string(const stage_summary& s);
+
 /// Runs SQL jobs (what `sluice sql` and embedding programs start): one
 /// actor system, one job actor per job and one operator actor per stage
 /// instance under it (actors/job.hpp). Metrics: one `component_metrics`
@@ -56,6 +84,9 @@ class job_runner {
 
   /// Metrics of every stage instance, readable from any thread.
   metrics_registry& metrics() noexcept;
+
+  /// The metrics summed per stage, with the skew across its instances.
+  std::vector<stage_summary> stages();
 
  private:
   struct impl;

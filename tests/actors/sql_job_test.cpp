@@ -263,3 +263,38 @@ SET 'sluice.batch-rows' = '1';
   CHECK(late_lines[0].find(",1970-01-01 00:00:02.000,1970-01-01 "
                            "00:00:14.000,") != std::string::npos);
 }
+
+TEST_CASE("stage summaries sum a stage's instances and show its skew and "
+          "watermark lag",
+          "[job][sql]") {
+  std::vector<metrics_snapshot> all(4);
+  all[0].name = "j/window_agg#1#0";
+  all[1].name = "j/window_agg#1#1";
+  all[2].name = "j/scan t#0";
+  all[3].name = "channel-not-an-operator";
+  for (size_t i = 0; i < 3; ++i)
+    all[i].kind = "operator";
+  all[3].kind = "channel";
+  all[0].events_in = 30;
+  all[1].events_in = 10;
+  all[0].watermark_ms = 5000;
+  all[1].watermark_ms = 4000;
+  all[0].late_rows = 2;
+  all[1].late_rows = 1;
+  all[2].events_in = 40;
+  auto s = summarize_stages(all, 10000);
+  REQUIRE(s.size() == 2);
+  auto& w = s[0].name == "j/window_agg#1" ? s[0] : s[1];
+  CHECK(w.name == "j/window_agg#1");
+  CHECK(w.instances == 2);
+  CHECK(w.rows_in == 40);
+  CHECK(w.skew == Approx(1.5)); // 30 of 40 rows on one of two instances
+  CHECK(w.watermark_ms == 4000);
+  CHECK(w.watermark_lag_ms == 6000);
+  CHECK(w.late_rows == 3);
+  auto& scan = s[0].name == "j/scan t" ? s[0] : s[1];
+  CHECK(scan.instances == 1);
+  CHECK(scan.skew == Approx(1.0));
+  CHECK(scan.watermark_lag_ms == 0); // no watermark
+  CHECK(to_string(w).find("stage j/window_agg#1: x2 in=40") == 0);
+}
