@@ -238,8 +238,7 @@ void advance(operator_ptr self, int64_t wm) {
     ops::fire(j->st, wm, j->residual ? &*j->residual : nullptr, st.ctx,
               st.result);
   emit(self, st.result);
-  if (wm != columnar::max_timestamp)
-    st.cfg.metrics->watermark_ms.store(wm, std::memory_order_relaxed);
+  st.cfg.metrics->watermark_ms.store(wm, std::memory_order_relaxed);
   if (st.out)
     st.out->watermark(wm);
   count_state(self);
