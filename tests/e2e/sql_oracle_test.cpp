@@ -17,9 +17,11 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include "tests/support/oracle_data.hpp"
 #include "tests/support/process.hpp"
 
 using namespace sluice::test;
+using namespace sluice::test::oracle;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -30,12 +32,6 @@ std::string read_text(const std::string& path) {
   std::stringstream buf;
   buf << in.rdbuf();
   return buf.str();
-}
-
-std::string ts_text(int64_t ms) {
-  auto secs = ms / 1000;
-  return fmt::format("1970-01-01 {:02}:{:02}:{:02}.{:03}", secs / 3600,
-                     secs / 60 % 60, secs % 60, ms % 1000);
 }
 
 /// "1970-01-01 HH:MM:SS.fff" as ms (and the day before: HOP windows
@@ -51,32 +47,6 @@ int64_t ts_ms(const std::string& text) {
   auto ms =
       ((num(11, 2) * 60 + num(14, 2)) * 60 + num(17, 2)) * 1000 + num(20, 3);
   return day == "1970-01-01 " ? ms : ms - 86400000;
-}
-
-struct row {
-  std::string k;
-  int64_t v;
-  int64_t ts;
-};
-
-/// Rows every 2 ms from 10 s on, keys k0..k999, each row up to 899 ms
-/// earlier than its place (the watermark waits 1 s).
-std::vector<row> make_rows(size_t n) {
-  std::vector<row> rows;
-  rows.reserve(n);
-  uint64_t x = 42;
-  auto next = [&] {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    return x >> 33;
-  };
-  for (size_t i = 0; i < n; ++i) {
-    auto k = next() % 1000;
-    auto v = static_cast<int64_t>(next() % 2001) - 1000;
-    auto d = static_cast<int64_t>(next() % 900);
-    rows.push_back(
-        {"k" + std::to_string(k), v, 10000 + static_cast<int64_t>(i) * 2 - d});
-  }
-  return rows;
 }
 
 /// Every line of every file in `dir`, window columns (fields 1 and 2) as
@@ -135,10 +105,6 @@ void exec(sqlite3* db, const std::string& sql) {
   REQUIRE(rc == SQLITE_OK);
 }
 
-constexpr const char* aggs = "COUNT(*), SUM(v), MIN(v), MAX(v), AVG(v)";
-constexpr const char* ref_aggs =
-    "COUNT(*), SUM(v), MIN(v), MAX(v), SUM(v) / COUNT(*)";
-
 } // namespace
 
 TEST_CASE("TUMBLE, HOP, CUMULATE and SESSION aggregates per key equal "
@@ -151,69 +117,15 @@ TEST_CASE("TUMBLE, HOP, CUMULATE and SESSION aggregates per key equal "
   auto rows = make_rows(n);
   // Two files (two scan instances at parallelism 2): even and odd rows.
   fs::create_directories(dir / "in");
-  {
-    std::ofstream even{dir / "in/part-0.csv"}, odd{dir / "in/part-1.csv"};
-    for (size_t i = 0; i < rows.size(); ++i)
-      (i % 2 == 0 ? even : odd) << rows[i].k << ',' << rows[i].v << ','
-                                << ts_text(rows[i].ts) << '\n';
-  }
-  std::string script = fmt::format(R"(
-CREATE TABLE events (k STRING, v BIGINT, ts TIMESTAMP(3),
-  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
-  WITH ('connector' = 'filesystem', 'path' = '{in}', 'format' = 'csv');
-)",
-                                   fmt::arg("in", dir / "in"));
-  struct query {
-    const char* name;
-    const char* tvf;
-    std::string reference;
-  };
-  std::vector<query> queries{
-      {"tumble", "TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND)",
-       fmt::format("SELECT k, ts / 10000 * 10000 AS ws, ts / 10000 * 10000 + "
-                   "10000, {} FROM t GROUP BY k, ws",
-                   ref_aggs)},
-      {"hop",
-       "HOP(TABLE events, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '15' "
-       "SECOND)",
-       fmt::format("WITH o(o) AS (VALUES (0), (1), (2)) SELECT k, (ts / 5000 "
-                   "- o) * 5000 AS ws, (ts / 5000 - o) * 5000 + 15000, {} "
-                   "FROM t, o GROUP BY k, ws",
-                   ref_aggs)},
-      {"cumulate",
-       "CUMULATE(TABLE events, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL "
-       "'20' SECOND)",
-       fmt::format("WITH j(j) AS (VALUES (1), (2), (3), (4)) SELECT k, ts / "
-                   "20000 * 20000 AS ws, ts / 20000 * 20000 + j * 5000 AS "
-                   "we, {} FROM t, j WHERE ts / 20000 * 20000 + j * 5000 > "
-                   "ts GROUP BY k, ws, we",
-                   ref_aggs)},
-      {"session",
-       "SESSION(TABLE events PARTITION BY k, DESCRIPTOR(ts), INTERVAL '3' "
-       "SECOND)",
-       // A new session when the gap to the key's previous row is more than
-       // 3 s (windows that touch merge, as Flink's).
-       fmt::format("SELECT k, MIN(ts), MAX(ts) + 3000, {} FROM (SELECT *, "
-                   "SUM(nw) OVER (PARTITION BY k ORDER BY ts ROWS UNBOUNDED "
-                   "PRECEDING) AS sid FROM (SELECT *, CASE WHEN LAG(ts) OVER "
-                   "(PARTITION BY k ORDER BY ts) IS NULL OR ts - LAG(ts) "
-                   "OVER (PARTITION BY k ORDER BY ts) > 3000 THEN 1 ELSE 0 "
-                   "END AS nw FROM t)) GROUP BY k, sid",
-                   ref_aggs)},
-  };
-  for (auto& q : queries) {
+  write_csv(rows, dir / "in", 2);
+  auto script = source_ddl(dir / "in");
+  auto qs = queries();
+  for (auto& q : qs) {
     fs::create_directories(dir / q.name);
-    script += fmt::format(
-        R"(
-CREATE TABLE out_{name} (k STRING, ws TIMESTAMP(3), we TIMESTAMP(3),
-  n BIGINT, s BIGINT, mn BIGINT, mx BIGINT, av BIGINT)
-  WITH ('connector' = 'filesystem', 'path' = '{path}/', 'format' = 'csv');
-INSERT INTO out_{name}
-SELECT k, window_start, window_end, {aggs}
-FROM TABLE({tvf}) GROUP BY k, window_start, window_end;
-)",
-        fmt::arg("name", q.name), fmt::arg("path", dir / q.name),
-        fmt::arg("aggs", aggs), fmt::arg("tvf", q.tvf));
+    script +=
+        insert_of(q, fmt::format("'connector' = 'filesystem', 'path' = '{}/', "
+                                 "'format' = 'csv'",
+                                 dir / q.name));
   }
   std::ofstream{dir / "oracle.sql"} << script;
   process p;
@@ -245,7 +157,7 @@ FROM TABLE({tvf}) GROUP BY k, window_start, window_end;
   sqlite3_finalize(ins);
   exec(db, "COMMIT");
   // One loop, not sections: a section would run the whole case again.
-  for (auto& q : queries) {
+  for (auto& q : qs) {
     INFO("query " << q.name);
     {
       auto expected = sqlite_rows(db, q.reference);
