@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 #include <zstd.h>
 
+#include "cli/demo_sql.hpp"
 #include "cli/topic_offline.hpp"
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
@@ -315,6 +316,7 @@ struct topic_report {
   uint64_t checksum = 0;
   uint64_t expected_checksum = 0;
   std::string error; ///< the topic could not be read
+  std::string text;  ///< every record, one per line, in shard order
 };
 
 uint64_t line_hash(std::string_view line) {
@@ -354,6 +356,7 @@ topic_report check_topic(const fs::path& dir, int64_t lines) {
           auto body = rb.batch.body(i);
           ++r.records;
           r.checksum += line_hash(body);
+          r.text.append(body.data(), body.size()).push_back('\n');
           ++seen[order_id(body)];
         }
         next = rb.base_offset + rb.batch.size();
@@ -573,8 +576,11 @@ int run_demo(const demo_options& opts, const connector_registry& registry) {
       "crash)\n",
       archive_root.string(), a.files, a.in_progress, archived_missing,
       archived_duplicates);
-  return exact && archived_missing == 0 && a.in_progress == 0 && code_a == 0 &&
-                 code_b == 0 && code_s == 0
+  // The compute tier: a SQL job over the topic's records (exactly once,
+  // so its counts and sums are exact).
+  bool sql_ok = exact && run_demo_sql(dir, t.text, written);
+  return exact && sql_ok && archived_missing == 0 && a.in_progress == 0 &&
+                 code_a == 0 && code_b == 0 && code_s == 0
              ? 0
              : 1;
 }

@@ -1,4 +1,5 @@
 // `sluice demo`: the scenario's collection tier with a relay killed midway.
+#include <map>
 #include <regex>
 
 #include <catch2/catch.hpp>
@@ -46,4 +47,23 @@ TEST_CASE("sluice demo fails over from a killed relay and loses no line; "
   CHECK(std::stoi(a[1].str()) >= 1);
   CHECK(a[2].str() == "0");
   CHECK(a[3].str() == "0");
+  // The SQL job's per-region totals of the 400 orders, computed here from
+  // the demo application's lines (region by id % 3, amount (id * 37) % 500
+  // + (id % 100) / 100).
+  std::map<std::string, std::pair<int64_t, int64_t>> want; // orders, cents
+  for (int64_t i = 1; i <= 400; ++i) {
+    auto& w = want[i % 3 == 0 ? "north" : i % 3 == 1 ? "south" : "west"];
+    ++w.first;
+    w.second += (i * 37) % 500 * 100 + i % 100;
+  }
+  for (auto& [region, w] : want) {
+    std::smatch r;
+    INFO(region);
+    REQUIRE(std::regex_search(out, r,
+                              std::regex{"per_region " + region +
+                                         ": \\+[IU]\\[" + region +
+                                         ", (\\d+), (\\d+)\\.(\\d\\d)\\]"}));
+    CHECK(std::stoll(r[1].str()) == w.first);
+    CHECK(std::stoll(r[2].str()) * 100 + std::stoll(r[3].str()) == w.second);
+  }
 }
