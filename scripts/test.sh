@@ -36,6 +36,7 @@ if [[ "${SLUICE_SANITIZERS:-1}" == 1 ]]; then
     -DSLUICE_SANITIZE=address,undefined -DSLUICE_BUILD_BENCHMARKS=OFF \
     -DSLUICE_HEADER_CHECK=OFF
   (cd "$root/build-asan" && \
+    SLUICE_ORACLE_ROWS=100000 \
     ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --output-on-failure -j "$jobs" --timeout 600)
