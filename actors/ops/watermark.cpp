@@ -27,7 +27,16 @@ bool watermark_tracker::update(size_t input, int64_t wm, uint8_t flags) {
     found = true;
     low = std::min(low, ended[i] != 0 ? columnar::max_timestamp : input_wm[i]);
   }
-  if (!found || low <= current)
+  if (!found) {
+    // Every input is idle: as Flink's watermark valve, move to the highest
+    // watermark among them, so that what they sent before going quiet
+    // fires (two inputs that go idle one after the other would otherwise
+    // hold each other's last watermark back for ever).
+    low = columnar::min_timestamp;
+    for (size_t i = 0; i < input_wm.size(); ++i)
+      low = std::max(low, input_wm[i]);
+  }
+  if (low <= current)
     return false;
   current = low;
   return true;

@@ -14,8 +14,9 @@ namespace sluice::ops {
 /// The watermark of an operator with several inputs (producers on one or
 /// two ports): the minimum of its inputs' watermarks, as Flink's
 /// StatusWatermarkValve. An idle input is left out of the minimum until it
-/// sends again; when every input is idle the watermark holds. An ended input
-/// counts as the end of time. The combined watermark never goes down.
+/// sends again; when every input is idle the watermark moves to the highest
+/// of theirs (as the valve does). An ended input counts as the end of time.
+/// The combined watermark never goes down.
 struct watermark_tracker {
   std::vector<int64_t> input_wm; ///< per input; never decreases
   std::vector<uint8_t> idle;     ///< 1: left out of the minimum

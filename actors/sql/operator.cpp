@@ -361,7 +361,10 @@ void on_rows(operator_ptr self, uint64_t seq, stream_chunk& c) {
     ++st.ended_inputs;
   }
   bool all_ended = st.ended_inputs == st.inputs.size();
-  if (st.wm.update(idx, c.watermark, c.flags) && !all_ended)
+  // While the job stops, an input's end is not the end of time: the
+  // windows still open are discarded (finish), not fired.
+  auto advanced = st.wm.update(idx, c.watermark, c.flags);
+  if (advanced && !all_ended && !(st.stopping && (c.flags & chunk_end) != 0))
     advance(self, st.wm.current);
   else
     count_state(self);

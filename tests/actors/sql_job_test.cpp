@@ -298,3 +298,123 @@ TEST_CASE("stage summaries sum a stage's instances and show its skew and "
   CHECK(scan.watermark_lag_ms == 0); // no watermark
   CHECK(to_string(w).find("stage j/window_agg#1: x2 in=40") == 0);
 }
+
+namespace {
+
+/// A test table source: split 0 gives 100 rows (k, ts every 100 ms from 0)
+/// and then nothing, for ever; every other split gives nothing, for ever.
+/// Neither ever finishes: only the idle timeout can let a window fire.
+class quiet_source : public table_source {
+ public:
+  explicit quiet_source(uint32_t split) : split_(split) {}
+  caf::error open() override { return {}; }
+  caf::expected<poll_status> poll(columnar::row_batch& out,
+                                  size_t max_rows) override {
+    if (split_ != 0 || next_ >= 100)
+      return poll_status::idle;
+    size_t n = 0;
+    for (; n < max_rows && next_ < 100; ++n, ++next_) {
+      out.col(0).push_str("k");
+      out.col(1).push<int64_t>(next_ * 100);
+    }
+    return poll_status::more;
+  }
+  uint32_t max_splits() const override { return 8; }
+
+ private:
+  uint32_t split_;
+  int64_t next_ = 0;
+};
+
+table_registry with_quiet_source() {
+  auto reg = table_registry::builtin();
+  table_source_type t;
+  t.name = "quiet";
+  t.help = "test: rows on split 0, then idle for ever";
+  t.blocking = false;
+  t.make = [](const table_context& ctx,
+              const sluice::options&) -> caf::expected<table_source_ptr> {
+    return table_source_ptr{std::make_unique<quiet_source>(ctx.split)};
+  };
+  reg.add(std::move(t));
+  return reg;
+}
+
+std::string quiet_script(const std::string& idle) {
+  return R"(
+CREATE TABLE q (k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts)
+  WITH ('connector' = 'quiet');
+CREATE TABLE out (k STRING, n BIGINT) WITH ('connector' = 'blackhole');
+)" + idle +
+         R"(
+INSERT INTO out SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE q,
+  DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end;
+)";
+}
+
+std::vector<job_spec> compile_with(const std::string& text,
+                                   const table_registry& reg) {
+  sql::compile_options co;
+  co.parallelism = 2;
+  std::vector<sql::sql_diagnostic> diags;
+  auto script =
+      sql::compile_script(text, "idle.sql", expr::function_registry::builtin(),
+                          reg.infos(), co, diags);
+  INFO(sql::render(diags, text));
+  REQUIRE(diags.empty());
+  REQUIRE(script);
+  return std::move(script->jobs);
+}
+
+metrics_snapshot stage_metrics(metrics_registry& m, const std::string& part) {
+  metrics_snapshot sum;
+  sum.watermark_ms = INT64_MAX;
+  for (auto& s : m.snapshot())
+    if (s.name.find(part) != std::string::npos) {
+      sum.events_in += s.events_in;
+      sum.watermark_ms = std::min(sum.watermark_ms, s.watermark_ms);
+    }
+  return sum;
+}
+
+} // namespace
+
+TEST_CASE("a scan instance without rows holds the watermark back, unless "
+          "the idle timeout leaves it out",
+          "[job][sql]") {
+  auto reg = with_quiet_source();
+  SECTION("without an idle timeout nothing fires") {
+    auto runner = job_runner::make(compile_with(quiet_script(""), reg), reg);
+    REQUIRE(runner);
+    REQUIRE(!(*runner)->start());
+    auto& m = (*runner)->metrics();
+    // Every row, and with it the watermark of split 0 (9.9 s), reached the
+    // window operators: their watermark is still held by split 1.
+    REQUIRE(test::wait_for(
+        [&] { return stage_metrics(m, "/window_agg").events_in == 100; },
+        std::chrono::seconds{20}));
+    CHECK(stage_metrics(m, "/scan q#0").watermark_ms == 9900);
+    CHECK(stage_metrics(m, "/window_agg").watermark_ms == INT64_MIN);
+    CHECK(stage_metrics(m, "/sink").events_in == 0);
+    (*runner)->stop();
+    CHECK(!(*runner)->wait());
+  }
+  SECTION("with table.exec.source.idle-timeout the windows fire") {
+    auto runner = job_runner::make(
+        compile_with(
+            quiet_script("SET 'table.exec.source.idle-timeout' = '100ms';"),
+            reg),
+        reg);
+    REQUIRE(runner);
+    REQUIRE(!(*runner)->start());
+    auto& m = (*runner)->metrics();
+    // Windows [0 s, 1 s) ... [8 s, 9 s) close at watermark 9.9 s.
+    REQUIRE(
+        test::wait_for([&] { return stage_metrics(m, "/sink").events_in == 9; },
+                       std::chrono::seconds{20}));
+    (*runner)->stop();
+    CHECK(!(*runner)->wait());
+    // [9 s, 10 s) was still open: the stop discarded it, not fired it.
+    CHECK(stage_metrics(m, "/sink").events_in == 9);
+  }
+}

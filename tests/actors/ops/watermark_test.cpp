@@ -48,7 +48,9 @@ TEST_CASE("an idle input is left out of the minimum until it sends again",
   CHECK(wm.current == 150);
 }
 
-TEST_CASE("when every input is idle the watermark holds", "[ops][watermark]") {
+TEST_CASE("when every input is idle the watermark moves to the highest of "
+          "theirs",
+          "[ops][watermark]") {
   watermark_tracker wm;
   wm.resize(2);
   wm.update(0, 40, 0);
@@ -57,9 +59,17 @@ TEST_CASE("when every input is idle the watermark holds", "[ops][watermark]") {
   // Input 0 goes idle: input 1 alone decides.
   CHECK(wm.update(0, 80, chunk_idle));
   CHECK(wm.current == 60);
-  CHECK_FALSE(wm.update(1, 90, chunk_idle));
-  CHECK(wm.current == 60);
+  // Both idle: the highest of their watermarks (Flink's valve).
+  CHECK(wm.update(1, 70, chunk_idle));
+  CHECK(wm.current == 80);
   CHECK(wm.active_inputs() == 0);
+  // Idle in the other order, with the higher one going quiet first.
+  watermark_tracker other;
+  other.resize(2);
+  other.update(0, 9900, 0);
+  CHECK_FALSE(other.update(0, 9900, chunk_idle)); // input 1 still at the min
+  CHECK(other.update(1, columnar::min_timestamp, chunk_idle));
+  CHECK(other.current == 9900);
 }
 
 TEST_CASE("an ended input counts as the end of time", "[ops][watermark]") {
