@@ -1,9 +1,12 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -417,4 +420,89 @@ TEST_CASE("a scan instance without rows holds the watermark back, unless "
     // [9 s, 10 s) was still open: the stop discarded it, not fired it.
     CHECK(stage_metrics(m, "/sink").events_in == 9);
   }
+}
+
+namespace {
+
+/// A test sink whose writes wait at a gate until the test opens it.
+struct gate {
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool open = false;
+  std::atomic<uint64_t> rows{0};
+  std::atomic<int> waiting{0};
+};
+
+class gated_sink : public table_sink {
+ public:
+  explicit gated_sink(std::shared_ptr<gate> g) : g_(std::move(g)) {}
+  caf::error open() override { return {}; }
+  caf::error write(const columnar::row_batch& rows) override {
+    std::unique_lock guard{g_->mtx};
+    ++g_->waiting;
+    g_->cv.wait(guard, [this] { return g_->open; });
+    --g_->waiting;
+    g_->rows += rows.active_rows();
+    return {};
+  }
+
+ private:
+  std::shared_ptr<gate> g_;
+};
+
+} // namespace
+
+TEST_CASE("a sink that does not keep up holds the scan back (credit), and "
+          "gets every row once it does",
+          "[job][sql]") {
+  auto g = std::make_shared<gate>();
+  auto reg = table_registry::builtin();
+  table_sink_type t;
+  t.name = "gated";
+  t.help = "test: writes wait at a gate";
+  t.blocking = true;
+  t.make = [g](const table_context&,
+               const sluice::options&) -> caf::expected<table_sink_ptr> {
+    return table_sink_ptr{std::make_unique<gated_sink>(g)};
+  };
+  reg.add(std::move(t));
+  sql::compile_options co;
+  std::vector<sql::sql_diagnostic> diags;
+  std::string text = R"(
+CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT,
+  channel VARCHAR, url VARCHAR, `dateTime` TIMESTAMP(3), extra VARCHAR)
+  WITH ('connector' = 'nexmark', 'table' = 'bid', 'events.num' = '1000000');
+CREATE TABLE out (auction BIGINT, price BIGINT) WITH ('connector' = 'gated');
+INSERT INTO out SELECT auction, price FROM bid;
+)";
+  auto script =
+      sql::compile_script(text, "gated.sql", expr::function_registry::builtin(),
+                          reg.infos(), co, diags);
+  INFO(sql::render(diags, text));
+  REQUIRE(script);
+  auto runner = job_runner::make(std::move(script->jobs), reg);
+  REQUIRE(runner);
+  REQUIRE(!(*runner)->start());
+  auto& m = (*runner)->metrics();
+  auto scanned = [&] {
+    return stage_metrics(m, "/scan").events_in;
+  };
+  // The sink's first write waits; the scan fills the sink's credit (4
+  // batches of 4096 rows) and stops.
+  REQUIRE(test::wait_for([&] { return g->waiting.load() == 1; },
+                         std::chrono::seconds{20}));
+  REQUIRE(test::wait_for([&] { return scanned() >= 4 * 4096; },
+                         std::chrono::seconds{20}));
+  // A bounded look: an unchecked scan would read hundreds of thousands of
+  // rows in this time.
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  CHECK(scanned() == 4 * 4096);
+  {
+    std::lock_guard guard{g->mtx};
+    g->open = true;
+  }
+  g->cv.notify_all();
+  REQUIRE(!(*runner)->wait());
+  CHECK(g->rows.load() == 920000);
+  CHECK(scanned() == 920000);
 }
