@@ -19,6 +19,7 @@
 #include "actors/ops/window_join.hpp"
 #include "actors/sql/calc.hpp"
 #include "actors/sql/exchange.hpp"
+#include "actors/sql/operator_detail.hpp"
 #include "runtime/columnar/format.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
@@ -26,84 +27,7 @@
 
 namespace sluice {
 
-namespace {
-
-using sql_actors::calc_chain;
-using sql_actors::exchange;
-
-/// The operator's own messages (timers), beside its public interface.
-using operator_impl_actor = operator_actor::extend<caf::reacts_to<poll_atom>,
-                                                   caf::reacts_to<tick_atom>>;
-
-/// The core of a stage instance.
-struct scan_core {
-  table_source_ptr source;
-  std::optional<expr::program> watermark;
-  uint32_t watermark_step = 0;
-  int64_t idle_timeout_ms = 0;
-  int64_t last_rows_ms = 0;
-  int64_t backoff_ms = 0;
-  bool poll_scheduled = false;
-  bool finished = false;
-  bool open = false;
-};
-
-struct sink_core {
-  table_sink_ptr sink;
-  bool open = false;
-};
-
-struct join_core {
-  ops::window_join_state st;
-  std::optional<expr::program> residual;
-};
-
-using core_state =
-    std::variant<scan_core, ops::window_agg_state, ops::session_agg_state,
-                 ops::group_agg_state, join_core, sink_core>;
-
-/// A producer's input as the consumer tracks it.
-struct input_state {
-  uint64_t next_seq = 1;
-  int64_t credit = 0;
-  bool ended = false;
-};
-
-/// An ack held back while this instance's own output waits for credit.
-struct held_ack {
-  caf::actor_addr to;
-  uint64_t seq = 0;
-  uint64_t rows = 0;
-  size_t input = 0;
-};
-
-struct operator_state {
-  operator_config cfg;
-  std::string label; ///< "JOB/STAGE#i", for logs
-  calc_chain pre;
-  calc_chain post;
-  core_state core;
-  std::optional<exchange> out;
-  std::optional<exchange> late;
-  std::map<caf::actor_addr, std::pair<bool, uint32_t>> targets; ///< late?, t
-  std::array<uint32_t, 2> base{0, 0}; ///< first input index of each port
-  std::vector<input_state> inputs;
-  ops::watermark_tracker wm;
-  std::vector<held_ack> held;
-  expr::eval_context ctx;
-  columnar::row_batch work;      ///< input rows after `pre`
-  columnar::row_batch result;    ///< output rows before `post`
-  columnar::schema_ptr core_out; ///< the schema of `result`
-  columnar::row_batch late_in;
-  uint64_t late_reported = 0;
-  size_t ended_inputs = 0;
-  bool stopping = false;
-  bool finishing = false;
-  bool tick_scheduled = false;
-  static inline const char* name = "sluice.operator";
-};
-
-using operator_ptr = operator_impl_actor::stateful_pointer<operator_state>;
+namespace sql_actors::detail {
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -373,160 +297,13 @@ void on_rows(operator_ptr self, uint64_t seq, stream_chunk& c) {
     finish(self);
 }
 
-// -- scans -------------------------------------------------------------------
+} // namespace sql_actors::detail
 
-void schedule_poll(operator_ptr self, int64_t delay_ms) {
-  auto& sc = std::get<scan_core>(self->state.core);
-  if (sc.poll_scheduled || sc.finished || self->state.stopping)
-    return;
-  sc.poll_scheduled = true;
-  if (delay_ms <= 0)
-    self->send(self, poll_atom::value);
-  else
-    self->delayed_send(self, std::chrono::milliseconds{delay_ms},
-                       poll_atom::value);
-}
+namespace {
 
-void end_scan(operator_ptr self) {
-  auto& st = self->state;
-  auto& sc = std::get<scan_core>(st.core);
-  sc.finished = true;
-  if (sc.open) {
-    sc.open = false;
-    sc.source->close();
-  }
-  if (!st.stopping) {
-    st.out->watermark(columnar::max_timestamp);
-    log().info("operator {}: input finished after {} row(s)", st.label,
-               st.cfg.metrics->events_out.load());
-  }
-  st.finishing = true;
-  st.out->end();
-  maybe_quit(self);
-}
-
-void poll(operator_ptr self) {
-  auto& st = self->state;
-  auto& sc = std::get<scan_core>(st.core);
-  sc.poll_scheduled = false;
-  if (sc.finished || st.stopping || !st.out->can_send())
-    return;
-  st.work.reset(st.cfg.inputs[0]);
-  auto res = sc.source->poll(st.work, st.cfg.opts.batch_rows);
-  if (!res) {
-    fail(self, res.error());
-    return;
-  }
-  auto n = st.work.num_rows();
-  int64_t wm = sc.source->source_watermark();
-  if (n > 0) {
-    st.cfg.metrics->add_in(n, st.work.byte_size());
-    sc.last_rows_ms = now_ms();
-    st.pre.apply(st.work, st.ctx, 0, sc.watermark_step);
-    if (sc.watermark) {
-      std::vector<uint32_t> scratch;
-      auto& col = sc.watermark->eval(st.work, st.ctx);
-      for (auto r : st.work.active(scratch))
-        if (col.valid(r))
-          wm = std::max(wm, col.value<int64_t>(r));
-    }
-    st.pre.apply(st.work, st.ctx, sc.watermark_step, st.pre.size());
-    emit(self, st.work);
-  }
-  if (st.ctx.errors > 0) {
-    st.cfg.metrics->errors.fetch_add(st.ctx.errors, std::memory_order_relaxed);
-    st.ctx.errors = 0;
-  }
-  if (wm > st.wm.current) {
-    st.wm.current = wm;
-    st.cfg.metrics->watermark_ms.store(wm, std::memory_order_relaxed);
-    st.out->watermark(wm);
-  }
-  switch (*res) {
-  case poll_status::more:
-    sc.backoff_ms = 0;
-    schedule_poll(self, 0);
-    break;
-  case poll_status::idle:
-    if (n > 0) {
-      sc.backoff_ms = 0;
-      schedule_poll(self, 0);
-      break;
-    }
-    if (sc.idle_timeout_ms > 0 &&
-        now_ms() - sc.last_rows_ms >= sc.idle_timeout_ms)
-      st.out->idle();
-    sc.backoff_ms =
-        sc.backoff_ms == 0 ? 1 : std::min<int64_t>(sc.backoff_ms * 2, 50);
-    schedule_poll(self, sc.backoff_ms);
-    break;
-  case poll_status::finished:
-    end_scan(self);
-    break;
-  }
-}
-
-// -- set-up ------------------------------------------------------------------
-
-caf::expected<table_context> make_context(operator_state& st,
-                                          const table_spec& t,
-                                          columnar::schema_ptr schema) {
-  table_context ctx;
-  ctx.name = t.name;
-  ctx.schema = std::move(schema);
-  ctx.split = st.cfg.index;
-  ctx.splits = st.cfg.stage.parallelism;
-  ctx.metrics = st.cfg.metrics;
-  return ctx;
-}
-
-caf::error set_up_scan(operator_ptr self, const scan_stage& s) {
-  auto& st = self->state;
-  if (!st.cfg.out)
-    return make_error(
-        sql_errc::bad_plan,
-        fmt::format("scan of '{}' has no consumer", s.table.name));
-  auto* type = st.cfg.tables->find_source(s.table.connector);
-  if (type == nullptr)
-    return make_error(sql_errc::bad_plan,
-                      fmt::format("table '{}': no source connector '{}'",
-                                  s.table.name, s.table.connector));
-  auto opts = options_from_strings(type->options, s.table.options);
-  if (!opts)
-    return opts.error();
-  auto phys = std::make_shared<const columnar::schema>(s.table.physical);
-  st.cfg.inputs[0] = phys;
-  auto ctx = make_context(st, s.table, phys);
-  auto src = type->make(*ctx, *opts);
-  if (!src)
-    return src.error();
-  scan_core sc;
-  sc.source = std::move(*src);
-  sc.watermark_step = s.watermark_step;
-  sc.idle_timeout_ms = s.idle_timeout_ms;
-  sc.last_rows_ms = now_ms();
-  auto pre = calc_chain::make(st.cfg.stage.pre, phys, *st.cfg.fns);
-  if (!pre)
-    return pre.error();
-  st.pre = std::move(*pre);
-  if (s.table.watermark) {
-    auto p = expr::program::compile(*s.table.watermark,
-                                    *st.pre.schema_after(s.watermark_step),
-                                    *st.cfg.fns);
-    if (!p)
-      return make_error(sql_errc::bad_plan,
-                        fmt::format("the watermark of table '{}': {}",
-                                    s.table.name, describe(p.error())));
-    sc.watermark = std::move(*p);
-  }
-  st.core = std::move(sc);
-  auto post =
-      calc_chain::make(st.cfg.stage.post, st.pre.out_schema(), *st.cfg.fns);
-  if (!post)
-    return post.error();
-  st.post = std::move(*post);
-  return {};
-}
+using namespace sql_actors::detail;
+using sql_actors::calc_chain;
+using sql_actors::exchange;
 
 caf::error set_up(operator_ptr self) {
   auto& st = self->state;
