@@ -11,6 +11,7 @@
 
 #include "cli/channel_cmd.hpp"
 #include "cli/demo.hpp"
+#include "cli/sql_cmd.hpp"
 #include "cli/status.hpp"
 #include "cli/topic_cmd.hpp"
 #include "config/flume_properties.hpp"
@@ -229,11 +230,40 @@ int main(int argc, char** argv) {
 
   auto* check_cmd = app.add_subcommand(
       "check", "validate a topology file and list every error");
-  check_cmd->add_option("TOPOLOGY", topology, "topology file (TOML)")
+  check_cmd
+      ->add_option("TOPOLOGY", topology,
+                   "topology file (TOML), or a SQL script (.sql)")
       ->required();
   check_cmd->add_option("--agent", agent,
                         "read TOPOLOGY as a Flume configuration and check "
                         "this agent of it");
+
+  sql_cli_options sql;
+  std::vector<std::string> sql_sets;
+  std::string sql_stats = "0";
+  int64_t sql_threads = 0;
+  auto* sql_cmd = app.add_subcommand(
+      "sql", "run a streaming SQL script's jobs until they end or a stop "
+             "signal");
+  sql_cmd->add_option("SCRIPT", sql.path, "SQL script (.sql)")->required();
+  sql_cmd->add_flag("--explain", sql.explain,
+                    "print every job's stages, parallelism and edges, run "
+                    "nothing");
+  sql_cmd
+      ->add_option("--parallelism", sql.parallelism,
+                   "instances per stage (overrides SET "
+                   "'parallelism.default')")
+      ->check(CLI::Range(1u, 1024u));
+  sql_cmd->add_option("--set", sql_sets,
+                      "KEY=VALUE, as a SET statement that wins over the "
+                      "script's");
+  sql_cmd->add_option("--stats-interval", sql_stats,
+                      "log every operator's metrics this often (e.g. 5s; 0 = "
+                      "off)");
+  sql_cmd
+      ->add_option("--threads", sql_threads,
+                   "scheduler threads (0 = one per core)")
+      ->check(CLI::Range(int64_t{0}, int64_t{4096}));
 
   std::string channel_dir;
   auto* channel_cmd = app.add_subcommand(
@@ -374,8 +404,31 @@ int main(int argc, char** argv) {
     return exit_config;
   }
   auto registry = connector_registry::builtin();
+  if (*check_cmd && topology.ends_with(".sql")) {
+    sql.path = topology;
+    return sql_check_command(sql);
+  }
   if (*check_cmd)
     return check(topology, agent, registry);
+  if (*sql_cmd) {
+    for (auto& kv : sql_sets) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "--set: expected KEY=VALUE, got '" << kv << "'\n";
+        return exit_config;
+      }
+      sql.settings[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    auto interval = duration_option(sql_stats);
+    if (!interval) {
+      std::cerr << "--stats-interval: " << describe(interval.error()) << '\n';
+      return exit_config;
+    }
+    sql.stats_interval_ms = *interval;
+    sql.threads = static_cast<size_t>(sql_threads);
+    auto signals = block_stop_signals();
+    return sql_command(sql, signals);
+  }
   if (*channel_check_cmd)
     return channel_check_command(channel_dir);
   if (*status_cmd) {

@@ -45,4 +45,8 @@ using retention_atom = caf::atom_constant<caf::atom("retention")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 
+// SQL jobs (actors/sql/protocol.hpp: operator_actor, job_actor).
+using rows_atom = caf::atom_constant<caf::atom("rows")>;
+using job_atom = caf::atom_constant<caf::atom("job")>;
+
 } // namespace sluice

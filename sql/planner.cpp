@@ -143,6 +143,13 @@ class job_planner {
   stage_spec& add_stage(std::string name, uint32_t par, Core core) {
     stage_spec s;
     s.id = static_cast<uint32_t>(job_.stages.size());
+    // Names identify a stage's metrics: a second stage of the same name
+    // (a table read twice) gets its id.
+    for (auto& other : job_.stages)
+      if (other.name == name) {
+        name = fmt::format("{}#{}", name, s.id);
+        break;
+      }
     s.name = std::move(name);
     s.parallelism = par;
     s.core = std::move(core);

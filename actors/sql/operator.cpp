@@ -1,0 +1,785 @@
+#include "actors/sql/operator.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <variant>
+
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/local_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <fmt/format.h>
+
+#include "actors/ops/group_agg.hpp"
+#include "actors/ops/session_agg.hpp"
+#include "actors/ops/state_limit.hpp"
+#include "actors/ops/watermark.hpp"
+#include "actors/ops/window_agg.hpp"
+#include "actors/ops/window_join.hpp"
+#include "actors/sql/calc.hpp"
+#include "actors/sql/exchange.hpp"
+#include "runtime/columnar/format.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/log.hpp"
+#include "runtime/option_strings.hpp"
+
+namespace sluice {
+
+namespace {
+
+using sql_actors::calc_chain;
+using sql_actors::exchange;
+
+/// The operator's own messages (timers), beside its public interface.
+using operator_impl_actor = operator_actor::extend<caf::reacts_to<poll_atom>,
+                                                   caf::reacts_to<tick_atom>>;
+
+/// The core of a stage instance.
+struct scan_core {
+  table_source_ptr source;
+  std::optional<expr::program> watermark;
+  uint32_t watermark_step = 0;
+  int64_t idle_timeout_ms = 0;
+  int64_t last_rows_ms = 0;
+  int64_t backoff_ms = 0;
+  bool poll_scheduled = false;
+  bool finished = false;
+  bool open = false;
+};
+
+struct sink_core {
+  table_sink_ptr sink;
+  bool open = false;
+};
+
+struct join_core {
+  ops::window_join_state st;
+  std::optional<expr::program> residual;
+};
+
+using core_state =
+    std::variant<scan_core, ops::window_agg_state, ops::session_agg_state,
+                 ops::group_agg_state, join_core, sink_core>;
+
+/// A producer's input as the consumer tracks it.
+struct input_state {
+  uint64_t next_seq = 1;
+  int64_t credit = 0;
+  bool ended = false;
+};
+
+/// An ack held back while this instance's own output waits for credit.
+struct held_ack {
+  caf::actor_addr to;
+  uint64_t seq = 0;
+  uint64_t rows = 0;
+  size_t input = 0;
+};
+
+struct operator_state {
+  operator_config cfg;
+  std::string label; ///< "JOB/STAGE#i", for logs
+  calc_chain pre;
+  calc_chain post;
+  core_state core;
+  std::optional<exchange> out;
+  std::optional<exchange> late;
+  std::map<caf::actor_addr, std::pair<bool, uint32_t>> targets; ///< late?, t
+  std::array<uint32_t, 2> base{0, 0}; ///< first input index of each port
+  std::vector<input_state> inputs;
+  ops::watermark_tracker wm;
+  std::vector<held_ack> held;
+  expr::eval_context ctx;
+  columnar::row_batch work;      ///< input rows after `pre`
+  columnar::row_batch result;    ///< output rows before `post`
+  columnar::schema_ptr core_out; ///< the schema of `result`
+  columnar::row_batch late_in;
+  uint64_t late_reported = 0;
+  size_t ended_inputs = 0;
+  bool stopping = false;
+  bool finishing = false;
+  bool tick_scheduled = false;
+  static inline const char* name = "sluice.operator";
+};
+
+using operator_ptr = operator_impl_actor::stateful_pointer<operator_state>;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Ends the instance with `err`, logged and counted.
+void fail(operator_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+  log().error("operator {}: {}", st.label, describe(err));
+  if (auto* s = std::get_if<sink_core>(&st.core); s && s->open) {
+    s->open = false;
+    s->sink->close();
+  }
+  if (auto* s = std::get_if<scan_core>(&st.core); s && s->open) {
+    s->open = false;
+    s->source->close();
+  }
+  self->quit(err);
+}
+
+bool output_blocked(operator_ptr self) {
+  auto& st = self->state;
+  return (st.out && st.out->blocked()) || (st.late && st.late->blocked());
+}
+
+void release_acks(operator_ptr self) {
+  auto& st = self->state;
+  if (output_blocked(self) || st.held.empty())
+    return;
+  for (auto& a : st.held) {
+    st.inputs[a.input].credit += static_cast<int64_t>(a.rows);
+    self->send(caf::actor_cast<source_feedback_actor>(a.to), ack_atom::value,
+               a.seq, a.rows);
+  }
+  st.held.clear();
+}
+
+/// Quits once the end went out to every target.
+void maybe_quit(operator_ptr self) {
+  auto& st = self->state;
+  if (!st.finishing)
+    return;
+  if ((st.out && !st.out->done()) || (st.late && !st.late->done()))
+    return;
+  self->quit();
+}
+
+void count_state(operator_ptr self) {
+  auto& st = self->state;
+  auto& m = *st.cfg.metrics;
+  auto report = [&](size_t keys, size_t bytes, uint64_t late) {
+    m.state_keys.store(keys, std::memory_order_relaxed);
+    m.state_bytes.store(bytes, std::memory_order_relaxed);
+    m.late_rows.store(late, std::memory_order_relaxed);
+    return ops::check_state_limit(st.cfg.stage.name, bytes,
+                                  st.cfg.opts.state_max_bytes);
+  };
+  caf::error err;
+  if (auto* w = std::get_if<ops::window_agg_state>(&st.core))
+    err = report(w->num_keys(), w->byte_size(), w->late_rows);
+  else if (auto* s = std::get_if<ops::session_agg_state>(&st.core))
+    err = report(s->num_keys(), s->byte_size(), s->late_rows);
+  else if (auto* g = std::get_if<ops::group_agg_state>(&st.core))
+    err = report(g->num_keys(), g->byte_size(), 0);
+  else if (auto* j = std::get_if<join_core>(&st.core))
+    err = report(j->st.num_keys(), j->st.byte_size(), j->st.late_rows);
+  if (err)
+    fail(self, err);
+}
+
+/// Runs `post` on `rows` and hands them to the output.
+void emit(operator_ptr self, columnar::row_batch& rows) {
+  auto& st = self->state;
+  if (rows.active_rows() == 0)
+    return;
+  st.post.apply(rows, st.ctx);
+  auto n = rows.active_rows();
+  if (n == 0)
+    return;
+  st.cfg.metrics->add_out(n, rows.byte_size());
+  if (st.out)
+    st.out->push(rows);
+}
+
+/// Sends the rows that came too late to the late-rows table, if the job
+/// has one (counted either way by the state).
+void emit_late(operator_ptr self, columnar::row_batch& late,
+               uint32_t time_col) {
+  auto& st = self->state;
+  if (!st.late || late.active_rows() == 0) {
+    late.clear();
+    return;
+  }
+  columnar::row_batch rows{late_rows_schema()};
+  std::vector<uint32_t> scratch;
+  auto active = late.active(scratch);
+  std::string text;
+  for (auto r : active) {
+    rows.col(0).push_str(st.cfg.stage.name);
+    auto& tc = late.col(time_col);
+    if (time_col < late.num_columns() &&
+        tc.type().id == columnar::type_id::timestamp && tc.valid(r))
+      rows.col(1).push<int64_t>(tc.value<int64_t>(r));
+    else
+      rows.col(1).push_null();
+    if (st.wm.current == columnar::min_timestamp)
+      rows.col(2).push_null();
+    else
+      rows.col(2).push<int64_t>(st.wm.current);
+    text.clear();
+    columnar::append_csv_row(late, r, text);
+    rows.col(3).push_str(text);
+  }
+  rows.set_num_rows(active.size());
+  st.late->push(rows);
+  late.clear();
+}
+
+/// Fires what watermark `wm` closes and passes the watermark on.
+void advance(operator_ptr self, int64_t wm) {
+  auto& st = self->state;
+  // `post` may have swapped `result` for a batch of its own schema.
+  st.result.reset(st.core_out);
+  if (auto* w = std::get_if<ops::window_agg_state>(&st.core))
+    ops::fire(*w, wm, st.result);
+  else if (auto* s = std::get_if<ops::session_agg_state>(&st.core))
+    ops::fire(*s, wm, st.result);
+  else if (auto* j = std::get_if<join_core>(&st.core))
+    ops::fire(j->st, wm, j->residual ? &*j->residual : nullptr, st.ctx,
+              st.result);
+  emit(self, st.result);
+  if (wm != columnar::max_timestamp)
+    st.cfg.metrics->watermark_ms.store(wm, std::memory_order_relaxed);
+  if (st.out)
+    st.out->watermark(wm);
+  count_state(self);
+}
+
+/// Open windows or groups when the job stops without firing them.
+size_t open_state(const core_state& core) {
+  if (auto* w = std::get_if<ops::window_agg_state>(&core))
+    return w->num_keys();
+  if (auto* s = std::get_if<ops::session_agg_state>(&core))
+    return s->num_keys();
+  if (auto* j = std::get_if<join_core>(&core))
+    return j->st.num_keys();
+  return 0;
+}
+
+/// Every input ended: fire what is left (unless stopping), end the output.
+void finish(operator_ptr self) {
+  auto& st = self->state;
+  if (st.finishing)
+    return;
+  st.finishing = true;
+  if (st.stopping) {
+    if (auto n = open_state(st.core); n > 0)
+      log().info("operator {}: stopped with {} open window group(s) or "
+                 "buffered row(s), discarded",
+                 st.label, n);
+  } else {
+    advance(self, columnar::max_timestamp);
+  }
+  if (auto* s = std::get_if<sink_core>(&st.core); s && s->open) {
+    auto err = s->sink->flush();
+    s->open = false;
+    s->sink->close();
+    if (err) {
+      fail(self, err);
+      return;
+    }
+  }
+  if (st.out)
+    st.out->end();
+  if (st.late)
+    st.late->end();
+  release_acks(self);
+  maybe_quit(self);
+}
+
+/// Processes the rows of one chunk from input `port`.
+caf::error process(operator_ptr self, uint8_t port,
+                   const columnar::row_batch& in) {
+  auto& st = self->state;
+  const columnar::row_batch* rows = &in;
+  if (st.pre.size() > 0) {
+    st.work = in;
+    st.pre.apply(st.work, st.ctx);
+    rows = &st.work;
+  }
+  if (rows->active_rows() == 0)
+    return {};
+  st.late_in.clear();
+  if (auto* w = std::get_if<ops::window_agg_state>(&st.core)) {
+    ops::accumulate(*w, *rows, st.wm.current, st.late_in);
+    emit_late(self, st.late_in, w->window.time_column);
+  } else if (auto* s = std::get_if<ops::session_agg_state>(&st.core)) {
+    ops::accumulate(*s, *rows, st.wm.current, st.late_in);
+    emit_late(self, st.late_in, s->window.time_column);
+  } else if (auto* g = std::get_if<ops::group_agg_state>(&st.core)) {
+    st.result.reset(st.core_out);
+    g->apply(*rows, now_ms(), st.result);
+    emit(self, st.result);
+  } else if (auto* j = std::get_if<join_core>(&st.core)) {
+    ops::add(j->st, port, *rows, st.wm.current, st.late_in);
+    auto tc = j->st.start_col[port];
+    emit_late(self, st.late_in, tc);
+  } else if (auto* s = std::get_if<sink_core>(&st.core)) {
+    if (auto err = s->sink->write(*rows))
+      return err;
+    st.cfg.metrics->add_out(rows->active_rows(), rows->byte_size());
+  }
+  return {};
+}
+
+void on_rows(operator_ptr self, uint64_t seq, stream_chunk& c) {
+  auto& st = self->state;
+  auto refuse = [&](std::string why) {
+    st.cfg.metrics->protocol_errors.fetch_add(1, std::memory_order_relaxed);
+    log().error("operator {}: refused a chunk (port {}, producer {}, seq "
+                "{}): {}",
+                st.label, c.port, c.producer, seq, why);
+  };
+  if (std::holds_alternative<scan_core>(st.core))
+    return refuse("a scan has no input");
+  if (c.port > 1 || c.producer >= st.cfg.producers[c.port])
+    return refuse("no such input");
+  auto idx = st.base[c.port] + c.producer;
+  auto& in = st.inputs[idx];
+  if (in.ended)
+    return refuse("the producer already ended");
+  if (seq != in.next_seq)
+    return refuse(fmt::format("expected seq {}", in.next_seq));
+  ++in.next_seq;
+  auto n = c.rows.rows();
+  if (n > 0) {
+    in.credit -= static_cast<int64_t>(n);
+    if (in.credit < 0)
+      refuse(fmt::format("{} row(s) over credit (accepted)", -in.credit));
+    st.cfg.metrics->add_in(n, c.rows.ptr->byte_size());
+    if (!st.finishing) {
+      if (auto err = process(self, c.port, *c.rows.ptr)) {
+        fail(self, err);
+        return;
+      }
+    }
+    held_ack a{caf::actor_cast<caf::actor_addr>(self->current_sender()), seq, n,
+               idx};
+    st.held.push_back(std::move(a));
+  }
+  if (c.flags & chunk_end) {
+    in.ended = true;
+    ++st.ended_inputs;
+  }
+  bool all_ended = st.ended_inputs == st.inputs.size();
+  if (st.wm.update(idx, c.watermark, c.flags) && !all_ended)
+    advance(self, st.wm.current);
+  else
+    count_state(self);
+  release_acks(self);
+  if (all_ended)
+    finish(self);
+}
+
+// -- scans -------------------------------------------------------------------
+
+void schedule_poll(operator_ptr self, int64_t delay_ms) {
+  auto& sc = std::get<scan_core>(self->state.core);
+  if (sc.poll_scheduled || sc.finished || self->state.stopping)
+    return;
+  sc.poll_scheduled = true;
+  if (delay_ms <= 0)
+    self->send(self, poll_atom::value);
+  else
+    self->delayed_send(self, std::chrono::milliseconds{delay_ms},
+                       poll_atom::value);
+}
+
+void end_scan(operator_ptr self) {
+  auto& st = self->state;
+  auto& sc = std::get<scan_core>(st.core);
+  sc.finished = true;
+  if (sc.open) {
+    sc.open = false;
+    sc.source->close();
+  }
+  if (!st.stopping) {
+    st.out->watermark(columnar::max_timestamp);
+    log().info("operator {}: input finished after {} row(s)", st.label,
+               st.cfg.metrics->events_out.load());
+  }
+  st.finishing = true;
+  st.out->end();
+  maybe_quit(self);
+}
+
+void poll(operator_ptr self) {
+  auto& st = self->state;
+  auto& sc = std::get<scan_core>(st.core);
+  sc.poll_scheduled = false;
+  if (sc.finished || st.stopping || !st.out->can_send())
+    return;
+  st.work.reset(st.cfg.inputs[0]);
+  auto res = sc.source->poll(st.work, st.cfg.opts.batch_rows);
+  if (!res) {
+    fail(self, res.error());
+    return;
+  }
+  auto n = st.work.num_rows();
+  int64_t wm = sc.source->source_watermark();
+  if (n > 0) {
+    st.cfg.metrics->add_in(n, st.work.byte_size());
+    sc.last_rows_ms = now_ms();
+    st.pre.apply(st.work, st.ctx, 0, sc.watermark_step);
+    if (sc.watermark) {
+      std::vector<uint32_t> scratch;
+      auto& col = sc.watermark->eval(st.work, st.ctx);
+      for (auto r : st.work.active(scratch))
+        if (col.valid(r))
+          wm = std::max(wm, col.value<int64_t>(r));
+    }
+    st.pre.apply(st.work, st.ctx, sc.watermark_step, st.pre.size());
+    emit(self, st.work);
+  }
+  if (st.ctx.errors > 0) {
+    st.cfg.metrics->errors.fetch_add(st.ctx.errors, std::memory_order_relaxed);
+    st.ctx.errors = 0;
+  }
+  if (wm > st.wm.current) {
+    st.wm.current = wm;
+    st.cfg.metrics->watermark_ms.store(wm, std::memory_order_relaxed);
+    st.out->watermark(wm);
+  }
+  switch (*res) {
+  case poll_status::more:
+    sc.backoff_ms = 0;
+    schedule_poll(self, 0);
+    break;
+  case poll_status::idle:
+    if (n > 0) {
+      sc.backoff_ms = 0;
+      schedule_poll(self, 0);
+      break;
+    }
+    if (sc.idle_timeout_ms > 0 &&
+        now_ms() - sc.last_rows_ms >= sc.idle_timeout_ms)
+      st.out->idle();
+    sc.backoff_ms =
+        sc.backoff_ms == 0 ? 1 : std::min<int64_t>(sc.backoff_ms * 2, 50);
+    schedule_poll(self, sc.backoff_ms);
+    break;
+  case poll_status::finished:
+    end_scan(self);
+    break;
+  }
+}
+
+// -- set-up ------------------------------------------------------------------
+
+caf::expected<table_context> make_context(operator_state& st,
+                                          const table_spec& t,
+                                          columnar::schema_ptr schema) {
+  table_context ctx;
+  ctx.name = t.name;
+  ctx.schema = std::move(schema);
+  ctx.split = st.cfg.index;
+  ctx.splits = st.cfg.stage.parallelism;
+  ctx.metrics = st.cfg.metrics;
+  return ctx;
+}
+
+caf::error set_up_scan(operator_ptr self, const scan_stage& s) {
+  auto& st = self->state;
+  if (!st.cfg.out)
+    return make_error(
+        sql_errc::bad_plan,
+        fmt::format("scan of '{}' has no consumer", s.table.name));
+  auto* type = st.cfg.tables->find_source(s.table.connector);
+  if (type == nullptr)
+    return make_error(sql_errc::bad_plan,
+                      fmt::format("table '{}': no source connector '{}'",
+                                  s.table.name, s.table.connector));
+  auto opts = options_from_strings(type->options, s.table.options);
+  if (!opts)
+    return opts.error();
+  auto phys = std::make_shared<const columnar::schema>(s.table.physical);
+  st.cfg.inputs[0] = phys;
+  auto ctx = make_context(st, s.table, phys);
+  auto src = type->make(*ctx, *opts);
+  if (!src)
+    return src.error();
+  scan_core sc;
+  sc.source = std::move(*src);
+  sc.watermark_step = s.watermark_step;
+  sc.idle_timeout_ms = s.idle_timeout_ms;
+  sc.last_rows_ms = now_ms();
+  auto pre = calc_chain::make(st.cfg.stage.pre, phys, *st.cfg.fns);
+  if (!pre)
+    return pre.error();
+  st.pre = std::move(*pre);
+  if (s.table.watermark) {
+    auto p = expr::program::compile(*s.table.watermark,
+                                    *st.pre.schema_after(s.watermark_step),
+                                    *st.cfg.fns);
+    if (!p)
+      return make_error(sql_errc::bad_plan,
+                        fmt::format("the watermark of table '{}': {}",
+                                    s.table.name, describe(p.error())));
+    sc.watermark = std::move(*p);
+  }
+  st.core = std::move(sc);
+  auto post =
+      calc_chain::make(st.cfg.stage.post, st.pre.out_schema(), *st.cfg.fns);
+  if (!post)
+    return post.error();
+  st.post = std::move(*post);
+  return {};
+}
+
+caf::error set_up(operator_ptr self) {
+  auto& st = self->state;
+  auto& stage = st.cfg.stage;
+  if (auto* s = std::get_if<scan_stage>(&stage.core))
+    return set_up_scan(self, *s);
+  auto in0 = st.cfg.inputs[0];
+  auto pre = calc_chain::make(stage.pre, in0, *st.cfg.fns);
+  if (!pre)
+    return pre.error();
+  st.pre = std::move(*pre);
+  auto core_in = st.pre.out_schema();
+  columnar::schema_ptr core_out;
+  if (auto* w = std::get_if<window_stage>(&stage.core)) {
+    if (w->window.kind == window_kind::session) {
+      auto x =
+          ops::session_agg_state::make(w->window, w->keys, w->aggs, *core_in);
+      if (!x)
+        return x.error();
+      core_out = x->out_schema;
+      st.core = std::move(*x);
+    } else {
+      auto x =
+          ops::window_agg_state::make(w->window, w->keys, w->aggs, *core_in);
+      if (!x)
+        return x.error();
+      core_out = x->out_schema;
+      st.core = std::move(*x);
+    }
+  } else if (auto* g = std::get_if<group_stage>(&stage.core)) {
+    auto ttl = g->state_ttl_ms > 0 ? g->state_ttl_ms : st.cfg.opts.state_ttl_ms;
+    auto x = ops::group_agg_state::make(g->keys, g->aggs, ttl, *core_in);
+    if (!x)
+      return x.error();
+    core_out = x->out_schema;
+    st.core = std::move(*x);
+  } else if (auto* j = std::get_if<join_stage>(&stage.core)) {
+    auto x = ops::window_join_state::make(
+        j->window, j->left_keys, j->right_keys, core_in, st.cfg.inputs[1],
+        j->left_window, j->right_window);
+    if (!x)
+      return x.error();
+    join_core jc{std::move(*x), std::nullopt};
+    core_out = jc.st.out_schema;
+    if (j->residual) {
+      auto p = expr::program::compile(*j->residual, *core_out, *st.cfg.fns);
+      if (!p)
+        return p.error();
+      jc.residual = std::move(*p);
+    }
+    st.core = std::move(jc);
+  } else if (auto* s = std::get_if<sink_stage>(&stage.core)) {
+    auto* type = st.cfg.tables->find_sink(s->table.connector);
+    if (type == nullptr)
+      return make_error(sql_errc::bad_plan,
+                        fmt::format("table '{}': no sink connector '{}'",
+                                    s->table.name, s->table.connector));
+    auto opts = options_from_strings(type->options, s->table.options);
+    if (!opts)
+      return opts.error();
+    auto ctx = make_context(
+        st, s->table,
+        std::make_shared<const columnar::schema>(s->table.physical));
+    auto sink = type->make(*ctx, *opts);
+    if (!sink)
+      return sink.error();
+    st.core = sink_core{std::move(*sink), false};
+  }
+  st.core_out = core_out;
+  if (core_out) {
+    auto post = calc_chain::make(stage.post, core_out, *st.cfg.fns);
+    if (!post)
+      return post.error();
+    st.post = std::move(*post);
+  }
+  return {};
+}
+
+void make_exchanges(operator_ptr self) {
+  auto& st = self->state;
+  auto make = [&](const operator_output& o, bool late) {
+    for (uint32_t t = 0; t < o.targets.size(); ++t)
+      st.targets[o.targets[t].address()] = {late, t};
+    auto targets = o.targets;
+    return exchange{o.part,
+                    o.keys,
+                    static_cast<uint32_t>(o.targets.size()),
+                    st.cfg.index,
+                    o.port,
+                    o.producer,
+                    st.cfg.opts.batch_rows,
+                    st.cfg.credit,
+                    [self, targets](uint32_t t, uint64_t seq, stream_chunk c) {
+                      self->send(targets[t], rows_atom::value, seq,
+                                 std::move(c));
+                    }};
+  };
+  if (st.cfg.out)
+    st.out.emplace(make(*st.cfg.out, false));
+  if (st.cfg.late)
+    st.late.emplace(make(*st.cfg.late, true));
+}
+
+void on_credit(operator_ptr self, uint64_t rows) {
+  auto& st = self->state;
+  auto i =
+      st.targets.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  if (i == st.targets.end()) {
+    st.cfg.metrics->protocol_errors.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  auto& ex = i->second.first ? st.late : st.out;
+  if (ex)
+    ex->on_ack(i->second.second, rows);
+  release_acks(self);
+  maybe_quit(self);
+  if (auto* sc = std::get_if<scan_core>(&st.core);
+      sc && !sc->finished && st.out->can_send())
+    schedule_poll(self, 0);
+}
+
+void on_stop(operator_ptr self) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  st.stopping = true;
+  if (auto* sc = std::get_if<scan_core>(&st.core); sc && !sc->finished)
+    end_scan(self);
+}
+
+void on_tick(operator_ptr self) {
+  auto& st = self->state;
+  st.tick_scheduled = false;
+  if (st.finishing)
+    return;
+  if (auto* s = std::get_if<sink_core>(&st.core)) {
+    if (auto err = s->sink->tick()) {
+      fail(self, err);
+      return;
+    }
+  } else if (auto* g = std::get_if<ops::group_agg_state>(&st.core)) {
+    g->expire(now_ms());
+    count_state(self);
+  } else {
+    return;
+  }
+  st.tick_scheduled = true;
+  self->delayed_send(self, std::chrono::milliseconds{100}, tick_atom::value);
+}
+
+operator_impl_actor::behavior_type operator_fn(operator_ptr self,
+                                               operator_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.label =
+      fmt::format("{}/{}#{}", st.cfg.job, st.cfg.stage.name, st.cfg.index);
+  st.base = {0, st.cfg.producers[0]};
+  st.inputs.resize(st.cfg.producers[0] + st.cfg.producers[1]);
+  for (auto& in : st.inputs)
+    in.credit = static_cast<int64_t>(st.cfg.credit);
+  st.wm.resize(st.inputs.size());
+  st.cfg.metrics->set_state("running");
+  self->set_exception_handler([self](std::exception_ptr& ptr) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ptr);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    auto err =
+        make_error(sql_errc::eval_error, fmt::format("operator {} failed: {}",
+                                                     self->state.label, what));
+    self->state.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+    log().error("{}", describe(err));
+    return err;
+  });
+  if (auto err = set_up(self)) {
+    fail(self, err);
+    return operator_impl_actor::behavior_type::make_empty_behavior();
+  }
+  make_exchanges(self);
+  auto started = [self]() -> caf::error {
+    auto& st = self->state;
+    if (auto* sc = std::get_if<scan_core>(&st.core)) {
+      if (st.cfg.index >= sc->source->max_splits()) {
+        // More instances than the table has splits: this one reads
+        // nothing and ends at once, so it holds no watermark back.
+        end_scan(self);
+        return {};
+      }
+      if (auto err = sc->source->open())
+        return err;
+      sc->open = true;
+      schedule_poll(self, 0);
+    } else if (auto* s = std::get_if<sink_core>(&st.core)) {
+      if (auto err = s->sink->open())
+        return err;
+      s->open = true;
+    }
+    if (st.inputs.empty() && !std::holds_alternative<scan_core>(st.core))
+      finish(self);
+    return {};
+  };
+  if (auto err = started()) {
+    fail(self, err);
+    return operator_impl_actor::behavior_type::make_empty_behavior();
+  }
+  bool ticks = std::holds_alternative<sink_core>(st.core) ||
+               std::holds_alternative<ops::group_agg_state>(st.core);
+  if (ticks && !st.finishing) {
+    st.tick_scheduled = true;
+    self->delayed_send(self, std::chrono::milliseconds{100}, tick_atom::value);
+  }
+  return {
+      [self](rows_atom, uint64_t seq, stream_chunk& c) {
+        on_rows(self, seq, c);
+      },
+      [self](ack_atom, uint64_t, uint64_t rows) { on_credit(self, rows); },
+      [self](credit_atom, uint64_t rows) { on_credit(self, rows); },
+      [self](stop_atom) { on_stop(self); },
+      [self](poll_atom) { poll(self); },
+      [self](tick_atom) { on_tick(self); },
+  };
+}
+
+} // namespace
+
+columnar::schema_ptr late_rows_schema() {
+  static const auto schema =
+      columnar::make_schema({{"stage", columnar::string_type()},
+                             {"event_time", columnar::timestamp_type()},
+                             {"watermark", columnar::timestamp_type()},
+                             {"row_text", columnar::string_type()}});
+  return schema;
+}
+
+bool blocking_stage(const stage_spec& s, const table_registry& tables) {
+  if (auto* x = std::get_if<scan_stage>(&s.core)) {
+    auto* t = tables.find_source(x->table.connector);
+    return t == nullptr || t->blocking;
+  }
+  if (auto* x = std::get_if<sink_stage>(&s.core)) {
+    auto* t = tables.find_sink(x->table.connector);
+    return t == nullptr || t->blocking;
+  }
+  return false;
+}
+
+operator_actor spawn_operator(caf::local_actor* parent, operator_config cfg,
+                              bool detached) {
+  if (detached)
+    return parent->spawn<caf::linked + caf::detached>(operator_fn,
+                                                      std::move(cfg));
+  return parent->spawn<caf::linked>(operator_fn, std::move(cfg));
+}
+
+} // namespace sluice

@@ -1,0 +1,151 @@
+#include "cli/sql_cmd.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <pthread.h>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "connectors/table_registry.hpp"
+#include "engine/jobs.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/expr/functions.hpp"
+#include "runtime/log.hpp"
+#include "sql/diagnostics.hpp"
+#include "sql/script.hpp"
+
+namespace sluice {
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failed = 1;
+constexpr int exit_config = 2;
+
+/// The script's jobs, or the exit code after printing why not.
+struct compiled {
+  std::vector<job_spec> jobs;
+  int code = exit_ok;
+};
+
+compiled compile(const sql_cli_options& opts) {
+  compiled result;
+  std::ifstream in{opts.path, std::ios::binary};
+  if (!in) {
+    std::cerr << opts.path << ": cannot read the file\n";
+    result.code = exit_config;
+    return result;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto text = buf.str();
+  sql::compile_options co;
+  co.parallelism = opts.parallelism;
+  co.settings = opts.settings;
+  co.getenv = [](std::string_view name) -> std::optional<std::string> {
+    if (auto* v = std::getenv(std::string{name}.c_str()))
+      return std::string{v};
+    return std::nullopt;
+  };
+  std::vector<sql::sql_diagnostic> diags;
+  auto script =
+      sql::compile_script(text, opts.path, expr::function_registry::builtin(),
+                          table_registry::builtin().infos(), co, diags);
+  if (!diags.empty()) {
+    std::cerr << sql::render(diags, text);
+    std::cerr << opts.path << ": " << diags.size() << " error(s)\n";
+    result.code = exit_config;
+    return result;
+  }
+  if (!script) {
+    std::cerr << opts.path << ": " << describe(script.error()) << '\n';
+    result.code = exit_config;
+    return result;
+  }
+  for (auto& note : script->notes)
+    log().info("{}: {}", opts.path, note);
+  result.jobs = std::move(script->jobs);
+  return result;
+}
+
+/// A stop signal this soon after the first is the same request delivered
+/// twice (to the process, then to its group), not a request to force it.
+constexpr auto duplicate_window = std::chrono::milliseconds{1000};
+
+} // namespace
+
+int sql_check_command(const sql_cli_options& opts) {
+  auto c = compile(opts);
+  if (c.code != exit_ok)
+    return c.code;
+  size_t stages = 0;
+  for (auto& j : c.jobs)
+    stages += j.stages.size();
+  std::cout << opts.path << ": ok (" << c.jobs.size() << " job(s), " << stages
+            << " stage(s))\n";
+  return exit_ok;
+}
+
+int sql_command(const sql_cli_options& opts, const sigset_t& signals) {
+  auto c = compile(opts);
+  if (c.code != exit_ok)
+    return c.code;
+  if (opts.explain) {
+    for (auto& j : c.jobs)
+      std::cout << to_text(j);
+    return exit_ok;
+  }
+  if (c.jobs.empty()) {
+    std::cerr << opts.path << ": no INSERT INTO, so no job to run\n";
+    return exit_config;
+  }
+  auto runner = job_runner::make(std::move(c.jobs), table_registry::builtin(),
+                                 expr::function_registry::builtin(),
+                                 {opts.threads, opts.stats_interval_ms});
+  if (!runner) {
+    log().error("{}", describe(runner.error()));
+    return exit_config;
+  }
+  if (auto err = (*runner)->start()) {
+    log().error("{}", describe(err));
+    return exit_failed;
+  }
+  log().info("sluice {} running {}", SLUICE_VERSION, opts.path);
+  std::atomic<bool> done{false};
+  std::thread waiter{[&signals, &done, r = runner->get()] {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0 || done)
+      return;
+    auto first = std::chrono::steady_clock::now();
+    log().info("received signal {}; stopping the jobs (open windows are "
+               "discarded; a second signal 1 s or more later forces the "
+               "exit)",
+               sig);
+    r->stop();
+    while (sigwait(&signals, &sig) == 0 && !done) {
+      if (std::chrono::steady_clock::now() - first < duplicate_window)
+        continue;
+      log().warn("received signal {} while stopping: exiting now", sig);
+      std::_Exit(exit_failed);
+    }
+  }};
+  auto err = (*runner)->wait();
+  for (auto& s : (*runner)->metrics().snapshot())
+    log().info("final {}", to_string(s));
+  done = true;
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  if (err) {
+    log().critical("stopped on failure: {}", describe(err));
+    return exit_failed;
+  }
+  log().info("every job ended");
+  return exit_ok;
+}
+
+} // namespace sluice
