@@ -4,16 +4,18 @@
 // `collect` tables, errors are compared with the first rendered diagnostic.
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -343,15 +345,31 @@ run_result run_jobs(std::vector<job_spec> jobs, const table_registry& tables,
     res.failure = "start: " + describe(err);
     return res;
   }
+  // wait() on this thread (it ends the actor system); a watchdog stops the
+  // jobs if they do not end in time.
   auto* r = runner->get();
-  auto done = std::async(std::launch::async, [r] { return r->wait(); });
-  if (done.wait_for(std::chrono::seconds{30}) != std::future_status::ready) {
-    r->stop();
-    done.wait();
-    res.failure = "the jobs did not end within 30 s (stopped)";
-  } else if (auto err = done.get()) {
-    res.failure = "the jobs failed: " + describe(err);
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool ended = false;
+  bool timed_out = false;
+  std::thread watchdog{[&] {
+    std::unique_lock guard{mtx};
+    if (!cv.wait_for(guard, std::chrono::seconds{30}, [&] { return ended; })) {
+      timed_out = true;
+      r->stop();
+    }
+  }};
+  auto err = r->wait();
+  {
+    std::lock_guard guard{mtx};
+    ended = true;
   }
+  cv.notify_all();
+  watchdog.join();
+  if (timed_out)
+    res.failure = "the jobs did not end within 30 s (stopped)";
+  else if (err)
+    res.failure = "the jobs failed: " + describe(err);
   for (auto& m : r->metrics().snapshot())
     if (m.kind == "operator")
       res.late_rows += m.late_rows;
