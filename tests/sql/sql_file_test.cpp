@@ -307,6 +307,8 @@ struct run_result {
   std::string failure; ///< empty: the jobs ended well
   std::vector<std::string> rows;
   uint64_t late_rows = 0;
+  uint64_t rows_given = 0; ///< rows of the `values` tables, per scan
+  uint64_t rows_read = 0;  ///< rows the scans read (their metrics)
 };
 
 #if SLUICE_JOB_RUNNER
@@ -317,10 +319,13 @@ run_result run_jobs(std::vector<job_spec> jobs, const table_registry& tables,
   run_result res;
   std::map<std::string, uint32_t> readers;
   std::vector<std::string> sinks;
+  std::vector<std::string> scans; ///< metric name prefixes of scan stages
   for (auto& j : jobs)
     for (auto& s : j.stages) {
       if (auto* sc = std::get_if<scan_stage>(&s.core)) {
         readers[sc->table.name] += s.parallelism;
+        scans.push_back(j.name + "/" + s.name + "#");
+        res.rows_given += data.row_count(sc->table.name);
         if (sc->table.connector == "values" && !data.ended(sc->table.name))
           res.failure += "values table " + sc->table.name +
                          " has no `end`: the job would never end\n";
@@ -370,9 +375,14 @@ run_result run_jobs(std::vector<job_spec> jobs, const table_registry& tables,
     res.failure = "the jobs did not end within 30 s (stopped)";
   else if (err)
     res.failure = "the jobs failed: " + describe(err);
-  for (auto& m : r->metrics().snapshot())
-    if (m.kind == "operator")
-      res.late_rows += m.late_rows;
+  for (auto& m : r->metrics().snapshot()) {
+    if (m.kind != "operator")
+      continue;
+    res.late_rows += m.late_rows;
+    for (auto& prefix : scans)
+      if (m.name.rfind(prefix, 0) == 0)
+        res.rows_read += m.events_in;
+  }
   for (auto& t : sinks) {
     auto rows = data.collected(t);
     res.rows.insert(res.rows.end(), rows.begin(), rows.end());

@@ -68,6 +68,9 @@ SCENARIO("a values source gives its rows up to each watermark step",
     data->add_watermark("src", ts("1970-01-01 00:00:05"));
     data->add_row("src", "c,3,");
     data->end("src");
+    CHECK(data->row_count("src") == 3);
+    CHECK(data->ended("src"));
+    CHECK_FALSE(data->has_input("other"));
     data->start_run();
     auto src = make_source(tables, context("src"));
     row_batch out{kv_schema()};

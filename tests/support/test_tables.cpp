@@ -37,6 +37,12 @@ bool test_table_data::ended(const std::string& table) const {
   return i != inputs_.end() && i->second.ended;
 }
 
+size_t test_table_data::row_count(const std::string& table) const {
+  std::lock_guard guard{mtx_};
+  auto i = inputs_.find(table);
+  return i == inputs_.end() ? 0 : i->second.rows.size();
+}
+
 void test_table_data::start_run(std::map<std::string, uint32_t> readers) {
   std::lock_guard guard{mtx_};
   readers_hint_ = std::move(readers);

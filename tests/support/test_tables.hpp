@@ -47,6 +47,9 @@ class test_table_data {
   /// True when `table` was ended.
   bool ended(const std::string& table) const;
 
+  /// The rows given to `table` so far.
+  size_t row_count(const std::string& table) const;
+
   /// Starts a new run: forgets the readers of every table and every
   /// collected row. `readers` says how many source instances will read each
   /// table (more than one scan of a table, e.g. a self-join, reads it more
