@@ -319,12 +319,13 @@ run_result run_jobs(std::vector<job_spec> jobs, const table_registry& tables,
   run_result res;
   std::map<std::string, uint32_t> readers;
   std::vector<std::string> sinks;
-  std::vector<std::string> scans; ///< metric name prefixes of scan stages
+  std::set<std::string> scans; ///< metric names of scan instances
   for (auto& j : jobs)
     for (auto& s : j.stages) {
       if (auto* sc = std::get_if<scan_stage>(&s.core)) {
         readers[sc->table.name] += s.parallelism;
-        scans.push_back(j.name + "/" + s.name + "#");
+        for (uint32_t i = 0; i < s.parallelism; ++i)
+          scans.insert(j.name + "/" + s.name + "#" + std::to_string(i));
         res.rows_given += data.row_count(sc->table.name);
         if (sc->table.connector == "values" && !data.ended(sc->table.name))
           res.failure += "values table " + sc->table.name +
@@ -379,9 +380,8 @@ run_result run_jobs(std::vector<job_spec> jobs, const table_registry& tables,
     if (m.kind != "operator")
       continue;
     res.late_rows += m.late_rows;
-    for (auto& prefix : scans)
-      if (m.name.rfind(prefix, 0) == 0)
-        res.rows_read += m.events_in;
+    if (scans.count(m.name) > 0)
+      res.rows_read += m.events_in;
   }
   for (auto& t : sinks) {
     auto rows = data.collected(t);
@@ -498,6 +498,9 @@ void run_file(const test_file& f) {
             std::sort(got.begin(), got.end());
           INFO("expected:\n" << joined(expected) << "got:\n" << joined(got));
           CHECK(got == expected);
+          // The scans read every row the file gave: none was lost before an
+          // operator could see it.
+          CHECK(res.rows_read == res.rows_given);
           if (r.late)
             CHECK(res.late_rows == *r.late);
         }
