@@ -132,25 +132,28 @@ void bind_create_table(context& ctx, const create_table_stmt& ct,
   // WITH options: `connector` names a known connector, whose option specs
   // check the rest.
   const option_def* connector = nullptr;
+  std::string connector_name; ///< after ${env:NAME} substitution
   for (auto& o : ct.options) {
     auto value = substitute_env(o, opts.getenv, ctx.diags);
-    if (o.key == "connector")
+    if (o.key == "connector") {
       connector = &o;
-    else
+      connector_name = std::move(value);
+    } else {
       e.spec.options[o.key] = std::move(value);
+    }
   }
   if (connector == nullptr) {
     ctx.error(ct.name.where, diag_code::bad_option,
               fmt::format("table '{}' has no 'connector' option in WITH",
                           ct.name.name));
-  } else if (auto it = ctx.connectors.find(connector->value);
+  } else if (auto it = ctx.connectors.find(connector_name);
              it == ctx.connectors.end()) {
     std::string known;
     for (auto& [name, info] : ctx.connectors)
       known += (known.empty() ? "" : ", ") + name;
     ctx.error(connector->value_where, diag_code::bad_option,
               fmt::format("unknown connector '{}' (known: {})",
-                          connector->value, known));
+                          connector_name, known));
   } else {
     e.info = &it->second;
     e.spec.connector = it->first;

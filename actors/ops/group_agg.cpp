@@ -1,6 +1,7 @@
 #include "actors/ops/group_agg.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "runtime/columnar/hash.hpp"
@@ -9,6 +10,23 @@
 namespace sluice::ops {
 
 using namespace columnar;
+
+namespace {
+
+/// Whether row `i` of `a` and row `j` of `b` (same type) hold the same
+/// value; two NULLs are the same.
+bool same_value(const column& a, size_t i, const column& b, size_t j) {
+  if (a.valid(i) != b.valid(j))
+    return false;
+  if (!a.valid(i))
+    return true;
+  if (a.type().id == type_id::string)
+    return a.str(i) == b.str(j);
+  auto w = fixed_width(a.type().id);
+  return std::memcmp(a.data().data() + i * w, b.data().data() + j * w, w) == 0;
+}
+
+} // namespace
 
 caf::expected<group_agg_state> group_agg_state::make(std::vector<uint32_t> keys,
                                                      std::vector<agg_call> aggs,
@@ -68,7 +86,6 @@ void group_agg_state::apply(const row_batch& in, int64_t now_ms,
   groups.find_or_insert(in, key_cols, rows, sc.hashes, sc.gids);
   auto n = groups.size();
   accs.resize(n);
-  accs.update(in, rows, sc.gids);
   last_access_ms.resize(n, now_ms);
   emitted.resize(n, 0);
   sc.stamp.resize(n, 0);
@@ -84,21 +101,53 @@ void group_agg_state::apply(const row_batch& in, int64_t now_ms,
       sc.changed.push_back(g);
     }
   }
+  // Without a TTL, a group whose aggregates come out as they were emits
+  // nothing (Flink's GroupAggFunction): keep the emitted groups' values
+  // from before this batch to compare.
+  sc.seen.clear();
+  if (ttl_ms <= 0)
+    for (auto g : sc.changed)
+      if (emitted[g] != 0)
+        sc.seen.push_back(g);
+  if (!sc.seen.empty()) {
+    sc.before.reset(out_schema);
+    accs.emit(sc.seen, sc.before, keys.size());
+  }
+  accs.update(in, rows, sc.gids);
+  sc.after.reset(out_schema);
+  for (size_t c = 0; c < keys.size(); ++c)
+    sc.after.col(c).gather_from(groups.keys.col(c), sc.changed);
+  accs.emit(sc.changed, sc.after, keys.size());
+  if (sc.after.num_columns() == 0)
+    sc.after.set_num_rows(sc.changed.size());
+  // Rows to send: every changed group but those unchanged since they were
+  // last emitted (`seen` is in `changed` order).
+  sc.kept.clear();
+  size_t next_seen = 0;
+  for (uint32_t i = 0; i < sc.changed.size(); ++i) {
+    auto g = sc.changed[i];
+    if (next_seen < sc.seen.size() && sc.seen[next_seen] == g) {
+      auto j = next_seen++;
+      bool same = true;
+      for (size_t c = keys.size(); same && c < out_schema->fields.size(); ++c)
+        same = same_value(sc.after.col(c), i, sc.before.col(c), j);
+      if (same)
+        continue;
+    }
+    sc.kept.push_back(i);
+  }
   if (!out.row_schema())
     out.reset(out_schema);
   auto first = out.num_rows();
-  for (size_t c = 0; c < keys.size(); ++c)
-    out.col(c).gather_from(groups.keys.col(c), sc.changed);
-  accs.emit(sc.changed, out, keys.size());
-  if (out.num_columns() == 0)
-    out.set_num_rows(first + sc.changed.size());
-  for (size_t i = 0; i < sc.changed.size(); ++i) {
-    auto g = sc.changed[i];
-    out.set_kind(first + i,
+  out.append_rows(sc.after, sc.kept);
+  for (size_t k = 0; k < sc.kept.size(); ++k) {
+    auto g = sc.changed[sc.kept[k]];
+    out.set_kind(first + k,
                  emitted[g] != 0 ? row_kind::update_after : row_kind::insert);
     emitted[g] = 1;
   }
-  rows_out += sc.changed.size();
+  rows_out += sc.kept.size();
+  unchanged_skipped += sc.changed.size() - sc.kept.size();
 }
 
 size_t group_agg_state::expire(int64_t now_ms) {

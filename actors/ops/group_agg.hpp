@@ -15,7 +15,10 @@ namespace sluice::ops {
 
 /// A non-windowed GROUP BY with an upsert output: per input batch, one row
 /// per group the batch changed (mini-batch), of kind insert the first time
-/// the group is emitted and update_after afterwards. Output rows: the key
+/// the group is emitted and update_after afterwards. Without a TTL, a group
+/// whose aggregates came out as they were (MAX of a smaller value) emits
+/// nothing, as Flink's GroupAggFunction; with one it emits anyway (Flink
+/// does, so that downstream state is refreshed). Output rows: the key
 /// columns, then the aggregates. With a TTL (`ttl_ms` > 0, processing
 /// time), `expire` forgets groups idle that long; a later row starts the
 /// group from zero and emits an insert again, as Flink's state TTL does.
@@ -34,12 +37,14 @@ struct group_agg_state {
   columnar::schema_ptr out_schema;
   uint64_t expired_groups = 0;
   uint64_t retractions_skipped = 0;
+  uint64_t unchanged_skipped = 0; ///< groups whose row came out as before
   uint64_t rows_out = 0;
 
   /// Reused buffers of one call (not state).
   struct scratch_buffers {
-    std::vector<uint32_t> rows, gids, changed, stamp;
+    std::vector<uint32_t> rows, gids, changed, stamp, seen, kept;
     std::vector<uint64_t> hashes;
+    columnar::row_batch before, after;
     uint32_t epoch = 0;
   } scratch;
 
