@@ -47,7 +47,7 @@ metrics_snapshot copy(const component_metrics& m) {
   s.peers_connected = load(m.peers_connected);
   s.files_finished = load(m.files_finished);
   s.segments = load(m.segments);
-  s.watermark_ms = load(m.watermark_ms);
+  s.watermark_ms = m.watermark_ms.load(std::memory_order_relaxed);
   s.late_rows = load(m.late_rows);
   s.state_keys = load(m.state_keys);
   s.state_bytes = load(m.state_bytes);
