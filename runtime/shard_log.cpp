@@ -199,7 +199,8 @@ caf::expected<append_result> shard_log::append(const event_batch& b,
     return make_error(channel_errc::protocol,
                       "a producer name is at most 65535 bytes");
   buf_.clear();
-  b.encode(buf_);
+  // v3: the record's CRC32C covers the payload; no second checksum.
+  b.encode(buf_, {.with_crc = false});
   auto length = batch_header_size + producer.size() + buf_.size();
   if (length > std::numeric_limits<uint32_t>::max() / 2)
     return make_error(channel_errc::protocol, "record batch too large");
