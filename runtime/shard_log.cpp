@@ -66,6 +66,8 @@ shard_log::shard_log(shard_log_config cfg)
         f.max_disk_bytes = cfg_.max_disk_bytes;
         f.min_free_space = cfg_.min_free_space;
         f.max_request = cfg_.segment_bytes;
+        f.free_space_check_bytes = cfg_.free_space_check_bytes;
+        f.stat_fs = cfg_.stat_fs;
         f.sync_data = cfg_.sync_data;
         f.write = cfg_.write;
         f.open_segment = cfg_.open_segment;

@@ -1081,3 +1081,57 @@ TEST_CASE("shard log: new batches carry payload encoding v3, without a "
   CHECK(log->torn_bytes_cut() > 0);
   check_batches(read_all(*log), 2);
 }
+
+namespace {
+
+/// The free bytes the injected `stat_fs` reports.
+std::atomic<int64_t> fake_free{0};
+
+int fake_stat_fs(const char*, struct statvfs* out) {
+  *out = {};
+  out->f_bsize = 1;
+  out->f_frsize = 1;
+  out->f_bavail = static_cast<fsblkcnt_t>(fake_free.load());
+  return 0;
+}
+
+} // namespace
+
+TEST_CASE("shard log: free space is looked at once per interval, not per "
+          "append, and a full disk is still refused",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  cfg.segment_bytes = 1 << 20;
+  cfg.min_free_space = 1 << 20;
+  cfg.free_space_check_bytes = 8 << 10;
+  cfg.stat_fs = fake_stat_fs;
+  fake_free = int64_t{1} << 30;
+  auto log = open_log(cfg);
+  append_batches(*log, 0, 200); // about 70 KiB
+  CHECK(log->free_space_checks() >= 8);
+  CHECK(log->free_space_checks() <= 12);
+  // The disk fills: within one interval the appends stop with the reason,
+  // and what was appended stays whole.
+  fake_free = 1 << 20;
+  caf::error err;
+  int i = 200;
+  for (; i < 300; ++i) {
+    auto r = log->append(make_batch(i), "p", static_cast<uint64_t>(i + 1), 0);
+    if (!r) {
+      err = r.error();
+      break;
+    }
+  }
+  REQUIRE(err);
+  CHECK(err == make_error(channel_errc::disk_full));
+  CHECK(describe(err).find("min_free_space") != std::string::npos);
+  CHECK(i - 200 < 30); // at most 8 KiB of about 430-byte batches
+  REQUIRE(!log->sync());
+  check_batches(read_all(*log), i);
+  // Room again: the refused batch goes in.
+  fake_free = int64_t{1} << 30;
+  append_batches(*log, i, i + 1);
+  REQUIRE(!log->sync());
+  check_batches(read_all(*log), i + 1);
+}
