@@ -200,10 +200,10 @@ caf::expected<append_result> shard_log::append(const event_batch& b,
   if (producer.size() > std::numeric_limits<uint16_t>::max())
     return make_error(channel_errc::protocol,
                       "a producer name is at most 65535 bytes");
-  buf_.clear();
-  // v3: the record's CRC32C covers the payload; no second checksum.
-  b.encode(buf_, {.with_crc = false});
-  auto length = batch_header_size + producer.size() + buf_.size();
+  // Payload encoding v3, written from the batch's own buffers (no copy):
+  // the record's CRC32C covers it, so it has no checksum of its own.
+  auto payload = b.encode_parts();
+  auto length = batch_header_size + producer.size() + payload.size;
   if (length > std::numeric_limits<uint32_t>::max() / 2)
     return make_error(channel_errc::protocol, "record batch too large");
   auto* active = &segments_.rbegin()->second;
@@ -231,9 +231,11 @@ caf::expected<append_result> shard_log::append(const event_batch& b,
   char seg_header[segment_header_size];
   char header[batch_header_size];
   encode(h, header);
-  h.crc = batch_crc(header, producer, buf_.data(), buf_.size());
+  h.crc = batch_crc(header, producer, payload.head, payload.head_size);
+  for (auto& part : payload.parts)
+    h.crc = crc32c::extend(h.crc, part.data(), part.size());
   put_u32(header + 8, h.crc);
-  iovec parts[4];
+  iovec parts[8];
   int n = 0;
   if (first) {
     encode_segment_header(seg_header);
@@ -241,7 +243,10 @@ caf::expected<append_result> shard_log::append(const event_batch& b,
   }
   parts[n++] = {header, batch_header_size};
   parts[n++] = {const_cast<char*>(producer.data()), producer.size()};
-  parts[n++] = {buf_.data(), buf_.size()};
+  parts[n++] = {payload.head, payload.head_size};
+  for (auto& part : payload.parts)
+    if (!part.empty())
+      parts[n++] = {const_cast<char*>(part.data()), part.size()};
   if (auto err = files_.append(parts, n))
     return err;
   auto position =
