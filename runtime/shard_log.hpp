@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -286,7 +287,6 @@ class shard_log {
   bool recovered_clean_ = false;
   bool open_ = false;
   bool sync_in_flight_ = false;
-  std::vector<char> buf_;
   mutable std::vector<char> read_buf_;
 };
 
