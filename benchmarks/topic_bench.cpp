@@ -1,9 +1,10 @@
 // Drives one topic shard's log for the topic benchmarks (topic_bench.sh):
 //
-//   topic_bench append DIR RECORD_BYTES TOTAL_BYTES [BATCH_BYTES]
+//   topic_bench append DIR RECORD_BYTES TOTAL_BYTES [BATCH_BYTES [WINDOW]]
 //       a writer appends records through a shard actor (fsync every 10 ms,
-//       pipelined: the shard appends while a sync runs), keeping 8 MiB of
-//       appends unacknowledged; counts acknowledged (durable) records
+//       pipelined: the shard appends while a sync runs), keeping WINDOW
+//       bytes (default 8 MiB) of appends unacknowledged; counts
+//       acknowledged (durable) records
 //   topic_bench append-log DIR RECORD_BYTES TOTAL_BYTES [BATCH_BYTES]
 //       appends records straight into the log on one thread, a blocking
 //       sync every 10 ms
@@ -300,10 +301,12 @@ caf::behavior writer(caf::event_based_actor* self, shard_actor shard,
   }};
 }
 
-// The actor path: a writer keeps 8 MiB of appends in flight to a shard
-// actor with `fsync = "10ms"`; a batch counts once acknowledged (durable).
+// The actor path: a writer keeps `window_bytes` of appends in flight to a
+// shard actor with `fsync = "10ms"`; a batch counts once acknowledged
+// (durable). An append waits for the sync after it, so one writer gets at
+// most about `window_bytes` per sync interval and fdatasync.
 int append_actor(const std::string& dir, size_t record_bytes, int64_t total,
-                 size_t batch_bytes) {
+                 size_t batch_bytes, size_t window_bytes) {
   keep_freed_heap();
   caf::actor_system_config cfg;
   register_types(cfg);
@@ -317,7 +320,7 @@ int append_actor(const std::string& dir, size_t record_bytes, int64_t total,
   sc.metrics = std::make_shared<component_metrics>("bench", "topic");
   auto shard = spawn_shard(sys, sc);
   auto batch = make_batch(record_bytes, batch_bytes);
-  size_t window = std::max<size_t>(2, (size_t{8} << 20) / batch_bytes);
+  size_t window = std::max<size_t>(2, window_bytes / batch_bytes);
   std::promise<writer_result> done;
   auto result = done.get_future();
   sys.spawn(writer, shard, batch, record_bytes, total, window, &done);
@@ -328,10 +331,11 @@ int append_actor(const std::string& dir, size_t record_bytes, int64_t total,
     return 1;
   }
   auto records = static_cast<double>(r.acked_bytes) / record_bytes;
-  fmt::print("append {} B records ({} per batch) through a shard actor, "
-             "fsync every 10 ms, pipelined: {} records acknowledged in "
-             "{:.2f} s: {:.0f} records/s, {:.1f} MiB/s of records\n",
-             record_bytes, batch.size(), static_cast<int64_t>(records),
+  fmt::print("append {} B records ({} per batch, {} batches in flight) "
+             "through a shard actor, fsync every 10 ms, pipelined: {} records "
+             "acknowledged in {:.2f} s: {:.0f} records/s, {:.1f} MiB/s of "
+             "records\n",
+             record_bytes, batch.size(), window, static_cast<int64_t>(records),
              r.seconds, records / r.seconds,
              r.acked_bytes / r.seconds / (1 << 20));
   return 0;
@@ -376,7 +380,8 @@ int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "append" && argc >= 5)
     return append_actor(argv[2], std::stoul(argv[3]), std::stoll(argv[4]),
-                        argc > 5 ? std::stoul(argv[5]) : 64 << 10);
+                        argc > 5 ? std::stoul(argv[5]) : 64 << 10,
+                        argc > 6 ? std::stoul(argv[6]) : 8 << 20);
   if (mode == "append-log" && argc >= 5) {
     auto log = open_or_die(argv[2]);
     size_t batch_bytes = argc > 5 ? std::stoul(argv[5]) : 64 << 10;
@@ -393,7 +398,7 @@ int main(int argc, char** argv) {
     return recovery(argv[2], std::stoll(argv[3]), std::stoul(argv[4]));
   fmt::print(stderr,
              "usage: topic_bench append DIR RECORD_BYTES TOTAL_BYTES "
-             "[BATCH_BYTES]\n"
+             "[BATCH_BYTES [WINDOW_BYTES]]\n"
              "       topic_bench append-log DIR RECORD_BYTES TOTAL_BYTES "
              "[BATCH_BYTES]\n"
              "       topic_bench read DIR\n"

@@ -22,8 +22,13 @@ namespace {
 // v2 ("SLB2", a batch with an origin):
 //   wire_header_v2 | events x event_entry | headers x header_entry | bytes |
 //   origin producer (origin_size bytes) | crc32 of everything before it
+// v3 ("SLB3", origin or not; origin_size 0 and origin_seq 0 for none):
+//   the v2 layout without the trailing crc32. Only inside a container that
+//   checksums these bytes itself (a shard's record batch, CRC32C): the
+//   same bytes are not checksummed twice.
 constexpr uint32_t batch_magic = 0x31424c53;    // "SLB1"
 constexpr uint32_t batch_magic_v2 = 0x32424c53; // "SLB2"
+constexpr uint32_t batch_magic_v3 = 0x33424c53; // "SLB3"
 
 /// The largest origin producer name (the shard log stores its length in
 /// 16 bits).
@@ -48,6 +53,7 @@ struct wire_header_v2 {
 
 static_assert(sizeof(wire_header) == 16);
 static_assert(sizeof(wire_header_v2) == 32);
+static_assert(sizeof(wire_header_v2) == batch_encoded_parts::head_size);
 
 static_assert(std::endian::native == std::endian::little,
               "the batch encoding is little-endian raw memory");
@@ -157,19 +163,53 @@ bool operator==(const event_batch& x, const event_batch& y) {
   return true;
 }
 
-size_t event_batch::encoded_size() const noexcept {
+size_t event_batch::encoded_size(batch_encode_options opts) const noexcept {
   auto body = events_.size() * sizeof(event_entry) +
-              headers_.size() * sizeof(header_entry) + bytes_.size() +
-              sizeof(uint32_t);
+              headers_.size() * sizeof(header_entry) + bytes_.size();
+  if (!opts.with_crc)
+    return sizeof(wire_header_v2) + body + origin_producer_.size();
+  body += sizeof(uint32_t);
   if (has_origin())
     return sizeof(wire_header_v2) + body + origin_producer_.size();
   return sizeof(wire_header) + body;
 }
 
-void event_batch::encode(std::vector<char>& out) const {
+batch_encoded_parts event_batch::encode_parts() const noexcept {
+  batch_encoded_parts out;
+  wire_header_v2 hdr{batch_magic_v3,
+                     static_cast<uint32_t>(events_.size()),
+                     static_cast<uint32_t>(headers_.size()),
+                     static_cast<uint32_t>(bytes_.size()),
+                     static_cast<uint32_t>(origin_producer_.size()),
+                     0,
+                     origin_seq_};
+  std::memcpy(out.head, &hdr, sizeof(hdr));
+  out.parts[0] = {reinterpret_cast<const char*>(events_.data()),
+                  events_.size() * sizeof(event_entry)};
+  out.parts[1] = {reinterpret_cast<const char*>(headers_.data()),
+                  headers_.size() * sizeof(header_entry)};
+  out.parts[2] = {bytes_.data(), bytes_.size()};
+  out.parts[3] = {origin_producer_.data(), origin_producer_.size()};
+  out.size = encoded_size({.with_crc = false});
+  return out;
+}
+
+void event_batch::encode(std::vector<char>& out,
+                         batch_encode_options opts) const {
   auto start = out.size();
-  out.resize(start + encoded_size());
+  out.resize(start + encoded_size(opts));
   auto* p = out.data() + start;
+  if (!opts.with_crc) {
+    auto parts = encode_parts();
+    std::memcpy(p, parts.head, sizeof(parts.head));
+    p += sizeof(parts.head);
+    for (auto& part : parts.parts) {
+      if (!part.empty())
+        std::memcpy(p, part.data(), part.size());
+      p += part.size();
+    }
+    return;
+  }
   if (has_origin()) {
     wire_header_v2 hdr{batch_magic_v2,
                        static_cast<uint32_t>(events_.size()),
@@ -216,7 +256,22 @@ caf::error event_batch::decode_into(std::span<const char> in, event_batch& out,
   std::memcpy(&magic, in.data(), sizeof(magic));
   wire_header_v2 hdr{};
   size_t header_size = 0;
-  if (magic == batch_magic) {
+  size_t crc_size = sizeof(uint32_t);
+  if (magic == batch_magic_v3) {
+    // No CRC of its own: only a caller that checked one over these bytes.
+    if (opts.check_crc)
+      return make_error(channel_errc::corrupt_log,
+                        "batch encoding v3 carries no CRC of its own; only "
+                        "a checksummed record may hold it");
+    if (in.size() < sizeof(wire_header_v2))
+      return make_error(channel_errc::corrupt_log, "batch record too short");
+    std::memcpy(&hdr, in.data(), sizeof(hdr));
+    if (hdr.origin_size > max_origin_bytes)
+      return make_error(channel_errc::corrupt_log,
+                        "batch origin name too long");
+    header_size = sizeof(wire_header_v2);
+    crc_size = 0;
+  } else if (magic == batch_magic) {
     wire_header v1;
     std::memcpy(&v1, in.data(), sizeof(v1));
     hdr = {v1.magic, v1.events, v1.headers, v1.bytes, 0, 0, 0};
@@ -234,10 +289,10 @@ caf::error event_batch::decode_into(std::span<const char> in, event_batch& out,
   }
   auto expected = header_size + size_t{hdr.events} * sizeof(event_entry) +
                   size_t{hdr.headers} * sizeof(header_entry) + hdr.bytes +
-                  hdr.origin_size + sizeof(uint32_t);
+                  hdr.origin_size + crc_size;
   if (in.size() != expected)
     return make_error(channel_errc::corrupt_log, "batch record size mismatch");
-  if (opts.check_crc) {
+  if (opts.check_crc && crc_size > 0) {
     uint32_t crc;
     std::memcpy(&crc, in.data() + in.size() - sizeof(crc), sizeof(crc));
     if (crc != crc_of(in.data(), in.size() - sizeof(crc)))

@@ -54,8 +54,29 @@ struct batch_decode_options {
   /// Check the encoding's own CRC (zlib crc32). Sizes and index ranges are
   /// always checked. Only a caller that has just checked a checksum over
   /// the same bytes (the shard log's CRC32C of the whole record) turns it
-  /// off.
+  /// off; only such a caller may decode v3, which carries no CRC of its
+  /// own (with `check_crc` on, v3 is refused).
   bool check_crc = true;
+};
+
+/// How `event_batch::encode` writes.
+struct batch_encode_options {
+  /// Append the encoding's own CRC (v1 or v2). Off: v3, without it, for a
+  /// container that checksums the same bytes itself (a shard's record
+  /// batch, CRC32C).
+  bool with_crc = true;
+};
+
+/// The v3 encoding of a batch as pieces to write without copying them:
+/// `head`, then each of `parts` in order. The parts point into the batch
+/// and stay valid while it is not changed.
+struct batch_encoded_parts {
+  static constexpr size_t head_size = 32;
+  char head[head_size];
+  /// Event index, header index, bytes, origin producer (any may be empty).
+  std::span<const char> parts[4];
+  /// Bytes of head and parts together.
+  size_t size = 0;
 };
 
 /// A batch of events: the only unit of messaging between actors.
@@ -179,17 +200,23 @@ class event_batch {
   /// peer node, a disk) is checked before it is used.
   bool well_formed() const noexcept;
 
-  /// Appends the binary encoding of this batch (with a CRC) to `out`. The
-  /// encoding names its version by its leading magic: v1 ("SLB1") for a
-  /// batch without origin, byte for byte what earlier builds wrote; v2
-  /// ("SLB2") adds the origin (see event_batch.cpp for the layouts).
-  void encode(std::vector<char>& out) const;
+  /// Appends the binary encoding of this batch to `out`. The encoding
+  /// names its version by its leading magic: v1 ("SLB1") for a batch
+  /// without origin, byte for byte what earlier builds wrote; v2 ("SLB2")
+  /// adds the origin; both end with a CRC. Without `opts.with_crc`: v3
+  /// ("SLB3"), the v2 layout without the CRC, origin or not (see
+  /// event_batch.cpp for the layouts; every field is little-endian).
+  void encode(std::vector<char>& out, batch_encode_options opts = {}) const;
+
+  /// The v3 encoding (`encode` without CRC) as pieces, copying nothing but
+  /// the 32-byte head.
+  batch_encoded_parts encode_parts() const noexcept;
 
   /// Size in bytes of `encode`'s output.
-  size_t encoded_size() const noexcept;
+  size_t encoded_size(batch_encode_options opts = {}) const noexcept;
 
-  /// Decodes a batch written by `encode` (v1 or v2); checks sizes, index
-  /// ranges and (unless `opts` says otherwise) the CRC.
+  /// Decodes a batch written by `encode` (v1, v2 or v3); checks sizes,
+  /// index ranges and (unless `opts` says otherwise) the CRC.
   static caf::expected<event_batch> decode(std::span<const char> in,
                                            batch_decode_options opts = {});
 

@@ -149,11 +149,13 @@ caf::error segment_files::append(const iovec* parts, int n) {
                                 path.string() + ": short write (disk full?)");
     if (written > 0)
       cut_partial_record(path, written);
+    free_space_budget_ = -1; // the disk may be full: look at the next call
     return err;
   }
   active_size_ += static_cast<int64_t>(length);
   sizes_[active_] = active_size_;
   disk_bytes_ += static_cast<int64_t>(length);
+  appended_since_check_ += static_cast<int64_t>(length);
   dirty_ = true;
   return {};
 }
@@ -321,10 +323,24 @@ bool segment_files::has_room(size_t bytes, std::string& why) const {
                       size_text(need), size_text(cfg_.max_disk_bytes));
     return false;
   }
+  // The free space is looked at again once `free_space_check_bytes` were
+  // appended since the last look, or sooner when the room above
+  // min_free_space found then is used up: this directory's own appends
+  // never pass min_free_space unseen; other writers of the disk have that
+  // margin, and ENOSPC stays an error of `append`.
+  if (cfg_.free_space_check_bytes > 0 && free_space_budget_ >= 0 &&
+      appended_since_check_ + need <= free_space_budget_)
+    return true;
+  free_space_budget_ = -1;
   struct statvfs sv;
-  if (::statvfs(cfg_.directory.c_str(), &sv) == 0) {
+  ++free_space_checks_;
+  if (cfg_.stat_fs(cfg_.directory.c_str(), &sv) == 0) {
     auto free_bytes =
         static_cast<int64_t>(sv.f_bavail) * static_cast<int64_t>(sv.f_frsize);
+    appended_since_check_ = 0;
+    free_space_budget_ =
+        std::max<int64_t>(0, std::min(free_bytes - cfg_.min_free_space,
+                                      cfg_.free_space_check_bytes));
     if (free_bytes - need < cfg_.min_free_space) {
       auto left = size_text(free_bytes - need);
       auto limit = size_text(cfg_.min_free_space);

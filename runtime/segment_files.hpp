@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -31,6 +32,13 @@ struct segment_files_config {
   /// `has_room` asks for at most this many bytes at once (a segment's
   /// size); 0: what it is asked.
   int64_t max_request = 0;
+  /// `has_room` asks the file system for its free space again only once
+  /// this many bytes were appended since it last asked, or sooner when the
+  /// room above `min_free_space` it found then runs out; 0: at every call.
+  int64_t free_space_check_bytes = 0;
+  /// Reads the file system's free space; `::statvfs` unless a test injects
+  /// it.
+  int (*stat_fs)(const char* path, struct statvfs* out) = ::statvfs;
   /// Makes a file's data durable; `::fdatasync` unless a test injects
   /// failures.
   int (*sync_data)(int fd) = ::fdatasync;
@@ -150,8 +158,12 @@ class segment_files {
                               size_t size);
 
   /// True when `bytes` more may be written; otherwise `why` says which
-  /// limit stops it, with the figures.
+  /// limit stops it, with the figures. `max_disk_bytes` is checked every
+  /// call, the free space as `free_space_check_bytes` says.
   bool has_room(size_t bytes, std::string& why) const;
+
+  /// Times `has_room` asked the file system for its free space.
+  uint64_t free_space_checks() const noexcept { return free_space_checks_; }
 
   /// Bytes of the segment files.
   int64_t disk_bytes() const noexcept { return disk_bytes_; }
@@ -191,6 +203,11 @@ class segment_files {
   int64_t synced_size_ = 0;
   int64_t disk_bytes_ = 0;
   uint64_t epoch_ = 0; ///< counts activations, for sync tickets
+  /// Bytes that may be appended before `has_room` asks the file system
+  /// again (-1: ask at the next call), and what was appended since it did.
+  mutable int64_t free_space_budget_ = -1;
+  mutable int64_t appended_since_check_ = 0;
+  mutable uint64_t free_space_checks_ = 0;
   bool dirty_ = false;
   bool broken_ = false;
   std::string broken_why_; ///< what broke it, for `broken_error`

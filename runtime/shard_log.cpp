@@ -66,6 +66,8 @@ shard_log::shard_log(shard_log_config cfg)
         f.max_disk_bytes = cfg_.max_disk_bytes;
         f.min_free_space = cfg_.min_free_space;
         f.max_request = cfg_.segment_bytes;
+        f.free_space_check_bytes = cfg_.free_space_check_bytes;
+        f.stat_fs = cfg_.stat_fs;
         f.sync_data = cfg_.sync_data;
         f.write = cfg_.write;
         f.open_segment = cfg_.open_segment;
@@ -198,9 +200,10 @@ caf::expected<append_result> shard_log::append(const event_batch& b,
   if (producer.size() > std::numeric_limits<uint16_t>::max())
     return make_error(channel_errc::protocol,
                       "a producer name is at most 65535 bytes");
-  buf_.clear();
-  b.encode(buf_);
-  auto length = batch_header_size + producer.size() + buf_.size();
+  // Payload encoding v3, written from the batch's own buffers (no copy):
+  // the record's CRC32C covers it, so it has no checksum of its own.
+  auto payload = b.encode_parts();
+  auto length = batch_header_size + producer.size() + payload.size;
   if (length > std::numeric_limits<uint32_t>::max() / 2)
     return make_error(channel_errc::protocol, "record batch too large");
   auto* active = &segments_.rbegin()->second;
@@ -228,9 +231,11 @@ caf::expected<append_result> shard_log::append(const event_batch& b,
   char seg_header[segment_header_size];
   char header[batch_header_size];
   encode(h, header);
-  h.crc = batch_crc(header, producer, buf_.data(), buf_.size());
+  h.crc = batch_crc(header, producer, payload.head, payload.head_size);
+  for (auto& part : payload.parts)
+    h.crc = crc32c::extend(h.crc, part.data(), part.size());
   put_u32(header + 8, h.crc);
-  iovec parts[4];
+  iovec parts[8];
   int n = 0;
   if (first) {
     encode_segment_header(seg_header);
@@ -238,7 +243,10 @@ caf::expected<append_result> shard_log::append(const event_batch& b,
   }
   parts[n++] = {header, batch_header_size};
   parts[n++] = {const_cast<char*>(producer.data()), producer.size()};
-  parts[n++] = {buf_.data(), buf_.size()};
+  parts[n++] = {payload.head, payload.head_size};
+  for (auto& part : payload.parts)
+    if (!part.empty())
+      parts[n++] = {const_cast<char*>(part.data()), part.size()};
   if (auto err = files_.append(parts, n))
     return err;
   auto position =

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -40,6 +41,10 @@ struct shard_log_config {
   int64_t max_disk_bytes = 0;
   /// Free bytes the file system must keep.
   int64_t min_free_space = int64_t{256} << 20;
+  /// Appended bytes between two looks at the file system's free space
+  /// (sooner when the room above `min_free_space` runs out); 0: a look
+  /// before every append.
+  int64_t free_space_check_bytes = int64_t{16} << 20;
   /// Producers whose batches are remembered for dedup (the one unused
   /// longest is forgotten first).
   size_t max_producers = 1024;
@@ -51,6 +56,9 @@ struct shard_log_config {
   /// Opens (creating) a segment for appending; `open_for_append` unless a
   /// test injects failures (a roll that cannot create the next segment).
   int (*open_segment)(const char* path) = open_for_append;
+  /// Reads the file system's free space; `::statvfs` unless a test injects
+  /// it.
+  int (*stat_fs)(const char* path, struct statvfs* out) = ::statvfs;
 };
 
 /// What `shard_log::append` did with a batch.
@@ -194,6 +202,11 @@ class shard_log {
   /// Bytes of segment files.
   int64_t disk_bytes() const noexcept { return files_.disk_bytes(); }
 
+  /// Times the log asked the file system for its free space.
+  uint64_t free_space_checks() const noexcept {
+    return files_.free_space_checks();
+  }
+
   /// Segment files, the active one included.
   size_t segments() const noexcept { return segments_.size(); }
 
@@ -274,7 +287,6 @@ class shard_log {
   bool recovered_clean_ = false;
   bool open_ = false;
   bool sync_in_flight_ = false;
-  std::vector<char> buf_;
   mutable std::vector<char> read_buf_;
 };
 

@@ -11,7 +11,13 @@
 ///
 /// Segment file `<base offset, 20 digits>.log`: a 16-byte `segment_header`,
 /// then record batches, each a `batch_header`, the producer's name
-/// (`producer_length` bytes) and the payload (`event_batch::encode`).
+/// (`producer_length` bytes) and the payload (`event_batch::encode`). The
+/// batch header's CRC32C covers producer and payload. Payloads written
+/// since 2026-12 are encoding v3 ("SLB3", little-endian, no CRC of its
+/// own: the CRC32C covers it); older ones are v1 or v2 ("SLB1", "SLB2",
+/// with a zlib CRC of their own, not checked again when read). One segment
+/// may hold both: readers take every version, by the payload's magic; the
+/// batch header stays version 1.
 ///
 /// Offset index `<base>.index` and time index `<base>.timeindex`: an
 /// `index_header` (covering a segment of `segment_size` bytes), then

@@ -214,3 +214,59 @@ TEST_CASE("decode can leave the CRC to a caller that checked the bytes",
     }
   }
 }
+
+TEST_CASE("encoding v3 drops the CRC for a container that checks its own",
+          "[batch][origin]") {
+  event_batch b;
+  b.append("one");
+  b.add_header("k", "v");
+  b.append("two");
+  auto no_crc = batch_encode_options{.with_crc = false};
+  auto checked = batch_decode_options{.check_crc = false};
+
+  SECTION("a batch without origin") {
+    std::vector<char> buf;
+    b.encode(buf, no_crc);
+    CHECK(std::string(buf.data(), 4) == "SLB3");
+    // The v2 layout without a CRC: 32-byte header, entries, bytes.
+    CHECK(buf.size() ==
+          32 + 2 * sizeof(event_entry) + sizeof(header_entry) + b.byte_size());
+    CHECK(buf.size() == b.encoded_size(no_crc));
+    auto back = event_batch::decode(buf, checked);
+    REQUIRE(back);
+    CHECK(*back == b);
+    CHECK_FALSE(back->has_origin());
+    AND_THEN("a decoder that would check a CRC refuses it") {
+      CHECK_FALSE(event_batch::decode(buf));
+    }
+    AND_THEN("a cut record is refused") {
+      buf.pop_back();
+      CHECK_FALSE(event_batch::decode(buf, checked));
+    }
+  }
+
+  SECTION("a batch with an origin") {
+    REQUIRE(b.set_origin("agent1/c1#3", 42));
+    std::vector<char> buf;
+    b.encode(buf, no_crc);
+    CHECK(std::string(buf.data(), 4) == "SLB3");
+    CHECK(buf.size() == b.encoded_size(no_crc));
+    auto back = event_batch::decode(buf, checked);
+    REQUIRE(back);
+    CHECK(*back == b);
+    CHECK(same_origin(*back, b));
+  }
+
+  SECTION("the parts are the contiguous encoding, pointing into the batch") {
+    REQUIRE(b.set_origin("o", 7));
+    std::vector<char> whole;
+    b.encode(whole, no_crc);
+    auto parts = b.encode_parts();
+    std::vector<char> joined(parts.head, parts.head + parts.head_size);
+    for (auto& part : parts.parts)
+      joined.insert(joined.end(), part.begin(), part.end());
+    CHECK(joined == whole);
+    CHECK(parts.size == whole.size());
+    CHECK(parts.parts[2].data() == b.body(0).data());
+  }
+}

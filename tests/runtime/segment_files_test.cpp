@@ -230,3 +230,80 @@ TEST_CASE("segment files: a roll that cannot create the next segment keeps "
   CHECK(test::read_file(dir / "b.log") == "three");
   CHECK(s.disk_bytes() == 11);
 }
+
+namespace {
+
+/// The free bytes the injected `stat_fs` reports.
+std::atomic<int64_t> fake_free{0};
+
+int fake_stat_fs(const char*, struct statvfs* out) {
+  *out = {};
+  out->f_bsize = 1;
+  out->f_frsize = 1;
+  out->f_bavail = static_cast<fsblkcnt_t>(fake_free.load());
+  return 0;
+}
+
+} // namespace
+
+TEST_CASE("segment files: the free space is looked at once per interval, "
+          "and a full disk still stops appends",
+          "[segment_files]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  cfg.min_free_space = 1 << 20;
+  cfg.free_space_check_bytes = 64 << 10;
+  cfg.stat_fs = fake_stat_fs;
+  fake_free = int64_t{1} << 30;
+  segment_files s{cfg};
+  REQUIRE(!s.lock());
+  REQUIRE(!s.activate("a.log"));
+  const std::string rec(1024, 'r');
+  std::string why;
+  // Appends one record when there is room, taking its bytes off the disk.
+  auto try_put = [&] {
+    if (!s.has_room(rec.size(), why))
+      return false;
+    REQUIRE(!put(s, rec));
+    fake_free -= static_cast<int64_t>(rec.size());
+    return true;
+  };
+  for (int i = 0; i < 1024; ++i)
+    REQUIRE(try_put());
+  // 1 MiB appended with a look every 64 KiB: 16 looks (17 with the first),
+  // not 1024.
+  CHECK(s.free_space_checks() >= 16);
+  CHECK(s.free_space_checks() <= 17);
+
+  SECTION("others fill the disk: appends stop within one interval") {
+    fake_free = (1 << 20) + 10 * 1024; // 10 KiB above min_free_space
+    int more = 0;
+    while (more < 1000 && try_put())
+      ++more;
+    CHECK(more >= 10);
+    CHECK(more <= 64);
+    CHECK(why.find("min_free_space") != std::string::npos);
+    AND_THEN("after a refusal the next call looks again, and its own "
+             "appends stop exactly at the room it found") {
+      fake_free = (1 << 20) + 5 * 1024;
+      auto looks = s.free_space_checks();
+      int n = 0;
+      while (n < 1000 && try_put())
+        ++n;
+      CHECK(n == 5);
+      CHECK(fake_free.load() == 1 << 20);
+      CHECK(s.free_space_checks() == looks + 2); // the room, the refusal
+    }
+  }
+
+  SECTION("an interval of 0 looks at every call") {
+    auto cfg2 = config(dir / "every");
+    cfg2.min_free_space = 1 << 20;
+    cfg2.stat_fs = fake_stat_fs;
+    segment_files t{cfg2};
+    REQUIRE(!t.lock());
+    for (int i = 0; i < 10; ++i)
+      CHECK(t.has_room(rec.size(), why));
+    CHECK(t.free_space_checks() == 10);
+  }
+}

@@ -469,8 +469,12 @@ TEST_CASE("shard log: a full disk is a clear error and damages nothing",
     CHECK(err == make_error(channel_errc::disk_full));
     CHECK(describe(err).find("max_disk_bytes") != std::string::npos);
     CHECK(log->disk_bytes() <= 3000);
+    // The refused batch does not fit (its record: header, producer "p",
+    // payload).
     std::string why;
-    CHECK(!log->has_room(400, why));
+    auto refused = shard_format::batch_header_size + 1 +
+                   make_batch(i).encoded_size({.with_crc = false});
+    CHECK(!log->has_room(refused, why));
     REQUIRE(!log->sync());
     log->close();
     cfg.max_disk_bytes = 0;
@@ -938,4 +942,196 @@ TEST_CASE("shard log: a pipelined sync that fails breaks the log and keeps "
   // What was cut back never comes back, and the offsets go on from there.
   CHECK(again->end_offset() == 9);
   check_batches(read_all(*again), 3);
+}
+
+namespace {
+
+/// Record batch `i` of `make_batch` as builds before payload encoding v3
+/// wrote it: the payload with its own zlib CRC (v1; v2 when it has an
+/// origin), the batch header version 1, its CRC32C over the rest.
+std::string old_record(const event_batch& b, uint64_t base, uint64_t seq) {
+  using namespace shard_format;
+  const std::string producer = "p";
+  std::vector<char> payload;
+  b.encode(payload); // with its own CRC
+  batch_header h;
+  h.length = static_cast<uint32_t>(batch_header_size + producer.size() +
+                                   payload.size());
+  h.base_offset = base;
+  h.count = static_cast<uint32_t>(b.size());
+  h.producer_length = static_cast<uint16_t>(producer.size());
+  h.seq = seq;
+  h.timestamp_ms = 1000 + static_cast<int64_t>(seq);
+  char header[batch_header_size];
+  encode(h, header);
+  put_u32(header + 8,
+          batch_crc(header, producer, payload.data(), payload.size()));
+  return std::string(header, batch_header_size) + producer +
+         std::string(payload.data(), payload.size());
+}
+
+/// How often `magic` occurs in the file at `path`.
+size_t count_of(const fs::path& path, const std::string& magic) {
+  auto text = test::read_file(path.string());
+  size_t n = 0;
+  for (auto at = text.find(magic); at != std::string::npos;
+       at = text.find(magic, at + 1))
+    ++n;
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("shard log: segments of the payload encoding before v3 still read, "
+          "and new batches follow them",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  cfg.segment_bytes = 1 << 20; // one segment for old and new batches
+  // Batches 0..5 as an older build wrote them; batch 2 with an origin (v2).
+  fs::path seg = dir / shard_format::file_name(0, ".log");
+  {
+    char header[shard_format::segment_header_size];
+    shard_format::encode_segment_header(header);
+    std::ofstream out{seg, std::ios::binary};
+    out.write(header, sizeof(header));
+    for (int i = 0; i < 6; ++i) {
+      auto b = make_batch(i);
+      if (i == 2)
+        REQUIRE(b.set_origin("agent/c#1", 9));
+      auto rec = old_record(b, 3 * static_cast<uint64_t>(i),
+                            static_cast<uint64_t>(i + 1));
+      out.write(rec.data(), static_cast<std::streamsize>(rec.size()));
+    }
+  }
+  REQUIRE(count_of(seg, "SLB1") == 5);
+  REQUIRE(count_of(seg, "SLB2") == 1);
+  REQUIRE(count_of(seg, "SLB3") == 0);
+  auto check_origin = [](const std::vector<read_batch>& got) {
+    REQUIRE(got.size() > 2);
+    CHECK(got[2].batch.origin_producer() == "agent/c#1");
+    CHECK(got[2].batch.origin_seq() == 9);
+    CHECK_FALSE(got[3].batch.has_origin());
+  };
+  {
+    auto log = open_log(cfg);
+    CHECK(log->torn_bytes_cut() == 0);
+    CHECK(log->end_offset() == 18);
+    auto got = read_all(*log);
+    check_batches(got, 6);
+    check_origin(got);
+    // Their producer's seqs are remembered from the scan.
+    auto dup = log->append(make_batch(5), "p", 6, 0);
+    REQUIRE(dup);
+    CHECK(dup->duplicate);
+    append_batches(*log, 6, 10);
+    REQUIRE(!log->sync());
+    // Dropped without close: the next open scans the segment again.
+  }
+  CHECK(count_of(seg, "SLB3") == 4);
+  CHECK(count_of(seg, "SLB1") == 5);
+  auto log = open_log(cfg);
+  CHECK(log->torn_bytes_cut() == 0);
+  CHECK_FALSE(log->recovered_clean());
+  auto got = read_all(*log);
+  check_batches(got, 10);
+  check_origin(got);
+  log->close();
+  auto clean = open_log(cfg);
+  CHECK(clean->recovered_clean());
+  check_batches(read_all(*clean), 10);
+}
+
+TEST_CASE("shard log: new batches carry payload encoding v3, without a "
+          "second CRC, and damage to them is still caught",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  cfg.segment_bytes = 1 << 20;
+  fs::path seg = dir / shard_format::file_name(0, ".log");
+  {
+    auto log = open_log(cfg);
+    auto b = make_batch(0);
+    REQUIRE(b.set_origin("agent/c#1", 9));
+    REQUIRE(log->append(b, "p", 1, 1000));
+    append_batches(*log, 1, 3);
+    REQUIRE(!log->sync());
+    auto got = read_all(*log);
+    check_batches(got, 3);
+    CHECK(got[0].batch.origin_producer() == "agent/c#1");
+    CHECK(got[0].batch.origin_seq() == 9);
+    log->close();
+  }
+  CHECK(count_of(seg, "SLB3") == 3);
+  CHECK(count_of(seg, "SLB1") == 0);
+  CHECK(count_of(seg, "SLB2") == 0);
+  // The payload has no CRC of its own: the batch's CRC32C must catch a
+  // flipped byte in a body (here of the last batch, in the active segment,
+  // after an unclean stop: cut as a torn tail).
+  fs::remove(dir / "clean_shutdown");
+  auto text = test::read_file(seg.string());
+  auto at = text.rfind("b2-1");
+  REQUIRE(at != std::string::npos);
+  {
+    std::fstream f{seg, std::ios::in | std::ios::out | std::ios::binary};
+    f.seekp(static_cast<std::streamoff>(at));
+    f.put('X');
+  }
+  auto log = open_log(cfg);
+  CHECK(log->torn_bytes_cut() > 0);
+  check_batches(read_all(*log), 2);
+}
+
+namespace {
+
+/// The free bytes the injected `stat_fs` reports.
+std::atomic<int64_t> fake_free{0};
+
+int fake_stat_fs(const char*, struct statvfs* out) {
+  *out = {};
+  out->f_bsize = 1;
+  out->f_frsize = 1;
+  out->f_bavail = static_cast<fsblkcnt_t>(fake_free.load());
+  return 0;
+}
+
+} // namespace
+
+TEST_CASE("shard log: free space is looked at once per interval, not per "
+          "append, and a full disk is still refused",
+          "[shard_log]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  cfg.segment_bytes = 1 << 20;
+  cfg.min_free_space = 1 << 20;
+  cfg.free_space_check_bytes = 8 << 10;
+  cfg.stat_fs = fake_stat_fs;
+  fake_free = int64_t{1} << 30;
+  auto log = open_log(cfg);
+  append_batches(*log, 0, 200); // about 70 KiB
+  CHECK(log->free_space_checks() >= 8);
+  CHECK(log->free_space_checks() <= 12);
+  // The disk fills: within one interval the appends stop with the reason,
+  // and what was appended stays whole.
+  fake_free = 1 << 20;
+  caf::error err;
+  int i = 200;
+  for (; i < 300; ++i) {
+    auto r = log->append(make_batch(i), "p", static_cast<uint64_t>(i + 1), 0);
+    if (!r) {
+      err = r.error();
+      break;
+    }
+  }
+  REQUIRE(err);
+  CHECK(err == make_error(channel_errc::disk_full));
+  CHECK(describe(err).find("min_free_space") != std::string::npos);
+  CHECK(i - 200 < 30); // at most 8 KiB of about 430-byte batches
+  REQUIRE(!log->sync());
+  check_batches(read_all(*log), i);
+  // Room again: the refused batch goes in.
+  fake_free = int64_t{1} << 30;
+  append_batches(*log, i, i + 1);
+  REQUIRE(!log->sync());
+  check_batches(read_all(*log), i + 1);
 }
