@@ -125,7 +125,6 @@ struct job_runner::impl {
   metrics_registry metrics;
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
-  std::unique_ptr<caf::scoped_actor> waiter;
   std::vector<job_actor> running;
   caf::actor stats;
   caf::error result;
@@ -176,13 +175,10 @@ caf::error job_runner::start() {
   d.sys_cfg->set("logger.verbosity", caf::atom("quiet"));
   d.sys_cfg->set("logger.console", caf::atom("none"));
   d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
-  d.waiter = std::make_unique<caf::scoped_actor>(*d.sys);
   d.started = true;
   for (auto& j : d.jobs) {
     job_config cfg{j, d.tables, d.fns, &d.metrics};
-    auto a = spawn_job(*d.sys, std::move(cfg));
-    (*d.waiter)->monitor(a);
-    d.running.push_back(std::move(a));
+    d.running.push_back(spawn_job(*d.sys, std::move(cfg)));
   }
   if (d.opts.stats_interval_ms > 0)
     d.stats =
@@ -199,17 +195,24 @@ caf::error job_runner::wait() {
   auto& d = *impl_;
   if (!d.started || d.waited)
     return d.result;
-  for (size_t i = 0; i < d.running.size(); ++i)
-    (*d.waiter)->receive([&](caf::down_msg& msg) {
-      if (msg.reason && !d.result)
-        d.result = msg.reason;
-    });
+  {
+    // The waiting actor lives on this thread only: wait() may be called
+    // from any thread. Monitoring a job that already ended delivers its
+    // down message at once.
+    caf::scoped_actor waiter{*d.sys};
+    for (auto& a : d.running)
+      waiter->monitor(a);
+    for (size_t i = 0; i < d.running.size(); ++i)
+      waiter->receive([&](caf::down_msg& msg) {
+        if (msg.reason && !d.result)
+          d.result = msg.reason;
+      });
+  }
   d.waited = true;
   if (d.stats)
     caf::anon_send(d.stats, stop_atom::value);
   d.stats = nullptr;
   d.running.clear();
-  d.waiter.reset();
   d.sys.reset();
   return d.result;
 }

@@ -79,7 +79,8 @@ class job_runner {
 
   /// Blocks until every job ended: a bounded job ends once its sources
   /// ended and everything they read went out; an unbounded one after
-  /// `stop`. Returns the first job's failure, if any.
+  /// `stop`. Returns the first job's failure, if any. Any thread may call
+  /// it (once; later calls return the same result).
   caf::error wait();
 
   /// Metrics of every stage instance, readable from any thread.

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -505,4 +506,25 @@ INSERT INTO out SELECT auction, price FROM bid;
   REQUIRE(!(*runner)->wait());
   CHECK(g->rows.load() == 920000);
   CHECK(scanned() == 920000);
+}
+
+TEST_CASE("job_runner::wait may be called from another thread than start",
+          "[job][sql]") {
+  auto jobs = compile(R"(
+CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT,
+  channel VARCHAR, url VARCHAR, `dateTime` TIMESTAMP(3), extra VARCHAR)
+  WITH ('connector' = 'nexmark', 'table' = 'bid', 'events.num' = '1000');
+CREATE TABLE out (auction BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO out SELECT auction FROM bid;
+)",
+                      {});
+  auto runner = job_runner::make(jobs);
+  REQUIRE(runner);
+  REQUIRE(!(*runner)->start());
+  auto waited =
+      std::async(std::launch::async, [&] { return (*runner)->wait(); });
+  REQUIRE(waited.wait_for(std::chrono::seconds{30}) ==
+          std::future_status::ready);
+  CHECK(!waited.get());
+  CHECK(stage_metrics((*runner)->metrics(), "/sink").events_in == 920);
 }
