@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -123,14 +125,63 @@ struct job_runner::impl {
   std::shared_ptr<const expr::function_registry> fns;
   job_run_options opts;
   metrics_registry metrics;
-  std::unique_ptr<caf::actor_system_config> sys_cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::vector<job_actor> running;
-  caf::actor stats;
-  caf::error result;
+  /// The actor system lives on this thread from its birth to its end: CAF
+  /// 0.17's system destructor waits until every thread that made or used
+  /// it let go of its logger, so it must end on the thread that made it.
+  std::thread thread;
+  std::mutex mtx;                 ///< guards `running`
+  std::vector<job_actor> running; ///< the job actors, until they ended
+  caf::error result;              ///< written by `thread` before it ends
   bool started = false;
   bool waited = false;
+
+  /// The body of `thread`: starts the jobs, reports the start through
+  /// `started`, waits for every job's end, then ends the system.
+  void run(std::promise<caf::error>& started);
 };
+
+void job_runner::impl::run(std::promise<caf::error>& started) {
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  auto threads = opts.threads > 0
+                     ? opts.threads
+                     : std::max<size_t>(2, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", threads);
+  // CAF 0.17 lets an actor run as long as its mailbox holds messages; a
+  // scan that keeps sending itself polls would starve the job actor, the
+  // stats and the stop path on one thread.
+  cfg.set("scheduler.max-throughput", 64);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  cfg.set("logger.console", caf::atom("none"));
+  caf::actor_system sys{cfg};
+  caf::actor stats;
+  {
+    caf::scoped_actor waiter{sys};
+    std::vector<job_actor> mine;
+    for (auto& j : jobs) {
+      job_config jc{j, tables, fns, &metrics};
+      mine.push_back(spawn_job(sys, std::move(jc)));
+      waiter->monitor(mine.back());
+    }
+    {
+      std::lock_guard guard{mtx};
+      running = mine;
+    }
+    if (opts.stats_interval_ms > 0)
+      stats = sys.spawn(job_stats_printer, &metrics, opts.stats_interval_ms);
+    started.set_value(caf::error{});
+    for (size_t i = 0; i < mine.size(); ++i)
+      waiter->receive([&](caf::down_msg& msg) {
+        if (msg.reason && !result)
+          result = msg.reason;
+      });
+    std::lock_guard guard{mtx};
+    running.clear();
+  }
+  if (stats)
+    caf::anon_send(stats, stop_atom::value);
+  stats = nullptr;
+}
 
 job_runner::job_runner(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {}
 
@@ -162,31 +213,17 @@ caf::error job_runner::start() {
   auto& d = *impl_;
   if (d.started)
     return make_error(config_errc::invalid, "the jobs already started");
-  d.sys_cfg = std::make_unique<caf::actor_system_config>();
-  register_types(*d.sys_cfg);
-  auto threads = d.opts.threads > 0
-                     ? d.opts.threads
-                     : std::max<size_t>(2, std::thread::hardware_concurrency());
-  d.sys_cfg->set("scheduler.max-threads", threads);
-  // CAF 0.17 lets an actor run as long as its mailbox holds messages; a
-  // scan that keeps sending itself polls would starve the job actor, the
-  // stats and the stop path on one thread.
-  d.sys_cfg->set("scheduler.max-throughput", 64);
-  d.sys_cfg->set("logger.verbosity", caf::atom("quiet"));
-  d.sys_cfg->set("logger.console", caf::atom("none"));
-  d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
   d.started = true;
-  for (auto& j : d.jobs) {
-    job_config cfg{j, d.tables, d.fns, &d.metrics};
-    d.running.push_back(spawn_job(*d.sys, std::move(cfg)));
-  }
-  if (d.opts.stats_interval_ms > 0)
-    d.stats =
-        d.sys->spawn(job_stats_printer, &d.metrics, d.opts.stats_interval_ms);
-  return {};
+  std::promise<caf::error> started;
+  auto ready = started.get_future();
+  d.thread = std::thread{[&d, &started] {
+    d.run(started);
+  }};
+  return ready.get();
 }
 
 void job_runner::stop() {
+  std::lock_guard guard{impl_->mtx};
   for (auto& a : impl_->running)
     caf::anon_send(a, stop_atom::value);
 }
@@ -195,25 +232,8 @@ caf::error job_runner::wait() {
   auto& d = *impl_;
   if (!d.started || d.waited)
     return d.result;
-  {
-    // The waiting actor lives on this thread only: wait() may be called
-    // from any thread. Monitoring a job that already ended delivers its
-    // down message at once.
-    caf::scoped_actor waiter{*d.sys};
-    for (auto& a : d.running)
-      waiter->monitor(a);
-    for (size_t i = 0; i < d.running.size(); ++i)
-      waiter->receive([&](caf::down_msg& msg) {
-        if (msg.reason && !d.result)
-          d.result = msg.reason;
-      });
-  }
+  d.thread.join();
   d.waited = true;
-  if (d.stats)
-    caf::anon_send(d.stats, stop_atom::value);
-  d.stats = nullptr;
-  d.running.clear();
-  d.sys.reset();
   return d.result;
 }
 
