@@ -110,7 +110,9 @@ void exchange::pump(uint32_t t) {
     return;
   while (x.buf.num_rows() > 0 && x.credit > 0) {
     auto total = x.buf.num_rows();
-    auto n = std::min(total, batch_rows_);
+    // Never more than the target's credit: rows over it are a protocol
+    // error at the receiver.
+    auto n = std::min({total, batch_rows_, static_cast<size_t>(x.credit)});
     columnar::row_batch piece;
     if (n == total) {
       piece = std::move(x.buf);

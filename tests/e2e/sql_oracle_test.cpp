@@ -138,6 +138,8 @@ TEST_CASE("TUMBLE, HOP, CUMULATE and SESSION aggregates per key equal "
   REQUIRE(code);
   REQUIRE(*code == 0);
   CHECK(!std::regex_search(read_text(log), std::regex{"late_rows=[1-9]"}));
+  // Producers kept within their credit (a chunk over it is refused).
+  CHECK(read_text(log).find("refused a chunk") == std::string::npos);
 
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(":memory:", &db) == SQLITE_OK);
