@@ -152,8 +152,8 @@ void bind_create_table(context& ctx, const create_table_stmt& ct,
     for (auto& [name, info] : ctx.connectors)
       known += (known.empty() ? "" : ", ") + name;
     ctx.error(connector->value_where, diag_code::bad_option,
-              fmt::format("unknown connector '{}' (known: {})",
-                          connector_name, known));
+              fmt::format("unknown connector '{}' (known: {})", connector_name,
+                          known));
   } else {
     e.info = &it->second;
     e.spec.connector = it->first;
