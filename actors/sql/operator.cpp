@@ -292,6 +292,12 @@ void on_rows(operator_ptr self, uint64_t seq, stream_chunk& c) {
     advance(self, st.wm.current);
   else
     count_state(self);
+  // Values that became NULL by an error (division by zero, a bad cast)
+  // in this operator's steps.
+  if (st.ctx.errors > 0) {
+    st.cfg.metrics->errors.fetch_add(st.ctx.errors, std::memory_order_relaxed);
+    st.ctx.errors = 0;
+  }
   release_acks(self);
   if (all_ended)
     finish(self);

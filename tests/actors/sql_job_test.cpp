@@ -376,6 +376,7 @@ metrics_snapshot stage_metrics(metrics_registry& m, const std::string& part) {
   for (auto& s : m.snapshot())
     if (s.name.find(part) != std::string::npos) {
       sum.events_in += s.events_in;
+      sum.errors += s.errors;
       sum.watermark_ms = std::min(sum.watermark_ms, s.watermark_ms);
     }
   return sum;
@@ -527,4 +528,32 @@ INSERT INTO out SELECT auction FROM bid;
           std::future_status::ready);
   CHECK(!waited.get());
   CHECK(stage_metrics((*runner)->metrics(), "/sink").events_in == 920);
+}
+
+TEST_CASE("a division by zero after an aggregate gives NULL and counts in "
+          "the window operator's errors",
+          "[job][sql]") {
+  test::temp_dir dir;
+  auto in = dir / "in.csv";
+  write_file(in, "a,1,1970-01-01 00:00:01.000\n");
+  auto out = dir / "out";
+  fs::create_directories(out);
+  auto jobs = compile(R"(
+CREATE TABLE events (k STRING, v BIGINT, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '${env:IN}', 'format' = 'csv');
+CREATE TABLE r (k STRING, q BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '${env:OUT}', 'format' = 'csv');
+INSERT INTO r
+SELECT k, 10 / (COUNT(*) - 1)
+FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY k, window_start, window_end;
+)",
+                      {{"IN", in}, {"OUT", out + "/"}});
+  auto runner = job_runner::make(jobs);
+  REQUIRE(runner);
+  REQUIRE(!(*runner)->start());
+  REQUIRE(!(*runner)->wait());
+  CHECK(lines_in(out) == std::vector<std::string>{"a,"});
+  CHECK(stage_metrics((*runner)->metrics(), "/window_agg").errors == 1);
 }
