@@ -146,7 +146,8 @@ void column::gather_from(const column& src, std::span<const uint32_t> rows) {
     for (size_t k = 0; k < n; ++k) {
       auto r = rows[k];
       auto len = soff[r + 1] - soff[r];
-      std::memcpy(dst + pos, sdata + soff[r], len);
+      if (len > 0) // empty strings: the buffers may have no storage at all
+        std::memcpy(dst + pos, sdata + soff[r], len);
       pos += len;
       off[k] = static_cast<uint32_t>(pos);
     }
