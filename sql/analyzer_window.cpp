@@ -115,6 +115,26 @@ bool time_attribute(context& ctx, const scope& in, uint32_t i,
                           columnar::to_string(ir::with_nullable(t, true))));
     return false;
   }
+  if (in.columns[i].proctime) {
+    if (in.rowtime >= 0) {
+      ctx.error(where, diag_code::bad_window,
+                fmt::format("the window's time column '{}' is a PROCTIME() "
+                            "attribute, but its input also has an event-time "
+                            "WATERMARK: a job keeps one clock, so window by "
+                            "the event time or drop the WATERMARK",
+                            name));
+      return false;
+    }
+    return true;
+  }
+  if (static_cast<int32_t>(i) != in.rowtime) {
+    ctx.error(where, diag_code::bad_window,
+              fmt::format("the window's time column '{}' is not a time "
+                          "attribute: declare WATERMARK FOR {} in its table, "
+                          "or window by a PROCTIME() column",
+                          name, name));
+    return false;
+  }
   return true;
 }
 

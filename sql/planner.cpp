@@ -215,6 +215,11 @@ class job_planner {
     auto& t = script_.tables[static_cast<size_t>(r.table)];
     scan_stage core{t, 0, 0};
     core.idle_timeout_ms = job_.opts.idle_timeout_ms;
+    if (!t.watermark)
+      for (auto& [name, def] : t.computed)
+        if (def.nodes[def.root].kind == ir::op::call &&
+            def.nodes[def.root].function == "PROCTIME")
+          core.processing_time = true;
     if (auto i = t.options.find("scan.watermark.idle-timeout");
         i != t.options.end())
       if (auto d = parse_duration(i->second))

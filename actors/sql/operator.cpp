@@ -106,6 +106,7 @@ void emit(operator_ptr self, columnar::row_batch& rows) {
   auto& st = self->state;
   if (rows.active_rows() == 0)
     return;
+  st.ctx.now_ms = now_ms(); // CURRENT_TIMESTAMP, PROCTIME()
   st.post.apply(rows, st.ctx);
   auto n = rows.active_rows();
   if (n == 0)
@@ -158,9 +159,11 @@ void advance(operator_ptr self, int64_t wm) {
     ops::fire(*w, wm, st.result);
   else if (auto* s = std::get_if<ops::session_agg_state>(&st.core))
     ops::fire(*s, wm, st.result);
-  else if (auto* j = std::get_if<join_core>(&st.core))
+  else if (auto* j = std::get_if<join_core>(&st.core)) {
+    st.ctx.now_ms = now_ms(); // the residual may read CURRENT_TIMESTAMP
     ops::fire(j->st, wm, j->residual ? &*j->residual : nullptr, st.ctx,
               st.result);
+  }
   emit(self, st.result);
   st.cfg.metrics->watermark_ms.store(wm, std::memory_order_relaxed);
   if (st.out)
@@ -217,6 +220,7 @@ caf::error process(operator_ptr self, uint8_t port,
   const columnar::row_batch* rows = &in;
   if (st.pre.size() > 0) {
     st.work = in;
+    st.ctx.now_ms = now_ms(); // CURRENT_TIMESTAMP, PROCTIME()
     st.pre.apply(st.work, st.ctx);
     rows = &st.work;
   }

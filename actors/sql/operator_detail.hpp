@@ -37,6 +37,7 @@ struct scan_core {
   std::optional<expr::program> watermark;
   uint32_t watermark_step = 0;
   int64_t idle_timeout_ms = 0;
+  bool processing_time = false; ///< the watermark follows the wall clock
   int64_t last_rows_ms = 0;
   int64_t backoff_ms = 0;
   bool poll_scheduled = false;

@@ -60,9 +60,16 @@ void poll(operator_ptr self) {
   }
   auto n = st.work.num_rows();
   int64_t wm = sc.source->source_watermark();
+  // Processing time: rows get PROCTIME() as they are read, so the wall
+  // clock just before now is a watermark no later row can be under.
+  if (sc.processing_time)
+    wm = std::max(wm, now_ms() - 1);
   if (n > 0) {
     st.cfg.metrics->add_in(n, st.work.byte_size());
     sc.last_rows_ms = now_ms();
+    // PROCTIME() and CURRENT_TIMESTAMP are read once per batch, after the
+    // watermark above: every row's processing time is above it.
+    st.ctx.now_ms = sc.last_rows_ms;
     st.pre.apply(st.work, st.ctx, 0, sc.watermark_step);
     if (sc.watermark) {
       std::vector<uint32_t> scratch;
@@ -145,6 +152,7 @@ caf::error set_up_scan(operator_ptr self, const scan_stage& s) {
   sc.source = std::move(*src);
   sc.watermark_step = s.watermark_step;
   sc.idle_timeout_ms = s.idle_timeout_ms;
+  sc.processing_time = s.processing_time;
   sc.last_rows_ms = now_ms();
   auto pre = calc_chain::make(st.cfg.stage.pre, phys, *st.cfg.fns);
   if (!pre)

@@ -292,6 +292,8 @@ std::string to_text(const job_spec& j) {
                                core.table.connector);
             if (core.table.watermark)
               out += ", watermark";
+            else if (core.processing_time)
+              out += ", processing-time watermark";
             out += '\n';
           } else if constexpr (std::is_same_v<T, window_stage>) {
             out += fmt::format(

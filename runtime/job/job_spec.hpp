@@ -127,6 +127,10 @@ struct scan_stage {
   /// connector's rows when 0 (no computed columns); later steps (WHERE,
   /// projections) run after the watermark is taken.
   uint32_t watermark_step = 0;
+  /// The table has a PROCTIME() attribute and no WATERMARK: the scan's
+  /// watermark follows the wall clock (just behind it), so that windows over
+  /// processing time fire as time passes, also on an unbounded source.
+  bool processing_time = false;
 };
 
 /// A window aggregate (TUMBLE, HOP, CUMULATE, SESSION, inherited windows).

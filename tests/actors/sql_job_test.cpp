@@ -557,3 +557,33 @@ GROUP BY k, window_start, window_end;
   CHECK(lines_in(out) == std::vector<std::string>{"a,"});
   CHECK(stage_metrics((*runner)->metrics(), "/window_agg").errors == 1);
 }
+
+TEST_CASE("windows over PROCTIME() fire as the wall clock passes, on an "
+          "unbounded source",
+          "[job][sql]") {
+  auto jobs = compile(R"(
+CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT,
+  channel VARCHAR, url VARCHAR, `dateTime` TIMESTAMP(3), extra VARCHAR,
+  pt AS PROCTIME())
+  WITH ('connector' = 'nexmark', 'table' = 'bid', 'events.num' = '0',
+        'rate' = '20000');
+CREATE TABLE out (n BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO out SELECT COUNT(*) FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(pt),
+  INTERVAL '1' SECOND)) GROUP BY window_start, window_end;
+)",
+                      {});
+  REQUIRE(jobs.size() == 1);
+  CHECK(to_text(jobs[0]).find("processing-time watermark") !=
+        std::string::npos);
+  auto runner = job_runner::make(jobs);
+  REQUIRE(runner);
+  REQUIRE(!(*runner)->start());
+  auto& m = (*runner)->metrics();
+  // The source never ends: only the wall clock can close a window.
+  REQUIRE(
+      test::wait_for([&] { return stage_metrics(m, "/sink").events_in >= 2; },
+                     std::chrono::seconds{20}));
+  (*runner)->stop();
+  CHECK(!(*runner)->wait());
+  CHECK(sum_of(m, &metrics_snapshot::late_rows) == 0);
+}
