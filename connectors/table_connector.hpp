@@ -4,6 +4,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +27,34 @@
 /// (source_connector.hpp, sink_connector.hpp) speak event batches.
 namespace sluice {
 
+/// What a sink instance leaves for its next incarnation when its job
+/// restarts (one per job, shared by every instance, kept across restarts;
+/// thread-safe). A file sink notes the length of its file when the job
+/// first opened it, and a restarted run cuts the file back to it before
+/// writing everything again.
+class restart_memo {
+ public:
+  /// The value noted under `key`, if any.
+  std::optional<int64_t> get(const std::string& key) const {
+    std::lock_guard guard{mutex_};
+    auto i = values_.find(key);
+    if (i == values_.end())
+      return std::nullopt;
+    return i->second;
+  }
+
+  /// Notes `value` under `key` unless a value is there; returns the value
+  /// under `key` afterwards.
+  int64_t note_once(const std::string& key, int64_t value) {
+    std::lock_guard guard{mutex_};
+    return values_.try_emplace(key, value).first->second;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, int64_t> values_;
+};
+
 /// What a table connector learns about the table instance it serves.
 struct table_context {
   std::string name;            ///< the table's name in the script
@@ -35,6 +65,8 @@ struct table_context {
   /// Where rows that do not parse go; empty: `<table>.dead-letter` in the
   /// working directory.
   std::string dead_letter_path;
+  /// Kept across the job's restarts; null outside a job (tests, tools).
+  std::shared_ptr<restart_memo> memo;
 };
 
 /// The outside world behind a scan instance.

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "connectors/fd_io.hpp"
@@ -263,6 +264,21 @@ caf::error filesystem_sink::open() {
         make_error(connector_errc::io_error,
                    "cannot open " + file_ + ": " + errno_text(code)),
         code);
+  }
+  if (ctx_.memo) {
+    // The job's first run notes where the file ended; a restarted run
+    // starts again from its sources' beginning, so it cuts the file back
+    // there and writes every row once more.
+    struct stat info {};
+    if (::fstat(fd_, &info) != 0)
+      return make_error(connector_errc::io_error,
+                        "cannot stat " + file_ + ": " + errno_text(errno));
+    auto start = ctx_.memo->note_once("filesystem:" + file_, info.st_size);
+    if (info.st_size > start && ::ftruncate(fd_, start) != 0)
+      return make_error(
+          connector_errc::io_error,
+          "cannot cut " + file_ + " back to " + std::to_string(start) +
+              " bytes for the restarted job: " + errno_text(errno));
   }
   return {};
 }

@@ -8,6 +8,7 @@
 #include "runtime/expr/type_rules.hpp"
 #include "runtime/options.hpp"
 #include "sql/analyzer_detail.hpp"
+#include "sql/restart_settings.hpp"
 
 namespace sluice::sql {
 
@@ -386,6 +387,8 @@ void check_settings(context& ctx, const std::map<std::string, std::string>& set,
     ctx.error(at(key), diag_code::bad_option,
               fmt::format("setting '{}' {}", key, why));
   };
+  restart_strategy_of(
+      set, [&](const std::string& key, std::string why) { bad(key, why); });
   for (auto& [key, value] : set) {
     if (key == "parallelism.default" || key == "sluice.batch-rows") {
       int64_t n = 0;

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "runtime/options.hpp"
+#include "sql/restart_settings.hpp"
 
 namespace sluice::sql::planning {
 
@@ -91,6 +92,7 @@ job_options options_of(const std::map<std::string, std::string>& settings,
   if (auto i = settings.find("sluice.state.max-bytes"); i != settings.end())
     if (auto b = parse_bytes(i->second); b && *b > 0)
       o.state_max_bytes = static_cast<uint64_t>(*b);
+  o.restart = restart_strategy_of(settings);
   o.settings = settings;
   return o;
 }

@@ -46,6 +46,7 @@ struct operator_config {
   std::shared_ptr<const table_registry> tables;
   std::shared_ptr<const expr::function_registry> fns;
   std::shared_ptr<component_metrics> metrics;
+  std::shared_ptr<restart_memo> memo; ///< the job's, across its restarts
 };
 
 /// The schema of the rows a window or join stage sends to the late-rows

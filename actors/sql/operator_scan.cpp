@@ -125,6 +125,7 @@ caf::expected<table_context> make_context(operator_state& st,
   ctx.split = st.cfg.index;
   ctx.splits = st.cfg.stage.parallelism;
   ctx.metrics = st.cfg.metrics;
+  ctx.memo = st.cfg.memo;
   return ctx;
 }
 

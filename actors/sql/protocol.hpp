@@ -54,7 +54,14 @@ using operator_actor = source_feedback_actor::extend<
 ///   last, so every operator learns of the stop before its inputs end.
 ///   The job quits normally once every instance ended. Idempotent.
 /// An instance that fails ends the job with its error (all for one): the
-/// other instances are killed and the job quits with that error.
-using job_actor = caf::typed_actor<caf::reacts_to<stop_atom>>;
+/// other instances are killed and the job quits with that error, unless
+/// the job's restart strategy (`job_options::restart`) allows a restart:
+/// then, once every instance is gone, the job waits the strategy's delay
+/// and spawns every instance again, reading its sources from the
+/// beginning. A stop during that wait ends the job normally.
+/// - `(restart_atom)`: internal, the job sends it to itself when the delay
+///   is over; ignored at any other time.
+using job_actor =
+    caf::typed_actor<caf::reacts_to<stop_atom>, caf::reacts_to<restart_atom>>;
 
 } // namespace sluice

@@ -259,9 +259,47 @@ std::vector<std::string> validate(const job_spec& j) {
   return problems;
 }
 
+const char* to_string(restart_strategy::kind k) noexcept {
+  switch (k) {
+  case restart_strategy::kind::none:
+    return "none";
+  case restart_strategy::kind::fixed_delay:
+    return "fixed-delay";
+  case restart_strategy::kind::failure_rate:
+    return "failure-rate";
+  case restart_strategy::kind::exponential_delay:
+    return "exponential-delay";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string restart_text(const restart_strategy& r) {
+  using kind = restart_strategy::kind;
+  switch (r.type) {
+  case kind::none:
+    return {};
+  case kind::fixed_delay:
+    return fmt::format(", restarts: fixed-delay, {} attempt(s), {} ms apart",
+                       r.attempts, r.delay_ms);
+  case kind::failure_rate:
+    return fmt::format(", restarts: failure-rate, at most {} failure(s) per "
+                       "{} ms, {} ms apart",
+                       r.max_failures, r.interval_ms, r.delay_ms);
+  case kind::exponential_delay:
+    return fmt::format(", restarts: exponential-delay, {} ms x {} up to {} ms",
+                       r.delay_ms, r.multiplier, r.max_delay_ms);
+  }
+  return {};
+}
+
+} // namespace
+
 std::string to_text(const job_spec& j) {
-  std::string out = fmt::format("job {} (parallelism {}, batch {} rows)\n",
-                                j.name, j.opts.parallelism, j.opts.batch_rows);
+  std::string out = fmt::format("job {} (parallelism {}, batch {} rows{})\n",
+                                j.name, j.opts.parallelism, j.opts.batch_rows,
+                                restart_text(j.opts.restart));
   for (auto& s : j.stages) {
     out += fmt::format("  [{}] {} x{}", s.id, s.name, s.parallelism);
     if (s.emits_updates)

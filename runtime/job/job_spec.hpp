@@ -184,6 +184,37 @@ struct stage_spec {
   bool emits_updates = false; ///< output rows carry row kinds
 };
 
+/// What a job does when one of its operators fails (Flink's
+/// `restart-strategy.*` settings). A restart stops every instance and
+/// starts the job again from the beginning of its sources (there are no
+/// checkpoints yet); a failure with a permanent error (`is_permanent`) is
+/// never restarted.
+struct restart_strategy {
+  enum class kind : uint8_t {
+    none,              ///< the first failure fails the job
+    fixed_delay,       ///< up to `attempts` restarts, `delay_ms` apart
+    failure_rate,      ///< fails past `max_failures` within `interval_ms`
+    exponential_delay, ///< `delay_ms`, times `multiplier`, up to the cap
+  };
+  kind type = kind::none;
+  uint32_t attempts = 1;         ///< fixed_delay
+  int64_t delay_ms = 1000;       ///< fixed_delay, failure_rate; exponential:
+                                 ///< the first back-off
+  uint32_t max_failures = 1;     ///< failure_rate, per interval
+  int64_t interval_ms = 60'000;  ///< failure_rate
+  int64_t max_delay_ms = 60'000; ///< exponential_delay: the cap
+  double multiplier = 1.5;       ///< exponential_delay
+  /// exponential_delay: a run this long without a failure starts the
+  /// back-off over.
+  int64_t reset_after_ms = 3'600'000;
+  double jitter = 0.1; ///< exponential_delay: +- this fraction of a delay
+  /// exponential_delay: restarts before the job fails (0: no limit).
+  uint32_t max_attempts = 0;
+};
+
+/// "none", "fixed-delay", ... as Flink spells the type.
+const char* to_string(restart_strategy::kind k) noexcept;
+
 /// Settings of a job (SET in the script, --set and --parallelism on the
 /// command line).
 struct job_options {
@@ -193,7 +224,8 @@ struct job_options {
   int64_t state_ttl_ms = 0;
   int64_t watermark_interval_ms = 0;
   uint64_t state_max_bytes = uint64_t{1} << 30; ///< per operator instance
-  std::map<std::string, std::string> settings;  ///< every SET, for the record
+  restart_strategy restart;
+  std::map<std::string, std::string> settings; ///< every SET, for the record
 };
 
 /// A job: its stages in topological order (every edge points backwards).

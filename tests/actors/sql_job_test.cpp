@@ -20,53 +20,15 @@
 #include "sql/diagnostics.hpp"
 #include "sql/script.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/sql_jobs.hpp"
 #include "tests/support/wait.hpp"
 
 using namespace sluice;
+using sluice::test::write_file;
+
 namespace fs = std::filesystem;
 
 namespace {
-
-/// Compiles `text` with `${env:NAME}` taken from `env`; fails the test on
-/// any diagnostic.
-std::vector<job_spec> compile(const std::string& text,
-                              std::map<std::string, std::string> env,
-                              uint32_t parallelism = 0) {
-  sql::compile_options co;
-  co.parallelism = parallelism;
-  co.getenv = [env](std::string_view name) -> std::optional<std::string> {
-    if (auto i = env.find(std::string{name}); i != env.end())
-      return i->second;
-    return std::nullopt;
-  };
-  std::vector<sql::sql_diagnostic> diags;
-  auto script =
-      sql::compile_script(text, "test.sql", expr::function_registry::builtin(),
-                          table_registry::builtin().infos(), co, diags);
-  INFO(sql::render(diags, text));
-  REQUIRE(diags.empty());
-  REQUIRE(script);
-  return std::move(script->jobs);
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out{path, std::ios::binary};
-  out << text;
-}
-
-/// Every line of every file in `dir`, sorted.
-std::vector<std::string> lines_in(const std::string& dir) {
-  std::vector<std::string> result;
-  for (auto& e : fs::directory_iterator(dir)) {
-    std::ifstream in{e.path()};
-    std::string line;
-    while (std::getline(in, line))
-      if (!line.empty())
-        result.push_back(line);
-  }
-  std::sort(result.begin(), result.end());
-  return result;
-}
 
 uint64_t sum_of(metrics_registry& m, uint64_t metrics_snapshot::*field) {
   uint64_t n = 0;
@@ -114,7 +76,8 @@ TEST_CASE("a TUMBLE count per key runs from CSV files into CSV files, at "
     DYNAMIC_SECTION("parallelism " << par) {
       auto out = dir / ("out" + std::to_string(par));
       fs::create_directories(out);
-      auto jobs = compile(tumble_script, {{"IN", in}, {"OUT", out + "/"}}, par);
+      auto jobs = test::compile_jobs(tumble_script,
+                                     {{"IN", in}, {"OUT", out + "/"}}, par);
       REQUIRE(jobs.size() == 1);
       auto runner = job_runner::make(jobs);
       REQUIRE(runner);
@@ -122,7 +85,7 @@ TEST_CASE("a TUMBLE count per key runs from CSV files into CSV files, at "
       auto err = (*runner)->wait();
       INFO(describe(err));
       CHECK(!err);
-      CHECK(lines_in(out) == expected);
+      CHECK(test::sorted_lines_in(out) == expected);
       auto& m = (*runner)->metrics();
       // Every instance of every stage reports; the scans read all 6 rows.
       size_t instances = 0;
@@ -148,7 +111,8 @@ TEST_CASE("a job whose sink cannot open fails with the sink's error",
   // A regular file where the sink wants a directory.
   auto blocker = dir / "blocker";
   write_file(blocker, "x");
-  auto jobs = compile(tumble_script, {{"IN", in}, {"OUT", blocker + "/"}});
+  auto jobs =
+      test::compile_jobs(tumble_script, {{"IN", in}, {"OUT", blocker + "/"}});
   auto runner = job_runner::make(jobs);
   REQUIRE(runner);
   REQUIRE(!(*runner)->start());
@@ -162,7 +126,7 @@ TEST_CASE("a job whose sink cannot open fails with the sink's error",
 
 TEST_CASE("stopping an unbounded job ends it, discarding open windows",
           "[job][sql]") {
-  auto jobs = compile(R"(
+  auto jobs = test::compile_jobs(R"(
 CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT,
   channel VARCHAR, url VARCHAR, `dateTime` TIMESTAMP(3), extra VARCHAR,
   WATERMARK FOR `dateTime` AS `dateTime` - INTERVAL '4' SECOND)
@@ -173,7 +137,7 @@ INSERT INTO out
 SELECT auction, COUNT(*) FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`),
   INTERVAL '1' HOUR)) GROUP BY auction, window_start, window_end;
 )",
-                      {});
+                                 {});
   auto runner = job_runner::make(jobs);
   REQUIRE(runner);
   REQUIRE(!(*runner)->start());
@@ -195,7 +159,7 @@ SELECT auction, COUNT(*) FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`),
 TEST_CASE("every bid of a bounded generator reaches one global window at "
           "parallelism 2, and the window fires once at the end",
           "[job][sql]") {
-  auto jobs = compile(R"(
+  auto jobs = test::compile_jobs(R"(
 CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT,
   channel VARCHAR, url VARCHAR, `dateTime` TIMESTAMP(3), extra VARCHAR,
   WATERMARK FOR `dateTime` AS `dateTime` - INTERVAL '4' SECOND)
@@ -206,7 +170,7 @@ INSERT INTO out
 SELECT COUNT(*) FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`),
   INTERVAL '1' HOUR)) GROUP BY window_start, window_end;
 )",
-                      {}, 2);
+                                 {}, 2);
   auto runner = job_runner::make(jobs);
   REQUIRE(runner);
   REQUIRE(!(*runner)->start());
@@ -241,26 +205,27 @@ TEST_CASE("a row whose window fired is late: counted, and written to the "
   auto late = dir / "late";
   fs::create_directories(out);
   fs::create_directories(late);
-  auto jobs = compile(std::string{tumble_script} + R"(
+  auto jobs = test::compile_jobs(
+      std::string{tumble_script} + R"(
 CREATE TABLE late_rows (stage STRING, event_time TIMESTAMP(3),
   watermark TIMESTAMP(3), row_text STRING)
   WITH ('connector' = 'filesystem', 'path' = '${env:LATE}', 'format' = 'csv');
 SET 'sluice.late-rows.table' = 'late_rows';
 SET 'sluice.batch-rows' = '1';
 )",
-                      {{"IN", in}, {"OUT", out + "/"}, {"LATE", late + "/"}});
+      {{"IN", in}, {"OUT", out + "/"}, {"LATE", late + "/"}});
   auto runner = job_runner::make(jobs);
   REQUIRE(runner);
   REQUIRE(!(*runner)->start());
   auto err = (*runner)->wait();
   INFO(describe(err));
   REQUIRE(!err);
-  CHECK(lines_in(out) == std::vector<std::string>{
-                             "a,1970-01-01 00:00:00.000,1,1",
-                             "a,1970-01-01 00:00:10.000,1,1",
-                         });
+  CHECK(test::sorted_lines_in(out) == std::vector<std::string>{
+                                          "a,1970-01-01 00:00:00.000,1,1",
+                                          "a,1970-01-01 00:00:10.000,1,1",
+                                      });
   CHECK(sum_of((*runner)->metrics(), &metrics_snapshot::late_rows) == 1);
-  auto late_lines = lines_in(late);
+  auto late_lines = test::sorted_lines_in(late);
   REQUIRE(late_lines.size() == 1);
   INFO(late_lines[0]);
   // event_time 2 s, the watermark 14 s (15 s - 1 s), the row as text.
@@ -511,14 +476,14 @@ INSERT INTO out SELECT auction, price FROM bid;
 
 TEST_CASE("job_runner::wait may be called from another thread than start",
           "[job][sql]") {
-  auto jobs = compile(R"(
+  auto jobs = test::compile_jobs(R"(
 CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT,
   channel VARCHAR, url VARCHAR, `dateTime` TIMESTAMP(3), extra VARCHAR)
   WITH ('connector' = 'nexmark', 'table' = 'bid', 'events.num' = '1000');
 CREATE TABLE out (auction BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO out SELECT auction FROM bid;
 )",
-                      {});
+                                 {});
   auto runner = job_runner::make(jobs);
   REQUIRE(runner);
   REQUIRE(!(*runner)->start());
@@ -538,7 +503,7 @@ TEST_CASE("a division by zero after an aggregate gives NULL and counts in "
   write_file(in, "a,1,1970-01-01 00:00:01.000\n");
   auto out = dir / "out";
   fs::create_directories(out);
-  auto jobs = compile(R"(
+  auto jobs = test::compile_jobs(R"(
 CREATE TABLE events (k STRING, v BIGINT, ts TIMESTAMP(3),
   WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
   WITH ('connector' = 'filesystem', 'path' = '${env:IN}', 'format' = 'csv');
@@ -549,19 +514,19 @@ SELECT k, 10 / (COUNT(*) - 1)
 FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND))
 GROUP BY k, window_start, window_end;
 )",
-                      {{"IN", in}, {"OUT", out + "/"}});
+                                 {{"IN", in}, {"OUT", out + "/"}});
   auto runner = job_runner::make(jobs);
   REQUIRE(runner);
   REQUIRE(!(*runner)->start());
   REQUIRE(!(*runner)->wait());
-  CHECK(lines_in(out) == std::vector<std::string>{"a,"});
+  CHECK(test::sorted_lines_in(out) == std::vector<std::string>{"a,"});
   CHECK(stage_metrics((*runner)->metrics(), "/window_agg").errors == 1);
 }
 
 TEST_CASE("windows over PROCTIME() fire as the wall clock passes, on an "
           "unbounded source",
           "[job][sql]") {
-  auto jobs = compile(R"(
+  auto jobs = test::compile_jobs(R"(
 CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT,
   channel VARCHAR, url VARCHAR, `dateTime` TIMESTAMP(3), extra VARCHAR,
   pt AS PROCTIME())
@@ -571,7 +536,7 @@ CREATE TABLE out (n BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO out SELECT COUNT(*) FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(pt),
   INTERVAL '1' SECOND)) GROUP BY window_start, window_end;
 )",
-                      {});
+                                 {});
   REQUIRE(jobs.size() == 1);
   CHECK(to_text(jobs[0]).find("processing-time watermark") !=
         std::string::npos);

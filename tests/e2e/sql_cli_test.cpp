@@ -11,18 +11,12 @@
 #include <catch2/catch.hpp>
 
 #include "tests/support/process.hpp"
+#include "tests/support/wait.hpp"
 
 using namespace sluice::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 /// Runs sluice with `args` to the end; returns the exit code and the log.
 std::pair<int, std::string> run(const temp_dir& dir,
@@ -35,18 +29,7 @@ std::pair<int, std::string> run(const temp_dir& dir,
   REQUIRE(process::start(p, argv, log));
   auto code = p.wait(60s);
   REQUIRE(code);
-  return {*code, read_text(log)};
-}
-
-template <class Predicate>
-bool eventually(Predicate pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
+  return {*code, read_file(log)};
 }
 
 } // namespace
@@ -131,11 +114,11 @@ SELECT auction, COUNT(*) FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`),
                          log));
   // The window operators hold groups: rows are flowing.
   std::regex holding{R"(window_agg#1#\d: .*state_keys=[1-9])"};
-  REQUIRE(eventually([&] { return std::regex_search(read_text(log), holding); },
-                     30s));
+  REQUIRE(wait_for([&] { return std::regex_search(read_file(log), holding); },
+                   30s));
   p.signal(SIGTERM);
   auto code = p.wait(20s);
-  auto text = read_text(log);
+  auto text = read_file(log);
   INFO(text);
   REQUIRE(code);
   CHECK(*code == 0);

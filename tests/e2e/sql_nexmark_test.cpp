@@ -29,13 +29,6 @@ namespace {
 
 constexpr uint64_t events = 60000;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
 void replace_all(std::string& s, const std::string& from,
                  const std::string& to) {
   REQUIRE(s.find(from) != std::string::npos);
@@ -47,7 +40,7 @@ void replace_all(std::string& s, const std::string& from,
 /// The example script with its sink writing CSV into `out` and the bids in
 /// order.
 std::string twin(const std::string& query, const std::string& out) {
-  auto text = read_text(std::string{SLUICE_SOURCE_DIR} + "/examples/sql/" +
+  auto text = read_file(std::string{SLUICE_SOURCE_DIR} + "/examples/sql/" +
                         query + ".sql");
   replace_all(text, "WITH ('connector' = 'blackhole')",
               fmt::format("WITH ('connector' = 'filesystem', 'path' = "
@@ -94,7 +87,7 @@ std::string run_query(const temp_dir& dir, const std::string& query,
                           std::to_string(parallelism)},
                          log));
   auto code = p.wait(120s);
-  INFO(read_text(log));
+  INFO(read_file(log));
   REQUIRE(code);
   REQUIRE(*code == 0);
   return out;

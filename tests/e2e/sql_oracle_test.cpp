@@ -27,13 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
 /// "1970-01-01 HH:MM:SS.fff" as ms (and the day before: HOP windows
 /// start before the first row).
 /// INT64_MIN for any other text.
@@ -134,12 +127,12 @@ TEST_CASE("TUMBLE, HOP, CUMULATE and SESSION aggregates per key equal "
       p, {SLUICE_BINARY, "sql", dir / "oracle.sql", "--parallelism", "2"},
       log));
   auto code = p.wait(300s);
-  INFO(read_text(log));
+  INFO(read_file(log));
   REQUIRE(code);
   REQUIRE(*code == 0);
-  CHECK(!std::regex_search(read_text(log), std::regex{"late_rows=[1-9]"}));
+  CHECK(!std::regex_search(read_file(log), std::regex{"late_rows=[1-9]"}));
   // Producers kept within their credit (a chunk over it is refused).
-  CHECK(read_text(log).find("refused a chunk") == std::string::npos);
+  CHECK(read_file(log).find("refused a chunk") == std::string::npos);
 
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(":memory:", &db) == SQLITE_OK);

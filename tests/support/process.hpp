@@ -65,4 +65,7 @@ std::vector<std::string> read_lines_in(const std::string& dir);
 /// Reads a whole file; empty when missing.
 std::string read_file(const std::string& path);
 
+/// Writes `text` to `path`, replacing the file.
+void write_file(const std::string& path, const std::string& text);
+
 } // namespace sluice::test

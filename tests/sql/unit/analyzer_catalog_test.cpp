@@ -1,5 +1,9 @@
 // CREATE TABLE into the catalog: types, computed columns, watermark, primary
 // key, WITH options and ${env:NAME}; CREATE VIEW and SET.
+#include <algorithm>
+
+#include "runtime/job/job_spec.hpp"
+#include "sql/restart_settings.hpp"
 #include "tests/sql/unit/analyzer_fixture.hpp"
 
 using namespace sluice;
@@ -233,4 +237,66 @@ TEST_CASE("settings the engine reads are checked, the late-rows table too",
   CHECK(a.diags[4].where.line == 4);
   CHECK(a.script.settings.at("table.exec.state.ttl") == "1 h");
   CHECK(a.script.settings.at("pipeline.name") == "anything");
+}
+
+TEST_CASE("restart-strategy settings are checked at their SET, typos too",
+          "[analyzer][catalog][restart]") {
+  auto a = analyze_text(
+      "SET 'restart-strategy.type' = 'sometimes';\n"
+      "SET 'restart-strategy.fixed-delay.attempts' = '-1';\n"
+      "SET 'restart-strategy.fixed-delay.delay' = 'later';\n"
+      "SET 'restart-strategy.exponential-delay.backoff-multiplier' = '0.5';\n"
+      "SET 'restart-strategy.exponential-delay.jitter-factor' = '2';\n"
+      "SET 'restart-strategy.fixed-delay.attemps' = '3';\n",
+      {});
+  INFO(a.rendered());
+  REQUIRE(a.diags.size() == 6);
+  std::vector<std::string> messages;
+  for (auto& d : a.diags) {
+    CHECK(d.code == diag_code::bad_option);
+    messages.push_back(d.message);
+  }
+  auto has = [&](const std::string& text) {
+    return std::any_of(messages.begin(), messages.end(),
+                       [&](auto& m) { return m == text; });
+  };
+  CHECK(has("setting 'restart-strategy.type' must be 'none', 'fixed-delay', "
+            "'failure-rate' or 'exponential-delay', got 'sometimes'"));
+  CHECK(has("setting 'restart-strategy.fixed-delay.attempts' must be an "
+            "integer from 0 to 2147483647, got '-1'"));
+  CHECK(has("setting 'restart-strategy.fixed-delay.delay' must be a duration "
+            "of at least 0 ms such as '10 s', got 'later'"));
+  CHECK(has("setting 'restart-strategy.exponential-delay.backoff-multiplier' "
+            "must be a number from 1 to 100, got '0.5'"));
+  CHECK(has("setting 'restart-strategy.exponential-delay.jitter-factor' must "
+            "be a number from 0 to 1, got '2'"));
+  CHECK(has("setting 'restart-strategy.fixed-delay.attemps' is not a "
+            "restart-strategy setting sluice knows"));
+  for (auto& d : a.diags)
+    if (d.message.find("attemps") != std::string::npos)
+      CHECK(d.where.line == 6);
+}
+
+TEST_CASE("restart-strategy settings reach the job and its --explain text",
+          "[planner][restart]") {
+  std::map<std::string, std::string> set{
+      {"restart-strategy.type", "Exponential-Delay"},
+      {"restart-strategy.exponential-delay.initial-backoff", "2 s"},
+      {"restart-strategy.exponential-delay.max-backoff", "30 s"},
+      {"restart-strategy.exponential-delay.backoff-multiplier", "2"},
+      {"restart-strategy.fixed-delay.attempts", "9"}};
+  auto r = restart_strategy_of(set);
+  CHECK(r.type == restart_strategy::kind::exponential_delay);
+  CHECK(r.delay_ms == 2000);
+  CHECK(r.max_delay_ms == 30'000);
+  CHECK(r.multiplier == 2.0);
+  // Another strategy's keys are checked but do not apply.
+  CHECK(r.attempts == 1);
+  job_spec j;
+  j.name = "j";
+  j.opts.restart = r;
+  CHECK(to_text(j).starts_with("job j (parallelism 1, batch 4096 rows, "
+                               "restarts: exponential-delay, 2000 ms x 2 up "
+                               "to 30000 ms)"));
+  CHECK(restart_strategy_of({}).type == restart_strategy::kind::none);
 }
