@@ -3,14 +3,14 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <pthread.h>
+#include <optional>
 #include <string>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/channel_cmd.hpp"
 #include "cli/demo.hpp"
+#include "cli/signals.hpp"
 #include "cli/sql_cmd.hpp"
 #include "cli/status.hpp"
 #include "cli/topic_cmd.hpp"
@@ -30,41 +30,6 @@ using namespace sluice;
 constexpr int exit_ok = 0;
 constexpr int exit_failed = 1;
 constexpr int exit_config = 2;
-
-/// A stop signal this soon after the first is the same request delivered
-/// twice (GNU `timeout` signals the process, then its process group), not
-/// an operator asking to force the exit.
-constexpr auto duplicate_window = std::chrono::seconds{1};
-
-/// Blocks SIGINT, SIGTERM and SIGHUP in every thread started after this
-/// call, so that one thread can wait for them with sigwait. A signal the
-/// process inherited as ignored (`nohup`) stays ignored.
-sigset_t block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  // A blocked signal is delivered to sigwait even when its disposition is
-  // SIG_IGN, so an ignored SIGHUP is left out of the set, not blocked.
-  struct sigaction hup {};
-  if (sigaction(SIGHUP, nullptr, &hup) != 0 || hup.sa_handler != SIG_IGN)
-    sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
-const char* signal_name(int sig) {
-  switch (sig) {
-  case SIGINT:
-    return "SIGINT";
-  case SIGTERM:
-    return "SIGTERM";
-  case SIGHUP:
-    return "SIGHUP";
-  default:
-    return "a signal";
-  }
-}
 
 /// Loads a TOML topology, or one agent of a Flume configuration when
 /// `agent` is given or the file ends in .properties or .conf.
@@ -133,41 +98,22 @@ int run(const std::string& path, const std::string& agent,
   else
     log().info("sluice {} running node {} of {}", SLUICE_VERSION, opts.node,
                path);
-  // A waiter thread turns the first signal into a graceful stop and a
-  // second one, once the duplicate window has passed, into an immediate
-  // exit.
-  std::atomic<bool> done{false};
-  std::thread waiter{[&signals, &done, e = eng->get()] {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0 || done)
-      return;
-    auto first = std::chrono::steady_clock::now();
-    log().info("received {}; draining and stopping (a second signal 1 s or "
-               "more after this one forces the exit)",
-               signal_name(sig));
-    e->stop();
-    while (sigwait(&signals, &sig) == 0 && !done) {
-      auto since = std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - first);
-      if (since < duplicate_window) {
-        log().info("received {} {} ms after the first signal: the same stop, "
-                   "delivered twice; still draining (signal again after 1 s "
-                   "to force the exit)",
-                   signal_name(sig), since.count());
-        continue;
-      }
-      log().warn("received {} while stopping: exiting now without draining",
-                 signal_name(sig));
-      std::_Exit(exit_failed);
-    }
-  }};
+  // The first signal drains and stops; a second one, 1 s or more later,
+  // exits at once.
+  std::optional<signal_waiter> waiter;
+  waiter.emplace(
+      signals,
+      [e = eng->get()](int sig) {
+        log().info("received {}; draining and stopping (a second signal 1 s or "
+                   "more after this one forces the exit)",
+                   signal_name(sig));
+        e->stop();
+      },
+      true);
   auto err = (*eng)->wait();
   for (auto& s : (*eng)->metrics().snapshot())
     log().info("final {}", to_string(s));
-  // Wake the waiter thread if no signal came.
-  done = true;
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
+  waiter.reset();
   if (err) {
     log().critical("stopped on failure: {}", describe(err));
     return exit_failed;
@@ -468,37 +414,23 @@ int main(int argc, char** argv) {
     // Ctrl-C ends tail --follow after the poll in progress.
     auto signals = block_stop_signals();
     std::atomic<bool> interrupted{false};
-    std::atomic<bool> done{false};
     topic.interrupted = &interrupted;
-    std::thread waiter{[&] {
-      int sig = 0;
-      if (sigwait(&signals, &sig) == 0 && !done)
-        interrupted = true;
-    }};
-    auto code = topic_command(topic, registry);
-    done = true;
-    pthread_kill(waiter.native_handle(), SIGTERM);
-    waiter.join();
-    return code;
+    signal_waiter waiter{signals, [&](int) { interrupted = true; }, false};
+    return topic_command(topic, registry);
   }
   // End of sluice topic.
   if (*demo_cmd) {
     auto signals = block_stop_signals();
     std::atomic<bool> interrupted{false};
-    std::atomic<bool> done{false};
     demo.interrupted = &interrupted;
-    std::thread waiter{[&] {
-      int sig = 0;
-      if (sigwait(&signals, &sig) == 0 && !done) {
-        log().info("received {}; ending the demo", signal_name(sig));
-        interrupted = true;
-      }
-    }};
-    auto code = run_demo(demo, registry);
-    done = true;
-    pthread_kill(waiter.native_handle(), SIGTERM);
-    waiter.join();
-    return code;
+    signal_waiter waiter{signals,
+                         [&](int sig) {
+                           log().info("received {}; ending the demo",
+                                      signal_name(sig));
+                           interrupted = true;
+                         },
+                         false};
+    return run_demo(demo, registry);
   }
   return exit_config;
 }

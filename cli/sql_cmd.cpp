@@ -1,16 +1,16 @@
 #include "cli/sql_cmd.hpp"
 
-#include <atomic>
+#include <optional>
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <pthread.h>
 #include <sstream>
-#include <thread>
 
 #include <fmt/format.h>
 
+#include "cli/signals.hpp"
 #include "connectors/table_registry.hpp"
 #include "engine/jobs.hpp"
 #include "runtime/errors.hpp"
@@ -73,10 +73,6 @@ compiled compile(const sql_cli_options& opts) {
   return result;
 }
 
-/// A stop signal this soon after the first is the same request delivered
-/// twice (to the process, then to its group), not a request to force it.
-constexpr auto duplicate_window = std::chrono::milliseconds{1000};
-
 } // namespace
 
 int sql_check_command(const sql_cli_options& opts) {
@@ -116,32 +112,23 @@ int sql_command(const sql_cli_options& opts, const sigset_t& signals) {
     return exit_failed;
   }
   log().info("sluice {} running {}", SLUICE_VERSION, opts.path);
-  std::atomic<bool> done{false};
-  std::thread waiter{[&signals, &done, r = runner->get()] {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0 || done)
-      return;
-    auto first = std::chrono::steady_clock::now();
-    log().info("received signal {}; stopping the jobs (open windows are "
-               "discarded; a second signal 1 s or more later forces the "
-               "exit)",
-               sig);
-    r->stop();
-    while (sigwait(&signals, &sig) == 0 && !done) {
-      if (std::chrono::steady_clock::now() - first < duplicate_window)
-        continue;
-      log().warn("received signal {} while stopping: exiting now", sig);
-      std::_Exit(exit_failed);
-    }
-  }};
+  std::optional<signal_waiter> waiter;
+  waiter.emplace(
+      signals,
+      [r = runner->get()](int sig) {
+        log().info(
+            "received {}; stopping the jobs (open windows are discarded; "
+            "a second signal 1 s or more later forces the exit)",
+            signal_name(sig));
+        r->stop();
+      },
+      true);
   auto err = (*runner)->wait();
   for (auto& s : (*runner)->metrics().snapshot())
     log().info("final {}", to_string(s));
   for (auto& s : (*runner)->stages())
     log().info("final {}", to_string(s));
-  done = true;
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
+  waiter.reset();
   if (err) {
     log().critical("stopped on failure: {}", describe(err));
     return exit_failed;

@@ -15,6 +15,7 @@ namespace sluice::flume {
 namespace {
 
 using detail::join;
+using detail::message_of;
 using detail::suggestion;
 
 bool space(char c) {
@@ -22,13 +23,6 @@ bool space(char c) {
 }
 
 /// An error's message without the code that `describe` puts first.
-std::string message_of(const caf::error& err) {
-  auto text = describe(err);
-  if (auto colon = text.find(": "); colon != std::string::npos)
-    text.erase(0, colon + 2);
-  return text;
-}
-
 } // namespace
 
 std::string lower(std::string s) {

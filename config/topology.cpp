@@ -17,16 +17,10 @@ namespace sluice {
 namespace {
 
 using detail::join;
+using detail::message_of;
 using detail::suggestion;
 
 /// An error's message without the code that `describe` puts first.
-std::string message_of(const caf::error& err) {
-  auto text = describe(err);
-  if (auto colon = text.find(": "); colon != std::string::npos)
-    text.erase(0, colon + 2);
-  return text;
-}
-
 class parser {
  public:
   parser(std::string file, const connector_registry& registry,
@@ -814,3 +808,14 @@ caf::expected<topology_spec> load_topology(const std::string& path,
 }
 
 } // namespace sluice
+
+namespace sluice::detail {
+
+std::string message_of(const caf::error& err) {
+  auto text = describe(err);
+  if (auto colon = text.find(": "); colon != std::string::npos)
+    text.erase(0, colon + 2);
+  return text;
+}
+
+} // namespace sluice::detail

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include <caf/error.hpp>
 #include <caf/expected.hpp>
 
 #include "config/topology.hpp"
@@ -33,6 +34,10 @@ read_topology_file(const std::string& path, std::vector<diagnostic>& problems);
 /// Finds where a key of a component was written, for messages.
 using position_lookup = std::function<source_position(
     const std::string& component, const std::string& key)>;
+
+/// The text of `err` without its category ("cannot open x", not "I/O
+/// error: cannot open x"), for a diagnostic that names its own kind.
+std::string message_of(const caf::error& err);
 
 /// "; did you mean 'x'?" for the closest of `known` within two edits, or "".
 std::string suggestion(const std::string& key,

@@ -19,6 +19,8 @@ namespace sluice {
 
 namespace {
 
+using detail::message_of;
+
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j)
@@ -348,13 +350,6 @@ void check_cluster(const topology_spec& spec, const error_fn& error) {
 }
 
 /// An error's message without the code that `describe` puts first.
-std::string message_of(const caf::error& err) {
-  auto text = describe(err);
-  if (auto colon = text.find(": "); colon != std::string::npos)
-    text.erase(0, colon + 2);
-  return text;
-}
-
 /// "DIR" normalized, without a trailing '/'.
 std::string normal_path(const std::string& path) {
   auto normal = std::filesystem::path{path}.lexically_normal().string();

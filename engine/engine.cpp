@@ -1,4 +1,5 @@
 #include "engine/engine.hpp"
+#include "engine/stats_printer.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -40,20 +41,6 @@ struct custom_actor {
   bool is_sink = false;
   actor_factory factory;
 };
-
-caf::behavior stats_printer(caf::event_based_actor* self,
-                            metrics_registry* registry, int64_t interval_ms) {
-  auto interval = std::chrono::milliseconds{interval_ms};
-  self->delayed_send(self, interval, tick_atom::value);
-  return {
-      [=](tick_atom) {
-        for (auto& s : registry->snapshot())
-          log().info("stats {}", to_string(s));
-        self->delayed_send(self, interval, tick_atom::value);
-      },
-      [=](stop_atom) { self->quit(); },
-  };
-}
 
 size_t option_or(const options& opts, const std::string& key, size_t fallback) {
   return opts.contains(key) ? static_cast<size_t>(opts.get_int(key)) : fallback;
@@ -609,7 +596,7 @@ caf::error engine::start() {
   }
   (*d.waiter)->monitor(d.supervisor);
   if (d.opts.stats_interval_ms > 0)
-    d.stats = d.sys->spawn(stats_printer, &d.metrics, d.opts.stats_interval_ms);
+    d.stats = spawn_stats_printer(*d.sys, &d.metrics, d.opts.stats_interval_ms);
   return {};
 }
 

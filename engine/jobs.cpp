@@ -1,4 +1,5 @@
 #include "engine/jobs.hpp"
+#include "engine/stats_printer.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -28,24 +29,6 @@ int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-caf::behavior job_stats_printer(caf::event_based_actor* self,
-                                metrics_registry* registry,
-                                int64_t interval_ms) {
-  auto interval = std::chrono::milliseconds{interval_ms};
-  self->delayed_send(self, interval, tick_atom::value);
-  return {
-      [=](tick_atom) {
-        auto all = registry->snapshot();
-        for (auto& s : all)
-          log().info("stats {}", to_string(s));
-        for (auto& s : summarize_stages(all, wall_ms()))
-          log().info("stats {}", to_string(s));
-        self->delayed_send(self, interval, tick_atom::value);
-      },
-      [=](stop_atom) { self->quit(); },
-  };
 }
 
 /// Every reason the runner would refuse `j`.
@@ -168,7 +151,14 @@ void job_runner::impl::run(std::promise<caf::error>& started) {
       running = mine;
     }
     if (opts.stats_interval_ms > 0)
-      stats = sys.spawn(job_stats_printer, &metrics, opts.stats_interval_ms);
+      stats =
+          spawn_stats_printer(sys, &metrics, opts.stats_interval_ms,
+                              [](const std::vector<metrics_snapshot>& all) {
+                                std::vector<std::string> lines;
+                                for (auto& s : summarize_stages(all, wall_ms()))
+                                  lines.push_back(to_string(s));
+                                return lines;
+                              });
     started.set_value(caf::error{});
     for (size_t i = 0; i < mine.size(); ++i)
       waiter->receive([&](caf::down_msg& msg) {

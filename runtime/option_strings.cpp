@@ -7,18 +7,11 @@
 #include <string_view>
 
 #include "runtime/errors.hpp"
+#include "runtime/text.hpp"
 
 namespace sluice {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::string lower(std::string_view s) {
   std::string out{s};
@@ -30,12 +23,12 @@ std::string lower(std::string_view s) {
 /// Rewrites Flink's long duration units ("10 seconds", "1 min") into the
 /// short ones parse_duration takes ("10s", "1m").
 std::string short_duration_units(std::string_view text) {
-  auto s = trim(text);
+  auto s = trim_space(text);
   size_t i = 0;
   while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) ||
                           s[i] == '-' || s[i] == '+'))
     ++i;
-  auto unit = lower(trim(s.substr(i)));
+  auto unit = lower(trim_space(s.substr(i)));
   static const std::pair<const char*, const char*> aliases[] = {
       {"milli", "ms"},        {"millis", "ms"}, {"millisecond", "ms"},
       {"milliseconds", "ms"}, {"sec", "s"},     {"secs", "s"},
@@ -51,11 +44,11 @@ std::string short_duration_units(std::string_view text) {
 
 std::vector<std::string> split(std::string_view s, char sep) {
   std::vector<std::string> out;
-  if (trim(s).empty())
+  if (trim_space(s).empty())
     return out;
   for (;;) {
     auto pos = s.find(sep);
-    out.emplace_back(trim(s.substr(0, pos)));
+    out.emplace_back(trim_space(s.substr(0, pos)));
     if (pos == std::string_view::npos)
       return out;
     s.remove_prefix(pos + 1);
@@ -75,7 +68,7 @@ bool convert(const option_spec& spec, const std::string& text,
     out = text;
     return true;
   case option_type::integer: {
-    auto s = trim(text);
+    auto s = trim_space(text);
     if (s.size() > 1 && s[0] == '+')
       s.remove_prefix(1);
     int64_t n = 0;
@@ -86,14 +79,14 @@ bool convert(const option_spec& spec, const std::string& text,
     return true;
   }
   case option_type::boolean: {
-    auto s = lower(trim(text));
+    auto s = lower(trim_space(text));
     if (s != "true" && s != "false")
       return fail("is not a boolean (true or false)");
     out = s == "true";
     return true;
   }
   case option_type::duration: {
-    auto n = parse_duration(short_duration_units(text));
+    auto n = parse_flink_duration(text);
     if (!n)
       return fail("is not a duration (e.g. '200ms', '10 s', '1 min')");
     out = *n;
@@ -115,8 +108,8 @@ bool convert(const option_spec& spec, const std::string& text,
       auto colon = entry.find(':');
       if (colon == std::string::npos)
         return fail("is not a map ('key1:value1,key2:value2')");
-      m[std::string{trim(std::string_view{entry}.substr(0, colon))}] =
-          std::string{trim(std::string_view{entry}.substr(colon + 1))};
+      m[std::string{trim_space(std::string_view{entry}.substr(0, colon))}] =
+          std::string{trim_space(std::string_view{entry}.substr(colon + 1))};
     }
     out = std::move(m);
     return true;
@@ -170,6 +163,10 @@ options_from_strings(const std::vector<option_spec>& specs,
   }
   result.apply_fallbacks(specs);
   return result;
+}
+
+caf::expected<int64_t> parse_flink_duration(std::string_view text) {
+  return parse_duration(short_duration_units(text));
 }
 
 } // namespace sluice

@@ -34,4 +34,9 @@ caf::expected<options>
 options_from_strings(const std::vector<option_spec>& specs,
                      const std::map<std::string, std::string>& values);
 
+/// Parses a duration as Flink writes one: "200ms", "10 s", "1 min",
+/// "2 hours", or a number of ms (what `options_from_strings` takes for a
+/// duration option and the SQL settings take).
+caf::expected<int64_t> parse_flink_duration(std::string_view text);
+
 } // namespace sluice

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "runtime/errors.hpp"
+#include "runtime/text.hpp"
 
 namespace sluice {
 
@@ -22,18 +23,10 @@ const T& get_as(const std::map<std::string, option_value>& values,
   throw std::logic_error("option '" + name + "' has another type");
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return s;
-}
-
 /// Splits "64MiB" into 64 and "mib" (lowercase).
 caf::expected<std::pair<int64_t, std::string>>
 split_number(std::string_view text) {
-  text = trim(text);
+  text = trim_space(text);
   int64_t n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc{} || ptr == text.data())
@@ -42,7 +35,8 @@ split_number(std::string_view text) {
   if (n < 0)
     return make_error(config_errc::invalid,
                       "must not be negative, got '" + std::string{text} + "'");
-  std::string unit{trim(std::string_view{ptr, text.data() + text.size()})};
+  std::string unit{
+      trim_space(std::string_view{ptr, text.data() + text.size()})};
   std::transform(unit.begin(), unit.end(), unit.begin(),
                  [](unsigned char c) { return std::tolower(c); });
   return std::make_pair(n, unit);

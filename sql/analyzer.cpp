@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "runtime/expr/type_rules.hpp"
+#include "runtime/option_strings.hpp"
 #include "runtime/options.hpp"
 #include "sql/analyzer_detail.hpp"
 #include "sql/restart_settings.hpp"
@@ -398,7 +399,7 @@ void check_settings(context& ctx, const std::map<std::string, std::string>& set,
         bad(key, fmt::format("must be a positive integer, got '{}'", value));
     } else if (key == "table.exec.source.idle-timeout" ||
                key == "table.exec.state.ttl") {
-      if (!parse_duration(value))
+      if (!parse_flink_duration(value))
         bad(key,
             fmt::format("must be a duration such as '10 s', got '{}'", value));
     } else if (key == "sluice.state.max-bytes") {

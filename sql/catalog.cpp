@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/option_strings.hpp"
 #include "runtime/options.hpp"
 #include "sql/lexer.hpp"
 
@@ -121,7 +122,7 @@ std::string check_value(const option_spec& spec, const std::string& value) {
     return in_range(*v);
   }
   case option_type::duration: {
-    auto v = parse_duration(value);
+    auto v = parse_flink_duration(value);
     if (!v)
       return "must be a duration such as '30s'";
     return in_range(*v);
@@ -150,7 +151,7 @@ void check_connector_options(const connector_info& info,
     if (spec == nullptr) {
       // Every source may set its own idle timeout (Flink's option name).
       if (info.source && o.key == "scan.watermark.idle-timeout") {
-        if (!parse_duration(values.at(o.key)))
+        if (!parse_flink_duration(values.at(o.key)))
           diags.push_back(
               {o.value_where, diag_code::bad_option,
                fmt::format("option '{}' must be a duration such as '30s'",

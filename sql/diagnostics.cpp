@@ -1,14 +1,11 @@
 #include "sql/diagnostics.hpp"
+#include "runtime/text.hpp"
 
 #include <algorithm>
 
 namespace sluice::sql {
 
 namespace {
-
-bool is_continuation(char c) {
-  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
-}
 
 /// The text of 1-based line `line` (without its line break); empty past the
 /// end.
@@ -82,7 +79,7 @@ std::string render(const sql_diagnostic& d, std::string_view source_text) {
     if (i < line.size()) {
       out += line[i] == '\t' ? '\t' : ' ';
       ++i;
-      while (i < line.size() && is_continuation(line[i]))
+      while (i < line.size() && is_utf8_continuation(line[i]))
         ++i;
     } else {
       out += ' ';
@@ -93,7 +90,7 @@ std::string render(const sql_diagnostic& d, std::string_view source_text) {
   if (i < line.size()) {
     ++i;
     for (; i < end; ++i)
-      if (!is_continuation(line[i]))
+      if (!is_utf8_continuation(line[i]))
         out += '~';
   }
   return out;

@@ -1,4 +1,5 @@
 #include "sql/lexer.hpp"
+#include "runtime/text.hpp"
 
 namespace sluice::sql {
 
@@ -15,10 +16,6 @@ bool is_ident_part(char c) {
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-bool is_continuation(char c) {
-  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
 }
 
 class lexer {
@@ -49,7 +46,7 @@ class lexer {
     if (text_[pos_] == '\n') {
       ++line_;
       column_ = 1;
-    } else if (!is_continuation(text_[pos_])) {
+    } else if (!is_utf8_continuation(text_[pos_])) {
       ++column_;
     }
     ++pos_;
@@ -183,7 +180,7 @@ class lexer {
     }
     // One character (all its UTF-8 bytes) that starts no token.
     advance();
-    while (pos_ < text_.size() && is_continuation(text_[pos_]))
+    while (pos_ < text_.size() && is_utf8_continuation(text_[pos_]))
       advance();
     auto bad = make(token_kind::end, start);
     error(bad.span, "unexpected character '" + std::string{bad.text} + "'");
@@ -291,7 +288,7 @@ std::vector<env_reference> find_env_references(const token& t) {
     if (raw[i] == '\n') {
       ++line;
       column = 1;
-    } else if (!is_continuation(raw[i])) {
+    } else if (!is_utf8_continuation(raw[i])) {
       ++column;
     }
     ++i;

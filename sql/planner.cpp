@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "runtime/errors.hpp"
+#include "runtime/option_strings.hpp"
 #include "runtime/options.hpp"
 #include "sql/planner_detail.hpp"
 
@@ -15,6 +16,8 @@ namespace sluice::sql {
 namespace {
 
 namespace ir = ::sluice::expr;
+// The job description's window kinds, not the AST's (sql::window_kind).
+using wkind = ::sluice::window_kind;
 using namespace planning;
 
 /// Columns a window TVF adds: not materialized before the window stage
@@ -222,7 +225,7 @@ class job_planner {
           core.processing_time = true;
     if (auto i = t.options.find("scan.watermark.idle-timeout");
         i != t.options.end())
-      if (auto d = parse_duration(i->second))
+      if (auto d = parse_flink_duration(i->second))
         core.idle_timeout_ms = *d;
     auto& s = add_stage(fmt::format("scan {}", t.name), parallelism_,
                         std::move(core));
@@ -353,9 +356,9 @@ class job_planner {
     for (auto& a : aggs)
       if (a.kind != agg_kind::count_star && a.arg >= 0)
         use(static_cast<uint32_t>(a.arg));
-    if (w.kind != window_kind::none) {
+    if (w.kind != wkind::none) {
       use(w.time_column);
-      if (w.kind == window_kind::inherited) {
+      if (w.kind == wkind::inherited) {
         use(w.start_column);
         use(w.end_column);
       }
@@ -387,9 +390,9 @@ class job_planner {
     for (auto& a : aggs)
       if (a.kind != agg_kind::count_star && a.arg >= 0)
         a.arg = renum[static_cast<size_t>(a.arg)];
-    if (w.kind != window_kind::none) {
+    if (w.kind != wkind::none) {
       to(w.time_column);
-      if (w.kind == window_kind::inherited) {
+      if (w.kind == wkind::inherited) {
         to(w.start_column);
         to(w.end_column);
       }
@@ -422,7 +425,7 @@ class job_planner {
         return c.error();
       a.arg = static_cast<int32_t>(*c);
     }
-    bool windowed = r.window.kind != window_kind::none;
+    bool windowed = r.window.kind != wkind::none;
     auto w = r.window;
     auto hash_keys = keys;
     if (windowed) {
@@ -430,7 +433,7 @@ class job_planner {
       if (!t)
         return t.error();
       w.time_column = *t;
-      if (w.kind == window_kind::inherited) {
+      if (w.kind == wkind::inherited) {
         auto s = column(r, w.start_column, map);
         auto e = column(r, w.end_column, map);
         if (!s || !e)
@@ -488,7 +491,7 @@ class job_planner {
     for (auto m : s.map)
       virtuals = virtuals || m < 0;
     if (virtuals &&
-        (w.kind != window_kind::tumble || w.size_ms % 1000 != 0 ||
+        (w.kind != wkind::tumble || w.size_ms % 1000 != 0 ||
          w.offset_ms % 1000 != 0 || w.size_ms <= 0 || s.window_source < 0))
       return fail(r, "window_start, window_end and window_time of this window "
                      "TVF exist only in a window aggregate above it (a TUMBLE "

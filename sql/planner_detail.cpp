@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "runtime/option_strings.hpp"
 #include "runtime/options.hpp"
 #include "sql/restart_settings.hpp"
 
@@ -76,7 +77,7 @@ int64_t duration_setting(const std::map<std::string, std::string>& s,
   auto i = s.find(key);
   if (i == s.end())
     return fallback;
-  auto d = parse_duration(i->second);
+  auto d = parse_flink_duration(i->second);
   return d ? *d : fallback;
 }
 

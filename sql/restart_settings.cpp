@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/option_strings.hpp"
 #include "runtime/options.hpp"
 
 namespace sluice::sql {
@@ -42,7 +43,7 @@ class reader {
     auto* v = find(key);
     if (v == nullptr)
       return;
-    auto d = parse_duration(*v);
+    auto d = parse_flink_duration(*v);
     if (!d || *d < min)
       error(key,
             fmt::format("must be a duration of at least {} ms such as '10 s', "

@@ -159,7 +159,7 @@ void stop_job(job_ptr self) {
         self->send(a, stop_atom::value);
 }
 
-int64_t wall_ms() {
+int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -172,7 +172,7 @@ std::optional<int64_t> restart_delay(job_state& st, const caf::error& err) {
   auto& r = st.cfg.job.opts.restart;
   if (r.type == kind::none || is_permanent(err))
     return std::nullopt;
-  auto now = wall_ms();
+  auto now = steady_ms();
   switch (r.type) {
   case kind::none:
     return std::nullopt;
@@ -249,7 +249,7 @@ void maybe_schedule_restart(job_ptr self) {
 
 void start_run(job_ptr self) {
   auto& st = self->state;
-  st.started_ms = wall_ms();
+  st.started_ms = steady_ms();
   spawn_instances(self);
   if (st.restarts == 0)
     log().info("job {}: started {} stage(s)", st.cfg.job.name,

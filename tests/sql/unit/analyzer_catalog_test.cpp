@@ -300,3 +300,13 @@ TEST_CASE("restart-strategy settings reach the job and its --explain text",
                                "to 30000 ms)"));
   CHECK(restart_strategy_of({}).type == restart_strategy::kind::none);
 }
+
+TEST_CASE("restart-strategy durations take Flink's spellings",
+          "[planner][restart]") {
+  auto r = restart_strategy_of(
+      {{"restart-strategy.type", "failure-rate"},
+       {"restart-strategy.failure-rate.failure-rate-interval", "5 min"},
+       {"restart-strategy.failure-rate.delay", "10 seconds"}});
+  CHECK(r.interval_ms == 300'000);
+  CHECK(r.delay_ms == 10'000);
+}
