@@ -130,6 +130,10 @@ SCENARIO("two stop signals a few ms apart are one clean stop",
   auto first = std::chrono::steady_clock::now();
   p.signal(SIGTERM);
   REQUIRE(wait_for_log(log, "received SIGTERM; draining", 10s));
+  // A fast build can finish the whole stop (a few ms here) before the
+  // second signal comes; the waiter is gone then and the signal changes
+  // nothing. The final metrics are logged just before the waiter goes.
+  bool stop_done = read_file(log).find("info final ") != std::string::npos;
   p.signal(SIGTERM);
   auto gap = std::chrono::steady_clock::now() - first;
   auto code = p.wait(30s);
@@ -138,7 +142,11 @@ SCENARIO("two stop signals a few ms apart are one clean stop",
   // Within the window, or the case is not the one meant.
   REQUIRE(gap < 500ms);
   THEN("the second is taken as the same request: a clean stop, exit 0") {
-    CHECK_THAT(text, Catch::Contains("after the first signal: the same stop"));
+    if (stop_done)
+      WARN("the stop ended before the second signal was sent");
+    else
+      CHECK_THAT(text,
+                 Catch::Contains("after the first signal: the same stop"));
     CHECK(code == 0);
     CHECK_THAT(text, Catch::Contains("stopped cleanly"));
   }
