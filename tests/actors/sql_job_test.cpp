@@ -321,20 +321,6 @@ INSERT INTO out SELECT k, COUNT(*) FROM TABLE(TUMBLE(TABLE q,
 )";
 }
 
-std::vector<job_spec> compile_with(const std::string& text,
-                                   const table_registry& reg) {
-  sql::compile_options co;
-  co.parallelism = 2;
-  std::vector<sql::sql_diagnostic> diags;
-  auto script =
-      sql::compile_script(text, "idle.sql", expr::function_registry::builtin(),
-                          reg.infos(), co, diags);
-  INFO(sql::render(diags, text));
-  REQUIRE(diags.empty());
-  REQUIRE(script);
-  return std::move(script->jobs);
-}
-
 metrics_snapshot stage_metrics(metrics_registry& m, const std::string& part) {
   metrics_snapshot sum;
   sum.watermark_ms = INT64_MAX;
@@ -354,7 +340,8 @@ TEST_CASE("a scan instance without rows holds the watermark back, unless "
           "[job][sql]") {
   auto reg = with_quiet_source();
   SECTION("without an idle timeout nothing fires") {
-    auto runner = job_runner::make(compile_with(quiet_script(""), reg), reg);
+    auto runner =
+        job_runner::make(test::compile_jobs(quiet_script(""), {}, 2, reg), reg);
     REQUIRE(runner);
     REQUIRE(!(*runner)->start());
     auto& m = (*runner)->metrics();
@@ -371,9 +358,9 @@ TEST_CASE("a scan instance without rows holds the watermark back, unless "
   }
   SECTION("with table.exec.source.idle-timeout the windows fire") {
     auto runner = job_runner::make(
-        compile_with(
-            quiet_script("SET 'table.exec.source.idle-timeout' = '100ms';"),
-            reg),
+        test::compile_jobs(
+            quiet_script("SET 'table.exec.source.idle-timeout' = '100ms';"), {},
+            2, reg),
         reg);
     REQUIRE(runner);
     REQUIRE(!(*runner)->start());
