@@ -13,23 +13,13 @@
 
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/wait.hpp"
 
 using namespace sluice::test;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 namespace {
-
-template <class Predicate>
-bool eventually(Predicate pred, std::chrono::milliseconds timeout = 60s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
-}
 
 struct ports {
   uint16_t edge = 0, relay = 0, link = 0, down = 0;
@@ -153,7 +143,7 @@ SCENARIO("sluice status shows a node's components, group and links",
   // Until events flowed through the primary and the standby was penalized.
   json edge_json;
   std::string last_answer; // shown if it never settles
-  bool settled = eventually([&] {
+  bool settled = wait_for([&] {
     // A loaded machine (sanitizer builds in parallel) answers slowly.
     auto [code, out] =
         status({"--node", edge_address, "--json", "--timeout", "10s"});
@@ -252,7 +242,7 @@ SCENARIO("sluice status shows a node's components, group and links",
     REQUIRE(relay.wait(10s));
     THEN("the edge shows its link down, and the relay is unreachable: exit "
          "1") {
-      REQUIRE(eventually([&] {
+      REQUIRE(wait_for([&] {
         auto [code, out] = status({"--node", edge_address, "--json"});
         auto j = parse(out);
         if (code != 0 || !j.is_object())

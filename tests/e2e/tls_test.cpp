@@ -15,22 +15,12 @@
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/tls_certs.hpp"
+#include "tests/support/wait.hpp"
 
 using namespace sluice::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-template <class Predicate>
-bool eventually(Predicate pred, std::chrono::milliseconds timeout = 30s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
 
 /// `edge` generates `count` numbered events and forwards them to `relay`,
 /// which writes them to files in `dir`/out. Without `tls`, in plain text.
@@ -146,14 +136,14 @@ void check_refused(const temp_dir& dir, const cluster& c,
   auto relay_log = dir / "relay.log", edge_log = dir / "refused.log";
   process relay, refused;
   start_node(relay, dir / "topology.toml", "relay", relay_log);
-  REQUIRE(eventually([&] { return logged(relay_log, "listening on"); }));
+  REQUIRE(wait_for([&] { return logged(relay_log, "listening on"); }));
   start_node(refused, edge_topology, "edge", edge_log);
-  REQUIRE(eventually([&] { return logged(edge_log, "is not reachable yet"); }));
+  REQUIRE(wait_for([&] { return logged(edge_log, "is not reachable yet"); }));
   auto pid = refused.pid();
   auto t0 = cpu_ticks(pid);
   auto wall0 = std::chrono::steady_clock::now();
   // Several attempts (the back-off's ceiling is 2 s), none of them links.
-  CHECK(!eventually([&] { return logged(edge_log, "connected to"); }, 3s));
+  CHECK(!wait_for([&] { return logged(edge_log, "connected to"); }, 3s));
   auto used = cpu_ticks(pid) - t0;
   auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - wall0)
@@ -178,7 +168,7 @@ void check_refused(const temp_dir& dir, const cluster& c,
   auto code = edge.wait(60s);
   REQUIRE(code);
   CHECK(*code == 0);
-  CHECK(eventually([&] {
+  CHECK(wait_for([&] {
     return distinct_lines(dir / "out") == static_cast<size_t>(c.count);
   }));
   relay.signal(SIGTERM);
@@ -202,7 +192,7 @@ SCENARIO("nodes with certificates of the cluster's CA link over TLS",
   INFO("relay log:\n" << read_file(relay_log));
   REQUIRE(code);
   CHECK(*code == 0);
-  CHECK(eventually([&] {
+  CHECK(wait_for([&] {
     return distinct_lines(dir / "out") == static_cast<size_t>(c.count);
   }));
   relay.signal(SIGTERM);

@@ -15,6 +15,7 @@
 #include "runtime/shard_log.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/wait.hpp"
 
 using namespace sluice;
 using namespace sluice::test;
@@ -71,17 +72,6 @@ void append_records(const fs::path& dir, uint32_t shard, int batches,
   }
   REQUIRE(!log->sync());
   log->close();
-}
-
-template <class Predicate>
-bool eventually(Predicate pred, std::chrono::milliseconds timeout = 60s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return pred();
 }
 
 } // namespace
@@ -291,7 +281,7 @@ retention_time = "1h"
       tmp / "node.log"));
   auto address = fmt::format("127.0.0.1:{}", port);
   std::string last;
-  bool answered = eventually([&] {
+  bool answered = wait_for([&] {
     auto [code, out] = topic(
         {"describe", "orders", "--node", address, "--json", "--timeout", "5s"});
     last = fmt::format("exit {}: {}", code, out);

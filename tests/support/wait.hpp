@@ -6,9 +6,11 @@
 namespace sluice::test {
 
 /// Polls `pred` every 20 ms until it holds (true) or `timeout` passed
-/// (false): a test waits for a condition, never a fixed time.
+/// (false, by default after 60 s): a test waits for a condition, never a
+/// fixed time.
 template <class Predicate>
-bool wait_for(Predicate pred, std::chrono::milliseconds timeout) {
+bool wait_for(Predicate pred,
+              std::chrono::milliseconds timeout = std::chrono::seconds{60}) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!pred()) {
     if (std::chrono::steady_clock::now() >= deadline)
