@@ -5,7 +5,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,15 +33,6 @@ namespace sluice {
 /// writing everything again.
 class restart_memo {
  public:
-  /// The value noted under `key`, if any.
-  std::optional<int64_t> get(const std::string& key) const {
-    std::lock_guard guard{mutex_};
-    auto i = values_.find(key);
-    if (i == values_.end())
-      return std::nullopt;
-    return i->second;
-  }
-
   /// Notes `value` under `key` unless a value is there; returns the value
   /// under `key` afterwards.
   int64_t note_once(const std::string& key, int64_t value) {
@@ -51,7 +41,7 @@ class restart_memo {
   }
 
  private:
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::map<std::string, int64_t> values_;
 };
 

@@ -170,7 +170,7 @@ int64_t steady_ms() {
 std::optional<int64_t> restart_delay(job_state& st, const caf::error& err) {
   using kind = restart_strategy::kind;
   auto& r = st.cfg.job.opts.restart;
-  if (r.type == kind::none || is_permanent(err))
+  if (is_permanent(err))
     return std::nullopt;
   auto now = steady_ms();
   switch (r.type) {
@@ -320,10 +320,7 @@ job_actor::behavior_type job_fn(job_ptr self, job_config cfg) {
         if (st.restarting) {
           // Between runs: nothing to stop but the restart.
           st.stopping = true;
-          if (st.running == 0) {
-            log().info("job {}: stopped before its restart", st.cfg.job.name);
-            self->quit();
-          }
+          maybe_schedule_restart(self);
           return;
         }
         stop_job(self);
