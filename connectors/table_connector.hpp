@@ -57,6 +57,8 @@ struct table_context {
   std::string dead_letter_path;
   /// Kept across the job's restarts; null outside a job (tests, tools).
   std::shared_ptr<restart_memo> memo;
+  /// The declared PRIMARY KEY (NOT ENFORCED): indices into `schema`.
+  std::vector<uint32_t> primary_key;
 };
 
 /// The outside world behind a scan instance.
@@ -113,6 +115,13 @@ class table_sink {
   /// Called periodically (about every 100 ms) for time-based flushing.
   virtual caf::error tick() { return {}; }
 
+  /// True while the sink holds rows it cannot hand on yet (its database is
+  /// unreachable). The operator then keeps its acks, so the sources stop
+  /// at their credit and what waits stays bounded, and goes on calling
+  /// `tick`; at the end of the input it calls `flush` and `tick` until
+  /// this is false before it closes the sink.
+  virtual bool holding() const { return false; }
+
   virtual void close() {}
 };
 
@@ -136,6 +145,9 @@ struct table_sink_type {
   std::string help;
   bool blocking = true;
   bool accepts_updates = false; ///< takes +U/-U/-D rows (upsert streams)
+  /// Takes updates only into a table with a PRIMARY KEY (they are upserts
+  /// and deletes by that key).
+  bool updates_need_key = false;
   std::vector<option_spec> options;
   std::function<caf::expected<table_sink_ptr>(const table_context&,
                                               const sluice::options&)>

@@ -23,6 +23,7 @@ table_registry table_registry::builtin() {
   r.add(nexmark_table_source_type());
   r.add(print_table_sink_type());
   r.add(blackhole_table_sink_type());
+  r.add(mariadb_table_sink_type());
   return r;
 }
 
@@ -60,6 +61,7 @@ connector_infos table_registry::infos() const {
     info.name = name;
     info.sink = true;
     info.accepts_updates = type.accepts_updates;
+    info.updates_need_key = type.updates_need_key;
     merge_options(info.options, type.options);
   }
   return result;

@@ -16,7 +16,8 @@ namespace sluice {
 class table_registry {
  public:
   /// A registry with every built-in table connector: `filesystem` (source
-  /// and sink), `nexmark` (source), `print` and `blackhole` (sinks).
+  /// and sink), `nexmark` (source), `print`, `blackhole` and `mariadb`
+  /// (sinks).
   static table_registry builtin();
 
   /// Adds or replaces the source type of `x.name`.
@@ -48,5 +49,6 @@ table_sink_type filesystem_table_sink_type();
 table_source_type nexmark_table_source_type();
 table_sink_type print_table_sink_type();
 table_sink_type blackhole_table_sink_type();
+table_sink_type mariadb_table_sink_type();
 
 } // namespace sluice

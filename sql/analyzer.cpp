@@ -349,6 +349,17 @@ void bind_insert(context& ctx, const statement& st, const insert_stmt& ins,
                           ins.table.name, sink->spec.connector));
     return;
   }
+  if (!r->plan->append_only && sink->info != nullptr &&
+      sink->info->updates_need_key && sink->spec.primary_key.empty()) {
+    ctx.error(ins.table.where, diag_code::sink_no_updates,
+              fmt::format("table '{}' (connector '{}') has no PRIMARY KEY, "
+                          "so it takes inserts only, but the query updates "
+                          "its rows (a GROUP BY without a window): declare "
+                          "PRIMARY KEY (...) NOT ENFORCED on the grouping "
+                          "columns",
+                          ins.table.name, sink->spec.connector));
+    return;
+  }
   if (cast) {
     std::vector<ir::tree> exprs;
     std::vector<columnar::field> fields;

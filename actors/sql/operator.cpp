@@ -60,6 +60,10 @@ void release_acks(operator_ptr self) {
   auto& st = self->state;
   if (output_blocked(self) || st.held.empty())
     return;
+  // A sink that cannot write (its database is down) keeps its rows; its
+  // inputs get no credit back until it can, so the sources stop.
+  if (auto* s = std::get_if<sink_core>(&st.core); s && s->sink->holding())
+    return;
   for (auto& a : st.held) {
     st.inputs[a.input].credit += static_cast<int64_t>(a.rows);
     self->send(caf::actor_cast<source_feedback_actor>(a.to), ack_atom::value,
@@ -182,6 +186,18 @@ size_t open_state(const core_state& core) {
   return 0;
 }
 
+/// The last step of `finish`: ends the outputs and quits when they are
+/// done.
+void end_outputs(operator_ptr self) {
+  auto& st = self->state;
+  if (st.out)
+    st.out->end();
+  if (st.late)
+    st.late->end();
+  release_acks(self);
+  maybe_quit(self);
+}
+
 /// Every input ended: fire what is left (unless stopping), end the output.
 void finish(operator_ptr self) {
   auto& st = self->state;
@@ -197,20 +213,21 @@ void finish(operator_ptr self) {
     advance(self, columnar::max_timestamp);
   }
   if (auto* s = std::get_if<sink_core>(&st.core); s && s->open) {
-    auto err = s->sink->flush();
-    s->open = false;
-    s->sink->close();
-    if (err) {
+    if (auto err = s->sink->flush()) {
       fail(self, err);
       return;
     }
+    if (s->sink->holding()) {
+      s->draining = true;
+      log().info("operator {}: the input ended; waiting for the sink to "
+                 "write the rows it holds",
+                 st.label);
+      return; // on_tick goes on
+    }
+    s->open = false;
+    s->sink->close();
   }
-  if (st.out)
-    st.out->end();
-  if (st.late)
-    st.late->end();
-  release_acks(self);
-  maybe_quit(self);
+  end_outputs(self);
 }
 
 /// Processes the rows of one chunk from input `port`.
@@ -447,13 +464,25 @@ void on_stop(operator_ptr self) {
 void on_tick(operator_ptr self) {
   auto& st = self->state;
   st.tick_scheduled = false;
-  if (st.finishing)
+  auto* s = std::get_if<sink_core>(&st.core);
+  if (st.finishing && !(s && s->draining))
     return;
-  if (auto* s = std::get_if<sink_core>(&st.core)) {
-    if (auto err = s->sink->tick()) {
+  if (s) {
+    auto err = s->sink->tick();
+    if (!err && s->draining)
+      err = s->sink->flush();
+    if (err) {
       fail(self, err);
       return;
     }
+    if (s->draining && !s->sink->holding()) {
+      s->draining = false;
+      s->open = false;
+      s->sink->close();
+      end_outputs(self);
+      return;
+    }
+    release_acks(self);
   } else if (auto* g = std::get_if<ops::group_agg_state>(&st.core)) {
     g->expire(now_ms());
     count_state(self);

@@ -48,6 +48,9 @@ struct scan_core {
 struct sink_core {
   table_sink_ptr sink;
   bool open = false;
+  /// The input ended while the sink held rows: it closes once they are
+  /// written (on_tick).
+  bool draining = false;
 };
 
 struct join_core {

@@ -126,6 +126,7 @@ caf::expected<table_context> make_context(operator_state& st,
   ctx.splits = st.cfg.stage.parallelism;
   ctx.metrics = st.cfg.metrics;
   ctx.memo = st.cfg.memo;
+  ctx.primary_key = t.primary_key;
   return ctx;
 }
 

@@ -19,6 +19,8 @@ struct connector_info {
   bool sink = false;
   bool accepts_updates = false; ///< the sink takes +U/-U/-D rows
   std::vector<option_spec> options;
+  /// The sink takes updates only into a table that declares a PRIMARY KEY.
+  bool updates_need_key = false;
 };
 
 /// Connector infos by name ("filesystem", "nexmark", ...).
