@@ -203,6 +203,15 @@ int main(int argc, char** argv) {
   sql_cmd->add_option("--set", sql_sets,
                       "KEY=VALUE, as a SET statement that wins over the "
                       "script's");
+  // One TABLE=FILE per --sample, so that the script may come after it.
+  sql_cmd
+      ->add_option("--sample", sql.samples,
+                   "TABLE=FILE: run on sample files: the table reads FILE "
+                   "(.csv, .json/.jsonl), the tables the script writes "
+                   "print their rows; every table a job reads needs one")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sql_cmd->add_option("--stats-interval", sql_stats,
                       "log every operator's metrics this often (e.g. 5s; 0 = "
                       "off)");

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli/signals.hpp"
+#include "cli/sql_sample.hpp"
 #include "connectors/table_registry.hpp"
 #include "engine/jobs.hpp"
 #include "runtime/errors.hpp"
@@ -33,7 +34,8 @@ struct compiled {
   int code = exit_ok;
 };
 
-compiled compile(const sql_cli_options& opts) {
+compiled compile(const sql_cli_options& opts,
+                 const sql::sample_options* sample = nullptr) {
   compiled result;
   std::ifstream in{opts.path, std::ios::binary};
   if (!in) {
@@ -52,6 +54,8 @@ compiled compile(const sql_cli_options& opts) {
       return std::string{v};
     return std::nullopt;
   };
+  if (sample != nullptr)
+    co.sample = *sample;
   std::vector<sql::sql_diagnostic> diags;
   auto script =
       sql::compile_script(text, opts.path, expr::function_registry::builtin(),
@@ -88,7 +92,16 @@ int sql_check_command(const sql_cli_options& opts) {
 }
 
 int sql_command(const sql_cli_options& opts, const sigset_t& signals) {
-  auto c = compile(opts);
+  std::unique_ptr<sample_run> sample;
+  if (!opts.samples.empty()) {
+    auto made = sample_run::make(opts.samples, !opts.explain);
+    if (!made) {
+      std::cerr << describe(made.error()) << '\n';
+      return exit_config;
+    }
+    sample = std::move(*made);
+  }
+  auto c = compile(opts, sample ? &sample->options() : nullptr);
   if (c.code != exit_ok)
     return c.code;
   if (opts.explain) {
@@ -100,6 +113,8 @@ int sql_command(const sql_cli_options& opts, const sigset_t& signals) {
     std::cerr << opts.path << ": no INSERT INTO, so no job to run\n";
     return exit_config;
   }
+  if (sample)
+    sample->watch(c.jobs);
   auto runner = job_runner::make(std::move(c.jobs), table_registry::builtin(),
                                  expr::function_registry::builtin(),
                                  {opts.threads, opts.stats_interval_ms});
@@ -129,6 +144,8 @@ int sql_command(const sql_cli_options& opts, const sigset_t& signals) {
   for (auto& s : (*runner)->stages())
     log().info("final {}", to_string(s));
   waiter.reset();
+  if (sample)
+    sample->report((*runner)->stages(), std::cerr);
   if (err) {
     log().critical("stopped on failure: {}", describe(err));
     return exit_failed;

@@ -352,6 +352,9 @@ std::vector<option_spec> filesystem_table_options() {
       {"json.ignore-parse-errors", option_type::boolean,
        "accepted; bad rows always go to the dead-letter file", false,
        option_value{false}},
+      {"dead-letter.path", option_type::string,
+       "a source's file for the rows that do not parse (unset: "
+       "<table>.dead-letter in the working directory)"},
       {"csv.allow-comments", option_type::boolean,
        "skip lines starting with '#'", false, option_value{false}},
       {"json.fail-on-missing-field", option_type::boolean,
@@ -405,7 +408,10 @@ table_source_type filesystem_table_source_type() {
     auto fmt = table_format_from(opts);
     if (!fmt)
       return std::move(fmt.error());
-    auto src = filesystem_source::make(ctx, opts.get_string("path"), *fmt);
+    auto at = ctx;
+    if (opts.contains("dead-letter.path"))
+      at.dead_letter_path = opts.get_string("dead-letter.path");
+    auto src = filesystem_source::make(at, opts.get_string("path"), *fmt);
     if (!src)
       return std::move(src.error());
     return table_source_ptr{std::move(*src)};

@@ -54,6 +54,8 @@ const char* to_string(diag_code x) noexcept {
     return "env_missing";
   case diag_code::sink_no_updates:
     return "sink_no_updates";
+  case diag_code::no_sample:
+    return "no_sample";
   }
   return "unknown";
 }

@@ -36,6 +36,7 @@ enum class diag_code : uint8_t {
   bad_option,       ///< a WITH option a connector refuses
   env_missing,      ///< ${env:NAME} of a variable that is not set
   sink_no_updates,  ///< an update stream into a sink that takes inserts only
+  no_sample,        ///< a table a job reads, in a run on samples without one
 };
 
 /// The name of a code ("syntax", "unknown_column", ...).

@@ -6,6 +6,7 @@
 #include "sql/analyzer.hpp"
 #include "sql/parser.hpp"
 #include "sql/planner.hpp"
+#include "sql/sample.hpp"
 
 namespace sluice::sql {
 
@@ -24,10 +25,23 @@ compile_script(std::string_view text, const std::string& file,
   ao.settings = opts.settings;
   ao.getenv = opts.getenv;
   auto bound = analyze(parsed, fns, tables, ao, diags);
-  if (diags.size() != before)
+  auto invalid = [&] {
     return make_error(
         sql_errc::invalid_script,
         fmt::format("{}: {} error(s)", file, diags.size() - before));
+  };
+  if (diags.size() != before)
+    return invalid();
+  if (opts.sample) {
+    // Checked as written first, so that a run on samples also says the
+    // script is sound; then its tables are rewritten and bound again.
+    if (auto err = apply_samples(parsed, bound, *opts.sample, tables, diags))
+      return err;
+    if (diags.size() == before)
+      bound = analyze(parsed, fns, tables, ao, diags);
+    if (diags.size() != before)
+      return invalid();
+  }
   plan_options po;
   po.parallelism = opts.parallelism;
   auto planned = plan_script(bound, po);

@@ -14,6 +14,7 @@
 #include "runtime/job/connector_info.hpp"
 #include "runtime/job/job_spec.hpp"
 #include "sql/diagnostics.hpp"
+#include "sql/sample.hpp"
 
 /// The whole SQL pipeline: script text to job descriptions.
 namespace sluice::sql {
@@ -26,6 +27,9 @@ struct compile_options {
   /// Looks up `${env:NAME}` in WITH and SET values (tests inject one);
   /// empty: every reference is missing.
   std::function<std::optional<std::string>(std::string_view)> getenv;
+  /// --sample TABLE=FILE: the script is checked as written, then run on
+  /// these files with its written tables printed (apply_samples).
+  std::optional<sample_options> sample;
 };
 
 /// The jobs of a script (one per INSERT, in order) and remarks on them.

@@ -266,6 +266,19 @@ SCENARIO("rows that do not parse go to the dead-letter file and the source "
       CHECK_FALSE(std::filesystem::exists(dl));
     }
   }
+  GIVEN("a table with the option 'dead-letter.path'") {
+    test::write_text(tmp / "opt.csv", "1,a,1\n2,b,x\n");
+    auto dl = tmp / "elsewhere.dead-letter";
+    auto d = read_all("o", schema,
+                      with(tmp / "opt.csv", "csv", {{"dead-letter.path", dl}}));
+    THEN("its bad rows go to that file") {
+      CHECK(d.rows.num_rows() == 1);
+      CHECK(test::read_file(dl) ==
+            tmp / "opt.csv" +
+                ":2: column 'n': 'x' is not a valid INT: 2,b,x\n");
+      CHECK_FALSE(std::filesystem::exists("o.dead-letter"));
+    }
+  }
 }
 
 SCENARIO("a directory of files is one split per file", "[table_files][csv]") {

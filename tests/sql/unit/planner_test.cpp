@@ -75,7 +75,7 @@ SELECT auction, window_start, window_end, COUNT(*) AS n
 FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
 WHERE price > 10
 GROUP BY auction, window_start, window_end;)",
-                      compile_options{4, {}, {}});
+                      compile_options{4, {}, {}, {}});
   REQUIRE(c.jobs.size() == 1);
   auto& j = c.jobs[0];
   CHECK(kinds(j) == std::vector<std::string>{"scan", "window", "sink"});
@@ -118,7 +118,7 @@ CREATE TABLE out (auction BIGINT, n BIGINT, top BIGINT)
 SET 'table.exec.state.ttl' = '1h';
 INSERT INTO out SELECT auction, COUNT(*), MAX(price) FROM bid
 WHERE price > 0 GROUP BY auction HAVING COUNT(*) > 1;)",
-                      compile_options{2, {}, {}});
+                      compile_options{2, {}, {}, {}});
   auto& j = c.jobs.at(0);
   CHECK(kinds(j) == std::vector<std::string>{"scan", "group", "sink"});
   auto& g = j.stages[1];
@@ -152,7 +152,7 @@ CREATE TABLE keyed (id BIGINT, n BIGINT, PRIMARY KEY (id) NOT ENFORCED)
   WITH ('connector' = 'upsert', 'path' = 'k');
 INSERT INTO total SELECT COUNT(*) FROM bid;
 INSERT INTO keyed SELECT MAX(auction), COUNT(*) FROM bid;)",
-                      compile_options{3, {}, {}});
+                      compile_options{3, {}, {}, {}});
   REQUIRE(c.jobs.size() == 2);
   for (auto& j : c.jobs) {
     CHECK(kinds(j) == std::vector<std::string>{"scan", "group", "sink"});
@@ -192,7 +192,7 @@ SELECT AuctionBids.auction, AuctionBids.num
  ON AuctionBids.starttime = MaxBids.starttime AND
     AuctionBids.endtime = MaxBids.endtime AND
     AuctionBids.num >= MaxBids.maxn;)",
-                      compile_options{2, {}, {}});
+                      compile_options{2, {}, {}, {}});
   auto& j = c.jobs.at(0);
   // No sub-plan reuse: the HOP aggregate is planned once per use.
   CHECK(kinds(j) == std::vector<std::string>{"scan", "window", "scan", "window",
@@ -250,11 +250,12 @@ GROUP BY auction, window_start, window_end;)";
     return out;
   };
   CHECK(pars(compile_ok(text)) == std::vector<uint32_t>{3, 3, 3, 3});
-  CHECK(pars(compile_ok(text, compile_options{5, {}, {}})) ==
+  CHECK(pars(compile_ok(text, compile_options{5, {}, {}, {}})) ==
         std::vector<uint32_t>{5, 5, 5, 5});
-  CHECK(pars(compile_ok(
-            text, compile_options{0, {{"parallelism.default", "2"}}, {}})) ==
-        std::vector<uint32_t>{2, 2, 2, 2});
+  CHECK(
+      pars(compile_ok(
+          text, compile_options{0, {{"parallelism.default", "2"}}, {}, {}})) ==
+      std::vector<uint32_t>{2, 2, 2, 2});
   CHECK(pars(compile_ok(text.substr(text.find("CREATE")))) ==
         std::vector<uint32_t>{1, 1, 1, 1});
   auto c = compile_ok(
@@ -262,6 +263,7 @@ GROUP BY auction, window_start, window_end;)";
                             {{"sluice.batch-rows", "1000"},
                              {"sluice.state.max-bytes", "1MiB"},
                              {"table.exec.source.idle-timeout", "5s"}},
+                            {},
                             {}});
   auto& o = c.jobs.at(0).opts;
   CHECK(o.batch_rows == 1000);
@@ -372,7 +374,7 @@ JOIN (
 ) B1
 ON B.window_start = B1.window_start AND B.window_end = B1.window_end
    AND B.price = B1.maxprice;)",
-                      compile_options{2, {}, {}});
+                      compile_options{2, {}, {}, {}});
   auto& j = c.jobs.at(0);
   CHECK(kinds(j) ==
         std::vector<std::string>{"scan", "scan", "window", "join", "sink"});
@@ -479,7 +481,7 @@ INSERT INTO out SELECT auction, COUNT(*) AS n FROM TABLE(
   TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
 WHERE MOD(auction, 2) = 0
 GROUP BY auction, window_start, window_end;)",
-                      compile_options{2, {}, {}});
+                      compile_options{2, {}, {}, {}});
   CHECK(to_text(c.jobs.at(0)) == R"(job out (parallelism 2, batch 4096 rows)
   [0] scan bid x2
       pre: filter -> (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, dateTime TIMESTAMP(3) *ROWTIME*, extra STRING)
@@ -507,7 +509,7 @@ GROUP BY bidder, window_start, window_end;
 INSERT INTO out SELECT auction, MAX(price) FROM TABLE(
   CUMULATE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '1' SECOND, INTERVAL '1' MINUTE))
 GROUP BY window_start, window_end, auction;)",
-                      compile_options{2, {}, {}});
+                      compile_options{2, {}, {}, {}});
   REQUIRE(c.jobs.size() == 3);
   std::vector<wkind> want{wkind::tumble, wkind::hop, wkind::cumulate};
   for (size_t i = 0; i < 3; ++i) {

@@ -15,7 +15,7 @@ SET 'sluice.late-rows.table' = 'late';
 INSERT INTO out SELECT auction, COUNT(*) FROM TABLE(
   SESSION(TABLE bid PARTITION BY auction, DESCRIPTOR(`dateTime`), INTERVAL '1' MINUTE))
 GROUP BY auction, window_start, window_end;)",
-                      compile_options{2, {}, {}});
+                      compile_options{2, {}, {}, {}});
   auto good = c.jobs.at(0);
   REQUIRE(kinds(good) ==
           std::vector<std::string>{"scan", "window", "sink", "sink"});
