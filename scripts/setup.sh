@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config ccache git
   libcaf-dev libboost1.81-dev capnproto libcapnp-dev
-  libmariadb-dev catch2 libbenchmark-dev libtomlplusplus-dev
+  libmariadb-dev mariadb-server catch2 libbenchmark-dev libtomlplusplus-dev
   libfmt-dev libspdlog-dev libcli11-dev libre2-dev zlib1g-dev nlohmann-json3-dev clang-format
   libssl-dev openssl
   libzstd-dev
