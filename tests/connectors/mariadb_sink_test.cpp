@@ -30,6 +30,13 @@ make_sink(const test::mariadb_server& db, const table_context& ctx,
   return test::make_table_sink("mariadb", ctx, with);
 }
 
+/// The mariadb sink behind `p`.
+mariadb_sink& as_mariadb(const table_sink_ptr& p) {
+  auto* m = dynamic_cast<mariadb_sink*>(p.get());
+  REQUIRE(m != nullptr);
+  return *m;
+}
+
 table_context keyed_context(const std::string& name, schema_ptr s,
                             std::vector<uint32_t> key) {
   auto ctx = test::make_table_context(name, std::move(s));
@@ -101,7 +108,7 @@ TEST_CASE("the mariadb sink writes an upsert stream by its key",
   in.add(row_kind::del, 3, 1, 1, 5, "east");
   REQUIRE_FALSE(sink->write(in.batch));
   REQUIRE_FALSE(sink->flush());
-  CHECK(sink->pending() == 0);
+  CHECK(as_mariadb(sink).pending() == 0);
   sink->close();
 
   CHECK(db.query("SELECT shop_id, window_start, cnt, total, name FROM "
@@ -229,14 +236,14 @@ TEST_CASE("the mariadb sink holds its rows while the server is down and "
   REQUIRE_FALSE(sink->flush());
   // The server is down: the rows wait in the sink.
   CHECK(sink->holding());
-  CHECK(sink->pending() == 300);
+  CHECK(as_mariadb(sink).pending() == 300);
   REQUIRE_FALSE(sink->tick());
   CHECK(sink->holding());
 
   db.start();
   drain(*sink);
-  CHECK(sink->pending() == 0);
-  CHECK(sink->reconnects() == 1);
+  CHECK(as_mariadb(sink).pending() == 0);
+  CHECK(as_mariadb(sink).reconnects() == 1);
   sink->close();
   CHECK(db.query("SELECT COUNT(*), SUM(cnt), SUM(name = 'after'), SUM(name = "
                  "'new') FROM per_minute") ==
