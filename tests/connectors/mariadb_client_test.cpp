@@ -13,6 +13,7 @@
 #include "runtime/errors.hpp"
 #include "tests/connectors/table_test_helpers.hpp"
 #include "tests/support/ports.hpp"
+#include "tests/support/sql_jobs.hpp"
 
 using namespace sluice;
 using namespace sluice::mariadb;
@@ -185,4 +186,18 @@ TEST_CASE("a sink whose server is unreachable holds its rows, then fails "
   CHECK_THAT(text, Catch::Contains("3 row(s) not written"));
   CHECK_THAT(text, !Catch::Contains("secret-password"));
   CHECK_FALSE(is_permanent(err));
+}
+
+TEST_CASE("a mariadb table with a PRIMARY KEY takes an update stream",
+          "[mariadb_unit]") {
+  auto jobs = test::compile_jobs(R"(
+CREATE TABLE src (k STRING, v BIGINT) WITH ('connector' = 'filesystem',
+  'path' = 'never-read', 'format' = 'csv');
+CREATE TABLE totals (k STRING, n BIGINT, PRIMARY KEY (k) NOT ENFORCED)
+  WITH ('connector' = 'mariadb', 'url' = 'jdbc:mysql://127.0.0.1:1/never',
+        'table-name' = 'totals');
+INSERT INTO totals SELECT k, COUNT(*) FROM src GROUP BY k;
+)",
+                                 {});
+  REQUIRE(jobs.size() == 1);
 }

@@ -21,9 +21,9 @@ namespace {
 using rows_t = std::vector<std::vector<std::string>>;
 
 /// A sink of connector `mariadb` on `db`'s database.
-table_sink_ptr
-make_sink(const test::mariadb_server& db, const table_context& ctx,
-          std::map<std::string, std::string> with) {
+table_sink_ptr make_sink(const test::mariadb_server& db,
+                         const table_context& ctx,
+                         std::map<std::string, std::string> with) {
   with.emplace("url", db.url());
   with.emplace("username", db.user());
   with.emplace("password", db.password());
@@ -189,8 +189,8 @@ TEST_CASE("the mariadb sink checks the table at start", "[mariadb][e2e]") {
              Catch::Contains("column 'city' is missing from MariaDB table "
                              "'t' (it has shop_id, window_start, cnt, total, "
                              "name)"));
-  auto two = make_schema(
-      {{"shop_id", int64_type(false)}, {"window_start", timestamp_type(false)}});
+  auto two = make_schema({{"shop_id", int64_type(false)},
+                          {"window_start", timestamp_type(false)}});
   CHECK_THAT(refused({{"table-name", "t"}}, {0}, two),
              Catch::Contains("PRIMARY KEY (shop_id) is not a primary or "
                              "unique key of MariaDB table 't'"));

@@ -92,9 +92,8 @@ TEST_CASE("sluice sql lands a windowed job in MariaDB across a 10 s outage "
   db.stop();
   REQUIRE(job.running());
   // The sink noticed: it holds rows, and the sources wait.
-  REQUIRE(wait_for([&] {
-    return read_file(log).find("holding") != std::string::npos;
-  }));
+  REQUIRE(wait_for(
+      [&] { return read_file(log).find("holding") != std::string::npos; }));
   // The outage lasts 10 s, as the scenario asks.
   std::this_thread::sleep_until(stopped_at + 10s);
   REQUIRE(job.running());
