@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "cli/demo_mariadb.hpp"
+#include "connectors/mariadb_client.hpp"
 #include "connectors/table_registry.hpp"
 #include "engine/jobs.hpp"
 #include "runtime/errors.hpp"
@@ -37,8 +39,20 @@ CREATE TABLE orders (
 CREATE TABLE per_region (region STRING, orders BIGINT, revenue DECIMAL(38, 2))
   WITH ('connector' = 'print', 'path' = '${env:RESULT}');
 
-INSERT INTO per_region
-SELECT region, COUNT(*), SUM(amount) FROM orders GROUP BY region;
+-- The same numbers upserted into MariaDB, where a dashboard reads them.
+CREATE TABLE per_region_db (
+  region STRING, orders BIGINT, revenue DECIMAL(38, 2),
+  PRIMARY KEY (region) NOT ENFORCED
+) WITH ('connector' = 'mariadb', 'url' = '${env:DB_URL}',
+        'table-name' = 'per_region', 'username' = 'sluice',
+        'password' = '${env:DB_PASSWORD}', 'sink.create-table' = 'true');
+
+CREATE VIEW totals AS
+SELECT region, COUNT(*) AS orders, SUM(amount) AS revenue
+FROM orders GROUP BY region;
+
+INSERT INTO per_region SELECT * FROM totals;
+INSERT INTO per_region_db SELECT * FROM totals;
 )";
 
 struct region_total {
@@ -73,6 +87,45 @@ std::map<std::string, std::string> last_rows(const fs::path& out) {
   return r;
 }
 
+/// The MariaDB table per_region against the application's log.
+bool check_table(const demo_mariadb& db,
+                 const std::map<std::string, region_total>& want) {
+  mariadb::target root;
+  root.host = "localhost";
+  root.user = "root";
+  root.socket = db.socket();
+  root.database = "demo";
+  mariadb::connection c;
+  if (auto err = c.connect(root)) {
+    log().error("demo: {}", describe(err));
+    return false;
+  }
+  auto rows =
+      c.query("SELECT region, orders, revenue FROM per_region ORDER BY region");
+  if (!rows) {
+    log().error("demo: {}", describe(rows.error()));
+    return false;
+  }
+  bool all = rows->size() == want.size();
+  for (auto& r : *rows) {
+    auto region = r[0].value_or("NULL");
+    auto text = fmt::format("{} {} {}", region, r[1].value_or("NULL"),
+                            r[2].value_or("NULL"));
+    auto it = want.find(region);
+    auto expected =
+        it == want.end()
+            ? std::string{"no such region"}
+            : fmt::format("{} {} {}.{:02}", region, it->second.orders,
+                          it->second.cents / 100, it->second.cents % 100);
+    bool ok = text == expected;
+    all = all && ok;
+    std::cout << fmt::format(
+        "demo: MariaDB {} demo.per_region: {} ({})\n", db.url(), text,
+        ok ? "matches the application's log" : "expected " + expected);
+  }
+  return all;
+}
+
 } // namespace
 
 bool run_demo_sql(const fs::path& dir, const std::string& lines,
@@ -83,12 +136,24 @@ bool run_demo_sql(const fs::path& dir, const std::string& lines,
   std::ofstream{compute / "per_region.sql"} << per_region_sql;
   auto result = compute / "per_region.out";
   fs::remove(result);
+  std::cout << "\ndemo: starting a private MariaDB server for the results "
+               "(its log: "
+            << (compute / "mariadb.log").string() << ")\n";
+  auto db = demo_mariadb::start(compute / "mariadb.log");
+  if (!db) {
+    log().error("demo: {}", describe(db.error()));
+    return false;
+  }
   sql::compile_options co;
   co.getenv = [&](std::string_view name) -> std::optional<std::string> {
     if (name == "ORDERS")
       return (compute / "orders.log").string();
     if (name == "RESULT")
       return result.string();
+    if (name == "DB_URL")
+      return (*db)->url();
+    if (name == "DB_PASSWORD")
+      return (*db)->password();
     return std::nullopt;
   };
   std::vector<sql::sql_diagnostic> diags;
@@ -133,7 +198,7 @@ bool run_demo_sql(const fs::path& dir, const std::string& lines,
                              ok ? "matches the application's log"
                                 : "expected " + row);
   }
-  return all;
+  return check_table(**db, want) && all;
 }
 
 } // namespace sluice

@@ -183,7 +183,8 @@ caf::error connection::connect(const target& t, int connect_timeout_s,
   mysql_optionsv(db_, MYSQL_OPT_RECONNECT, &no);
   if (mysql_real_connect(db_, t.host.c_str(), t.user.c_str(),
                          t.password.c_str(), t.database.c_str(), t.port,
-                         nullptr, 0) == nullptr) {
+                         t.socket.empty() ? nullptr : t.socket.c_str(),
+                         0) == nullptr) {
     auto err = fail("cannot connect");
     close();
     return err;

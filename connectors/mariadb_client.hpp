@@ -27,6 +27,7 @@ struct target {
   std::string database;
   std::string user;
   std::string password; ///< never logged, never in an error text
+  std::string socket;   ///< a Unix socket instead of host and port
 
   /// "host:port/database", for logs and errors.
   std::string where() const;

@@ -65,5 +65,14 @@ TEST_CASE("sluice demo fails over from a killed relay and loses no line; "
                                          ", (\\d+), (\\d+)\\.(\\d\\d)\\]"}));
     CHECK(std::stoll(r[1].str()) == w.first);
     CHECK(std::stoll(r[2].str()) * 100 + std::stoll(r[3].str()) == w.second);
+    // The same totals, upserted into the demo's MariaDB table and read
+    // back from the server.
+    std::smatch d;
+    REQUIRE(
+        std::regex_search(out, d,
+                          std::regex{"demo.per_region: " + region +
+                                     " (\\d+) (\\d+)\\.(\\d\\d) \\(matches"}));
+    CHECK(std::stoll(d[1].str()) == w.first);
+    CHECK(std::stoll(d[2].str()) * 100 + std::stoll(d[3].str()) == w.second);
   }
 }
