@@ -29,8 +29,8 @@ class mariadb_server_error : public std::runtime_error {
 /// with its rows. Grant tables are on: a wrong password is refused.
 ///
 /// Cost, measured on the 2-core development machine while builds kept both
-/// cores busy: the first `start` 5.5-9 s (mariadb-install-db is most of
-/// it), a restart 1-1.6 s, `stop` 0.1-0.2 s, `kill` under 0.1 s, the
+/// cores busy: the first `start` 5.5-9 s (mariadb-install-db 5-7 s of it),
+/// a restart 0.7-1.6 s, `stop` 0.1-0.2 s, `kill` under 0.1 s, the
 /// destructor of a running server 0.1-0.9 s. Make one server per TEST_CASE,
 /// not per SECTION.
 ///
