@@ -15,6 +15,7 @@
 
 #include "connectors/mariadb_client.hpp"
 #include "connectors/mariadb_sink.hpp"
+#include "connectors/mariadb_table.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/metrics.hpp"
 
