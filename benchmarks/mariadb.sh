@@ -14,7 +14,7 @@ build=${1:-build}
 rows=${2:-200000}
 batch=${3:-1000}
 runs=${4:-3}
-sbin=/usr/sbin
+
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 10000))
 user=(); [[ $(id -u) == 0 ]] && user=(--user=mysql)
@@ -29,9 +29,9 @@ trap cleanup EXIT
 
 mkdir -p "$work/data"
 [[ $(id -u) == 0 ]] && chown -R mysql:mysql "$work"
-"$sbin/mariadb-install-db" --no-defaults --datadir="$work/data" "${user[@]}" \
+mariadb-install-db --no-defaults --datadir="$work/data" "${user[@]}" \
   --auth-root-authentication-method=normal --skip-test-db >"$work/install.log" 2>&1
-"$sbin/mariadbd" --no-defaults --datadir="$work/data" --socket="$work/mysqld.sock" \
+/usr/sbin/mariadbd --no-defaults --datadir="$work/data" --socket="$work/mysqld.sock" \
   --port="$port" --bind-address=127.0.0.1 --pid-file="$work/mariadbd.pid" \
   --log-error="$work/error.log" --skip-log-bin --skip-name-resolve \
   --innodb-buffer-pool-size=256M --performance-schema=OFF \
@@ -45,11 +45,11 @@ mariadb --no-defaults --socket="$work/mysqld.sock" -uroot -e "
   CREATE USER 'bench'@'127.0.0.1' IDENTIFIED BY 'bench';
   GRANT ALL ON bench.* TO 'bench'@'127.0.0.1';"
 
-echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(mariadbd --version)"
+echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(/usr/sbin/mariadbd --version)"
 echo "== $rows rows, $batch rows per statement, upserts into a fresh table each run"
 for i in $(seq "$runs"); do
   echo -n "peer (C, multi-row INSERT ... ON DUPLICATE KEY UPDATE): "
-  "$build/benchmarks/mariadb_insert_peer" 127.0.0.1 "$port" bench bench bench peer "$rows" "$batch" upsert
+  ${TIMER:-} "$build/benchmarks/mariadb_insert_peer" 127.0.0.1 "$port" bench bench bench peer "$rows" "$batch" upsert
   echo -n "sluice mariadb sink:                                    "
-  "$build/benchmarks/mariadb_sink_bench" 127.0.0.1 "$port" bench bench bench sink "$rows" "$batch"
+  ${TIMER:-} "$build/benchmarks/mariadb_sink_bench" 127.0.0.1 "$port" bench bench bench sink "$rows" "$batch"
 done

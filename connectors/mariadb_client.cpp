@@ -296,13 +296,17 @@ void connection::append_value(const columnar::column& c, size_t row,
   case type_id::boolean:
     out += c.value<uint8_t>(row) != 0 ? "TRUE" : "FALSE";
     return;
-  case type_id::int32:
-    fmt::format_to(std::back_inserter(out), "{}", c.value<int32_t>(row));
+  case type_id::int32: {
+    fmt::format_int digits{c.value<int32_t>(row)};
+    out.append(digits.data(), digits.size());
     return;
+  }
   case type_id::int64:
-  case type_id::interval_ms:
-    fmt::format_to(std::back_inserter(out), "{}", c.value<int64_t>(row));
+  case type_id::interval_ms: {
+    fmt::format_int digits{c.value<int64_t>(row)};
+    out.append(digits.data(), digits.size());
     return;
+  }
   case type_id::float64: {
     auto v = c.value<double>(row);
     if (!std::isfinite(v)) {

@@ -191,16 +191,8 @@ caf::error mariadb_sink::write(const columnar::row_batch& rows) {
       key_ += ')';
       text_ += key_;
       e.key_length = static_cast<uint32_t>(key_.size());
-      auto idx = static_cast<uint32_t>(entries_.size());
-      auto [it, fresh] = by_key_.try_emplace(key_, idx);
-      if (!fresh) {
-        // Only the last change of a key between two flushes matters.
-        if (it->second >= done_ && entries_[it->second].live) {
-          entries_[it->second].live = false;
-          --live_;
-        }
-        it->second = idx;
-      }
+      remember_key(static_cast<uint32_t>(entries_.size()), e.offset + e.length,
+                   e.key_length);
     }
     entries_.push_back(e);
     ++live_;
@@ -213,8 +205,12 @@ caf::error mariadb_sink::write(const columnar::row_batch& rows) {
                "as NULL (MariaDB cannot store them)",
                ctx_.name, n);
   }
-  if (holding_ || live_ >= cfg_.max_rows)
+  if (holding_)
     return write_pending();
+  // Full statements only: the rest waits for more rows, the interval or
+  // the flush, so that statements (each its own commit) stay full.
+  if (live_ >= cfg_.max_rows)
+    return write_pending(false);
   return {};
 }
 
@@ -256,7 +252,7 @@ void mariadb_sink::append_statement(std::string& sql, size_t first, size_t last,
     sql += upsert_tail_;
 }
 
-caf::error mariadb_sink::write_pending() {
+caf::error mariadb_sink::write_pending(bool all) {
   if (live_ == 0) {
     reset_buffer();
     return {};
@@ -268,7 +264,7 @@ caf::error mariadb_sink::write_pending() {
   if (!db_.connected())
     return {};
   auto limit = statement_limit(db_.max_packet());
-  while (done_ < entries_.size()) {
+  while (done_ < entries_.size() && (all || live_ >= cfg_.max_rows)) {
     // One statement: consecutive live rows of one kind, up to max_rows
     // rows and the size limit.
     while (done_ < entries_.size() && !entries_[done_].live)
@@ -295,8 +291,52 @@ caf::error mariadb_sink::write_pending() {
     if (holding_)
       return {}; // lost the connection or waiting to retry
   }
-  reset_buffer();
+  if (live_ == 0)
+    reset_buffer();
+  else
+    compact();
   return {};
+}
+
+void mariadb_sink::compact() {
+  std::string text;
+  std::vector<entry> entries;
+  by_key_.clear();
+  for (auto i = done_; i < entries_.size(); ++i) {
+    auto e = entries_[i];
+    if (!e.live)
+      continue;
+    auto offset = static_cast<uint32_t>(text.size());
+    text.append(text_, e.offset, e.length + e.key_length);
+    e.offset = offset;
+    entries.push_back(e);
+  }
+  text_ = std::move(text);
+  entries_ = std::move(entries);
+  done_ = 0;
+  if (keyed_)
+    for (uint32_t i = 0; i < entries_.size(); ++i)
+      remember_key(i, entries_[i].offset + entries_[i].length,
+                   entries_[i].key_length);
+}
+
+void mariadb_sink::remember_key(uint32_t idx, uint32_t offset,
+                                uint32_t length) {
+  auto key = std::string_view{text_}.substr(offset, length);
+  auto [it, fresh] =
+      by_key_.try_emplace(std::hash<std::string_view>{}(key), idx);
+  if (fresh)
+    return;
+  auto& prev = entries_[it->second];
+  // Only the last change of a key between two flushes matters. Two keys
+  // with one hash are both written, in order, which is right too.
+  if (it->second >= done_ && prev.live &&
+      std::string_view{text_}.substr(prev.offset + prev.length,
+                                     prev.key_length) == key) {
+    prev.live = false;
+    --live_;
+  }
+  it->second = idx;
 }
 
 caf::error mariadb_sink::run(const std::string& sql, size_t first, size_t last,

@@ -94,7 +94,12 @@ class mariadb_sink : public table_sink {
   };
 
   caf::error ensure_connected();
-  caf::error write_pending();
+  /// Writes what waits; with `all` false, only full statements.
+  caf::error write_pending(bool all = true);
+  /// Drops the written entries from the buffer.
+  void compact();
+  /// Notes entry `idx` as its key's latest, retiring an earlier one.
+  void remember_key(uint32_t idx, uint32_t offset, uint32_t length);
   caf::error run(const std::string& sql, size_t first, size_t last, bool del);
   caf::error run_one_by_one(size_t first, size_t last, bool del);
   void append_statement(std::string& sql, size_t first, size_t last, bool del);
@@ -111,7 +116,8 @@ class mariadb_sink : public table_sink {
   std::string delete_head_; ///< "DELETE FROM `t` WHERE (`k`) IN ("
   std::string text_;
   std::vector<entry> entries_;
-  std::unordered_map<std::string, uint32_t> by_key_;
+  /// The latest entry of each key, by the hash of its key tuple.
+  std::unordered_map<size_t, uint32_t> by_key_;
   size_t done_ = 0; ///< entries before this one are written
   size_t live_ = 0;
   clock::time_point oldest_{};
