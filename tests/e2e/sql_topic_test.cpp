@@ -123,13 +123,12 @@ FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
 GROUP BY shop_id, window_start, window_end;
 )";
 
-std::map<std::string, std::string> env_of(const topic_node& n,
-                                          const std::string& out,
-                                          const std::string& mode) {
+std::map<std::string, std::string>
+env_of(const topic_node& n, const std::string& out, const std::string& mode) {
   return {{"ADDR", n.address},
           {"MODE", mode},
           {"DEAD", n.tmp / "orders.dead-letter"},
-          {"OUT", out}};
+          {"OUT", out + "/"}};
 }
 
 } // namespace
@@ -181,7 +180,8 @@ SCENARIO("a SQL job reads the csv records of a topic through its node",
       auto err = run_script(per_minute_sql, env_of(n, first, "group-offsets"));
       INFO(describe(err));
       REQUIRE(!err);
-      auto again = run_script(per_minute_sql, env_of(n, second, "group-offsets"));
+      auto again =
+          run_script(per_minute_sql, env_of(n, second, "group-offsets"));
       INFO(describe(again));
       REQUIRE(!again);
       THEN("the first run read everything, the second nothing old") {
