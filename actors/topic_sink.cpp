@@ -12,33 +12,13 @@
 #include <caf/stateful_actor.hpp>
 #include <fmt/format.h>
 
-#include "actors/topic_common.hpp"
+#include "connectors/topic_common.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/cluster_link.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
 
 namespace sluice {
-
-uint64_t topic_hash(std::string_view bytes) noexcept {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
-uint32_t topic_shard_for_key(std::string_view key, uint32_t shards) noexcept {
-  return shards == 0 ? 0 : static_cast<uint32_t>(topic_hash(key) % shards);
-}
-
-uint32_t topic_shard_for_batch(std::string_view producer, uint64_t seq,
-                               uint32_t shards) noexcept {
-  return shards == 0
-             ? 0
-             : static_cast<uint32_t>((topic_hash(producer) + seq) % shards);
-}
 
 namespace {
 

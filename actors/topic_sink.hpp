@@ -9,6 +9,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/protocols.hpp"
+#include "connectors/topic_common.hpp"
 #include "runtime/metrics.hpp"
 
 namespace sluice {
@@ -18,17 +19,6 @@ enum class topic_partition {
   hash,        ///< per event: hash of a header's value (or the body) % N
   round_robin, ///< whole batches: (fnv1a(producer) + seq) % N
 };
-
-/// FNV-1a, 64 bits: the hash behind both partitionings.
-uint64_t topic_hash(std::string_view bytes) noexcept;
-
-/// The shard of an event whose key is `key`, in a topic of `shards` shards.
-uint32_t topic_shard_for_key(std::string_view key, uint32_t shards) noexcept;
-
-/// The shard of a whole batch named (`producer`, `seq`) under round robin:
-/// a retry of the batch, through any relay, hits the same shard.
-uint32_t topic_shard_for_batch(std::string_view producer, uint64_t seq,
-                               uint32_t shards) noexcept;
 
 /// What a topic sink needs to run.
 struct topic_sink_config {

@@ -13,7 +13,7 @@
 #include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/topic_common.hpp"
+#include "connectors/topic_common.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/cluster_link.hpp"
 #include "runtime/errors.hpp"

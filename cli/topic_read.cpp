@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "actors/topic_common.hpp"
 #include "connectors/topic.hpp"
+#include "connectors/topic_common.hpp"
 #include "runtime/errors.hpp"
 
 namespace sluice {

@@ -11,6 +11,7 @@
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+#include <caf/fwd.hpp>
 
 #include "connectors/source_connector.hpp"
 #include "runtime/columnar/row_batch.hpp"
@@ -59,6 +60,11 @@ struct table_context {
   std::shared_ptr<restart_memo> memo;
   /// The declared PRIMARY KEY (NOT ENFORCED): indices into `schema`.
   std::vector<uint32_t> primary_key;
+  /// The job's actor system, with the middleman loaded (connectors that
+  /// reach actors, such as a node's topics); null outside a job.
+  caf::actor_system* system = nullptr;
+  /// The scan's `scan.watermark.idle-timeout` (0: none set).
+  int64_t idle_timeout_ms = 0;
 };
 
 /// The outside world behind a scan instance.
@@ -93,6 +99,23 @@ class table_source {
   /// a test source's watermark steps); the scan sends the larger of this
   /// and the table's WATERMARK expression.
   virtual int64_t source_watermark() const { return columnar::min_timestamp; }
+
+  /// Inputs that feed this instance, each in its own event-time order (a
+  /// topic's shards). With more than one, every poll returns rows of one
+  /// input only, `last_input()`, and the scan keeps a watermark per input
+  /// from the table's WATERMARK expression: it sends the lowest of the
+  /// inputs that are not idle, so one input cannot run ahead of another
+  /// and make its rows late.
+  virtual uint32_t inputs() const { return 1; }
+
+  /// The input the rows of the last poll came from.
+  virtual uint32_t last_input() const { return 0; }
+
+  /// True while input `i` has nothing to read and has had nothing for a
+  /// while (the connector's rule; an input at the end of a bounded read is
+  /// idle): it does not hold the watermark back. When every input is idle,
+  /// the scan marks its output idle too.
+  virtual bool input_idle(uint32_t) const { return false; }
 
   virtual void close() {}
 };

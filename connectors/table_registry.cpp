@@ -24,6 +24,8 @@ table_registry table_registry::builtin() {
   r.add(print_table_sink_type());
   r.add(blackhole_table_sink_type());
   r.add(mariadb_table_sink_type());
+  r.add(topic_table_source_type());
+  r.add(topic_table_sink_type());
   return r;
 }
 

@@ -15,9 +15,9 @@ namespace sluice {
 /// a source type, a sink type or both.
 class table_registry {
  public:
-  /// A registry with every built-in table connector: `filesystem` (source
-  /// and sink), `nexmark` (source), `print`, `blackhole` and `mariadb`
-  /// (sinks).
+  /// A registry with every built-in table connector: `filesystem` and
+  /// `topic` (sources and sinks), `nexmark` (source), `print`, `blackhole`
+  /// and `mariadb` (sinks).
   static table_registry builtin();
 
   /// Adds or replaces the source type of `x.name`.
@@ -50,5 +50,7 @@ table_source_type nexmark_table_source_type();
 table_sink_type print_table_sink_type();
 table_sink_type blackhole_table_sink_type();
 table_sink_type mariadb_table_sink_type();
+table_source_type topic_table_source_type();
+table_sink_type topic_table_sink_type();
 
 } // namespace sluice

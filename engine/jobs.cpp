@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "actors/sql/job.hpp"
+#include "runtime/cluster_link.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/expr/program.hpp"
 #include "runtime/log.hpp"
@@ -126,6 +127,9 @@ struct job_runner::impl {
 void job_runner::impl::run(std::promise<caf::error>& started) {
   caf::actor_system_config cfg;
   register_types(cfg);
+  // The `topic` table connector reaches the topics of nodes through their
+  // control ports (plain links, heartbeats on).
+  configure_cluster(cfg, cluster_link_settings{});
   auto threads = opts.threads > 0
                      ? opts.threads
                      : std::max<size_t>(2, std::thread::hardware_concurrency());

@@ -497,6 +497,7 @@ operator_impl_actor::behavior_type operator_fn(operator_ptr self,
                                                operator_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
+  st.system = &self->system();
   st.label =
       fmt::format("{}/{}#{}", st.cfg.job, st.cfg.stage.name, st.cfg.index);
   st.base = {0, st.cfg.producers[0]};

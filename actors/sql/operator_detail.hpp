@@ -39,6 +39,8 @@ struct scan_core {
   int64_t idle_timeout_ms = 0;
   bool processing_time = false; ///< the watermark follows the wall clock
   int64_t last_rows_ms = 0;
+  /// With a source of several inputs: the watermark of each input's rows.
+  std::vector<int64_t> input_wm;
   int64_t backoff_ms = 0;
   bool poll_scheduled = false;
   bool finished = false;
@@ -100,6 +102,7 @@ struct operator_state {
   bool stopping = false;
   bool finishing = false;
   bool tick_scheduled = false;
+  caf::actor_system* system = nullptr; ///< for table connectors (the context)
   static inline const char* name = "sluice.operator";
 };
 

@@ -46,6 +46,37 @@ void end_scan(operator_ptr self) {
   maybe_quit(self);
 }
 
+/// The watermark the rows of the inputs allow: with one input, the largest
+/// of `rows_wm` and what came before; with several (a topic's shards), the
+/// lowest of the inputs that are not idle, each input's being the largest
+/// of its rows (`rows_wm` of this poll belongs to `last_input`). When every
+/// input is idle, everything read counts: the largest of them. Sets
+/// `all_idle`.
+int64_t inputs_watermark(scan_core& sc, bool got_rows, int64_t rows_wm,
+                         bool& all_idle) {
+  auto& src = *sc.source;
+  auto inputs = std::max<uint32_t>(src.inputs(), 1);
+  all_idle = true;
+  for (uint32_t i = 0; i < inputs && all_idle; ++i)
+    all_idle = src.input_idle(i);
+  if (inputs == 1)
+    return rows_wm;
+  if (sc.input_wm.size() != inputs)
+    sc.input_wm.assign(inputs, columnar::min_timestamp);
+  if (got_rows) {
+    auto& w = sc.input_wm[std::min(src.last_input(), inputs - 1)];
+    w = std::max(w, rows_wm);
+  }
+  auto low = columnar::max_timestamp;
+  auto high = columnar::min_timestamp;
+  for (uint32_t i = 0; i < inputs; ++i) {
+    high = std::max(high, sc.input_wm[i]);
+    if (!src.input_idle(i))
+      low = std::min(low, sc.input_wm[i]);
+  }
+  return all_idle ? high : low;
+}
+
 void poll(operator_ptr self) {
   auto& st = self->state;
   auto& sc = std::get<scan_core>(st.core);
@@ -60,6 +91,7 @@ void poll(operator_ptr self) {
   }
   auto n = st.work.num_rows();
   int64_t wm = sc.source->source_watermark();
+  int64_t rows_wm = columnar::min_timestamp;
   // Processing time: rows get PROCTIME() as they are read, so the wall
   // clock just before now is a watermark no later row can be under.
   if (sc.processing_time)
@@ -76,11 +108,13 @@ void poll(operator_ptr self) {
       auto& col = sc.watermark->eval(st.work, st.ctx);
       for (auto r : st.work.active(scratch))
         if (col.valid(r))
-          wm = std::max(wm, col.value<int64_t>(r));
+          rows_wm = std::max(rows_wm, col.value<int64_t>(r));
     }
     st.pre.apply(st.work, st.ctx, sc.watermark_step, st.pre.size());
     emit(self, st.work);
   }
+  bool all_idle = false;
+  wm = std::max(wm, inputs_watermark(sc, n > 0, rows_wm, all_idle));
   if (st.ctx.errors > 0) {
     st.cfg.metrics->errors.fetch_add(st.ctx.errors, std::memory_order_relaxed);
     st.ctx.errors = 0;
@@ -101,8 +135,8 @@ void poll(operator_ptr self) {
       schedule_poll(self, 0);
       break;
     }
-    if (sc.idle_timeout_ms > 0 &&
-        now_ms() - sc.last_rows_ms >= sc.idle_timeout_ms)
+    if (all_idle || (sc.idle_timeout_ms > 0 &&
+                     now_ms() - sc.last_rows_ms >= sc.idle_timeout_ms))
       st.out->idle();
     sc.backoff_ms =
         sc.backoff_ms == 0 ? 1 : std::min<int64_t>(sc.backoff_ms * 2, 50);
@@ -127,6 +161,7 @@ caf::expected<table_context> make_context(operator_state& st,
   ctx.metrics = st.cfg.metrics;
   ctx.memo = st.cfg.memo;
   ctx.primary_key = t.primary_key;
+  ctx.system = st.system;
   return ctx;
 }
 
@@ -147,6 +182,7 @@ caf::error set_up_scan(operator_ptr self, const scan_stage& s) {
   auto phys = std::make_shared<const columnar::schema>(s.table.physical);
   st.cfg.inputs[0] = phys;
   auto ctx = make_context(st, s.table, phys);
+  ctx->idle_timeout_ms = s.idle_timeout_ms;
   auto src = type->make(*ctx, *opts);
   if (!src)
     return src.error();

@@ -32,7 +32,7 @@ SCENARIO("the built-in table registry knows every table connector",
   }
   THEN("infos merge a name's source and sink") {
     auto infos = reg.infos();
-    REQUIRE(infos.size() == 4);
+    REQUIRE(infos.size() == 6); // and mariadb, topic
     auto& fs = infos.at("filesystem");
     CHECK(fs.name == "filesystem");
     CHECK(fs.source);
@@ -54,6 +54,13 @@ SCENARIO("the built-in table registry knows every table connector",
     CHECK(print.accepts_updates);
     CHECK(has_option(print, "print-identifier"));
     CHECK(infos.at("blackhole").accepts_updates);
+    auto& topic = infos.at("topic");
+    CHECK(topic.source);
+    CHECK(topic.sink);
+    CHECK_FALSE(topic.accepts_updates);
+    CHECK(has_option(topic, "scan.startup.mode"));
+    CHECK(has_option(topic, "csv.field-delimiter"));
+    CHECK_FALSE(has_option(topic, "path"));
   }
 }
 

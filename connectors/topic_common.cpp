@@ -1,4 +1,4 @@
-#include "actors/topic_common.hpp"
+#include "connectors/topic_common.hpp"
 
 #include <algorithm>
 
@@ -7,6 +7,26 @@
 #include "runtime/errors.hpp"
 
 namespace sluice {
+
+uint64_t topic_hash(std::string_view bytes) noexcept {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+uint32_t topic_shard_for_key(std::string_view key, uint32_t shards) noexcept {
+  return shards == 0 ? 0 : static_cast<uint32_t>(topic_hash(key) % shards);
+}
+
+uint32_t topic_shard_for_batch(std::string_view producer, uint64_t seq,
+                               uint32_t shards) noexcept {
+  return shards == 0
+             ? 0
+             : static_cast<uint32_t>((topic_hash(producer) + seq) % shards);
+}
 
 bool is_stale_shard_error(const caf::error& err) {
   return err == caf::sec::request_receiver_down ||

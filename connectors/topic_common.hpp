@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <caf/error.hpp>
 
@@ -10,7 +11,19 @@
 
 namespace sluice {
 
-// Pieces the topic sink and the topic source share.
+// Pieces every client of a topic shares: the collection tier's topic sink
+// and source (actors/), the `topic` table connector and `sluice topic`.
+
+/// FNV-1a, 64 bits: the hash behind both partitionings of a topic sink.
+uint64_t topic_hash(std::string_view bytes) noexcept;
+
+/// The shard of an event whose key is `key`, in a topic of `shards` shards.
+uint32_t topic_shard_for_key(std::string_view key, uint32_t shards) noexcept;
+
+/// The shard of a whole batch named (`producer`, `seq`) under round robin:
+/// a retry of the batch, through any relay, hits the same shard.
+uint32_t topic_shard_for_batch(std::string_view producer, uint64_t seq,
+                               uint32_t shards) noexcept;
 
 /// Where a topic sink or source finds its topic, for logs: "topic NAME", or
 /// "topic NAME at HOST:PORT" when it is reached through another node.
