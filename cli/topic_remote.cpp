@@ -21,25 +21,6 @@ namespace sluice {
 
 namespace {
 
-/// Connects to a node's control port within `timeout_ms` (a function actor
-/// so the connect has a deadline; it takes its timeout at spawn).
-caf::behavior node_connector(caf::event_based_actor* self, int64_t timeout_ms) {
-  return {
-      [self, timeout_ms](ping_atom, const std::string& host,
-                         uint16_t port) -> caf::result<caf::actor> {
-        auto rp = self->make_response_promise<caf::actor>();
-        connect_actor(self, host, port, std::chrono::milliseconds{timeout_ms},
-                      [rp](caf::expected<caf::actor> node) mutable {
-                        if (node)
-                          rp.deliver(std::move(*node));
-                        else
-                          rp.deliver(std::move(node.error()));
-                      });
-        return rp;
-      },
-  };
-}
-
 /// A connection to one node: its own actor system and a blocking actor
 /// that asks, each answer within the node's timeout.
 class node_session {
@@ -57,18 +38,14 @@ class node_session {
   ~node_session() { self_.reset(); }
 
   caf::error connect() {
-    auto connector = sys_->spawn(node_connector, node_.timeout_ms);
-    caf::error err;
-    (*self_)
-        ->request(connector, bound(node_.timeout_ms), ping_atom::value,
-                  node_.host, node_.port)
-        .receive([&](caf::actor& a) { actor_ = std::move(a); },
-                 [&](caf::error& e) { err = std::move(e); });
-    (*self_)->send_exit(connector, caf::exit_reason::user_shutdown);
-    if (err)
+    auto node =
+        connect_actor_within(*sys_, node_.host, node_.port,
+                             std::chrono::milliseconds{node_.timeout_ms});
+    if (!node)
       return make_error(topic_errc::io_error,
                         fmt::format("node {}: unreachable: {}", node_.address(),
-                                    render(err)));
+                                    render(node.error())));
+    actor_ = std::move(*node);
     return {};
   }
 

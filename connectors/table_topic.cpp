@@ -19,43 +19,19 @@ namespace {
 
 using std::chrono::milliseconds;
 
-/// Connects to a node's control port within a deadline (connect_actor needs
-/// an event-based actor).
-caf::behavior node_connector(caf::event_based_actor* self) {
-  return {
-      [self](ping_atom, const std::string& host, uint16_t port,
-             int64_t timeout_ms) -> caf::result<caf::actor> {
-        auto rp = self->make_response_promise<caf::actor>();
-        connect_actor(self, host, port, milliseconds{timeout_ms},
-                      [rp](caf::expected<caf::actor> node) mutable {
-                        if (node)
-                          rp.deliver(std::move(*node));
-                        else
-                          rp.deliver(std::move(node.error()));
-                      });
-        return rp;
-      },
-  };
-}
-
 /// One attempt of `open_topic_link`.
 caf::expected<topic_link> try_link(caf::actor_system& sys,
                                    const topic_address& at,
                                    const std::string& name,
                                    int64_t timeout_ms) {
+  auto node =
+      connect_actor_within(sys, at.host, at.port, milliseconds{timeout_ms});
+  if (!node)
+    return node.error();
   caf::scoped_actor self{sys};
-  auto connector = sys.spawn(node_connector);
-  caf::actor node;
   caf::error err;
-  self->request(connector, milliseconds{timeout_ms + 1'000}, ping_atom::value,
-                at.host, at.port, timeout_ms)
-      .receive([&](caf::actor& a) { node = std::move(a); },
-               [&](caf::error& e) { err = std::move(e); });
-  self->send_exit(connector, caf::exit_reason::user_shutdown);
-  if (err)
-    return err;
   topic_link link;
-  self->request(node, milliseconds{timeout_ms}, topic_atom::value, name)
+  self->request(*node, milliseconds{timeout_ms}, topic_atom::value, name)
       .receive([&](topic_actor& t) { link.topic = std::move(t); },
                [&](caf::error& e) { err = std::move(e); });
   if (err)

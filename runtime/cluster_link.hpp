@@ -66,6 +66,13 @@ void connect_actor(caf::event_based_actor* self, const std::string& host,
                    uint16_t port, std::chrono::milliseconds timeout,
                    std::function<void(caf::expected<caf::actor>)> done);
 
+/// Connects to the actor published at `host:port`, blocking the caller for
+/// at most `timeout` (a helper actor runs `connect_actor`, which needs an
+/// event-based actor).
+caf::expected<caf::actor>
+connect_actor_within(caf::actor_system& sys, const std::string& host,
+                     uint16_t port, std::chrono::milliseconds timeout);
+
 /// Connects to the actor published at `host:port`, blocking the caller.
 caf::expected<caf::actor> connect_actor_blocking(caf::actor_system& sys,
                                                  const std::string& host,
