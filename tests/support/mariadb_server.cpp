@@ -190,10 +190,28 @@ void mariadb_server::install() {
     give_to_mysql_user(dir_.path());
     argv.push_back("--user=mysql");
   }
-  auto [code, output] = run_command(argv, 120s);
-  if (code != 0)
-    throw mariadb_server_error{fmt::format(
-        "mariadb-install-db failed ({}):\n{}", code, tail(output, 30))};
+  // The bootstrap has failed now and then on a loaded machine without a
+  // reason in its last lines; a fresh data directory and another try
+  // get past it, and the error lines of every try are kept.
+  std::string errors;
+  for (int attempt = 1;; ++attempt) {
+    auto [code, output] = run_command(argv, 120s);
+    if (code == 0)
+      break;
+    std::istringstream lines{output};
+    for (std::string line; std::getline(lines, line);)
+      if (line.find("ERROR") != std::string::npos ||
+          line.find("rror:") != std::string::npos)
+        errors += fmt::format("try {}: {}\n", attempt, line);
+    if (attempt == 3)
+      throw mariadb_server_error{
+          fmt::format("mariadb-install-db failed ({}) three times:\n{}{}", code,
+                      errors, tail(output, 30))};
+    std::filesystem::remove_all(dir_ / "data");
+    std::filesystem::create_directories(dir_ / "data");
+    if (running_as_root())
+      give_to_mysql_user(dir_.path());
+  }
   if (running_as_root())
     give_to_mysql_user(dir_.path());
   installed_ = true;
