@@ -138,33 +138,43 @@ void connect_actor(caf::event_based_actor* self, const std::string& host,
           });
 }
 
+namespace {
+
+using connect_request = caf::atom_constant<caf::atom("connect")>;
+
+/// The actor behind `connect_actor_within`. It takes its timeout as an
+/// argument: CAF 0.17 spawns a function actor without arguments through a
+/// null tuple, which UBSan reports.
+caf::behavior connect_helper(caf::event_based_actor* self, int64_t timeout_ms) {
+  return {
+      [self, timeout_ms](connect_request, const std::string& host,
+                         uint16_t port) -> caf::result<caf::actor> {
+        auto rp = self->make_response_promise<caf::actor>();
+        connect_actor(self, host, port, std::chrono::milliseconds{timeout_ms},
+                      [rp](caf::expected<caf::actor> a) mutable {
+                        if (a)
+                          rp.deliver(std::move(*a));
+                        else
+                          rp.deliver(std::move(a.error()));
+                      });
+        return rp;
+      },
+  };
+}
+
+} // namespace
+
 caf::expected<caf::actor>
 connect_actor_within(caf::actor_system& sys, const std::string& host,
                      uint16_t port, std::chrono::milliseconds timeout) {
-  using connect_request = caf::atom_constant<caf::atom("connect")>;
-  auto helper = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
-    return {
-        [self](connect_request, const std::string& host, uint16_t port,
-               int64_t timeout_ms) -> caf::result<caf::actor> {
-          auto rp = self->make_response_promise<caf::actor>();
-          connect_actor(self, host, port, std::chrono::milliseconds{timeout_ms},
-                        [rp](caf::expected<caf::actor> a) mutable {
-                          if (a)
-                            rp.deliver(std::move(*a));
-                          else
-                            rp.deliver(std::move(a.error()));
-                        });
-          return rp;
-        },
-    };
-  });
+  auto helper =
+      sys.spawn(connect_helper, static_cast<int64_t>(timeout.count()));
   caf::scoped_actor self{sys};
   caf::expected<caf::actor> result{caf::actor{}};
   // The helper answers within `timeout`; the request's own deadline is a
   // second later, so that the helper's error (refused, timed out) arrives.
   self->request(helper, timeout + std::chrono::seconds{1},
-                connect_request::value, host, port,
-                static_cast<int64_t>(timeout.count()))
+                connect_request::value, host, port)
       .receive([&](caf::actor& a) { result = std::move(a); },
                [&](caf::error& e) { result = std::move(e); });
   self->send_exit(helper, caf::exit_reason::user_shutdown);
