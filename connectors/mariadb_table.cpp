@@ -91,15 +91,16 @@ bool takes(const std::string& t, const columnar::data_type& type) {
 caf::error check_table(connection& db, const std::string& table,
                        const columnar::schema& declared,
                        const std::vector<uint32_t>& primary_key,
-                       const std::string& label) {
+                       const std::string& label, bool creatable) {
   auto cols = describe_table(db, table);
   if (!cols)
     return cols.error();
   auto where = fmt::format("MariaDB table '{}'", table);
   if (cols->empty())
-    return refuse(fmt::format("{}: {} does not exist (set 'sink.create-table' "
-                              "= 'true' to have the job create it)",
-                              label, where));
+    return refuse(fmt::format("{}: {} does not exist{}", label, where,
+                              creatable ? " (set 'sink.create-table' = 'true' "
+                                          "to have the job create it)"
+                                        : ""));
   std::map<std::string, const server_column*> by_name;
   for (auto& c : *cols)
     by_name[lower(c.name)] = &c;

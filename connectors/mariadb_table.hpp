@@ -35,11 +35,12 @@ bool takes(const std::string& data_type, const columnar::data_type& type);
 
 /// Checks the declared columns (and primary key: column indices into
 /// `declared`) against the server's table. `label` names the declared
-/// table in the error ("sink table 'results'").
+/// table in the error ("sink table 'results'"); `creatable`: the error of a
+/// missing table tells how to have it created.
 caf::error check_table(connection& db, const std::string& table,
                        const columnar::schema& declared,
                        const std::vector<uint32_t>& primary_key,
-                       const std::string& label);
+                       const std::string& label, bool creatable = true);
 
 /// CREATE TABLE IF NOT EXISTS for the declared columns and key: BIGINT,
 /// INT, DOUBLE, DECIMAL(p,s), BOOLEAN, DATETIME(3), VARCHAR(255) for a

@@ -65,6 +65,8 @@ struct table_context {
   caf::actor_system* system = nullptr;
   /// The scan's `scan.watermark.idle-timeout` (0: none set).
   int64_t idle_timeout_ms = 0;
+  /// A lookup: the columns of `schema` it is looked up by.
+  std::vector<uint32_t> lookup_keys;
 };
 
 /// The outside world behind a scan instance.
@@ -148,8 +150,39 @@ class table_sink {
   virtual void close() {}
 };
 
+/// The outside world behind a lookup join: a table read by key. The
+/// operator calls it from one thread, a batch of keys at a time, and keeps
+/// its own cache in front of it (lookup_cache.hpp).
+class table_lookup {
+ public:
+  virtual ~table_lookup() = default;
+
+  /// Connects and checks the table. An error here fails the job.
+  virtual caf::error open() = 0;
+
+  /// Finds the rows of the table whose key columns (the context's
+  /// `lookup_keys`) equal the columns of each row of `keys` (one column per
+  /// key column, same types; no NULLs, no selection, no two equal rows).
+  /// Appends every match to `out` (the context's schema) and, for each
+  /// match, the row of `keys` it belongs to, to `of`. A failure leaves
+  /// `out` and `of` as they were; the caller may try again.
+  virtual caf::error lookup(const columnar::row_batch& keys,
+                            columnar::row_batch& out,
+                            std::vector<uint32_t>& of) = 0;
+
+  /// True after a failed `lookup` when the table's server could not be
+  /// reached: the operator holds its rows and asks again later (up to
+  /// `lookup.outage-timeout`). Other failures count against
+  /// `lookup.max-retries`, and a permanent one (`is_permanent`) fails the
+  /// job at once.
+  virtual bool unreachable() const { return false; }
+
+  virtual void close() {}
+};
+
 using table_source_ptr = std::unique_ptr<table_source>;
 using table_sink_ptr = std::unique_ptr<table_sink>;
+using table_lookup_ptr = std::unique_ptr<table_lookup>;
 
 /// How to build a table source of one connector type.
 struct table_source_type {
@@ -174,6 +207,19 @@ struct table_sink_type {
   std::vector<option_spec> options;
   std::function<caf::expected<table_sink_ptr>(const table_context&,
                                               const sluice::options&)>
+      make;
+};
+
+/// How to build a table lookup of one connector type. Its `options` are
+/// the table's whole WITH clause as a lookup reads it; those of the cache
+/// (lookup_cache_options) are among them.
+struct table_lookup_type {
+  std::string name;
+  std::string help;
+  bool blocking = true; ///< false: never blocks (runs on the shared pool)
+  std::vector<option_spec> options;
+  std::function<caf::expected<table_lookup_ptr>(const table_context&,
+                                                const sluice::options&)>
       make;
 };
 

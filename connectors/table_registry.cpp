@@ -24,6 +24,7 @@ table_registry table_registry::builtin() {
   r.add(print_table_sink_type());
   r.add(blackhole_table_sink_type());
   r.add(mariadb_table_sink_type());
+  r.add(mariadb_table_lookup_type());
   r.add(topic_table_source_type());
   r.add(topic_table_sink_type());
   return r;
@@ -37,6 +38,17 @@ void table_registry::add(table_source_type x) {
 void table_registry::add(table_sink_type x) {
   auto name = x.name;
   sinks_.insert_or_assign(std::move(name), std::move(x));
+}
+
+void table_registry::add(table_lookup_type x) {
+  auto name = x.name;
+  lookups_.insert_or_assign(std::move(name), std::move(x));
+}
+
+const table_lookup_type*
+table_registry::find_lookup(std::string_view name) const {
+  auto i = lookups_.find(name);
+  return i == lookups_.end() ? nullptr : &i->second;
 }
 
 const table_source_type*
@@ -64,6 +76,12 @@ connector_infos table_registry::infos() const {
     info.sink = true;
     info.accepts_updates = type.accepts_updates;
     info.updates_need_key = type.updates_need_key;
+    merge_options(info.options, type.options);
+  }
+  for (auto& [name, type] : lookups_) {
+    auto& info = result[name];
+    info.name = name;
+    info.lookup = true;
     merge_options(info.options, type.options);
   }
   return result;

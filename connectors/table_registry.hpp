@@ -17,7 +17,7 @@ class table_registry {
  public:
   /// A registry with every built-in table connector: `filesystem` and
   /// `topic` (sources and sinks), `nexmark` (source), `print`, `blackhole`
-  /// and `mariadb` (sinks).
+  /// and `mariadb` (sinks; `mariadb` also lookups).
   static table_registry builtin();
 
   /// Adds or replaces the source type of `x.name`.
@@ -25,6 +25,12 @@ class table_registry {
 
   /// Adds or replaces the sink type of `x.name`.
   void add(table_sink_type x);
+
+  /// Adds or replaces the lookup type of `x.name`.
+  void add(table_lookup_type x);
+
+  /// The lookup type called `name`, or null.
+  const table_lookup_type* find_lookup(std::string_view name) const;
 
   /// The source type called `name`, or null.
   const table_source_type* find_source(std::string_view name) const;
@@ -41,6 +47,7 @@ class table_registry {
  private:
   std::map<std::string, table_source_type, std::less<>> sources_;
   std::map<std::string, table_sink_type, std::less<>> sinks_;
+  std::map<std::string, table_lookup_type, std::less<>> lookups_;
 };
 
 // Each built-in table connector's file defines its type description.
@@ -50,6 +57,7 @@ table_source_type nexmark_table_source_type();
 table_sink_type print_table_sink_type();
 table_sink_type blackhole_table_sink_type();
 table_sink_type mariadb_table_sink_type();
+table_lookup_type mariadb_table_lookup_type();
 table_source_type topic_table_source_type();
 table_sink_type topic_table_sink_type();
 

@@ -45,6 +45,10 @@ std::vector<std::string> check_job(const job_spec& j,
         x && tables.find_sink(x->table.connector) == nullptr)
       problems.push_back(fmt::format("stage {}: no table sink '{}'", s.name,
                                      x->table.connector));
+    if (auto* x = std::get_if<lookup_stage>(&s.core);
+        x && tables.find_lookup(x->table.connector) == nullptr)
+      problems.push_back(fmt::format("stage {}: no table lookup '{}'", s.name,
+                                     x->table.connector));
   }
   return problems;
 }

@@ -176,6 +176,13 @@ std::optional<relation> bind_window_tvf(context& ctx, const table_ref& t);
 std::optional<relation> bind_join(context& ctx, const table_ref& t,
                                   const sql::expr* where_clause);
 
+/// Binds `left JOIN dim FOR SYSTEM_TIME AS OF left.proc_time ON ...`, a
+/// lookup join (analyzer_lookup.cpp).
+std::optional<relation> bind_lookup_join(context& ctx, const table_ref& t);
+
+/// Splits `a AND b AND c` into its conjuncts.
+void conjuncts(const sql::expr& e, std::vector<const sql::expr*>& out);
+
 /// The scan of a catalog table or the expansion of a view, under `alias`.
 std::optional<relation> bind_named(context& ctx, const identifier& name,
                                    const std::string& alias);

@@ -154,7 +154,9 @@ std::optional<relation> bind_from(context& ctx, const table_ref& t) {
   case table_ref_kind::table: {
     if (t.system_time) {
       ctx.error(t.system_time->where, diag_code::unsupported,
-                "FOR SYSTEM_TIME AS OF (a lookup join) is not supported yet");
+                "FOR SYSTEM_TIME AS OF belongs to the right side of a JOIN "
+                "(a lookup join: FROM orders AS o JOIN dim FOR SYSTEM_TIME "
+                "AS OF o.proc_time AS d ON o.id = d.id)");
       return std::nullopt;
     }
     return bind_named(ctx, t.name, alias);

@@ -269,16 +269,6 @@ std::optional<window_spec> bind_group_window(context& ctx, const sql::expr& e,
 
 namespace {
 
-/// Splits `a AND b AND c` into its conjuncts.
-void conjuncts(const sql::expr& e, std::vector<const sql::expr*>& out) {
-  if (e.kind == expr_kind::binary && e.op == op_kind::and_) {
-    conjuncts(*e.args[0], out);
-    conjuncts(*e.args[1], out);
-    return;
-  }
-  out.push_back(&e);
-}
-
 /// Collects the columns an expression names (quietly resolved).
 void referenced(const sql::expr& e, expr_binder& b,
                 std::vector<uint32_t>& out) {
@@ -311,8 +301,19 @@ bool looks_like_interval_join(const std::vector<const sql::expr*>& parts,
 
 } // namespace
 
+void conjuncts(const sql::expr& e, std::vector<const sql::expr*>& out) {
+  if (e.kind == expr_kind::binary && e.op == op_kind::and_) {
+    conjuncts(*e.args[0], out);
+    conjuncts(*e.args[1], out);
+    return;
+  }
+  out.push_back(&e);
+}
+
 std::optional<relation> bind_join(context& ctx, const table_ref& t,
                                   const sql::expr* where_clause) {
+  if (t.right && t.right->kind == table_ref_kind::table && t.right->system_time)
+    return bind_lookup_join(ctx, t);
   if (t.join != join_type::inner) {
     auto name = t.join == join_type::left    ? "LEFT JOIN"
                 : t.join == join_type::right ? "RIGHT JOIN"

@@ -36,6 +36,12 @@ enum class rel_kind : uint8_t {
   /// is the residual condition over both sides' columns. `window` is the
   /// left side's: start/end/time_column index the left input.
   join,
+  /// A lookup join: inputs[0] ++ the physical columns of
+  /// bound_script::tables[table], read by key (`left_keys` of the input
+  /// equal to `right_keys` of the table); exprs[0], when present, is the
+  /// rest of ON over both. `outer`: LEFT JOIN (the table's columns are
+  /// nullable). Keeps the input's rowtime and row kinds.
+  lookup_join,
   union_all, ///< reserved
   values,    ///< reserved
 };
@@ -46,7 +52,7 @@ struct rel {
   columnar::schema out;
   sql_position where;
   std::vector<std::unique_ptr<rel>> inputs;
-  int32_t table = -1; ///< scan: index into bound_script::tables
+  int32_t table = -1; ///< scan, lookup_join: index into bound_script::tables
   std::vector<::sluice::expr::tree> exprs; ///< see rel_kind
   window_spec window;               ///< window_tvf; windowed aggregate or join
   std::vector<uint32_t> group_keys; ///< aggregate: input columns
@@ -54,6 +60,7 @@ struct rel {
   /// join: equi-join key columns of each side (window columns included).
   std::vector<uint32_t> left_keys, right_keys;
   bool append_only = true; ///< false once a non-windowed aggregate is below
+  bool outer = false;      ///< lookup_join: LEFT JOIN
 };
 
 /// One INSERT INTO, bound: its sink table and its query, whose output

@@ -78,6 +78,8 @@ class job_planner {
       return plan_aggregate(r);
     case rel_kind::join:
       return plan_join(r);
+    case rel_kind::lookup_join:
+      return plan_lookup(r);
     case rel_kind::union_all:
     case rel_kind::values:
       break;
@@ -557,6 +559,40 @@ class job_planner {
     s.inputs.push_back({left->stage, 0, partitioning::hash, r.left_keys});
     s.inputs.push_back({right->stage, 1, partitioning::hash, r.right_keys});
     s.out = r.out;
+    stream out;
+    out.stage = s.id;
+    for (size_t i = 0; i < r.out.size(); ++i)
+      out.map.push_back(static_cast<int32_t>(i));
+    return out;
+  }
+
+  /// A lookup join: a stage of the input's parallelism fed by a forward
+  /// edge, so each instance looks up the rows of one input instance.
+  caf::expected<stream> plan_lookup(const rel& r) {
+    if (r.inputs.size() != 1 || r.left_keys.empty() ||
+        r.left_keys.size() != r.right_keys.size() || r.table < 0 ||
+        static_cast<size_t>(r.table) >= script_.tables.size())
+      return fail(r, "a lookup join needs its input, table and keys");
+    auto in = plan_input(r, 0);
+    if (!in)
+      return in;
+    if (!identity(*in, r.inputs[0]->out.size()))
+      if (auto err = materialize(r, *in, r.inputs[0]->out))
+        return err;
+    lookup_stage core;
+    core.table = script_.tables[static_cast<size_t>(r.table)];
+    core.left_keys = r.left_keys;
+    core.table_keys = r.right_keys;
+    core.outer = r.outer;
+    if (!r.exprs.empty())
+      core.residual = r.exprs[0];
+    auto par = job_.stages[in->stage].parallelism;
+    auto name =
+        fmt::format("lookup#{} {}", job_.stages.size(), core.table.name);
+    auto& s = add_stage(std::move(name), par, std::move(core));
+    s.inputs.push_back({in->stage, 0, partitioning::forward, {}});
+    s.out = r.out;
+    s.emits_updates = !r.append_only;
     stream out;
     out.stage = s.id;
     for (size_t i = 0; i < r.out.size(); ++i)

@@ -48,6 +48,10 @@ void fail(operator_ptr self, const caf::error& err) {
     s->open = false;
     s->source->close();
   }
+  if (auto* l = std::get_if<lookup_core>(&st.core); l && l->open) {
+    l->open = false;
+    l->lookup->close();
+  }
   self->quit(err);
 }
 
@@ -63,6 +67,8 @@ void release_acks(operator_ptr self) {
   // A sink that cannot write (its database is down) keeps its rows; its
   // inputs get no credit back until it can, so the sources stop.
   if (auto* s = std::get_if<sink_core>(&st.core); s && s->sink->holding())
+    return;
+  if (auto* l = std::get_if<lookup_core>(&st.core); l && !l->pending.empty())
     return;
   for (auto& a : st.held) {
     st.inputs[a.input].credit += static_cast<int64_t>(a.rows);
@@ -157,6 +163,10 @@ void emit_late(operator_ptr self, columnar::row_batch& late,
 /// Fires what watermark `wm` closes and passes the watermark on.
 void advance(operator_ptr self, int64_t wm) {
   auto& st = self->state;
+  if (auto* l = std::get_if<lookup_core>(&st.core); l && !l->pending.empty()) {
+    l->held_wm = wm; // it follows the rows that wait (drain_lookups)
+    return;
+  }
   // `post` may have swapped `result` for a batch of its own schema.
   st.result.reset(st.core_out);
   if (auto* w = std::get_if<ops::window_agg_state>(&st.core))
@@ -227,6 +237,14 @@ void finish(operator_ptr self) {
     s->open = false;
     s->sink->close();
   }
+  if (auto* l = std::get_if<lookup_core>(&st.core); l && l->open) {
+    if (!l->pending.empty() && !st.stopping) {
+      l->draining = true; // on_tick goes on
+      return;
+    }
+    l->open = false;
+    l->lookup->close();
+  }
   end_outputs(self);
 }
 
@@ -258,6 +276,8 @@ caf::error process(operator_ptr self, uint8_t port,
     ops::add(j->st, port, *rows, st.wm.current, st.late_in);
     auto tc = j->st.start_col[port];
     emit_late(self, st.late_in, tc);
+  } else if (std::holds_alternative<lookup_core>(st.core)) {
+    return lookup_rows(self, *rows);
   } else if (auto* s = std::get_if<sink_core>(&st.core)) {
     if (auto err = s->sink->write(*rows))
       return err;
@@ -398,6 +418,10 @@ caf::error set_up(operator_ptr self) {
     if (!sink)
       return sink.error();
     st.core = sink_core{std::move(*sink), false};
+  } else if (auto* l = std::get_if<lookup_stage>(&stage.core)) {
+    if (auto err = set_up_lookup(self, *l, core_in))
+      return err;
+    core_out = st.core_out;
   }
   st.core_out = core_out;
   if (core_out) {
@@ -465,9 +489,23 @@ void on_tick(operator_ptr self) {
   auto& st = self->state;
   st.tick_scheduled = false;
   auto* s = std::get_if<sink_core>(&st.core);
-  if (st.finishing && !(s && s->draining))
+  auto* l = std::get_if<lookup_core>(&st.core);
+  if (st.finishing && !(s && s->draining) && !(l && l->draining))
     return;
-  if (s) {
+  if (l) {
+    if (auto err = drain_lookups(self)) {
+      fail(self, err);
+      return;
+    }
+    release_acks(self);
+    if (l->draining && l->pending.empty()) {
+      l->draining = false;
+      l->open = false;
+      l->lookup->close();
+      end_outputs(self);
+      return;
+    }
+  } else if (s) {
     auto err = s->sink->tick();
     if (!err && s->draining)
       err = s->sink->flush();
@@ -543,6 +581,10 @@ operator_impl_actor::behavior_type operator_fn(operator_ptr self,
       if (auto err = s->sink->open())
         return err;
       s->open = true;
+    } else if (auto* l = std::get_if<lookup_core>(&st.core)) {
+      if (auto err = l->lookup->open())
+        return err;
+      l->open = true;
     }
     if (st.inputs.empty() && !std::holds_alternative<scan_core>(st.core))
       finish(self);
@@ -553,7 +595,8 @@ operator_impl_actor::behavior_type operator_fn(operator_ptr self,
     return operator_impl_actor::behavior_type::make_empty_behavior();
   }
   bool ticks = std::holds_alternative<sink_core>(st.core) ||
-               std::holds_alternative<ops::group_agg_state>(st.core);
+               std::holds_alternative<ops::group_agg_state>(st.core) ||
+               std::holds_alternative<lookup_core>(st.core);
   if (ticks && !st.finishing) {
     st.tick_scheduled = true;
     self->delayed_send(self, std::chrono::milliseconds{100}, tick_atom::value);
@@ -588,6 +631,10 @@ bool blocking_stage(const stage_spec& s, const table_registry& tables) {
   }
   if (auto* x = std::get_if<sink_stage>(&s.core)) {
     auto* t = tables.find_sink(x->table.connector);
+    return t == nullptr || t->blocking;
+  }
+  if (auto* x = std::get_if<lookup_stage>(&s.core)) {
+    auto* t = tables.find_lookup(x->table.connector);
     return t == nullptr || t->blocking;
   }
   return false;

@@ -2,7 +2,9 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,6 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/ops/group_agg.hpp"
+#include "actors/ops/lookup_cache.hpp"
 #include "actors/ops/session_agg.hpp"
 #include "actors/ops/watermark.hpp"
 #include "actors/ops/window_agg.hpp"
@@ -22,9 +25,9 @@
 #include "actors/sql/exchange.hpp"
 #include "actors/sql/operator.hpp"
 
-// The operator actor's state and the functions its two files share
-// (operator.cpp: inputs, operators, sinks; operator_scan.cpp: scans). Only
-// those two include it.
+// The operator actor's state and the functions its files share
+// (operator.cpp: inputs, operators, sinks; operator_scan.cpp: scans;
+// operator_lookup.cpp: lookup joins). Only those include it.
 namespace sluice::sql_actors::detail {
 
 /// The operator's own messages (timers), beside its public interface.
@@ -60,9 +63,35 @@ struct join_core {
   std::optional<expr::program> residual;
 };
 
+/// A lookup join: input batches wait in `pending`, in order, while the
+/// table cannot answer; their acks and the watermark wait with them.
+struct lookup_core {
+  std::string name; ///< the table's
+  table_lookup_ptr lookup;
+  lookup_settings cfg;
+  std::unique_ptr<ops::lookup_cache> cache;
+  columnar::schema_ptr table_schema;
+  std::vector<uint32_t> left_keys;
+  std::optional<expr::program> residual;
+  bool outer = false;
+  bool open = false;
+  /// The input ended while rows waited: the end goes out once they are
+  /// joined (on_tick).
+  bool draining = false;
+  std::deque<columnar::row_batch> pending;
+  std::optional<int64_t> held_wm; ///< a watermark behind `pending`
+  int64_t outage_since = 0;       ///< ms; 0: the table answers
+  int64_t retry_at = 0;           ///< ms; 0: no retry waits
+  int64_t backoff_ms = 0;
+  int64_t retries = 0; ///< passing failures in a row
+  // Scratch of one batch.
+  std::vector<uint32_t> entries, wanted, of, left, right;
+  columnar::row_batch keys, found;
+};
+
 using core_state =
     std::variant<scan_core, ops::window_agg_state, ops::session_agg_state,
-                 ops::group_agg_state, join_core, sink_core>;
+                 ops::group_agg_state, join_core, sink_core, lookup_core>;
 
 /// A producer's input as the consumer tracks it.
 struct input_state {
@@ -138,5 +167,19 @@ void end_scan(operator_ptr self);
 
 /// Reads one batch, takes the watermark, sends what credit allows.
 void poll(operator_ptr self);
+
+// Lookup joins (operator_lookup.cpp).
+
+/// Builds the lookup, its cache, the residual condition and `core_out`.
+caf::error set_up_lookup(operator_ptr self, const lookup_stage& l,
+                         const columnar::schema_ptr& core_in);
+
+/// Joins input rows (after `pre`) with the table and emits them, or keeps
+/// them until the table answers. An error fails the instance.
+caf::error lookup_rows(operator_ptr self, const columnar::row_batch& rows);
+
+/// Joins the rows that wait, in order, when their retry is due; then
+/// passes on a watermark that waited behind them.
+caf::error drain_lookups(operator_ptr self);
 
 } // namespace sluice::sql_actors::detail

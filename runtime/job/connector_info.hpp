@@ -21,6 +21,9 @@ struct connector_info {
   std::vector<option_spec> options;
   /// The sink takes updates only into a table that declares a PRIMARY KEY.
   bool updates_need_key = false;
+  /// The table can be read by key in a lookup join (`JOIN t FOR
+  /// SYSTEM_TIME AS OF ...`).
+  bool lookup = false;
 };
 
 /// Connector infos by name ("filesystem", "nexmark", ...).

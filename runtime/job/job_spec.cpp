@@ -59,8 +59,8 @@ const char* to_string(partitioning x) noexcept {
 }
 
 const char* core_name(const stage_spec& s) noexcept {
-  static constexpr const char* names[] = {"scan", "window", "group", "join",
-                                          "sink"};
+  static constexpr const char* names[] = {"scan", "window", "group",
+                                          "join", "sink",   "lookup"};
   return names[s.core.index()];
 }
 
@@ -253,7 +253,19 @@ std::vector<std::string> validate(const job_spec& j) {
       } else if (auto* g = std::get_if<group_stage>(&s.core)) {
         check_cols(g->keys, "key");
         check_aggs(g->aggs);
+      } else if (auto* l = std::get_if<lookup_stage>(&s.core)) {
+        check_cols(l->left_keys, "lookup key");
       }
+    }
+    if (auto* l = std::get_if<lookup_stage>(&s.core)) {
+      if (l->left_keys.empty() || l->left_keys.size() != l->table_keys.size())
+        say(s, fmt::format("{} input keys for {} table keys",
+                           l->left_keys.size(), l->table_keys.size()));
+      for (auto k : l->table_keys)
+        if (k >= l->table.physical.size())
+          say(s, fmt::format("table key column {} outside table '{}''s {} "
+                             "columns",
+                             k, l->table.name, l->table.physical.size()));
     }
   }
   return problems;
@@ -354,6 +366,23 @@ std::string to_text(const job_spec& j) {
                                core.residual ? " and a condition" : "");
             if (core.late_stage >= 0)
               out += fmt::format("      late rows -> [{}]\n", core.late_stage);
+          } else if constexpr (std::is_same_v<T, lookup_stage>) {
+            std::string keys;
+            for (size_t k = 0; k < core.left_keys.size(); ++k) {
+              auto l = core.left_keys[k];
+              auto r = k < core.table_keys.size() ? core.table_keys[k] : 0;
+              keys += fmt::format("{}{} = {}.{}", keys.empty() ? "" : ", ",
+                                  l < in->size() ? in->fields[l].name
+                                                 : std::to_string(l),
+                                  core.table.name,
+                                  r < core.table.physical.size()
+                                      ? core.table.physical.fields[r].name
+                                      : std::to_string(r));
+            }
+            out += fmt::format("      {}lookup {} ({}) on {}{}\n",
+                               core.outer ? "left " : "", core.table.name,
+                               core.table.connector, keys,
+                               core.residual ? " and a condition" : "");
           } else {
             out += fmt::format("      writes {} ({}{})\n", core.table.name,
                                core.table.connector,

@@ -163,6 +163,20 @@ struct join_stage {
   int32_t late_stage = -1; ///< the stage late rows go to; -1: counted only
 };
 
+/// A lookup join: each row of port 0 is joined with the rows of `table`
+/// (read through its connector's lookup, Flink's `JOIN t FOR SYSTEM_TIME AS
+/// OF o.proc_time`) whose `table_keys` columns equal its `left_keys`
+/// columns. Output: the input's columns ++ the table's physical columns,
+/// each row with its input row's kind. `outer`: a row without a match is
+/// kept with NULLs (LEFT JOIN); otherwise it leaves.
+struct lookup_stage {
+  table_spec table;
+  std::vector<uint32_t> left_keys;  ///< input columns
+  std::vector<uint32_t> table_keys; ///< the table's physical columns
+  bool outer = false;
+  std::optional<expr::tree> residual; ///< over input ++ table columns
+};
+
 /// Writes rows into a table.
 struct sink_stage {
   table_spec table;
@@ -177,7 +191,8 @@ struct stage_spec {
   uint32_t parallelism = 1;
   std::vector<edge> inputs; ///< empty for scans
   std::vector<calc_step> pre;
-  std::variant<scan_stage, window_stage, group_stage, join_stage, sink_stage>
+  std::variant<scan_stage, window_stage, group_stage, join_stage, sink_stage,
+               lookup_stage>
       core;
   std::vector<calc_step> post;
   columnar::schema out;       ///< after post
@@ -235,7 +250,8 @@ struct job_spec {
   std::vector<stage_spec> stages;
 };
 
-/// The stage's kind as a word: "scan", "window", "group", "join", "sink".
+/// The stage's kind as a word: "scan", "window", "group", "join", "sink",
+/// "lookup".
 const char* core_name(const stage_spec& s) noexcept;
 
 /// Everything wrong with `j` as the engine would run it: stage ids out of

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "connectors/dead_letter.hpp"
+#include "connectors/lookup_options.hpp"
 #include "connectors/table_files.hpp"
 #include "runtime/columnar/format.hpp"
 #include "runtime/errors.hpp"
@@ -41,6 +42,24 @@ size_t test_table_data::row_count(const std::string& table) const {
   std::lock_guard guard{mtx_};
   auto i = inputs_.find(table);
   return i == inputs_.end() ? 0 : i->second.rows.size();
+}
+
+uint64_t test_table_data::keys_looked_up(const std::string& table) const {
+  std::lock_guard guard{mtx_};
+  auto i = looked_up_.find(table);
+  return i == looked_up_.end() ? 0 : i->second;
+}
+
+void test_table_data::count_lookups(const std::string& table, uint64_t keys) {
+  std::lock_guard guard{mtx_};
+  looked_up_[table] += keys;
+}
+
+test_table_data::table_input
+test_table_data::input_of(const std::string& table) const {
+  std::lock_guard guard{mtx_};
+  auto i = inputs_.find(table);
+  return i == inputs_.end() ? table_input{} : i->second;
 }
 
 void test_table_data::start_run(std::map<std::string, uint32_t> readers) {
@@ -194,6 +213,60 @@ class collect_sink : public table_sink {
   std::vector<uint32_t> scratch_;
 };
 
+/// A `values` table read by key: every row of its input, matched by the
+/// text of the key values (as sluice prints them).
+class values_lookup : public table_lookup {
+ public:
+  values_lookup(table_context ctx, std::shared_ptr<test_table_data> data)
+      : ctx_(std::move(ctx)), data_(std::move(data)), rows_(ctx_.schema) {
+    fmt_.null_literal = "NULL";
+  }
+
+  caf::error open() override {
+    for (auto& text : data_->input_of(ctx_.name).rows)
+      if (auto err = csv_decode_row(text, fmt_, rows_, scratch_))
+        return err;
+    return {};
+  }
+
+  caf::error lookup(const columnar::row_batch& keys, columnar::row_batch& out,
+                    std::vector<uint32_t>& of) override {
+    data_->count_lookups(ctx_.name, keys.num_rows());
+    std::string want, have;
+    std::vector<uint32_t> all(keys.num_columns());
+    for (uint32_t c = 0; c < all.size(); ++c)
+      all[c] = c;
+    for (uint32_t k = 0; k < keys.num_rows(); ++k) {
+      text_of(keys, all, k, want);
+      for (uint32_t r = 0; r < rows_.num_rows(); ++r) {
+        text_of(rows_, ctx_.lookup_keys, r, have);
+        if (have != want)
+          continue;
+        out.append_rows(rows_, std::span<const uint32_t>{&r, 1});
+        of.push_back(k);
+      }
+    }
+    return {};
+  }
+
+ private:
+  static void text_of(const columnar::row_batch& b,
+                      const std::vector<uint32_t>& cols, uint32_t row,
+                      std::string& out) {
+    out.clear();
+    for (auto c : cols) {
+      columnar::append_value(b.col(c), row, out, "\x01null");
+      out += '\x1f';
+    }
+  }
+
+  table_context ctx_;
+  std::shared_ptr<test_table_data> data_;
+  table_format fmt_;
+  decode_scratch scratch_;
+  columnar::row_batch rows_;
+};
+
 } // namespace
 
 void add_test_tables(table_registry& tables,
@@ -207,6 +280,16 @@ void add_test_tables(table_registry& tables,
     return table_source_ptr{std::make_unique<values_source>(ctx, data)};
   };
   tables.add(std::move(src));
+  table_lookup_type lk;
+  lk.name = "values";
+  lk.help = "the test rows of the table, read by key";
+  lk.blocking = false;
+  lk.options = lookup_option_specs();
+  lk.make = [data](const table_context& ctx,
+                   const options&) -> caf::expected<table_lookup_ptr> {
+    return table_lookup_ptr{std::make_unique<values_lookup>(ctx, data)};
+  };
+  tables.add(std::move(lk));
   table_sink_type snk;
   snk.name = "collect";
   snk.help = "keeps every row written, with its kind, for the test";

@@ -50,6 +50,12 @@ class test_table_data {
   /// The rows given to `table` so far.
   size_t row_count(const std::string& table) const;
 
+  /// How many keys `values` lookups of `table` were asked for.
+  uint64_t keys_looked_up(const std::string& table) const;
+
+  /// Counts keys a `values` lookup of `table` was asked for.
+  void count_lookups(const std::string& table, uint64_t keys);
+
   /// Starts a new run: forgets the readers of every table and every
   /// collected row. `readers` says how many source instances will read each
   /// table (more than one scan of a table, e.g. a self-join, reads it more
@@ -77,6 +83,9 @@ class test_table_data {
     std::vector<step> steps;
     bool ended = false;
   };
+
+  /// A copy of the input of `table` (what a `values` lookup reads).
+  table_input input_of(const std::string& table) const;
 
   /// Registers a reader of `table` that runs with `splits` instances;
   /// returns its id and a copy of the table's input.
@@ -106,10 +115,12 @@ class test_table_data {
   std::map<std::string, uint32_t> readers_hint_;
   std::map<std::string, run_state> runs_;
   std::map<std::string, std::vector<std::string>> collected_;
+  std::map<std::string, uint64_t> looked_up_;
 };
 
-/// Adds `values` (source) and `collect` (sink, takes updates) to `tables`,
-/// both reading and writing `data`.
+/// Adds `values` (source, and lookup: a lookup join reads the table's
+/// rows by key; it takes the lookup cache options) and `collect` (sink,
+/// takes updates) to `tables`, all reading and writing `data`.
 void add_test_tables(table_registry& tables,
                      std::shared_ptr<test_table_data> data);
 
