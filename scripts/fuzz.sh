@@ -17,7 +17,8 @@ SLUICE_SETUP_FUZZ=1 "$root/scripts/setup.sh"
 build="$root/build-fuzz"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSLUICE_FUZZ=ON -DSLUICE_BUILD_TESTS=OFF -DSLUICE_BUILD_BENCHMARKS=OFF \
-  -DSLUICE_SANITIZE=address,undefined,fuzzer-no-link -DSLUICE_UNITY=ON >/dev/null
+  -DSLUICE_SANITIZE=address,undefined,fuzzer-no-link -DSLUICE_UNITY=ON \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" >/dev/null
 cmake --build "$build" -j "$(nproc)" --target topology_fuzz flume_fuzz batch_fuzz segment_fuzz shard_fuzz sql_fuzz \
   row_batch_fuzz table_text_fuzz
 corpus=$(mktemp -d)
