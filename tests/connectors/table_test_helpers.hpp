@@ -61,6 +61,20 @@ make_table_sink(const std::string& name, const table_context& ctx,
   return std::move(*sink);
 }
 
+/// Builds connector `name`'s lookup from WITH strings, as a job would.
+inline table_lookup_ptr
+make_table_lookup(const std::string& name, const table_context& ctx,
+                  const std::map<std::string, std::string>& with) {
+  auto reg = table_registry::builtin();
+  auto* type = reg.find_lookup(name);
+  REQUIRE(type != nullptr);
+  auto opts = options_from_strings(type->options, with);
+  REQUIRE(opts);
+  auto lookup = type->make(ctx, *opts);
+  REQUIRE(lookup);
+  return std::move(*lookup);
+}
+
 /// What reading a source to its end found.
 struct table_drain {
   columnar::row_batch rows;
