@@ -89,6 +89,8 @@ void sample_run::watch(const std::vector<job_spec>& jobs) {
       auto name = j.name + "/" + s.name;
       if (auto* scan = std::get_if<scan_stage>(&s.core))
         scans_[name] = scan->table.name;
+      else if (auto* lookup = std::get_if<lookup_stage>(&s.core))
+        lookups_[name] = lookup->table.name;
       else if (std::holds_alternative<sink_stage>(s.core))
         sinks_.push_back(name);
     }
@@ -116,9 +118,15 @@ void sample_run::report(const std::vector<stage_summary>& stages,
         read = true;
         in = std::max(in, s.rows_in);
       }
+    bool looked_up = false;
+    for (auto& [stage, table] : lookups_)
+      looked_up = looked_up || table == t.table;
     if (read)
       summary += fmt::format(" {} {} read, {} did not parse;", t.table,
                              rows(in), bad.size());
+    else if (looked_up)
+      summary += fmt::format(" {} looked up by key, {} did not parse;", t.table,
+                             bad.size());
     else
       summary += fmt::format(" {} not read by any job;", t.table);
   }

@@ -50,8 +50,9 @@ class sample_run {
 
   sql::sample_options opts_;
   std::string dir_; ///< the dead-letter files; empty: none
-  std::map<std::string, std::string> scans_; ///< "JOB/STAGE" -> table
-  std::vector<std::string> sinks_;           ///< "JOB/STAGE"
+  std::map<std::string, std::string> scans_;   ///< "JOB/STAGE" -> table
+  std::map<std::string, std::string> lookups_; ///< lookup stage -> its table
+  std::vector<std::string> sinks_;             ///< "JOB/STAGE"
 };
 
 } // namespace sluice

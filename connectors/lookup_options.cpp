@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "runtime/columnar/format.hpp"
 #include "runtime/errors.hpp"
 
 namespace sluice {
@@ -97,6 +98,16 @@ caf::expected<lookup_settings> lookup_settings_of(const options& opts) {
   if (has("lookup.outage-timeout"))
     s.outage_ms = opts.get_int("lookup.outage-timeout");
   return s;
+}
+
+void lookup_key_text(const columnar::row_batch& b,
+                     std::span<const uint32_t> cols, size_t row,
+                     std::string& out) {
+  out.clear();
+  for (auto c : cols) {
+    columnar::append_value(b.col(c), row, out, "\x01");
+    out += '\x1f';
+  }
 }
 
 } // namespace sluice

@@ -3,8 +3,12 @@
 #include <cstdint>
 #include <vector>
 
+#include <span>
+#include <string>
+
 #include <caf/expected.hpp>
 
+#include "runtime/columnar/row_batch.hpp"
 #include "runtime/options.hpp"
 
 /// The WITH options every lookup table shares, as Flink's lookup joins name
@@ -38,5 +42,13 @@ std::vector<option_spec> lookup_option_specs();
 /// PARTIAL cache without a row limit keeps 10,000 keys. Contradicting
 /// options (`lookup.cache` = 'NONE' with a cache size) are an error.
 caf::expected<lookup_settings> lookup_settings_of(const options& opts);
+
+/// The values of columns `cols` of row `row` as one string (`out` is
+/// replaced): equal values give equal strings, an INT and a BIGINT of the
+/// same number too. How lookups match the rows a table returns to the
+/// keys they were asked for.
+void lookup_key_text(const columnar::row_batch& b,
+                     std::span<const uint32_t> cols, size_t row,
+                     std::string& out);
 
 } // namespace sluice

@@ -19,17 +19,6 @@ namespace {
 /// Keys per query: the statement stays small, the IN list fast.
 constexpr size_t keys_per_query = 500;
 
-/// The values of columns `cols` of row `row`, as text, one string: keys
-/// of equal values give equal strings (INT and BIGINT alike).
-void key_text(const columnar::row_batch& b, std::span<const uint32_t> cols,
-              size_t row, std::string& out) {
-  out.clear();
-  for (auto c : cols) {
-    columnar::append_value(b.col(c), row, out);
-    out += '\x1f';
-  }
-}
-
 } // namespace
 
 mariadb_lookup::mariadb_lookup(const table_context& ctx,
@@ -119,7 +108,7 @@ caf::error mariadb_lookup::query_chunk(const columnar::row_batch& keys,
     }
     if (width > 1)
       sql_ += ')';
-    key_text(keys, all, r, text_);
+    lookup_key_text(keys, all, r, text_);
     by_text.emplace(text_, static_cast<uint32_t>(r));
   }
   sql_ += ')';
@@ -147,7 +136,7 @@ caf::error mariadb_lookup::query_chunk(const columnar::row_batch& keys,
     }
     if (ok) {
       got.set_num_rows(at + 1);
-      key_text(got, ctx_.lookup_keys, at, text_);
+      lookup_key_text(got, ctx_.lookup_keys, at, text_);
       if (auto i = by_text.find(text_); i != by_text.end()) {
         of.push_back(i->second);
         continue;

@@ -25,6 +25,7 @@ table_registry table_registry::builtin() {
   r.add(blackhole_table_sink_type());
   r.add(mariadb_table_sink_type());
   r.add(mariadb_table_lookup_type());
+  r.add(filesystem_table_lookup_type());
   r.add(topic_table_source_type());
   r.add(topic_table_sink_type());
   return r;

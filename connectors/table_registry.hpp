@@ -17,7 +17,7 @@ class table_registry {
  public:
   /// A registry with every built-in table connector: `filesystem` and
   /// `topic` (sources and sinks), `nexmark` (source), `print`, `blackhole`
-  /// and `mariadb` (sinks; `mariadb` also lookups).
+  /// and `mariadb` (sinks); `mariadb` and `filesystem` lookups.
   static table_registry builtin();
 
   /// Adds or replaces the source type of `x.name`.
@@ -58,6 +58,7 @@ table_sink_type print_table_sink_type();
 table_sink_type blackhole_table_sink_type();
 table_sink_type mariadb_table_sink_type();
 table_lookup_type mariadb_table_lookup_type();
+table_lookup_type filesystem_table_lookup_type();
 table_source_type topic_table_source_type();
 table_sink_type topic_table_sink_type();
 

@@ -59,11 +59,15 @@ std::optional<relation> bind_lookup_join(context& ctx, const table_ref& t) {
   }
   bool ok = true;
   if (tab->info != nullptr && !tab->info->lookup) {
+    std::string can;
+    for (auto& [n, info] : ctx.connectors)
+      if (info.lookup)
+        can += fmt::format("{}'{}'", can.empty() ? "" : ", ", n);
     ctx.error(name.where, diag_code::unsupported,
               fmt::format("table '{}' cannot be looked up: connector '{}' "
-                          "has no lookup (a lookup join reads a 'mariadb' "
-                          "table)",
-                          name.name, tab->spec.connector));
+                          "has no lookup (connectors that have one: {})",
+                          name.name, tab->spec.connector,
+                          can.empty() ? "none" : can));
     ok = false;
   }
   if (!tab->spec.computed.empty() || tab->spec.watermark) {
@@ -204,7 +208,7 @@ std::optional<relation> bind_lookup_join(context& ctx, const table_ref& t) {
   }
   auto j = std::make_unique<rel>();
   j->kind = rel_kind::lookup_join;
-  j->where = t.where;
+  j->where = name.where; // the table it reads
   j->table = ctx.cat.table_index(name.name);
   j->outer = outer;
   j->left_keys = std::move(left_keys);

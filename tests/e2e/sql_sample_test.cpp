@@ -161,3 +161,57 @@ TEST_CASE("sluice sql --sample refuses an unknown table, a missing file and "
   }
   CHECK(std::filesystem::is_empty(dir / "tmp"));
 }
+
+TEST_CASE("sluice sql --sample runs the scenario's script, its shop names "
+          "looked up in a sampled table",
+          "[e2e][sql][sample][lookup]") {
+  // The scenario's script as it runs for good: the topic, the shop names in
+  // MariaDB, the result table in MariaDB (none of them reachable here).
+  constexpr const char* script = R"(CREATE TABLE orders (
+  shop_id BIGINT, amount BIGINT, ts TIMESTAMP(3), pt AS PROCTIME(),
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+) WITH ('connector' = 'topic', 'topic' = 'orders',
+        'address' = '127.0.0.1:1', 'format' = 'csv');
+CREATE TABLE shops (id BIGINT, name STRING)
+WITH ('connector' = 'mariadb', 'url' = 'jdbc:mysql://127.0.0.1:1/shop',
+      'table-name' = 'shops', 'lookup.cache' = 'PARTIAL');
+CREATE TABLE per_minute (
+  shop_name STRING, window_start TIMESTAMP(3), orders BIGINT, revenue BIGINT,
+  PRIMARY KEY (shop_name, window_start) NOT ENFORCED
+) WITH ('connector' = 'mariadb', 'url' = 'jdbc:mysql://127.0.0.1:1/shop',
+        'table-name' = 'per_minute');
+INSERT INTO per_minute
+SELECT s.name, TUMBLE_START(o.ts, INTERVAL '1' MINUTE), COUNT(*),
+       SUM(o.amount)
+FROM orders AS o JOIN shops FOR SYSTEM_TIME AS OF o.pt AS s
+  ON o.shop_id = s.id
+GROUP BY TUMBLE(o.ts, INTERVAL '1' MINUTE), s.name;
+)";
+  temp_dir dir;
+  write_file(dir / "scenario.sql", script);
+  write_file(dir / "orders.csv", orders_csv);
+  // Shop 2 has no name: its orders leave (an inner join). Line 2 is bad.
+  write_file(dir / "shops.csv", "1,north\nthree,south\n");
+  auto r = run_in(dir, {"sql", "scenario.sql", "--sample", "orders=orders.csv",
+                        "--sample", "shops=shops.csv"});
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(sorted_lines(r.out) == std::vector<std::string>{
+                                   "+I[north, 2026-01-01 10:00:00.000, 2, 15]",
+                                   "+I[north, 2026-01-01 10:01:00.000, 1, 3]",
+                               });
+  CHECK_THAT(r.err, Catch::Contains("shops.csv:2: column 'id': 'three' is "
+                                    "not a valid BIGINT: three,south\n"));
+  CHECK_THAT(r.err, Catch::Contains("sample: orders 5 rows read, 1 did not "
+                                    "parse; shops looked up by key, 1 did not "
+                                    "parse; 2 rows printed\n"));
+
+  // Without a sample of the lookup table, the run is refused at its use.
+  auto no_shops =
+      run_in(dir, {"sql", "scenario.sql", "--sample", "orders=orders.csv"});
+  CHECK(no_shops.code == 2);
+  CHECK_THAT(no_shops.err,
+             Catch::Contains("scenario.sql:17:23: error: table 'shops' is "
+                             "read by INSERT INTO per_minute but has no "
+                             "sample: add --sample shops=FILE"));
+}
