@@ -20,8 +20,7 @@ void collect_reads(
     const rel& r, const bound_script& bound, const std::string& insert,
     std::map<std::string, std::pair<sql_position, std::string>>& first_read) {
   if ((r.kind == rel_kind::scan || r.kind == rel_kind::lookup_join) &&
-      r.table >= 0 &&
-      static_cast<size_t>(r.table) < bound.tables.size())
+      r.table >= 0 && static_cast<size_t>(r.table) < bound.tables.size())
     first_read.try_emplace(bound.tables[static_cast<size_t>(r.table)].name,
                            r.where, insert);
   for (auto& in : r.inputs)
