@@ -1,14 +1,18 @@
-// The scenario's compute tier end to end, against real parts: a `sluice
-// node` tails an order log into a 2-shard topic (the collection tier); a
-// `sluice sql` job reads the topic, looks the shop names up in a real
-// MariaDB server, counts and sums per shop per one-minute TUMBLE and
-// upserts the result into a MariaDB table. The database is stopped for
-// 10 s mid-run; afterwards the table equals what SQLite computes over the
-// same lines.
+// The scenario's compute tier end to end, against real parts. A `sluice
+// sql` job reads order lines from a topic, looks the shop names up in a
+// real MariaDB server, counts and sums per shop per one-minute TUMBLE and
+// upserts the result into a MariaDB table; afterwards the table equals
+// what SQLite computes over the same lines (tests/support/orders.hpp).
+// - The compute tier: one `sluice node` tails the order log into the
+//   topic; the database is stopped for 10 s mid-run.
+// - The whole seed pipeline: agent1 tails the log and fails over between
+//   agentA and agentB (agentA killed mid-run, then restarted), the relays
+//   append to the topic on a fourth node.
 #include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -17,56 +21,19 @@
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
-#include <sqlite3.h>
 
 #include "tests/support/mariadb_server.hpp"
+#include "tests/support/orders.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/relay_cluster.hpp"
 #include "tests/support/wait.hpp"
 
 using namespace sluice::test;
 using namespace std::chrono_literals;
+namespace orders = sluice::test::orders;
 
 namespace {
-
-constexpr int shops = 20;         // shops 1..20 have names; 21 has none
-constexpr int64_t lines = 12'000; // orders
-constexpr int64_t step_ms = 50;   // event time between two orders
-constexpr int64_t base_ms = 1'767'225'600'000; // 2026-01-01 00:00:00 UTC
-
-struct order {
-  int shop = 0;
-  int64_t cents = 0;
-  int64_t ts = 0;
-};
-
-std::vector<order> make_orders() {
-  std::vector<order> out;
-  uint64_t x = 7;
-  auto next = [&] {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    return x >> 33;
-  };
-  for (int64_t i = 0; i < lines; ++i)
-    out.push_back({static_cast<int>(next() % (shops + 1)) + 1,
-                   static_cast<int64_t>(next() % 100'000),
-                   base_ms + i * step_ms});
-  return out;
-}
-
-std::string ts_text(int64_t ms) {
-  auto days = ms / 86'400'000;
-  auto in_day = ms % 86'400'000;
-  // 2026-01-01 is day 20454 since the epoch; the orders span minutes.
-  REQUIRE(days == 20454);
-  return fmt::format("2026-01-01 {:02}:{:02}:{:02}.{:03}", in_day / 3'600'000,
-                     in_day / 60'000 % 60, in_day / 1000 % 60, in_day % 1000);
-}
-
-std::string line_of(const order& o) {
-  return fmt::format("{},{}.{:02},{}\n", o.shop, o.cents / 100, o.cents % 100,
-                     ts_text(o.ts));
-}
 
 /// The node: taildir over logs/*.log -> file channel -> topic `orders`.
 std::string topology(const temp_dir& dir, uint16_t port) {
@@ -104,16 +71,17 @@ topic = "orders"
 }
 
 /// The scenario's script: the topic, the shop names, the result table.
-std::string script(const mariadb_server& db, const std::string& address) {
+std::string script(const mariadb_server& db, const std::string& topic,
+                   const std::string& address) {
   auto conn = fmt::format("'url' = '{}', 'username' = '{}', 'password' = "
                           "'${{env:SLUICE_TEST_DB_PASSWORD}}'",
                           db.url(), db.user());
   return fmt::format(R"(
 CREATE TABLE orders (
-  shop_id BIGINT, amount DECIMAL(10, 2), ts TIMESTAMP(3),
+  order_id BIGINT, shop_id BIGINT, amount DECIMAL(10, 2), ts TIMESTAMP(3),
   pt AS PROCTIME(),
   WATERMARK FOR ts AS ts - INTERVAL '2' SECOND
-) WITH ('connector' = 'topic', 'topic' = 'orders', 'address' = '{address}',
+) WITH ('connector' = 'topic', 'topic' = '{topic}', 'address' = '{address}',
         'format' = 'csv', 'properties.group.id' = 'per_minute',
         'scan.startup.mode' = 'earliest-offset');
 
@@ -136,51 +104,8 @@ FROM orders AS o JOIN shops FOR SYSTEM_TIME AS OF o.pt AS s
   ON o.shop_id = s.id
 GROUP BY TUMBLE(o.ts, INTERVAL '1' MINUTE), o.shop_id, s.name;
 )",
-                     fmt::arg("address", address), fmt::arg("conn", conn));
-}
-
-/// What SQLite computes over the same orders and shops, as "id,name,
-/// window_start,orders,amount" lines, sorted.
-std::vector<std::string> sqlite_expected(const std::vector<order>& orders) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(":memory:", &db) == SQLITE_OK);
-  auto exec = [&](const std::string& sql) {
-    char* err = nullptr;
-    auto rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    std::string text = err ? err : "";
-    sqlite3_free(err);
-    INFO(sql << ": " << text);
-    REQUIRE(rc == SQLITE_OK);
-  };
-  exec("CREATE TABLE orders (shop INTEGER, cents INTEGER, ts INTEGER)");
-  exec("CREATE TABLE shops (id INTEGER, name TEXT)");
-  for (int s = 1; s <= shops; ++s)
-    exec(fmt::format("INSERT INTO shops VALUES ({}, 'shop-{}')", s, s));
-  exec("BEGIN");
-  for (auto& o : orders)
-    exec(fmt::format("INSERT INTO orders VALUES ({}, {}, {})", o.shop, o.cents,
-                     o.ts));
-  exec("COMMIT");
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(
-              db,
-              "SELECT o.shop, s.name, o.ts / 60000 * 60000, COUNT(*), "
-              "SUM(o.cents) FROM orders o JOIN shops s ON o.shop = s.id "
-              "GROUP BY o.ts / 60000, o.shop, s.name",
-              -1, &st, nullptr) == SQLITE_OK);
-  std::vector<std::string> rows;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    auto cents = sqlite3_column_int64(st, 4);
-    rows.push_back(
-        fmt::format("{},{},{},{},{}.{:02}", sqlite3_column_int64(st, 0),
-                    reinterpret_cast<const char*>(sqlite3_column_text(st, 1)),
-                    ts_text(sqlite3_column_int64(st, 2)),
-                    sqlite3_column_int64(st, 3), cents / 100, cents % 100));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  std::sort(rows.begin(), rows.end());
-  return rows;
+                     fmt::arg("topic", topic), fmt::arg("address", address),
+                     fmt::arg("conn", conn));
 }
 
 std::vector<std::string> table_rows(const mariadb_server& db) {
@@ -200,6 +125,50 @@ int64_t count_rows(const mariadb_server& db) {
   }
 }
 
+/// A MariaDB server with the shops table, and the job's password.
+void prepare(mariadb_server& db) {
+  db.start();
+  db.exec("CREATE TABLE shops (id BIGINT PRIMARY KEY, name VARCHAR(64) NOT "
+          "NULL)");
+  db.exec(orders::shops_insert());
+  ::setenv("SLUICE_TEST_DB_PASSWORD", db.password().c_str(), 1);
+}
+
+/// Orders 0..n-1.
+std::vector<orders::order> first_orders(int64_t n) {
+  std::vector<orders::order> out;
+  for (int64_t i = 0; i < n; ++i)
+    out.push_back(orders::order_of(i));
+  return out;
+}
+
+/// Appends order `n` five minutes after the last one, so the watermark
+/// passes every minute of orders 0..n-1 (its own stays open).
+void append_closing_order(const std::string& path, int64_t n) {
+  auto o = orders::order_of(n);
+  o.ts += 300'000;
+  std::ofstream{path, std::ios::app} << orders::line_of(o);
+}
+
+/// Waits until the table holds every row of `want`, stops the job and
+/// checks the table against `want`.
+void finish_and_compare(mariadb_server& db, process& job,
+                        const std::string& log,
+                        const std::vector<std::string>& want) {
+  REQUIRE(want.size() >= 3 * orders::shops); // three minutes at least
+  bool complete = wait_for(
+      [&] { return count_rows(db) >= static_cast<int64_t>(want.size()); },
+      120s);
+  job.signal(SIGTERM);
+  auto code = job.wait(60s);
+  auto text = read_file(log);
+  INFO(text);
+  REQUIRE(complete);
+  REQUIRE(code);
+  CHECK(*code == 0);
+  CHECK(table_rows(db) == want);
+}
+
 } // namespace
 
 TEST_CASE("the scenario's compute tier: tailed order lines through a topic, "
@@ -207,14 +176,7 @@ TEST_CASE("the scenario's compute tier: tailed order lines through a topic, "
           "across a 10 s outage, equal SQLite's",
           "[e2e][sql][mariadb][lookup][scenario]") {
   mariadb_server db;
-  db.start();
-  db.exec("CREATE TABLE shops (id BIGINT PRIMARY KEY, name VARCHAR(64) NOT "
-          "NULL)");
-  std::string values;
-  for (int s = 1; s <= shops; ++s)
-    values += fmt::format("{}({}, 'shop-{}')", s > 1 ? "," : "", s, s);
-  db.exec("INSERT INTO shops VALUES " + values);
-
+  prepare(db);
   temp_dir dir;
   std::filesystem::create_directories(dir / "logs");
   auto port = free_port();
@@ -234,25 +196,24 @@ TEST_CASE("the scenario's compute tier: tailed order lines through a topic, "
   INFO(read_file(dir / "node.log"));
   REQUIRE(up);
 
-  write_file(dir / "job.sql", script(db, address));
-  ::setenv("SLUICE_TEST_DB_PASSWORD", db.password().c_str(), 1);
+  write_file(dir / "job.sql", script(db, "orders", address));
   process job;
   auto log = dir / "sql.log";
   REQUIRE(process::start(job, {SLUICE_BINARY, "sql", dir / "job.sql"}, log));
 
   // The application writes its order log: 1,000 lines a second, 50 s of
   // event time a second, so a minute closes about every 1.2 s.
-  auto orders = make_orders();
-  std::ofstream out{dir / "logs/orders.log", std::ios::app};
+  constexpr int64_t lines = 12'000;
+  auto path = dir / "logs/orders.log";
   std::thread writer{[&] {
-    for (size_t i = 0; i < orders.size(); ++i) {
-      out << line_of(orders[i]);
+    std::ofstream out{path, std::ios::app};
+    for (int64_t i = 0; i < lines; ++i) {
+      out << orders::line_of(orders::order_of(i));
       if (i % 100 == 99) {
         out.flush();
         std::this_thread::sleep_for(100ms);
       }
     }
-    out.flush();
   }};
   struct joiner {
     std::thread& t;
@@ -264,7 +225,7 @@ TEST_CASE("the scenario's compute tier: tailed order lines through a topic, "
 
   // Mid-run: the first minutes are in the table; the database goes away
   // for 10 s while the log keeps growing.
-  bool landed = wait_for([&] { return count_rows(db) >= shops; }, 60s);
+  bool landed = wait_for([&] { return count_rows(db) >= orders::shops; }, 60s);
   {
     INFO(read_file(log));
     REQUIRE(landed);
@@ -287,22 +248,70 @@ TEST_CASE("the scenario's compute tier: tailed order lines through a topic, "
   db.start();
   writer.join();
 
-  // One more order, 5 minutes later, moves the watermark past every
-  // minute of the log; its own minute stays open.
-  out << line_of({1, 100, base_ms + lines * step_ms + 300'000});
-  out.flush();
-  auto want = sqlite_expected(orders);
-  REQUIRE(want.size() > 150);
-  bool complete = wait_for(
-      [&] { return count_rows(db) >= static_cast<int64_t>(want.size()); },
-      120s);
-  job.signal(SIGTERM);
-  auto code = job.wait(60s);
-  auto text = read_file(log);
-  INFO(text);
-  REQUIRE(complete);
-  REQUIRE(code);
-  CHECK(*code == 0);
-  CHECK(text.find("is back after") != std::string::npos);
-  CHECK(table_rows(db) == want);
+  append_closing_order(path, lines);
+  finish_and_compare(db, job, log,
+                     orders::per_minute_oracle(first_orders(lines)));
+  CHECK(read_file(log).find("is back after") != std::string::npos);
+}
+
+TEST_CASE("the whole seed pipeline: order lines tailed by agent1, failed "
+          "over from a killed agentA to agentB and back, appended to the "
+          "topic of a fourth node, totals per shop and minute in MariaDB "
+          "equal SQLite's",
+          "[e2e][cluster][failover][topic][sql][mariadb][scenario]") {
+  mariadb_server db;
+  prepare(db);
+  temp_dir dir;
+  relay_cluster::settings s;
+  s.topic = true;
+  s.topic_shards = 2;
+  s.line_of = [](int64_t n) {
+    return orders::line_of(orders::order_of(n));
+  };
+  relay_cluster c{dir, s};
+  REQUIRE(c.start("store"));
+  REQUIRE(c.start("agentA"));
+  REQUIRE(c.start("agentB"));
+  REQUIRE(c.start("agent1"));
+  struct logs_on_failure {
+    relay_cluster& c;
+    ~logs_on_failure() {
+      if (Catch::getResultCapture().lastAssertionPassed())
+        return;
+      for (auto name : {"agent1", "agentA", "agentB", "store"})
+        std::fprintf(stderr, "---- %s\n%s\n", name, c.log(name).c_str());
+    }
+  } dump{c};
+
+  auto address = fmt::format("127.0.0.1:{}", c.port_of("store"));
+  write_file(dir / "job.sql", script(db, "lines", address));
+  process job;
+  auto log = dir / "sql.log";
+  REQUIRE(process::start(job, {SLUICE_BINARY, "sql", dir / "job.sql"}, log));
+  c.start_writer(20, 20ms); // 1,000 orders a second, a minute every 1.2 s
+
+  // Results land while agentA relays.
+  REQUIRE(wait_for([&] { return count_rows(db) >= orders::shops; }, 60s));
+  REQUIRE(c.routed_events("agentA") > 0);
+  // agentA dies mid-run: agent1 fails over to agentB.
+  auto b_at_fault = c.routed_events("agentB");
+  c.kill("agentA");
+  REQUIRE(wait_for(
+      [&] { return c.routed_events("agentB") >= b_at_fault + 2'000; }, 30s));
+  auto rows_during = count_rows(db);
+  // agentA comes back; after its penalty agent1 switches back to it.
+  REQUIRE(c.start("agentA"));
+  auto a_back = c.routed_events("agentA");
+  REQUIRE(wait_for([&] { return c.routed_events("agentA") >= a_back + 2'000; },
+                   60s));
+  auto n = c.stop_writer();
+  // The job went on writing results while the relays failed over.
+  CHECK(count_rows(db) > rows_during);
+
+  append_closing_order(dir / "logs/app.log", n);
+  finish_and_compare(db, job, log, orders::per_minute_oracle(first_orders(n)));
+  CHECK(c.stop("agent1", 30s) == 0);
+  CHECK(c.stop("agentA", 30s) == 0);
+  CHECK(c.stop("agentB", 30s) == 0);
+  CHECK(c.stop("store", 30s) == 0);
 }

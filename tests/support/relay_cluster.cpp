@@ -386,8 +386,13 @@ void relay_cluster::start_writer(size_t per_tick,
       return;
     auto next = std::chrono::steady_clock::now();
     while (writing_) {
-      for (size_t i = 0; i < per_tick; ++i)
-        std::fprintf(f, "%09lld\n", static_cast<long long>(written_++));
+      for (size_t i = 0; i < per_tick; ++i) {
+        auto n = written_++;
+        if (settings_.line_of)
+          std::fputs(settings_.line_of(n).c_str(), f);
+        else
+          std::fprintf(f, "%09lld\n", static_cast<long long>(n));
+      }
       std::fflush(f);
       next += tick;
       std::this_thread::sleep_until(next);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -32,6 +33,10 @@ class relay_cluster {
     /// topic to files, which `delivered` reads while it runs.
     bool topic = false;
     size_t topic_shards = 3; ///< TOML only; the Flume files say 1
+    /// The writer's line for number n, led by n in 9 digits (what
+    /// `delivered` reads back); empty: "%09d\n". `written_bytes` counts
+    /// lines of the default width.
+    std::function<std::string(int64_t)> line_of;
   };
 
   relay_cluster(const temp_dir& dir, settings s);
@@ -72,6 +77,9 @@ class relay_cluster {
 
   /// The topic's directory (with a topic).
   std::string topic_dir() const;
+
+  /// The control port of agent `name` ("store": where its topics are).
+  uint16_t port_of(const std::string& name) const { return ports_.at(name); }
 
   /// What agent `name` logged.
   std::string log(const std::string& name) const;
