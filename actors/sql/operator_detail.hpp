@@ -27,7 +27,8 @@
 
 // The operator actor's state and the functions its files share
 // (operator.cpp: inputs, operators, sinks; operator_scan.cpp: scans;
-// operator_lookup.cpp: lookup joins). Only those include it.
+// operator_lookup.cpp: lookup joins; operator_end.cpp: the end and the
+// tick). Only those include it.
 namespace sluice::sql_actors::detail {
 
 /// The operator's own messages (timers), beside its public interface.
@@ -147,6 +148,27 @@ void emit(operator_ptr self, columnar::row_batch& rows);
 
 /// Quits once the end went out to every target.
 void maybe_quit(operator_ptr self);
+
+/// Acknowledges the input rows whose processing is done, unless the output
+/// waits for credit or the core holds rows (a sink or lookup whose server
+/// is away).
+void release_acks(operator_ptr self);
+
+/// Fires what watermark `wm` closes and passes the watermark on.
+void advance(operator_ptr self, int64_t wm);
+
+/// Reports the core's state size; fails the instance over its limit.
+void count_state(operator_ptr self);
+
+// The end (operator_end.cpp).
+
+/// Every input ended: fires what is left (unless stopping), drains a sink
+/// or lookup that holds rows, ends the output.
+void finish(operator_ptr self);
+
+/// The periodic tick: a sink's flush, a lookup's retry, a group's expiry,
+/// the drain after the end.
+void on_tick(operator_ptr self);
 
 // Scans (operator_scan.cpp).
 
