@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -69,6 +70,12 @@ class mariadb_sink : public table_sink {
   caf::error flush() override;
   caf::error tick() override;
   bool holding() const override { return holding_; }
+  /// The flush interval, between 5 and 100 ms: a row waits for its flush
+  /// about as long as the interval says.
+  int64_t tick_interval_ms() const override {
+    return cfg_.interval_ms > 0 ? std::clamp<int64_t>(cfg_.interval_ms, 5, 100)
+                                : 100;
+  }
   void close() override;
 
   /// Rows waiting to be written (after reduction by key).

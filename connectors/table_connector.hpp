@@ -137,8 +137,13 @@ class table_sink {
   /// Makes what was written durable or visible (end of a batch of writes).
   virtual caf::error flush() { return {}; }
 
-  /// Called periodically (about every 100 ms) for time-based flushing.
+  /// Called periodically (every `tick_interval_ms`) for time-based
+  /// flushing.
   virtual caf::error tick() { return {}; }
+
+  /// How often the operator calls `tick` (a sink that flushes every 10 ms
+  /// wants a tick that often); 100 ms unless the sink says otherwise.
+  virtual int64_t tick_interval_ms() const { return 100; }
 
   /// True while the sink holds rows it cannot hand on yet (its database is
   /// unreachable). The operator then keeps its acks, so the sources stop

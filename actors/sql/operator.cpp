@@ -472,6 +472,7 @@ operator_impl_actor::behavior_type operator_fn(operator_ptr self,
       if (auto err = s->sink->open())
         return err;
       s->open = true;
+      st.tick_ms = std::max<int64_t>(1, s->sink->tick_interval_ms());
     } else if (auto* l = std::get_if<lookup_core>(&st.core)) {
       if (auto err = l->lookup->open())
         return err;
@@ -490,7 +491,8 @@ operator_impl_actor::behavior_type operator_fn(operator_ptr self,
                std::holds_alternative<lookup_core>(st.core);
   if (ticks && !st.finishing) {
     st.tick_scheduled = true;
-    self->delayed_send(self, std::chrono::milliseconds{100}, tick_atom::value);
+    self->delayed_send(self, std::chrono::milliseconds{st.tick_ms},
+                       tick_atom::value);
   }
   return {
       [self](rows_atom, uint64_t seq, stream_chunk& c) {

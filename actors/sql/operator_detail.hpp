@@ -132,6 +132,7 @@ struct operator_state {
   bool stopping = false;
   bool finishing = false;
   bool tick_scheduled = false;
+  int64_t tick_ms = 100; ///< the sink's tick interval, else 100 ms
   caf::actor_system* system = nullptr; ///< for table connectors (the context)
   static inline const char* name = "sluice.operator";
 };

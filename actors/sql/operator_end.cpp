@@ -120,7 +120,8 @@ void on_tick(operator_ptr self) {
     return;
   }
   st.tick_scheduled = true;
-  self->delayed_send(self, std::chrono::milliseconds{100}, tick_atom::value);
+  self->delayed_send(self, std::chrono::milliseconds{st.tick_ms},
+                     tick_atom::value);
 }
 
 } // namespace sluice::sql_actors::detail
