@@ -20,6 +20,12 @@ size_t open_state(const core_state& core) {
     return s->num_keys();
   if (auto* j = std::get_if<join_core>(&core))
     return j->st.num_keys();
+  if (auto* l = std::get_if<lookup_core>(&core)) {
+    size_t rows = 0;
+    for (auto& b : l->pending)
+      rows += b.active_rows();
+    return rows; // rows that waited for the table
+  }
   return 0;
 }
 
