@@ -1,5 +1,6 @@
 #include "connectors/mariadb_client.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <mutex>
@@ -351,6 +352,35 @@ std::string quote_name(std::string_view name) {
   std::string out;
   append_name(name, out);
   return out;
+}
+
+std::vector<option_spec> connection_option_specs() {
+  return {
+      {"url", option_type::string, "jdbc:mysql://HOST[:PORT]/DATABASE", true},
+      {"table-name", option_type::string, "the table in the database", true},
+      {"username", option_type::string, "the user to log in as", false,
+       option_value{std::string{}}},
+      {"password", option_type::string,
+       "the user's password (write '${env:NAME}'; never logged)", false,
+       option_value{std::string{}}},
+      {"connection.connect-timeout", option_type::duration,
+       "timeout of one connection attempt", false, option_value{int64_t{5000}},
+       1000, 600000},
+  };
+}
+
+caf::expected<table_target> table_target_of(const options& opts) {
+  auto server = parse_url(opts.get_string("url"));
+  if (!server)
+    return server.error();
+  table_target t;
+  t.server = std::move(*server);
+  t.server.user = opts.get_string("username");
+  t.server.password = opts.get_string("password");
+  t.table = opts.get_string("table-name");
+  t.connect_timeout_s = static_cast<int>(
+      std::max<int64_t>(1, opts.get_int("connection.connect-timeout") / 1000));
+  return t;
 }
 
 } // namespace sluice::mariadb

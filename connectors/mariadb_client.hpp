@@ -11,6 +11,7 @@
 #include <caf/expected.hpp>
 
 #include "runtime/columnar/column.hpp"
+#include "runtime/options.hpp"
 
 struct st_mysql; // Connector/C's MYSQL, kept out of this header
 
@@ -35,6 +36,21 @@ struct target {
 
 /// Parses a url; the error names the url and what is wrong with it.
 caf::expected<target> parse_url(std::string_view url);
+
+/// The WITH options of every `mariadb` table, whatever reads or writes it:
+/// `url`, `table-name`, `username`, `password`,
+/// `connection.connect-timeout`.
+std::vector<option_spec> connection_option_specs();
+
+/// The server, the credentials and the table those options name.
+struct table_target {
+  target server;
+  std::string table;
+  int connect_timeout_s = 5;
+};
+
+/// Reads `connection_option_specs` from checked options.
+caf::expected<table_target> table_target_of(const options& opts);
 
 /// What a failed call means for the caller.
 enum class failure {

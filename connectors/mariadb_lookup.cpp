@@ -187,32 +187,18 @@ table_lookup_type mariadb_table_lookup_type() {
   t.help = "reads a MariaDB or MySQL table by key for a lookup join (JOIN t "
            "FOR SYSTEM_TIME AS OF o.proc_time), as Flink's JDBC lookup";
   t.blocking = true;
-  t.options = {
-      {"url", option_type::string, "jdbc:mysql://HOST[:PORT]/DATABASE", true},
-      {"table-name", option_type::string, "the table in the database", true},
-      {"username", option_type::string, "the user to log in as", false,
-       option_value{std::string{}}},
-      {"password", option_type::string,
-       "the user's password (write '${env:NAME}'; never logged)", false,
-       option_value{std::string{}}},
-      {"connection.connect-timeout", option_type::duration,
-       "timeout of one connection attempt", false, option_value{int64_t{5000}},
-       1000, 600000},
-  };
+  t.options = mariadb::connection_option_specs();
   for (auto& spec : lookup_option_specs())
     t.options.push_back(std::move(spec));
   t.make = [](const table_context& ctx,
               const options& opts) -> caf::expected<table_lookup_ptr> {
-    auto target = mariadb::parse_url(opts.get_string("url"));
-    if (!target)
-      return target.error();
+    auto where = mariadb::table_target_of(opts);
+    if (!where)
+      return where.error();
     mariadb_lookup_settings s;
-    s.target = std::move(*target);
-    s.target.user = opts.get_string("username");
-    s.target.password = opts.get_string("password");
-    s.table = opts.get_string("table-name");
-    s.connect_timeout_s = static_cast<int>(std::max<int64_t>(
-        1, opts.get_int("connection.connect-timeout") / 1000));
+    s.target = std::move(where->server);
+    s.table = std::move(where->table);
+    s.connect_timeout_s = where->connect_timeout_s;
     return table_lookup_ptr{
         std::make_unique<mariadb_lookup>(ctx, std::move(s))};
   };

@@ -445,14 +445,8 @@ table_sink_type mariadb_table_sink_type() {
   t.blocking = true;
   t.accepts_updates = true;
   t.updates_need_key = true;
-  t.options = {
-      {"url", option_type::string, "jdbc:mysql://HOST[:PORT]/DATABASE", true},
-      {"table-name", option_type::string, "the table in the database", true},
-      {"username", option_type::string, "the user to log in as", false,
-       option_value{std::string{}}},
-      {"password", option_type::string,
-       "the user's password (write '${env:NAME}'; never logged)", false,
-       option_value{std::string{}}},
+  t.options = mariadb::connection_option_specs();
+  auto more = std::vector<option_spec>{
       {"sink.buffer-flush.max-rows", option_type::integer,
        "rows per statement; a flush starts when this many wait", false,
        option_value{int64_t{1000}}, 1, 100000},
@@ -470,28 +464,23 @@ table_sink_type mariadb_table_sink_type() {
        "fail after the server was unreachable this long; 0 = wait for it "
        "(rows are held and the sources wait)",
        false, option_value{int64_t{0}}, 0},
-      {"connection.connect-timeout", option_type::duration,
-       "timeout of one connection attempt", false, option_value{int64_t{5000}},
-       1000, 600000},
   };
+  t.options.insert(t.options.end(), more.begin(), more.end());
   t.make = [](const table_context& ctx,
               const options& opts) -> caf::expected<table_sink_ptr> {
-    auto target = mariadb::parse_url(opts.get_string("url"));
-    if (!target)
-      return target.error();
+    auto where = mariadb::table_target_of(opts);
+    if (!where)
+      return where.error();
     mariadb_sink_settings s;
-    s.target = std::move(*target);
-    s.target.user = opts.get_string("username");
-    s.target.password = opts.get_string("password");
-    s.table = opts.get_string("table-name");
+    s.target = std::move(where->server);
+    s.table = std::move(where->table);
+    s.connect_timeout_s = where->connect_timeout_s;
     s.max_rows =
         static_cast<size_t>(opts.get_int("sink.buffer-flush.max-rows"));
     s.interval_ms = opts.get_int("sink.buffer-flush.interval");
     s.max_retries = opts.get_int("sink.max-retries");
     s.create_table = opts.get_bool("sink.create-table");
     s.outage_limit_ms = opts.get_int("sink.outage-timeout");
-    s.connect_timeout_s = static_cast<int>(std::max<int64_t>(
-        1, opts.get_int("connection.connect-timeout") / 1000));
     return table_sink_ptr{std::make_unique<mariadb_sink>(ctx, std::move(s))};
   };
   return t;

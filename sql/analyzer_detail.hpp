@@ -183,6 +183,13 @@ std::optional<relation> bind_lookup_join(context& ctx, const table_ref& t);
 /// Splits `a AND b AND c` into its conjuncts.
 void conjuncts(const sql::expr& e, std::vector<const sql::expr*>& out);
 
+/// Binds conjuncts of an ON condition into one BOOLEAN tree (`a AND b`);
+/// none when `parts` is empty. A conjunct that does not bind, or is not
+/// BOOLEAN, is reported and clears `ok`.
+std::optional<ir::tree>
+bind_on_condition(context& ctx, expr_binder& b,
+                  const std::vector<const sql::expr*>& parts, bool& ok);
+
 /// The scan of a catalog table or the expansion of a view, under `alias`.
 std::optional<relation> bind_named(context& ctx, const identifier& name,
                                    const std::string& alias);

@@ -175,37 +175,9 @@ std::optional<relation> bind_lookup_join(context& ctx, const table_ref& t) {
                           name.name));
     return std::nullopt;
   }
-  std::optional<ir::tree> cond;
-  if (!residual.empty()) {
-    ir::tree tree;
-    std::optional<uint32_t> acc;
-    for (auto* p : residual) {
-      auto n = b.bind_into(*p, tree);
-      if (!n) {
-        ok = false;
-        continue;
-      }
-      auto& ty = tree.nodes[*n].type;
-      if (ty.id != type_id::boolean) {
-        ctx.error(p->where, diag_code::type_mismatch,
-                  fmt::format("ON expects BOOLEAN, got {}",
-                              columnar::to_string(ty.id)));
-        ok = false;
-        continue;
-      }
-      if (!acc)
-        acc = n;
-      else
-        acc = tree.add_op(ir::op::and_,
-                          columnar::boolean_type(
-                              tree.nodes[*acc].type.nullable || ty.nullable),
-                          {*acc, *n});
-    }
-    if (!ok)
-      return std::nullopt;
-    tree.root = *acc;
-    cond = std::move(tree);
-  }
+  auto cond = bind_on_condition(ctx, b, residual, ok);
+  if (!ok)
+    return std::nullopt;
   auto j = std::make_unique<rel>();
   j->kind = rel_kind::lookup_join;
   j->where = name.where; // the table it reads

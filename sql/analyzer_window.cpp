@@ -310,6 +310,41 @@ void conjuncts(const sql::expr& e, std::vector<const sql::expr*>& out) {
   out.push_back(&e);
 }
 
+std::optional<ir::tree>
+bind_on_condition(context& ctx, expr_binder& b,
+                  const std::vector<const sql::expr*>& parts, bool& ok) {
+  if (parts.empty())
+    return std::nullopt;
+  ir::tree tree;
+  std::optional<uint32_t> acc;
+  for (auto* p : parts) {
+    auto n = b.bind_into(*p, tree);
+    if (!n) {
+      ok = false;
+      continue;
+    }
+    auto& ty = tree.nodes[*n].type;
+    if (ty.id != type_id::boolean) {
+      ctx.error(p->where, diag_code::type_mismatch,
+                fmt::format("ON expects BOOLEAN, got {}",
+                            columnar::to_string(ty.id)));
+      ok = false;
+      continue;
+    }
+    if (!acc)
+      acc = n;
+    else
+      acc = tree.add_op(
+          ir::op::and_,
+          columnar::boolean_type(tree.nodes[*acc].type.nullable || ty.nullable),
+          {*acc, *n});
+  }
+  if (!acc)
+    return std::nullopt;
+  tree.root = *acc;
+  return tree;
+}
+
 std::optional<relation> bind_join(context& ctx, const table_ref& t,
                                   const sql::expr* where_clause) {
   if (t.right && t.right->kind == table_ref_kind::table && t.right->system_time)
@@ -412,37 +447,9 @@ std::optional<relation> bind_join(context& ctx, const table_ref& t,
               "a window join of an updating input is not supported");
     return std::nullopt;
   }
-  std::optional<ir::tree> cond;
-  if (!residual.empty()) {
-    ir::tree tree;
-    std::optional<uint32_t> acc;
-    for (auto* p : residual) {
-      auto n = b.bind_into(*p, tree);
-      if (!n) {
-        ok = false;
-        continue;
-      }
-      auto& ty = tree.nodes[*n].type;
-      if (ty.id != type_id::boolean) {
-        ctx.error(p->where, diag_code::type_mismatch,
-                  fmt::format("ON expects BOOLEAN, got {}",
-                              columnar::to_string(ty.id)));
-        ok = false;
-        continue;
-      }
-      if (!acc)
-        acc = n;
-      else
-        acc = tree.add_op(ir::op::and_,
-                          columnar::boolean_type(
-                              tree.nodes[*acc].type.nullable || ty.nullable),
-                          {*acc, *n});
-    }
-    if (!ok)
-      return std::nullopt;
-    tree.root = *acc;
-    cond = std::move(tree);
-  }
+  auto cond = bind_on_condition(ctx, b, residual, ok);
+  if (!ok)
+    return std::nullopt;
   auto j = std::make_unique<rel>();
   j->kind = rel_kind::join;
   j->where = t.where;
