@@ -86,7 +86,7 @@ void check_topic(const relay_cluster& c, int64_t n) {
   // An order-free checksum of the records' bytes against that of the lines
   // the writer wrote.
   uint64_t expected = 0;
-  char buf[16];
+  char buf[24]; // room for any long long
   for (int64_t i = 0; i < n; ++i) {
     std::snprintf(buf, sizeof buf, "%09lld", static_cast<long long>(i));
     expected += line_hash(buf);
