@@ -24,44 +24,41 @@ bool lookup_cache::fresh(const entry& e, int64_t now_ms) const noexcept {
 void lookup_cache::find(const row_batch& in, std::span<const uint32_t> key_cols,
                         int64_t now_ms, std::vector<uint32_t>& entries,
                         std::vector<uint32_t>& wanted) {
-  std::vector<uint32_t> scratch;
-  auto active = in.active(scratch);
+  auto active = in.active(active_);
   entries.assign(active.size(), no_group);
   wanted.clear();
-  // Rows whose key has no NULL; their hashes.
+  // Rows whose key has no NULL (`slot_`: their place among the active
+  // rows) and their hashes.
   picked_.clear();
-  std::vector<uint32_t> slot;
+  slot_.clear();
   for (uint32_t k = 0; k < active.size(); ++k) {
     bool null = false;
     for (auto c : key_cols)
       null = null || !in.col(c).valid(active[k]);
     if (!null) {
       picked_.push_back(active[k]);
-      slot.push_back(k);
+      slot_.push_back(k);
     }
   }
   if (picked_.empty())
     return;
-  row_batch keys_only{in.row_schema()};
   hash_keys(in, key_cols, hashes_); // by active row
-  std::vector<uint64_t> hs;
-  hs.reserve(picked_.size());
-  for (auto k : slot)
-    hs.push_back(hashes_[k]);
-  std::vector<uint32_t> ids;
-  keys_.find_or_insert(in, key_cols, picked_, hs, ids);
+  picked_hashes_.clear();
+  for (auto k : slot_)
+    picked_hashes_.push_back(hashes_[k]);
+  keys_.find_or_insert(in, key_cols, picked_, picked_hashes_, ids_);
   if (entries_.size() < keys_.size())
     entries_.resize(keys_.size());
-  std::vector<bool> asked(keys_.size(), false);
-  for (size_t i = 0; i < ids.size(); ++i) {
-    auto id = ids[i];
-    entries[slot[i]] = id;
+  ++batch_; // marks the entries asked for in this batch
+  for (size_t i = 0; i < ids_.size(); ++i) {
+    auto id = ids_[i];
+    entries[slot_[i]] = id;
     auto& e = entries_[id];
     if (fresh(e, now_ms)) {
       ++hits;
       e.accessed = now_ms;
-    } else if (!asked[id]) {
-      asked[id] = true;
+    } else if (e.asked_in != batch_) {
+      e.asked_in = batch_;
       wanted.push_back(id);
     }
   }

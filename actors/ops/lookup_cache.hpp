@@ -69,6 +69,7 @@ class lookup_cache {
     int64_t written = 0;        ///< when the table answered for it
     int64_t accessed = 0;       ///< last input row that used it
     std::vector<uint32_t> rows; ///< into rows_
+    uint64_t asked_in = 0;      ///< the last `find` that wanted it
     bool filled = false;
   };
 
@@ -79,8 +80,10 @@ class lookup_cache {
   std::vector<entry> entries_;
   columnar::row_batch rows_;
   size_t dead_rows_ = 0; ///< rows_ no entry points at any more
-  std::vector<uint64_t> hashes_;
-  std::vector<uint32_t> picked_;
+  uint64_t batch_ = 0;   ///< calls of `find`
+  // Scratch of `find`.
+  std::vector<uint32_t> active_, picked_, slot_, ids_;
+  std::vector<uint64_t> hashes_, picked_hashes_;
 };
 
 } // namespace sluice::ops
