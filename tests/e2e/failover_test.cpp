@@ -107,15 +107,7 @@ void run_failover(relay_cluster::settings settings, bool freeze) {
   c.start_writer(50, 10ms); // 5,000 lines/s
 
   // What the agents said, shown when a check fails.
-  struct logs_on_failure {
-    relay_cluster& c;
-    ~logs_on_failure() {
-      if (Catch::getResultCapture().lastAssertionPassed())
-        return;
-      for (auto name : {"agent1", "agentA", "agentB", "store"})
-        std::fprintf(stderr, "---- %s\n%s\n", name, c.log(name).c_str());
-    }
-  } dump{c};
+  relay_cluster::logs_on_failure dump{c};
   // Lines flow through agentA, the higher priority, and not through agentB.
   REQUIRE(
       wait_for([&] { return c.written_bytes("agentA") >= 2'000 * w; }, 60s));

@@ -273,15 +273,7 @@ TEST_CASE("the whole seed pipeline: order lines tailed by agent1, failed "
   REQUIRE(c.start("agentA"));
   REQUIRE(c.start("agentB"));
   REQUIRE(c.start("agent1"));
-  struct logs_on_failure {
-    relay_cluster& c;
-    ~logs_on_failure() {
-      if (Catch::getResultCapture().lastAssertionPassed())
-        return;
-      for (auto name : {"agent1", "agentA", "agentB", "store"})
-        std::fprintf(stderr, "---- %s\n%s\n", name, c.log(name).c_str());
-    }
-  } dump{c};
+  relay_cluster::logs_on_failure dump{c};
 
   auto address = fmt::format("127.0.0.1:{}", c.port_of("store"));
   write_file(dir / "job.sql", script(db, "lines", address));

@@ -39,6 +39,13 @@ class relay_cluster {
     std::function<std::string(int64_t)> line_of;
   };
 
+  /// Prints every agent's log to stderr when it goes out of scope after a
+  /// failed assertion (make one once the agents run).
+  struct logs_on_failure {
+    const relay_cluster& c;
+    ~logs_on_failure();
+  };
+
   relay_cluster(const temp_dir& dir, settings s);
   ~relay_cluster();
 
