@@ -1,6 +1,5 @@
 #include "tests/support/relay_cluster.hpp"
 
-#include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
 #include <csignal>
@@ -373,13 +372,6 @@ std::vector<int64_t> relay_cluster::delivered() const {
       if (!line.empty())
         result.push_back(std::atoll(line.c_str()));
   return result;
-}
-
-relay_cluster::logs_on_failure::~logs_on_failure() {
-  if (Catch::getResultCapture().lastAssertionPassed())
-    return;
-  for (auto name : {"agent1", "agentA", "agentB", "store"})
-    std::fprintf(stderr, "---- %s\n%s\n", name, c.log(name).c_str());
 }
 
 std::string relay_cluster::log(const std::string& name) const {
