@@ -1,6 +1,5 @@
 #include "tests/support/relay_cluster.hpp"
 
-
 #include <arpa/inet.h>
 #include <csignal>
 #include <cstdio>
