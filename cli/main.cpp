@@ -18,6 +18,7 @@
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
 #include "engine/engine.hpp"
+#include "engine/topology_jobs.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
 #include "runtime/malloc_tuning.hpp"
@@ -66,9 +67,26 @@ int check(const std::string& path, const std::string& agent,
     std::cerr << path << ": " << problems.size() << " error(s)\n";
     return exit_config;
   }
+  // The jobs' scripts are compiled too, as the node that runs them will.
+  size_t jobs = 0;
+  if (!spec->jobs.empty()) {
+    auto compiled = compile_topology_jobs(*spec, table_registry::builtin(),
+                                          expr::function_registry::builtin());
+    if (!compiled) {
+      std::cerr << describe(compiled.error()) << '\n';
+      std::cerr << path << ": the SQL of its jobs has errors\n";
+      return exit_config;
+    }
+    for (auto& j : *compiled)
+      jobs += j.jobs.size();
+  }
   std::cout << path << ": ok (" << spec->sources.size() << " source(s), "
             << spec->channels.size() << " channel(s), " << spec->sinks.size()
             << " sink(s)";
+  if (!spec->topics.empty())
+    std::cout << ", " << spec->topics.size() << " topic(s)";
+  if (jobs > 0)
+    std::cout << ", " << jobs << " job(s)";
   if (!spec->cluster.nodes.empty())
     std::cout << ", " << spec->cluster.nodes.size() << " node(s)";
   std::cout << ")\n";

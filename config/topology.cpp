@@ -92,6 +92,9 @@ class parser {
                         sink_group_spec& spec);
   void parse_nodes(const toml::table& tbl, cluster_spec& out);
   void parse_topics(const toml::table& tbl, topology_spec& out);
+  void parse_jobs(const toml::table& tbl, topology_spec& out);
+  void parse_job_settings(const toml::node& node, const std::string& what,
+                          sql_job_spec& out);
   void parse_fsync_key(const toml::node& node, const std::string& what,
                        topic_spec& out);
   void parse_cluster(const toml::table& tbl, cluster_spec& out);
@@ -636,6 +639,62 @@ void parser::parse_topics(const toml::table& tbl, topology_spec& out) {
   }
 }
 
+void parser::parse_job_settings(const toml::node& node, const std::string& what,
+                                sql_job_spec& out) {
+  auto* t = node.as_table();
+  if (!t) {
+    error(node.source(), "'set' of " + what +
+                             " must be a table of settings, such as set = "
+                             "{ \"table.exec.state.ttl\" = \"1 h\" }, got " +
+                             type_name(node));
+    return;
+  }
+  for (auto& [k, v] : *t) {
+    std::string key{k.str()};
+    if (auto text = v.value<std::string>())
+      out.settings[key] = *text;
+    else if (auto n = v.value<int64_t>(); n && v.is_integer())
+      out.settings[key] = std::to_string(*n);
+    else if (auto b = v.value<bool>(); b && v.is_boolean())
+      out.settings[key] = *b ? "true" : "false";
+    else
+      error(v.source(), "setting '" + key + "' of " + what +
+                            " must be a string, an integer or a boolean, "
+                            "got " +
+                            type_name(v));
+  }
+}
+
+void parser::parse_jobs(const toml::table& tbl, topology_spec& out) {
+  for (auto& [k, v] : tbl) {
+    std::string name{k.str()};
+    auto what = "job '" + name + "'";
+    auto* t = component_table(v, "job", what);
+    if (!t)
+      continue;
+    sql_job_spec job;
+    job.name = name;
+    job.where = at(k.source());
+    auto component = "jobs." + name;
+    keys_[component + "\n"] = job.where;
+    job.node = string_key(*t, "node", what, false);
+    options opts;
+    auto before = problems_.size();
+    parse_options(*t, what, component, sql_job_options(), {"node", "set"},
+                  opts);
+    if (problems_.size() == before && opts.contains("parallelism"))
+      job.parallelism = static_cast<uint32_t>(opts.get_int("parallelism"));
+    // An empty one is reported by validation.
+    if (opts.contains("script"))
+      job.script = opts.get_string("script");
+    if (auto* script = t->get("script"))
+      job.script_where = at(script->source());
+    if (auto* set = t->get("set"))
+      parse_job_settings(*set, what, job);
+    out.jobs.push_back(std::move(job));
+  }
+}
+
 void parser::parse_tls(const toml::table& tbl, tls_spec& out) {
   static const std::vector<option_spec> specs = {
       {"certificate", option_type::string,
@@ -689,17 +748,13 @@ void parser::parse_cluster(const toml::table& tbl, cluster_spec& out) {
 
 topology_spec parser::parse(const toml::table& root) {
   topology_spec spec;
-  static const std::set<std::string> future = {"jobs"};
   for (auto& [k, v] : root) {
     std::string key{k.str()};
-    if (future.count(key) > 0) {
-      error(k.source(), "'" + key + "' is not supported yet in this version");
-      continue;
-    }
     auto* t = v.as_table();
     if (key != "supervision" && key != "engine" && key != "sources" &&
         key != "channels" && key != "sinks" && key != "sink_groups" &&
-        key != "nodes" && key != "cluster" && key != "topics") {
+        key != "nodes" && key != "cluster" && key != "topics" &&
+        key != "jobs") {
       // `type = "tcp"` before any [table] header is a key, not a section.
       if (!t) {
         error(k.source(), "'" + key +
@@ -711,10 +766,11 @@ topology_spec parser::parse(const toml::table& root) {
       error(k.source(),
             "unknown section '" + key +
                 "'; allowed: sources, channels, sinks, "
-                "sink_groups, supervision, engine, nodes, cluster, topics" +
+                "sink_groups, supervision, engine, nodes, cluster, topics, "
+                "jobs" +
                 suggestion(key, {"sources", "channels", "sinks", "sink_groups",
                                  "supervision", "engine", "nodes", "cluster",
-                                 "topics"}));
+                                 "topics", "jobs"}));
       continue;
     }
     if (!t) {
@@ -737,6 +793,8 @@ topology_spec parser::parse(const toml::table& root) {
       parse_cluster(*t, spec.cluster);
     else if (key == "topics")
       parse_topics(*t, spec);
+    else if (key == "jobs")
+      parse_jobs(*t, spec);
     else
       parse_sinks(*t, spec);
   }
@@ -777,7 +835,7 @@ caf::expected<topology_spec> parse_topology(std::string_view text,
   // the parser has already said why (a misspelt section, `[sources]`
   // holding options instead of [sources.NAME]).
   bool nothing = spec.sources.empty() && spec.channels.empty() &&
-                 spec.sinks.empty() && spec.topics.empty();
+                 spec.sinks.empty() && spec.topics.empty() && spec.jobs.empty();
   if (!nothing || problems.size() == before)
     for (auto& d : detail::validate_impl(
              spec, registry,

@@ -120,6 +120,22 @@ struct topic_spec {
   bool fsync_per_batch() const noexcept { return fsync_ms == 0; }
 };
 
+/// A SQL job of a topology (`[jobs.NAME]`): a script whose INSERT INTO
+/// statements run on a node under its supervisor, as `sluice sql` would run
+/// them, restarted with the node's other components when they fail. The
+/// script is read and compiled when the node starts (and by `sluice
+/// check`), not when the topology is parsed.
+struct sql_job_spec {
+  std::string name;
+  std::string script;       ///< the SQL script's path
+  std::string node;         ///< the node it runs on; empty: the only node
+  uint32_t parallelism = 0; ///< 0: the script's SET, or 1
+  /// `set`: settings that override the script's SET statements.
+  std::map<std::string, std::string> settings;
+  source_position where;
+  source_position script_where; ///< where `script` is written
+};
+
 /// How supervisors restart failed components.
 struct supervision_spec {
   int64_t max_restarts = 10; ///< within `restart_window_ms`
@@ -146,6 +162,7 @@ struct topology_spec {
   /// without effect, in file order; names only, never values (some are
   /// credentials).
   std::vector<std::string> unused_properties;
+  std::vector<sql_job_spec> jobs; ///< `[jobs.NAME]`
 };
 
 /// The largest topology file read, in bytes.
@@ -177,6 +194,9 @@ inline constexpr int64_t max_fsync_interval_ms = 60'000;
 
 /// Options of `[topics.NAME]` (`fsync` and `node` are read apart).
 const std::vector<option_spec>& topic_options();
+
+/// Options of `[jobs.NAME]` (`node` and `set` are read apart).
+const std::vector<option_spec>& sql_job_options();
 
 /// Parses a topic's `fsync`: "batch" is 0, else a duration in ms (> 0).
 caf::expected<int64_t> parse_fsync(std::string_view text);

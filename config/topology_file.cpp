@@ -1,42 +1,15 @@
 // What a topology file must be before the TOML parser sees it: a regular
 // file, at most max_topology_bytes, nested at most max_topology_depth deep.
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <vector>
 
 #include "config/topology.hpp"
 #include "config/topology_detail.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/text_file.hpp"
 
 namespace sluice::detail {
 
 namespace {
-
-/// What a file that is not a regular one is, for messages.
-std::string file_kind(mode_t mode) {
-  if (S_ISDIR(mode))
-    return "a directory";
-  if (S_ISCHR(mode))
-    return "a character device";
-  if (S_ISBLK(mode))
-    return "a block device";
-  if (S_ISFIFO(mode))
-    return "a FIFO (named pipe)";
-  if (S_ISSOCK(mode))
-    return "a socket";
-  return "not a regular file";
-}
-
-std::string too_large(uint64_t size) {
-  return "the file is " +
-         (size > max_topology_bytes ? std::to_string(size) + " bytes"
-                                    : std::string{"growing"}) +
-         ", more than the " + std::to_string(max_topology_bytes >> 20) +
-         " MiB a topology file may hold";
-}
 
 /// Walks TOML text as the parser would read it (strings, comments, table
 /// headers, keys, values) and tracks how deep each value sits in the tree
@@ -243,58 +216,13 @@ std::optional<diagnostic> check_nesting(std::string_view text,
 
 caf::expected<std::string>
 read_topology_file(const std::string& path, std::vector<diagnostic>& problems) {
-  auto fail = [&](std::string msg, config_errc code) {
-    problems.push_back({{path, 0, 0}, std::move(msg)});
-    return make_error(code, to_string(problems.back()));
-  };
-  // Looking before opening keeps a FIFO or a device from being opened.
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    return fail(std::string{"cannot read the topology file: "} +
-                    std::strerror(errno),
-                config_errc::not_found);
-  if (!S_ISREG(st.st_mode))
-    return fail(file_kind(st.st_mode) +
-                    ", not a topology file (a regular TOML file)",
-                config_errc::invalid);
-  if (static_cast<uint64_t>(st.st_size) > max_topology_bytes)
-    return fail(too_large(static_cast<uint64_t>(st.st_size)),
-                config_errc::invalid);
-  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0)
-    return fail(std::string{"cannot open the topology file: "} +
-                    std::strerror(errno),
-                config_errc::not_found);
-  // The name may have changed since it was looked at.
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return fail(file_kind(st.st_mode) +
-                    ", not a topology file (a regular TOML file)",
-                config_errc::invalid);
+  auto text = read_text_file(path, max_topology_bytes,
+                             {"topology file", "a regular TOML file"});
+  if (!text) {
+    problems.push_back({{path, 0, 0}, message_of(text.error())});
+    return make_error(static_cast<config_errc>(text.error().code()),
+                      to_string(problems.back()));
   }
-  // One read of up to a byte past the limit tells a file that grew.
-  std::string text(max_topology_bytes + 1, '\0');
-  size_t got = 0;
-  while (got < text.size()) {
-    auto n = ::read(fd, text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      auto err = errno;
-      ::close(fd);
-      return fail(std::string{"cannot read the topology file: "} +
-                      std::strerror(err),
-                  config_errc::not_found);
-    }
-    if (n == 0)
-      break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  if (got > max_topology_bytes)
-    return fail(too_large(got), config_errc::invalid);
-  text.resize(got);
-  text.shrink_to_fit();
   return text;
 }
 

@@ -291,11 +291,12 @@ void check_cluster(const topology_spec& spec, const error_fn& error) {
   for (auto& [n, _] : nodes)
     names.push_back(n);
   // Where each component runs: a declared node, or (without nodes) none.
-  auto placed = [&](const std::string& name, const std::string& kind,
-                    const std::string& node) {
+  // `component` finds the position; `name` is what messages call it.
+  auto placed_as = [&](const std::string& component, const std::string& name,
+                       const std::string& kind, const std::string& node) {
     if (nodes.empty()) {
       if (!node.empty())
-        error(name, "node",
+        error(component, "node",
               kind + " '" + name + "' names node '" + node +
                   "', but the topology declares no nodes; declare it as "
                   "[nodes." +
@@ -303,17 +304,23 @@ void check_cluster(const topology_spec& spec, const error_fn& error) {
       return;
     }
     if (node.empty())
-      error(name, "",
+      error(component, "",
             kind + " '" + name +
                 "' must name the node it runs on (node = \"NAME\"); "
                 "declared nodes: " +
                 detail::join(names));
     else if (nodes.count(node) == 0)
-      error(name, "node",
+      error(component, "node",
             kind + " '" + name + "' names an undeclared node '" + node + "'" +
                 detail::suggestion(node, names) +
                 "; declared nodes: " + detail::join(names));
   };
+  auto placed = [&](const std::string& name, const std::string& kind,
+                    const std::string& node) {
+    placed_as(name, name, kind, node);
+  };
+  for (auto& j : spec.jobs)
+    placed_as("jobs." + j.name, j.name, "job", j.node);
   std::map<std::string, std::string> channel_node;
   for (auto& c : spec.channels) {
     placed(c.name, "channel", c.node);
@@ -675,10 +682,31 @@ std::vector<diagnostic> validate_impl(topology_spec& spec,
                 " of channel '" + channel + "'");
   };
   if (spec.sources.empty() && spec.sinks.empty() && spec.channels.empty() &&
-      spec.attached_channels.empty() && spec.topics.empty())
+      spec.attached_channels.empty() && spec.topics.empty() &&
+      spec.jobs.empty())
     error("", "",
-          "the topology declares no sources, channels, sinks or topics; see "
-          "[sources.NAME], [channels.NAME], [sinks.NAME] and [topics.NAME]");
+          "the topology declares no sources, channels, sinks, topics or "
+          "jobs; see [sources.NAME], [channels.NAME], [sinks.NAME], "
+          "[topics.NAME] and [jobs.NAME]");
+  std::set<std::string> job_names;
+  for (auto& j : spec.jobs) {
+    auto component = "jobs." + j.name;
+    if (!valid_name(j.name))
+      error(component, "",
+            "job name '" + j.name +
+                "' may use only letters, digits, '_', '-' and '.'");
+    if (!job_names.insert(j.name).second)
+      error(component, "", "job '" + j.name + "' is declared twice");
+    // The parser reports a missing `script`; one written empty, or a spec
+    // built in code, is reported here.
+    if (j.script.empty() && (check_types || j.script_where.line > 0))
+      error(component, "script",
+            "job '" + j.name + "' needs 'script', the SQL script it runs");
+    if (j.parallelism > 1024)
+      error(component, "parallelism",
+            "parallelism of job '" + j.name + "' must be from 1 to 1024, got " +
+                std::to_string(j.parallelism));
+  }
   // Parsing reports a missing type or channel itself; a spec built in code
   // is checked here.
   auto needs = [&](const std::string& name, const std::string& kind,
@@ -748,6 +776,18 @@ const std::vector<option_spec>& topic_options() {
   return specs;
 }
 
+const std::vector<option_spec>& sql_job_options() {
+  static const std::vector<option_spec> specs = {
+      {"script", option_type::string,
+       "the SQL script whose INSERT INTO statements the job runs", true},
+      {"parallelism", option_type::integer,
+       "instances of each stage, as sluice sql --parallelism (unset: the "
+       "script's SET 'parallelism.default', or 1)",
+       false, std::nullopt, 1, 1024},
+  };
+  return specs;
+}
+
 caf::expected<int64_t> parse_fsync(std::string_view text) {
   if (text == "batch")
     return int64_t{0};
@@ -781,6 +821,8 @@ std::vector<diagnostic> validate(topology_spec& spec,
     where["nodes." + n.name] = n.where;
   for (auto& t : spec.topics)
     where["topics." + t.name] = t.where;
+  for (auto& j : spec.jobs)
+    where["jobs." + j.name] = j.where;
   where["cluster.tls"] = spec.cluster.tls.where;
   auto problems = detail::validate_impl(
       spec, registry, [&](auto& component, auto&) { return where[component]; },

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
@@ -47,6 +48,12 @@ class restart_memo {
 };
 
 /// What a table connector learns about the table instance it serves.
+/// Finds a topic by name where a job runs (`table_context::find_topic`):
+/// the topic's actor (a `topic_actor`), asked for within `timeout_ms`.
+/// Blocks the caller; callable from any thread.
+using topic_finder = std::function<caf::expected<caf::actor>(
+    const std::string& name, int64_t timeout_ms)>;
+
 struct table_context {
   std::string name;            ///< the table's name in the script
   columnar::schema_ptr schema; ///< the physical columns it fills or reads
@@ -67,6 +74,10 @@ struct table_context {
   int64_t idle_timeout_ms = 0;
   /// A lookup: the columns of `schema` it is looked up by.
   std::vector<uint32_t> lookup_keys;
+  /// Finds the topics of a `topic` table without an `address`: a job of a
+  /// topology file finds the topics of the topology's nodes. Empty outside
+  /// a topology (`sluice sql`), where a topic table needs an `address`.
+  topic_finder find_topic;
 };
 
 /// The outside world behind a scan instance.

@@ -20,23 +20,24 @@ namespace {
 using std::chrono::milliseconds;
 
 /// One attempt of `open_topic_link`.
-caf::expected<topic_link> try_link(caf::actor_system& sys,
-                                   const topic_address& at,
-                                   const std::string& name,
-                                   int64_t timeout_ms) {
-  auto node =
-      connect_actor_within(sys, at.host, at.port, milliseconds{timeout_ms});
-  if (!node)
-    return node.error();
+caf::expected<topic_link> try_link(const table_context& ctx,
+                                   const topic_table_settings& s) {
+  auto& sys = *ctx.system;
+  topic_link link;
+  if (s.address.port != 0) {
+    auto t = topic_at_node(sys, s.address, s.topic, s.timeout_ms);
+    if (!t)
+      return t.error();
+    link.topic = std::move(*t);
+  } else {
+    auto t = ctx.find_topic(s.topic, s.timeout_ms);
+    if (!t)
+      return t.error();
+    link.topic = caf::actor_cast<topic_actor>(*t);
+  }
   caf::scoped_actor self{sys};
   caf::error err;
-  topic_link link;
-  self->request(*node, milliseconds{timeout_ms}, topic_atom::value, name)
-      .receive([&](topic_actor& t) { link.topic = std::move(t); },
-               [&](caf::error& e) { err = std::move(e); });
-  if (err)
-    return err;
-  self->request(link.topic, milliseconds{timeout_ms}, metadata_atom::value)
+  self->request(link.topic, milliseconds{s.timeout_ms}, metadata_atom::value)
       .receive([&](topic_metadata& m) { link.meta = std::move(m); },
                [&](caf::error& e) { err = std::move(e); });
   if (err)
@@ -56,7 +57,8 @@ std::vector<option_spec> topic_table_options() {
   std::vector<option_spec> out = {
       {"topic", option_type::string, "the topic read or written", true},
       {"address", option_type::string,
-       "HOST:PORT of the control port of the node holding the topic", true},
+       "HOST:PORT of the control port of the node holding the topic (a job "
+       "of a topology file finds the topology's topics without it)"},
       {"properties.group.id", option_type::string,
        "source: the consumer group whose offsets are committed (needed by "
        "scan.startup.mode 'group-offsets')"},
@@ -114,10 +116,12 @@ caf::expected<topic_table_settings>
 topic_table_settings_from(const options& opts, bool source) {
   topic_table_settings s;
   s.topic = opts.get_string("topic");
-  auto at = parse_topic_address(opts.get_string("address"));
-  if (!at)
-    return std::move(at.error());
-  s.address = *at;
+  if (opts.contains("address")) {
+    auto at = parse_topic_address(opts.get_string("address"));
+    if (!at)
+      return std::move(at.error());
+    s.address = *at;
+  }
   if (opts.contains("properties.group.id"))
     s.group = opts.get_string("properties.group.id");
   auto& mode = opts.get_string("scan.startup.mode");
@@ -157,25 +161,59 @@ topic_table_settings_from(const options& opts, bool source) {
   return s;
 }
 
-caf::expected<topic_link> open_topic_link(caf::actor_system& sys,
-                                          const topic_address& at,
-                                          const std::string& name,
-                                          int64_t timeout_ms) {
-  auto where = fmt::format("topic {} at {}:{}", name, at.host, at.port);
-  auto deadline = std::chrono::steady_clock::now() + milliseconds{timeout_ms};
+caf::expected<topic_actor> topic_at_node(caf::actor_system& sys,
+                                         const topic_address& at,
+                                         const std::string& name,
+                                         int64_t timeout_ms) {
+  auto node =
+      connect_actor_within(sys, at.host, at.port, milliseconds{timeout_ms});
+  if (!node)
+    return node.error();
+  caf::scoped_actor self{sys};
+  caf::error err;
+  topic_actor topic;
+  self->request(*node, milliseconds{timeout_ms}, topic_atom::value, name)
+      .receive([&](topic_actor& t) { topic = std::move(t); },
+               [&](caf::error& e) { err = std::move(e); });
+  if (err)
+    return err;
+  return topic;
+}
+
+std::string topic_label(const topic_table_settings& s) {
+  if (s.address.port == 0)
+    return "topic " + s.topic;
+  return fmt::format("topic {} at {}:{}", s.topic, s.address.host,
+                     s.address.port);
+}
+
+caf::expected<topic_link> open_topic_link(const table_context& ctx,
+                                          const topic_table_settings& s) {
+  if (s.address.port == 0 && !ctx.find_topic)
+    return make_permanent(make_error(
+        config_errc::invalid,
+        "topic " + s.topic +
+            ": no 'address' (HOST:PORT of the node holding it); only a job "
+            "of a topology file finds its topics without one"));
+  auto deadline = std::chrono::steady_clock::now() + milliseconds{s.timeout_ms};
   for (;;) {
-    auto link = try_link(sys, at, name, timeout_ms);
+    auto link = try_link(ctx, s);
     if (link)
       return link;
     auto& err = link.error();
-    if (!is_transient_link_error(err) ||
-        std::chrono::steady_clock::now() >= deadline) {
-      if (err == make_error(topic_errc::unknown_topic))
+    // A topic starting or restarting on its node is asked again too.
+    bool transient =
+        is_transient_link_error(err) ||
+        (err == make_error(topic_errc::stopped) && !is_permanent(err));
+    if (!transient || std::chrono::steady_clock::now() >= deadline) {
+      if (err == make_error(topic_errc::unknown_topic) && s.address.port != 0)
         return make_error(topic_errc::unknown_topic,
                           fmt::format("the node at {}:{} has no topic {}",
-                                      at.host, at.port, name));
+                                      s.address.host, s.address.port, s.topic));
+      if (is_permanent(err))
+        return err;
       return make_error(topic_errc::io_error,
-                        fmt::format("{}: {}", where, describe(err)));
+                        fmt::format("{}: {}", topic_label(s), describe(err)));
     }
     std::this_thread::sleep_for(milliseconds{100}); // not up yet
   }

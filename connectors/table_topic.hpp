@@ -55,6 +55,8 @@ namespace sluice {
 struct topic_table_settings {
   enum class value_format { csv, json, raw };
   std::string topic;
+  /// `address`: the node holding the topic; port 0 when not set (a job of
+  /// a topology finds the topic through `table_context::find_topic`).
   topic_address address;
   std::string group; ///< `properties.group.id`; empty: no commits
   topic_start start;
@@ -82,13 +84,24 @@ struct topic_link {
   topic_metadata meta;
 };
 
-/// Connects to the node at `at`, asks it for topic `name` and the topic for
-/// its shards, each step within `timeout_ms` (a node not up yet is tried
-/// again until then). Blocks the caller.
-caf::expected<topic_link> open_topic_link(caf::actor_system& sys,
-                                          const topic_address& at,
-                                          const std::string& name,
-                                          int64_t timeout_ms);
+/// Connects to the node at `at` and asks it for topic `name`, each step
+/// within `timeout_ms`. One attempt; blocks the caller.
+caf::expected<topic_actor> topic_at_node(caf::actor_system& sys,
+                                         const topic_address& at,
+                                         const std::string& name,
+                                         int64_t timeout_ms);
+
+/// Finds the table's topic (at its `address`, else through
+/// `ctx.find_topic`) and asks it for its shards, each step within the
+/// table's timeout (a node or topic not up yet is tried again until then).
+/// Without either: a permanent error that says to set `address`. Blocks
+/// the caller.
+caf::expected<topic_link> open_topic_link(const table_context& ctx,
+                                          const topic_table_settings& s);
+
+/// "topic NAME at HOST:PORT", or "topic NAME" for one found through the
+/// topology: what labels and messages call the table's topic.
+std::string topic_label(const topic_table_settings& s);
 
 /// Reads a topic's shards as rows (see above).
 class topic_table_source : public table_source {

@@ -74,11 +74,13 @@ topic_table_sink::make(const table_context& ctx, topic_table_settings s) {
 }
 
 caf::error topic_table_sink::open() {
-  auto link =
-      open_topic_link(*ctx_.system, s_.address, s_.topic, s_.timeout_ms);
-  if (!link)
-    return make_error(topic_errc::io_error,
-                      "table '" + ctx_.name + "': " + describe(link.error()));
+  auto link = open_topic_link(ctx_, s_);
+  if (!link) {
+    auto err =
+        make_error(topic_errc::io_error,
+                   "table '" + ctx_.name + "': " + describe(link.error()));
+    return is_permanent(link.error()) ? make_permanent(std::move(err)) : err;
+  }
   link_ = std::move(*link);
   // A producer of its own per opening: the shards drop a retried append
   // of it, never another run's batch that happens to carry the same seq.

@@ -60,10 +60,13 @@ topic_table_source::make(const table_context& ctx, topic_table_settings s) {
         config_errc::invalid, "table '" + ctx.name +
                                   "': format 'raw' needs exactly one physical "
                                   "STRING column"));
-  auto link = open_topic_link(*ctx.system, s.address, s.topic, s.timeout_ms);
-  if (!link)
-    return make_error(topic_errc::io_error,
-                      "table '" + ctx.name + "': " + describe(link.error()));
+  auto link = open_topic_link(ctx, s);
+  if (!link) {
+    auto err =
+        make_error(topic_errc::io_error,
+                   "table '" + ctx.name + "': " + describe(link.error()));
+    return is_permanent(link.error()) ? make_permanent(std::move(err)) : err;
+  }
   return std::unique_ptr<topic_table_source>{
       new topic_table_source(ctx, std::move(s), std::move(*link))};
 }
@@ -76,9 +79,8 @@ caf::error topic_table_source::open() {
   if (feed_->shards.empty())
     return {};
   topic_fetcher_config cfg;
-  cfg.label =
-      fmt::format("table {} (topic {} at {}:{}) split {}", ctx_.name, s_.topic,
-                  s_.address.host, s_.address.port, ctx_.split);
+  cfg.label = fmt::format("table {} ({}) split {}", ctx_.name, topic_label(s_),
+                          ctx_.split);
   cfg.topic = link_.topic;
   cfg.meta = link_.meta;
   cfg.feed = feed_;

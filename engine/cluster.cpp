@@ -19,7 +19,8 @@
 namespace sluice {
 
 bool needs_cluster(const topology_spec& spec) {
-  if (!spec.cluster.nodes.empty())
+  // A job's topic table may name a node's `address`.
+  if (!spec.cluster.nodes.empty() || !spec.jobs.empty())
     return true;
   for (auto& s : spec.sources)
     if (is_forward_type(s.type))
@@ -78,6 +79,7 @@ caf::expected<topology_spec> select_node(const topology_spec& spec,
   keep(result.sources);
   keep(result.channels);
   keep(result.sinks);
+  keep(result.jobs);
   // Topics: a topic without a node belongs to the only node.
   std::erase_if(result.topics, [&](const topic_spec& t) {
     return !t.node.empty() && t.node != node;

@@ -23,6 +23,7 @@
 #include "connectors/topic.hpp"
 #include "engine/cluster.hpp"
 #include "engine/topics.hpp"
+#include "engine/topology_jobs.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/file_store.hpp"
@@ -34,13 +35,6 @@
 namespace sluice {
 
 namespace {
-
-struct custom_actor {
-  std::string name;
-  std::string channel;
-  bool is_sink = false;
-  actor_factory factory;
-};
 
 size_t option_or(const options& opts, const std::string& key, size_t fallback) {
   return opts.contains(key) ? static_cast<size_t>(opts.get_int(key)) : fallback;
@@ -89,9 +83,18 @@ channel_config make_channel_config(const channel_spec& spec,
 } // namespace
 
 struct engine::impl {
+  /// An actor of the embedding program (add_sink_actor, add_source_actor).
+  struct custom_actor {
+    std::string name;
+    std::string channel;
+    bool is_sink = false;
+    actor_factory factory;
+  };
   topology_spec spec;
   connector_registry registry;
   engine_options opts;
+  std::shared_ptr<const table_registry> tables;
+  std::shared_ptr<const expr::function_registry> functions;
   metrics_registry metrics;
   std::vector<custom_actor> customs;
   std::unique_ptr<caf::actor_system_config> sys_cfg;
@@ -131,6 +134,9 @@ struct engine::impl {
   /// Sink groups, as children that spawn their members; makes the groups
   /// dependents of their channels in place of their members.
   void add_sink_groups(supervisor_config& cfg);
+  /// This node's SQL jobs, compiled by `start`.
+  std::vector<topology_job> jobs;
+  void add_jobs(supervisor_config& cfg);
 };
 
 namespace {
@@ -447,6 +453,23 @@ void engine::impl::add_sink_groups(supervisor_config& cfg) {
     cfg.children.push_back(sink_group_child(g));
 }
 
+void engine::impl::add_jobs(supervisor_config& cfg) {
+  if (jobs.empty())
+    return;
+  job_child_context ctx;
+  ctx.tables = tables;
+  ctx.fns = functions;
+  ctx.metrics = &metrics;
+  ctx.find_topic = make_topic_finder(*sys, all_topics, spec.cluster, opts.node,
+                                     [ref = sup_ref] {
+                                       std::lock_guard guard{ref->mtx};
+                                       return ref->actor;
+                                     });
+  for (auto& decl : jobs)
+    for (auto& j : decl.jobs)
+      cfg.children.push_back(job_child(j, ctx));
+}
+
 supervisor_config engine::impl::make_supervisor_config() {
   supervisor_config cfg;
   cfg.name = "supervisor";
@@ -505,6 +528,7 @@ supervisor_config engine::impl::make_supervisor_config() {
     cfg.children.push_back(std::move(child));
   }
   add_sink_groups(cfg);
+  add_jobs(cfg);
   order_stop_by_links(cfg, spec);
   order_topics(cfg, spec);
   return cfg;
@@ -521,11 +545,15 @@ engine::~engine() {
 
 caf::expected<std::unique_ptr<engine>> engine::make(topology_spec spec,
                                                     connector_registry registry,
-                                                    engine_options opts) {
+                                                    engine_options opts,
+                                                    sql_registries sql) {
   auto ptr = std::make_unique<impl>();
   ptr->spec = std::move(spec);
   ptr->registry = std::move(registry);
   ptr->opts = opts;
+  ptr->tables = std::make_shared<const table_registry>(std::move(sql.tables));
+  ptr->functions =
+      std::make_shared<const expr::function_registry>(std::move(sql.functions));
   return std::unique_ptr<engine>{new engine(std::move(ptr))};
 }
 
@@ -564,6 +592,12 @@ caf::error engine::start() {
   if (!selected)
     return std::move(selected.error());
   d.spec = std::move(*selected);
+  if (!d.spec.jobs.empty()) {
+    auto jobs = compile_topology_jobs(d.spec, *d.tables, *d.functions);
+    if (!jobs)
+      return std::move(jobs.error());
+    d.jobs = std::move(*jobs);
+  }
   d.sys_cfg = std::make_unique<caf::actor_system_config>();
   register_types(*d.sys_cfg);
   if (needs_cluster(d.spec))
@@ -572,6 +606,10 @@ caf::error engine::start() {
                      ? d.opts.threads
                      : std::max<size_t>(2, std::thread::hardware_concurrency());
   d.sys_cfg->set("scheduler.max-threads", threads);
+  // A job's scan that keeps sending itself polls would otherwise starve
+  // the actors that share its thread (jobs.cpp says more).
+  if (!d.jobs.empty())
+    d.sys_cfg->set("scheduler.max-throughput", 64);
   d.sys_cfg->set("logger.verbosity", caf::atom("quiet"));
   d.sys_cfg->set("logger.console", caf::atom("none"));
   d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);

@@ -13,6 +13,8 @@
 #include "actors/protocols.hpp"
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
+#include "connectors/table_registry.hpp"
+#include "runtime/expr/functions.hpp"
 #include "runtime/metrics.hpp"
 
 namespace sluice {
@@ -25,6 +27,13 @@ struct engine_options {
   std::string node;
 };
 
+/// The table connectors and functions the topology's SQL jobs
+/// (`[jobs.NAME]`) may use.
+struct sql_registries {
+  table_registry tables = table_registry::builtin();
+  expr::function_registry functions = expr::function_registry::builtin();
+};
+
 /// Spawns an actor written by an embedding program that speaks to a channel
 /// through `channel_actor` (actors/protocols.hpp, which states the call
 /// rules): a sink takes and commits leases; a source attaches, then puts
@@ -33,9 +42,9 @@ struct engine_options {
 using actor_factory =
     std::function<caf::actor(caf::actor_system&, channel_actor channel)>;
 
-/// Runs one topology: an actor system, a supervisor, and the source,
-/// channel and sink actors under it. The CLI's `run` and embedding
-/// programs both use it.
+/// Runs one topology: an actor system, a supervisor, and the topic,
+/// source, channel and sink actors and SQL jobs under it. The CLI's `run`
+/// and embedding programs both use it.
 class engine {
  public:
   ~engine();
@@ -43,12 +52,13 @@ class engine {
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
-  /// Builds an engine for `spec`; validates it against `registry` and
-  /// returns every problem in the error's text when it is invalid.
+  /// Builds an engine for `spec`. `start` validates it against `registry`
+  /// and compiles its jobs' scripts, and returns every problem in the
+  /// error's text when one is wrong.
   static caf::expected<std::unique_ptr<engine>>
   make(topology_spec spec,
        connector_registry registry = connector_registry::builtin(),
-       engine_options opts = {});
+       engine_options opts = {}, sql_registries sql = {});
 
   /// Adds an actor of the embedding program that drains `channel` (before
   /// `start`).

@@ -32,9 +32,10 @@ int64_t wall_ms() {
       .count();
 }
 
-/// Every reason the runner would refuse `j`.
-std::vector<std::string> check_job(const job_spec& j,
-                                   const table_registry& tables) {
+} // namespace
+
+std::vector<std::string> job_problems(const job_spec& j,
+                                      const table_registry& tables) {
   auto problems = validate(j);
   for (auto& s : j.stages) {
     if (auto* x = std::get_if<scan_stage>(&s.core);
@@ -52,8 +53,6 @@ std::vector<std::string> check_job(const job_spec& j,
   }
   return problems;
 }
-
-} // namespace
 
 std::vector<stage_summary>
 summarize_stages(const std::vector<metrics_snapshot>& all, int64_t now_ms) {
@@ -150,7 +149,7 @@ void job_runner::impl::run(std::promise<caf::error>& started) {
     caf::scoped_actor waiter{sys};
     std::vector<job_actor> mine;
     for (auto& j : jobs) {
-      job_config jc{j, tables, fns, &metrics};
+      job_config jc{j, tables, fns, &metrics, {}};
       mine.push_back(spawn_job(sys, std::move(jc)));
       waiter->monitor(mine.back());
     }
@@ -195,7 +194,7 @@ job_runner::make(std::vector<job_spec> jobs, table_registry tables,
                  expr::function_registry fns, job_run_options opts) {
   std::string text;
   for (auto& j : jobs)
-    for (auto& p : check_job(j, tables))
+    for (auto& p : job_problems(j, tables))
       text += fmt::format("{}job {}: {}", text.empty() ? "" : "\n", j.name, p);
   if (!text.empty())
     return make_error(sql_errc::bad_plan, std::move(text));

@@ -21,6 +21,11 @@ struct job_run_options {
   int64_t stats_interval_ms = 0; ///< log every stage's metrics; 0 = off
 };
 
+/// Every reason a job runner would refuse `j`: what `validate(j)` finds,
+/// and table connectors `tables` does not know.
+std::vector<std::string> job_problems(const job_spec& j,
+                                      const table_registry& tables);
+
 /// One stage of a running job, over its instances (what `--stats-interval`
 /// prints per stage).
 struct stage_summary {

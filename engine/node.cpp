@@ -1,5 +1,6 @@
 #include "engine/node.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -8,6 +9,7 @@
 
 #include "actors/protocols.hpp"
 #include "engine/topics.hpp"
+#include "engine/topology_jobs.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/errors.hpp"
 
@@ -90,10 +92,17 @@ component_reader components_of_node(const topology_spec& spec,
     for (auto& m : g.sinks)
       if (names.count(m) > 0)
         names.insert(g.name);
-  return [&metrics, names = std::move(names)] {
+  // A job's children and operators: `jobs.NAME...`, `NAME.../STAGE#i`.
+  std::vector<std::string> jobs;
+  for (auto& j : spec.jobs)
+    if (j.node == node)
+      jobs.push_back(j.name);
+  return [&metrics, names = std::move(names), jobs = std::move(jobs)] {
     auto all = metrics.snapshot();
     std::erase_if(all, [&](const metrics_snapshot& x) {
-      return names.count(x.name) == 0;
+      return names.count(x.name) == 0 &&
+             std::none_of(jobs.begin(), jobs.end(),
+                          [&](auto& j) { return belongs_to_job(x.name, j); });
     });
     return all;
   };

@@ -108,6 +108,7 @@ void spawn_instances(job_ptr self) {
       oc.metrics = st.cfg.metrics->get(
           fmt::format("{}/{}#{}", job.name, s.name, i), "operator");
       oc.memo = st.memo;
+      oc.find_topic = st.cfg.find_topic;
       if (st.restarts > 0)
         oc.metrics->restarts.fetch_add(1, std::memory_order_relaxed);
       if (auto c = out[k]; c.stage >= 0) {

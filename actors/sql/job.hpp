@@ -18,6 +18,9 @@ struct job_config {
   std::shared_ptr<const table_registry> tables;
   std::shared_ptr<const expr::function_registry> fns;
   metrics_registry* metrics = nullptr; ///< outlives the job
+  /// How `topic` tables without an `address` find their topic (a job of a
+  /// topology file); empty elsewhere.
+  topic_finder find_topic;
 };
 
 /// Spawns the job actor: it spawns one operator per stage instance, from

@@ -47,6 +47,7 @@ struct operator_config {
   std::shared_ptr<const expr::function_registry> fns;
   std::shared_ptr<component_metrics> metrics;
   std::shared_ptr<restart_memo> memo; ///< the job's, across its restarts
+  topic_finder find_topic;            ///< the job's (job_config)
 };
 
 /// The schema of the rows a window or join stage sends to the late-rows

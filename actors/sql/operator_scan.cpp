@@ -162,6 +162,7 @@ caf::expected<table_context> make_context(operator_state& st,
   ctx.memo = st.cfg.memo;
   ctx.primary_key = t.primary_key;
   ctx.system = st.system;
+  ctx.find_topic = st.cfg.find_topic;
   return ctx;
 }
 

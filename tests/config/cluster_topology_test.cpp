@@ -9,37 +9,13 @@
 #include "connectors/registry.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/tls_certs.hpp"
+#include "tests/support/topology_parse.hpp"
 
 using namespace sluice;
+using sluice::test::has;
+using sluice::test::parse_errors;
 
 namespace {
-
-const connector_registry& registry() {
-  static auto r = connector_registry::builtin();
-  return r;
-}
-
-std::vector<std::string> parse_errors(std::string_view text) {
-  std::vector<diagnostic> problems;
-  auto spec = parse_topology(text, "t.toml", registry(), problems);
-  std::vector<std::string> result;
-  for (auto& p : problems)
-    result.push_back(to_string(p));
-  if (spec)
-    REQUIRE(result.empty());
-  else
-    REQUIRE(!result.empty());
-  return result;
-}
-
-bool has(const std::vector<std::string>& xs, const std::string& needle) {
-  for (auto& x : xs)
-    if (x.find(needle) != std::string::npos)
-      return true;
-  for (auto& x : xs)
-    UNSCOPED_INFO(x);
-  return false;
-}
 
 constexpr const char* two_nodes = R"([nodes.edge]
 port = 7401
@@ -90,7 +66,8 @@ channel = "inbox"
 SCENARIO("a topology with nodes parses into its cluster and placements",
          "[cluster]") {
   std::vector<diagnostic> problems;
-  auto spec = parse_topology(two_nodes, "t.toml", registry(), problems);
+  auto spec =
+      parse_topology(two_nodes, "t.toml", test::builtin_connectors(), problems);
   for (auto& p : problems)
     UNSCOPED_INFO(to_string(p));
   REQUIRE(spec);

@@ -7,46 +7,14 @@
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
 #include "connectors/topic.hpp"
+#include "tests/support/topology_parse.hpp"
 
 using namespace sluice;
+using sluice::test::has;
+using sluice::test::parse_errors;
+using sluice::test::parse_ok;
 
 namespace {
-
-const connector_registry& registry() {
-  static auto r = connector_registry::builtin();
-  return r;
-}
-
-std::vector<std::string> parse_errors(std::string_view text) {
-  std::vector<diagnostic> problems;
-  auto spec = parse_topology(text, "t.toml", registry(), problems);
-  std::vector<std::string> result;
-  for (auto& p : problems)
-    result.push_back(to_string(p));
-  if (spec)
-    REQUIRE(result.empty());
-  else
-    REQUIRE(!result.empty());
-  return result;
-}
-
-topology_spec parse_ok(std::string_view text) {
-  std::vector<diagnostic> problems;
-  auto spec = parse_topology(text, "t.toml", registry(), problems);
-  for (auto& p : problems)
-    UNSCOPED_INFO(to_string(p));
-  REQUIRE(spec);
-  return std::move(*spec);
-}
-
-bool has(const std::vector<std::string>& xs, const std::string& needle) {
-  for (auto& x : xs)
-    if (x.find(needle) != std::string::npos)
-      return true;
-  for (auto& x : xs)
-    UNSCOPED_INFO(x);
-  return false;
-}
 
 // A channel fed and drained, so that topic tests see only their errors.
 constexpr const char* fed_channel = R"([sources.gen]
@@ -490,7 +458,7 @@ SCENARIO("a topology built in code has its topics checked", "[topics_config]") {
   t.fsync_ms = -1;
   t.where = {"code", 7, 1};
   spec.topics.push_back(t);
-  auto problems = validate(spec, registry());
+  auto problems = validate(spec, test::builtin_connectors());
   std::vector<std::string> errors;
   for (auto& p : problems)
     errors.push_back(to_string(p));

@@ -132,9 +132,13 @@ shards = 4
                       "topic"));
     CHECK(has(errors, "t.toml:16:1: error: file sink 'k2' needs option "
                       "'directory'"));
-    CHECK(has(errors, "t.toml:20:2: error: 'jobs' is not supported yet"));
+    CHECK(has(errors, "t.toml:20:1: error: job 'j1' needs option 'script' "
+                      "(the SQL script whose INSERT INTO statements the job "
+                      "runs)"));
+    CHECK(has(errors, "t.toml:21:1: error: unknown option 'shards' for job "
+                      "'j1'"));
     CHECK(has(errors, "channel 'c1' has no source feeding it"));
-    CHECK(errors.size() == 7);
+    CHECK(errors.size() == 8);
   }
 }
 
