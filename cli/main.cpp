@@ -73,7 +73,7 @@ int check(const std::string& path, const std::string& agent,
     auto compiled = compile_topology_jobs(*spec, table_registry::builtin(),
                                           expr::function_registry::builtin());
     if (!compiled) {
-      std::cerr << describe(compiled.error()) << '\n';
+      std::cerr << message_of(compiled.error()) << '\n';
       std::cerr << path << ": the SQL of its jobs has errors\n";
       return exit_config;
     }

@@ -1,5 +1,6 @@
 #include "cli/status.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <optional>
@@ -14,6 +15,8 @@
 
 #include "config/topology.hpp"
 #include "engine/cluster.hpp"
+#include "engine/jobs.hpp"
+#include "engine/topology_jobs.hpp"
 #include "runtime/atoms.hpp"
 #include "runtime/cluster_link.hpp"
 #include "runtime/errors.hpp"
@@ -179,6 +182,68 @@ class table {
   std::vector<std::vector<std::string>> rows_;
 };
 
+/// A SQL job of a node: its supervisor child's snapshot and its stages.
+struct job_view {
+  const metrics_snapshot* child = nullptr;
+  std::string name;      ///< without "jobs."
+  uint64_t restarts = 0; ///< by the supervisor and by the job itself
+  std::vector<stage_summary> stages; ///< named without "JOB/"
+};
+
+std::vector<job_view> jobs_of(const node_status& st) {
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  auto prefix = job_child_name("");
+  std::vector<job_view> result;
+  for (auto& m : st.components) {
+    if (m.kind != "job" || !m.name.starts_with(prefix))
+      continue;
+    job_view v;
+    v.child = &m;
+    v.name = m.name.substr(prefix.size());
+    std::vector<metrics_snapshot> ops;
+    uint64_t own = 0;
+    for (auto& x : st.components)
+      if (x.kind == "operator" && x.name.starts_with(v.name + "/")) {
+        ops.push_back(x);
+        own = std::max(own, x.restarts);
+      }
+    v.restarts = m.restarts + own;
+    v.stages = summarize_stages(ops, now);
+    for (auto& s : v.stages)
+      s.name = s.name.substr(v.name.size() + 1);
+    result.push_back(std::move(v));
+  }
+  return result;
+}
+
+std::string watermark_lag(const stage_summary& s) {
+  if (s.watermark_ms == INT64_MIN)
+    return "-";
+  if (s.watermark_ms == INT64_MAX)
+    return "end";
+  if (s.watermark_lag_ms < 10'000)
+    return fmt::format("{}ms", s.watermark_lag_ms);
+  return fmt::format("{:.1f}s", static_cast<double>(s.watermark_lag_ms) / 1e3);
+}
+
+void print_jobs(std::ostream& out, const node_status& st) {
+  for (auto& j : jobs_of(st)) {
+    out << "  job " << j.name << ": " << state_of(*j.child) << ", restarts "
+        << j.restarts << '\n';
+    table stages{{"STAGE", "INSTANCES", "IN", "OUT", "WATERMARK LAG", "LATE",
+                  "STATE KEYS", "ERRORS"}};
+    for (auto& s : j.stages)
+      stages.add({s.name, std::to_string(s.instances),
+                  std::to_string(s.rows_in), std::to_string(s.rows_out),
+                  watermark_lag(s), std::to_string(s.late_rows),
+                  std::to_string(s.state_keys), std::to_string(s.errors)});
+    if (!stages.empty())
+      stages.print(out, "    ");
+  }
+}
+
 void print_node(std::ostream& out, const answer& a) {
   if (!a.status) {
     out << "node " << (a.where.name.empty() ? "?" : a.where.name) << " ("
@@ -192,6 +257,8 @@ void print_node(std::ostream& out, const answer& a) {
   table comps{{"COMPONENT", "KIND", "STATE", "IN", "OUT", "FILL", "ERRORS",
                "RESTARTS"}};
   for (auto& m : st.components) {
+    if (m.kind == "operator" || m.kind == "job")
+      continue; // in the jobs' own tables
     auto fill = m.kind != "channel" ? std::string{"-"}
                 : m.capacity > 0
                     ? fmt::format("{}/{}", m.fill_events, m.capacity)
@@ -202,6 +269,7 @@ void print_node(std::ostream& out, const answer& a) {
   }
   if (!comps.empty())
     comps.print(out, "  ");
+  print_jobs(out, st);
   for (auto& g : st.components) {
     if (g.kind != "sink_group")
       continue;
@@ -319,9 +387,32 @@ nlohmann::json to_json(const answer& a) {
                       {"rerouted", m.rerouted},
                       {"members", members}});
   }
+  auto jobs = nlohmann::json::array();
+  for (auto& j : jobs_of(st)) {
+    auto stages = nlohmann::json::array();
+    for (auto& s : j.stages)
+      stages.push_back({{"name", s.name},
+                        {"instances", s.instances},
+                        {"rows_in", s.rows_in},
+                        {"rows_out", s.rows_out},
+                        {"skew", s.skew},
+                        {"watermark_ms", s.watermark_ms == INT64_MIN
+                                             ? nlohmann::json(nullptr)
+                                             : nlohmann::json(s.watermark_ms)},
+                        {"watermark_lag_ms", s.watermark_lag_ms},
+                        {"late_rows", s.late_rows},
+                        {"state_keys", s.state_keys},
+                        {"state_bytes", s.state_bytes},
+                        {"errors", s.errors}});
+    jobs.push_back({{"name", j.name},
+                    {"state", state_of(*j.child)},
+                    {"restarts", j.restarts},
+                    {"stages", std::move(stages)}});
+  }
   node["components"] = std::move(comps);
   node["groups"] = std::move(groups);
   node["links"] = std::move(links);
+  node["jobs"] = std::move(jobs);
   return node;
 }
 

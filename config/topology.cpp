@@ -870,10 +870,7 @@ caf::expected<topology_spec> load_topology(const std::string& path,
 namespace sluice::detail {
 
 std::string message_of(const caf::error& err) {
-  auto text = describe(err);
-  if (auto colon = text.find(": "); colon != std::string::npos)
-    text.erase(0, colon + 2);
-  return text;
+  return ::sluice::message_of(err);
 }
 
 } // namespace sluice::detail

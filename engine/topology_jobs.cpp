@@ -47,7 +47,7 @@ std::optional<topology_job> compile_one(const sql_job_spec& decl,
                                {"SQL script", "a regular text file"});
   if (!source) {
     problem(fmt::format("{}: error: job '{}': script '{}': {}", at_key(decl),
-                        decl.name, decl.script, describe(source.error())));
+                        decl.name, decl.script, message_of(source.error())));
     return std::nullopt;
   }
   sql::compile_options co;
@@ -66,7 +66,7 @@ std::optional<topology_job> compile_one(const sql_job_spec& decl,
   }
   if (!script) {
     problem(fmt::format("{}: error: job '{}': {}", decl.script, decl.name,
-                        describe(script.error())));
+                        message_of(script.error())));
     return std::nullopt;
   }
   if (script->jobs.empty()) {

@@ -242,6 +242,11 @@ std::string describe(const caf::error& err) {
   return result;
 }
 
+std::string message_of(const caf::error& err) {
+  auto ctx = err ? context_text(err.context()) : std::string{};
+  return ctx.empty() ? describe(err) : ctx;
+}
+
 void register_error_categories(caf::actor_system_config& cfg) {
   for (auto category : {connector_category, channel_category, config_category,
                         supervisor_category, topic_category, sql_category})

@@ -127,6 +127,11 @@ caf::error classify_errno(caf::error err, int errno_code);
 /// Renders any error, the project's own and CAF's, for logs and users.
 std::string describe(const caf::error& err);
 
+/// The error's own text without its category ("cannot open x", not "I/O
+/// error: cannot open x"), for a message that names its own kind; all of
+/// `describe` when it has no text.
+std::string message_of(const caf::error& err);
+
 /// Registers the project's error categories with an actor system config.
 void register_error_categories(caf::actor_system_config& cfg);
 
