@@ -24,9 +24,14 @@ struct demo_options {
 /// processes (agentA, priority 10; agentB, priority 5), which append it to
 /// the topic `lines` on a fourth node process, `store`; the store archives
 /// the topic (a topic source, group `archive`, into an archive sink).
-/// agentA is killed midway and restarted later. Then checks, from the
-/// stopped store's directories, that the topic holds every line exactly
-/// once and the archive every line. Returns the process exit code.
+/// agentA is killed midway and restarted later. A fifth node process,
+/// `compute`, runs the SQL job `per_region` of the topology
+/// (demo_sql.hpp): it reads the topic, looks regions up in a private
+/// MariaDB server and upserts orders and revenue per region there. Then
+/// checks, from the stopped store's directories, that the topic holds every
+/// line exactly once and the archive every line, and that the MariaDB
+/// table and the printed update stream hold the exact totals. Returns the
+/// process exit code.
 int run_demo(const demo_options& opts, const connector_registry& registry);
 
 } // namespace sluice

@@ -1,22 +1,17 @@
 #include "cli/demo_sql.hpp"
 
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "cli/demo_mariadb.hpp"
 #include "connectors/mariadb_client.hpp"
-#include "connectors/table_registry.hpp"
-#include "engine/jobs.hpp"
 #include "runtime/errors.hpp"
-#include "runtime/expr/functions.hpp"
 #include "runtime/log.hpp"
-#include "sql/diagnostics.hpp"
-#include "sql/script.hpp"
 
 namespace sluice {
 
@@ -24,36 +19,48 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// The compute tier of the scenario, over the topic's lines ("order
-/// id=000001 amount=37.01 region=south"), exported to a file until SQL
-/// reads topics itself.
+/// The compute tier of the scenario over the topic's records ("order
+/// id=000001 amount=37.01 region=south").
 constexpr const char* per_region_sql =
-    R"(-- Orders and revenue per region, as the application logged them.
+    R"(-- Orders and revenue per region, as the application logged them, read
+-- from the topic `lines` of the node `store`.
 CREATE TABLE orders (
   line STRING,
   amount AS CAST(REGEXP_EXTRACT(line, 'amount=([0-9.]+)', 1) AS DECIMAL(10, 2)),
-  region AS REGEXP_EXTRACT(line, 'region=([a-z]+)', 1)
-) WITH ('connector' = 'filesystem', 'path' = '${env:ORDERS}',
-        'format' = 'csv');
+  region AS REGEXP_EXTRACT(line, 'region=([a-z]+)', 1),
+  pt AS PROCTIME()
+) WITH ('connector' = 'topic', 'topic' = 'lines', 'format' = 'raw',
+        'properties.group.id' = 'per_region');
 
-CREATE TABLE per_region (region STRING, orders BIGINT, revenue DECIMAL(38, 2))
-  WITH ('connector' = 'print', 'path' = '${env:RESULT}');
+-- Each region's display name, looked up in MariaDB as orders come.
+CREATE TABLE regions (code STRING, name STRING)
+  WITH ('connector' = 'mariadb', 'url' = '${env:DEMO_DB_URL}',
+        'table-name' = 'regions', 'username' = 'sluice',
+        'password' = '${env:DEMO_DB_PASSWORD}',
+        'lookup.cache' = 'PARTIAL',
+        'lookup.partial-cache.expire-after-write' = '1 min');
 
--- The same numbers upserted into MariaDB, where a dashboard reads them.
-CREATE TABLE per_region_db (
-  region STRING, orders BIGINT, revenue DECIMAL(38, 2),
+-- The totals, upserted into MariaDB, where a dashboard reads them.
+CREATE TABLE per_region (
+  region STRING, name STRING, orders BIGINT, revenue DECIMAL(38, 2),
   PRIMARY KEY (region) NOT ENFORCED
-) WITH ('connector' = 'mariadb', 'url' = '${env:DB_URL}',
+) WITH ('connector' = 'mariadb', 'url' = '${env:DEMO_DB_URL}',
         'table-name' = 'per_region', 'username' = 'sluice',
-        'password' = '${env:DB_PASSWORD}', 'sink.create-table' = 'true');
+        'password' = '${env:DEMO_DB_PASSWORD}', 'sink.create-table' = 'true',
+        'sink.buffer-flush.interval' = '100 ms');
 
-CREATE VIEW totals AS
-SELECT region, COUNT(*) AS orders, SUM(amount) AS revenue
-FROM orders GROUP BY region;
-
-INSERT INTO per_region SELECT * FROM totals;
-INSERT INTO per_region_db SELECT * FROM totals;
+INSERT INTO per_region
+SELECT o.region, r.name, COUNT(*), SUM(o.amount)
+FROM orders AS o
+JOIN regions FOR SYSTEM_TIME AS OF o.pt AS r ON o.region = r.code
+GROUP BY o.region, r.name;
 )";
+
+const std::map<std::string, std::string>& region_names() {
+  static const std::map<std::string, std::string> names = {
+      {"north", "North"}, {"south", "South"}, {"west", "West"}};
+  return names;
+}
 
 struct region_total {
   int64_t orders = 0;
@@ -71,134 +78,126 @@ std::map<std::string, region_total> expected_totals(int64_t written) {
   return r;
 }
 
-/// The last row of each region in the print sink's output
-/// ("+U[south, 12, 345.67]").
-std::map<std::string, std::string> last_rows(const fs::path& out) {
-  std::map<std::string, std::string> r;
-  std::ifstream in{out};
-  std::string line;
-  while (std::getline(in, line)) {
-    auto open = line.find('[');
-    auto comma = line.find(',', open);
-    if (open == std::string::npos || comma == std::string::npos)
-      continue;
-    r[line.substr(open + 1, comma - open - 1)] = line;
-  }
-  return r;
+/// "REGION NAME ORDERS REVENUE" of each region the totals hold.
+std::map<std::string, std::string>
+expected_rows(const std::map<std::string, region_total>& want) {
+  std::map<std::string, std::string> rows;
+  for (auto& [region, t] : want)
+    rows[region] =
+        fmt::format("{} {} {} {}.{:02}", region, region_names().at(region),
+                    t.orders, t.cents / 100, t.cents % 100);
+  return rows;
 }
 
-/// The MariaDB table per_region against the application's log.
-bool check_table(const demo_mariadb& db,
-                 const std::map<std::string, region_total>& want) {
+/// The table per_region as "REGION NAME ORDERS REVENUE" by region; empty
+/// when it cannot be read (yet).
+std::map<std::string, std::string> table_rows(const demo_mariadb& db) {
   mariadb::target root;
   root.host = "localhost";
   root.user = "root";
   root.socket = db.socket();
   root.database = "demo";
   mariadb::connection c;
-  if (auto err = c.connect(root)) {
-    log().error("demo: {}", describe(err));
-    return false;
-  }
-  auto rows =
-      c.query("SELECT region, orders, revenue FROM per_region ORDER BY region");
-  if (!rows) {
-    log().error("demo: {}", describe(rows.error()));
-    return false;
-  }
-  bool all = rows->size() == want.size();
-  for (auto& r : *rows) {
-    auto region = r[0].value_or("NULL");
-    auto text = fmt::format("{} {} {}", region, r[1].value_or("NULL"),
-                            r[2].value_or("NULL"));
-    auto it = want.find(region);
-    auto expected =
-        it == want.end()
-            ? std::string{"no such region"}
-            : fmt::format("{} {} {}.{:02}", region, it->second.orders,
-                          it->second.cents / 100, it->second.cents % 100);
-    bool ok = text == expected;
-    all = all && ok;
-    std::cout << fmt::format(
-        "demo: MariaDB {} demo.per_region: {} ({})\n", db.url(), text,
-        ok ? "matches the application's log" : "expected " + expected);
-  }
-  return all;
+  if (c.connect(root))
+    return {};
+  auto rows = c.query(
+      "SELECT region, name, orders, revenue FROM per_region ORDER BY region");
+  if (!rows)
+    return {};
+  std::map<std::string, std::string> result;
+  for (auto& r : *rows)
+    result[r[0].value_or("NULL")] =
+        fmt::format("{} {} {} {}", r[0].value_or("NULL"), r[1].value_or("NULL"),
+                    r[2].value_or("NULL"), r[3].value_or("NULL"));
+  return result;
 }
 
 } // namespace
 
-bool run_demo_sql(const fs::path& dir, const std::string& lines,
-                  int64_t written) {
-  auto compute = dir / "compute";
-  fs::create_directories(compute);
-  std::ofstream{compute / "orders.log"} << lines;
-  std::ofstream{compute / "per_region.sql"} << per_region_sql;
-  auto result = compute / "per_region.out";
-  fs::remove(result);
+caf::expected<std::unique_ptr<demo_compute>>
+demo_compute::start(const fs::path& dir) {
+  std::unique_ptr<demo_compute> c{new demo_compute};
+  c->dir_ = dir / "compute";
+  fs::create_directories(c->dir_);
   std::cout << "\ndemo: starting a private MariaDB server for the results "
                "(its log: "
-            << (compute / "mariadb.log").string() << ")\n";
-  auto db = demo_mariadb::start(compute / "mariadb.log");
-  if (!db) {
-    log().error("demo: {}", describe(db.error()));
-    return false;
+            << (c->dir_ / "mariadb.log").string() << ")\n";
+  auto db = demo_mariadb::start(c->dir_ / "mariadb.log");
+  if (!db)
+    return std::move(db.error());
+  c->db_ = std::move(*db);
+  mariadb::target root;
+  root.host = "localhost";
+  root.user = "root";
+  root.socket = c->db_->socket();
+  root.database = "demo";
+  mariadb::connection conn;
+  if (auto err = conn.connect(root))
+    return err;
+  std::string values;
+  for (auto& [code, name] : region_names())
+    values +=
+        fmt::format("{}('{}', '{}')", values.empty() ? "" : ", ", code, name);
+  for (auto sql : {std::string{"CREATE TABLE regions (code VARCHAR(16) "
+                               "PRIMARY KEY, name VARCHAR(64) NOT NULL)"},
+                   "INSERT INTO regions VALUES " + values})
+    if (!conn.exec(sql))
+      return make_error(config_errc::invalid,
+                        "cannot fill the demo's regions table: " +
+                            conn.last_text());
+  std::ofstream{c->dir_ / "per_region.sql"} << per_region_sql;
+  ::setenv("DEMO_DB_URL", c->db_->url().c_str(), 1);
+  ::setenv("DEMO_DB_PASSWORD", c->db_->password().c_str(), 1);
+  return c;
+}
+
+std::string demo_compute::topology(uint16_t port) const {
+  return fmt::format(R"(
+[nodes.compute]
+port = {}
+
+# The compute tier: a SQL job on its own node. Its topic table names no
+# address: the job finds the topic `lines` on the node `store`.
+[jobs.per_region]
+node = "compute"
+script = "{}"
+)",
+                     port, (dir_ / "per_region.sql").string());
+}
+
+const char* demo_compute::script() {
+  return per_region_sql;
+}
+
+bool demo_compute::wait_for_totals(int64_t written,
+                                   std::chrono::seconds timeout,
+                                   const std::atomic<bool>* interrupted) const {
+  auto want = expected_rows(expected_totals(written));
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline &&
+         !(interrupted && *interrupted)) {
+    if (table_rows(*db_) == want)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
   }
-  sql::compile_options co;
-  co.getenv = [&](std::string_view name) -> std::optional<std::string> {
-    if (name == "ORDERS")
-      return (compute / "orders.log").string();
-    if (name == "RESULT")
-      return result.string();
-    if (name == "DB_URL")
-      return (*db)->url();
-    if (name == "DB_PASSWORD")
-      return (*db)->password();
-    return std::nullopt;
-  };
-  std::vector<sql::sql_diagnostic> diags;
-  auto script =
-      sql::compile_script(per_region_sql, (compute / "per_region.sql").string(),
-                          expr::function_registry::builtin(),
-                          table_registry::builtin().infos(), co, diags);
-  if (!diags.empty() || !script) {
-    std::cerr << sql::render(diags, per_region_sql);
-    return false;
-  }
-  std::cout << "\ndemo: compute: sluice sql " << (compute / "per_region.sql")
-            << " over the topic's lines (orders.log):\n\n"
-            << per_region_sql << '\n';
-  auto runner = job_runner::make(std::move(script->jobs));
-  if (!runner) {
-    log().error("demo: {}", describe(runner.error()));
-    return false;
-  }
-  if (auto err = (*runner)->start()) {
-    log().error("demo: {}", describe(err));
-    return false;
-  }
-  if (auto err = (*runner)->wait()) {
-    log().error("demo: the SQL job failed: {}", describe(err));
-    return false;
-  }
-  auto want = expected_totals(written);
-  auto got = last_rows(result);
-  bool all = got.size() == want.size();
-  for (auto& [region, t] : want) {
-    // The row's values; +I when the group's rows all came in one batch,
-    // +U when it was updated since.
-    auto row = fmt::format("[{}, {}, {}.{:02}]", region, t.orders,
-                           t.cents / 100, t.cents % 100);
-    auto it = got.find(region);
-    auto ok = it != got.end() &&
-              (it->second == "+I" + row || it->second == "+U" + row);
+  return false;
+}
+
+bool demo_compute::report(int64_t written) const {
+  auto want = expected_rows(expected_totals(written));
+  bool all = true;
+  auto rows = table_rows(*db_);
+  all = all && rows.size() == want.size();
+  for (auto& [region, expected] : want) {
+    auto it = rows.find(region);
+    bool ok = it != rows.end() && it->second == expected;
     all = all && ok;
-    std::cout << fmt::format("demo: per_region {}: {} ({})\n", region,
-                             it == got.end() ? "missing" : it->second,
-                             ok ? "matches the application's log"
-                                : "expected " + row);
+    std::cout << fmt::format(
+        "demo: MariaDB {} demo.per_region: {} ({})\n", db_->url(),
+        it == rows.end() ? region + " missing" : it->second,
+        ok ? "matches the application's log" : "expected " + expected);
   }
-  return check_table(**db, want) && all;
+  return all;
 }
 
 } // namespace sluice

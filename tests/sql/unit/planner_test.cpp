@@ -1,4 +1,5 @@
 // The planner through compile_script: script text to job_specs.
+#include "connectors/table_registry.hpp"
 #include "sql/planner.hpp"
 #include "tests/sql/unit/planner_fixture.hpp"
 
@@ -597,4 +598,25 @@ TEST_CASE("a malformed bound plan is bad_plan, not a crash", "[planner]") {
   REQUIRE_FALSE(r);
   CHECK(r.error() == make_error(sql_errc::bad_plan));
   CHECK_THAT(describe(r.error()), Catch::Contains("x.sql:3:7: " + expect));
+}
+
+TEST_CASE("jobs reading a topic as one consumer group get a note",
+          "[planner]") {
+  std::string script =
+      R"(CREATE TABLE o (line STRING) WITH ('connector' = 'topic',
+  'topic' = 't', 'address' = '127.0.0.1:1', 'format' = 'raw',
+  'properties.group.id' = 'g');
+CREATE TABLE a (line STRING) WITH ('connector' = 'blackhole');
+CREATE TABLE b (line STRING) WITH ('connector' = 'blackhole');
+INSERT INTO a SELECT line FROM o;
+INSERT INTO b SELECT line FROM o;)";
+  std::vector<sql_diagnostic> diags;
+  auto c = compile_script(script, "test.sql", ir::function_registry::builtin(),
+                          table_registry::builtin().infos(), {}, diags);
+  INFO(render(diags, script));
+  REQUIRE(c);
+  REQUIRE(c->notes.size() == 1);
+  CHECK_THAT(c->notes[0],
+             Catch::Contains("jobs a, b read topic t as the same consumer "
+                             "group 'g'"));
 }
