@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <vector>
@@ -213,6 +214,20 @@ std::vector<job_view> jobs_of(const node_status& st) {
     v.stages = summarize_stages(ops, now);
     for (auto& s : v.stages)
       s.name = s.name.substr(v.name.size() + 1);
+    // In plan order: scans, the stages by their number ("window_agg#1"),
+    // sinks.
+    auto rank = [](const std::string& name) {
+      auto hash = name.find('#');
+      auto number =
+          hash == std::string::npos ? 0 : std::atoi(name.c_str() + hash + 1);
+      int kind = name.starts_with("scan ")   ? 0
+                 : name.starts_with("sink ") ? 2
+                                             : 1;
+      return std::pair{kind, number};
+    };
+    std::stable_sort(v.stages.begin(), v.stages.end(), [&](auto& x, auto& y) {
+      return rank(x.name) < rank(y.name);
+    });
     result.push_back(std::move(v));
   }
   return result;
@@ -225,7 +240,7 @@ std::string watermark_lag(const stage_summary& s) {
     return "end";
   if (s.watermark_lag_ms < 10'000)
     return fmt::format("{}ms", s.watermark_lag_ms);
-  return fmt::format("{:.1f}s", static_cast<double>(s.watermark_lag_ms) / 1e3);
+  return uptime(s.watermark_lag_ms);
 }
 
 void print_jobs(std::ostream& out, const node_status& st) {
@@ -251,9 +266,17 @@ void print_node(std::ostream& out, const answer& a) {
     return;
   }
   auto& st = *a.status;
+  auto jobs = std::count_if(st.components.begin(), st.components.end(),
+                            [](auto& m) { return m.kind == "job"; });
+  auto others =
+      std::count_if(st.components.begin(), st.components.end(), [](auto& m) {
+        return m.kind != "job" && m.kind != "operator";
+      });
   out << "node " << st.name << " (" << address(a.where) << "): up "
-      << uptime(st.uptime_ms) << ", " << st.components.size()
-      << " component(s)\n";
+      << uptime(st.uptime_ms) << ", " << others << " component(s)";
+  if (jobs > 0)
+    out << ", " << jobs << " SQL job(s)";
+  out << '\n';
   table comps{{"COMPONENT", "KIND", "STATE", "IN", "OUT", "FILL", "ERRORS",
                "RESTARTS"}};
   for (auto& m : st.components) {

@@ -246,6 +246,19 @@ INSERT INTO dst SELECT a + 1 FROM src;
     CHECK_THAT(out, Catch::Contains(": ok (0 source(s), 0 channel(s), 0 "
                                     "sink(s), 2 job(s))"));
   }
+  WHEN("it is the example of examples/topologies, checked from the "
+       "repository's root") {
+    auto [code, out] = run_command(
+        {"/bin/sh", "-c",
+         fmt::format("cd '{}' && DB_URL=jdbc:mysql://127.0.0.1:3306/shop "
+                     "DB_PASSWORD=secret '{}' check "
+                     "examples/topologies/orders-compute.toml",
+                     SLUICE_SOURCE_DIR, SLUICE_BINARY)},
+        30s);
+    INFO(out);
+    CHECK(code == 0);
+    CHECK_THAT(out, Catch::Contains("1 topic(s), 1 job(s), 2 node(s))"));
+  }
   WHEN("the script has a mistake") {
     write_file(dir / "bad.sql",
                "CREATE TABLE src (a BIGINT)\n"
