@@ -8,15 +8,12 @@
 #include "config/flume_properties.hpp"
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
+#include "tests/support/topology_parse.hpp"
 
 using namespace sluice;
+using sluice::test::has;
 
 namespace {
-
-const connector_registry& registry() {
-  static auto r = connector_registry::builtin();
-  return r;
-}
 
 std::string example(const std::string& path) {
   std::ifstream in{std::string{SLUICE_SOURCE_DIR} + "/examples/" + path};
@@ -53,23 +50,14 @@ struct outcome {
 outcome map_agent(const std::string& text,
                   const std::string& agent = "agentA") {
   std::vector<diagnostic> problems, notes;
-  auto spec =
-      parse_flume(text, "f.properties", agent, registry(), problems, notes);
+  auto spec = parse_flume(text, "f.properties", agent,
+                          test::builtin_connectors(), problems, notes);
   outcome result{std::move(spec), {}, {}};
   for (auto& p : problems)
     result.errors.push_back(to_string(p));
   for (auto& n : notes)
     result.notes.push_back(note_to_string(n));
   return result;
-}
-
-bool has(const std::vector<std::string>& xs, const std::string& needle) {
-  for (auto& x : xs)
-    if (x.find(needle) != std::string::npos)
-      return true;
-  for (auto& x : xs)
-    UNSCOPED_INFO(x);
-  return false;
 }
 
 bool mentions(const std::vector<std::string>& xs, const std::string& needle) {
@@ -282,8 +270,9 @@ SCENARIO("the seed's DataHub relays and the topic's node are valid",
     CHECK(formatted(spec).find("YOUR_ACCESS_KEY") == std::string::npos);
   }
   std::vector<diagnostic> problems;
-  auto store = parse_topology(example("topologies/topic_store.toml"),
-                              "topic_store.toml", registry(), problems);
+  auto store =
+      parse_topology(example("topologies/topic_store.toml"), "topic_store.toml",
+                     test::builtin_connectors(), problems);
   for (auto& p : problems)
     UNSCOPED_INFO(to_string(p));
   REQUIRE(store);

@@ -4,15 +4,11 @@
 
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
+#include "tests/support/topology_parse.hpp"
 
 using namespace sluice;
 
 namespace {
-
-const connector_registry& registry() {
-  static auto r = connector_registry::builtin();
-  return r;
-}
 
 // Sinks a and b drain c1, sink c drains c2; groups follow from line 27.
 constexpr std::string_view prefix = R"([sources.g1]
@@ -47,7 +43,8 @@ std::vector<std::string> errors_of(std::string_view groups) {
   std::string text{prefix};
   text += groups;
   std::vector<diagnostic> problems;
-  auto spec = parse_topology(text, "t.toml", registry(), problems);
+  auto spec =
+      parse_topology(text, "t.toml", test::builtin_connectors(), problems);
   std::vector<std::string> result;
   for (auto& p : problems)
     result.push_back(to_string(p));
@@ -84,7 +81,8 @@ backoff = true
 max_timeout = "10s"
 )";
   std::vector<diagnostic> problems;
-  auto spec = parse_topology(text, "t.toml", registry(), problems);
+  auto spec =
+      parse_topology(text, "t.toml", test::builtin_connectors(), problems);
   for (auto& p : problems)
     UNSCOPED_INFO(to_string(p));
   REQUIRE(spec);
@@ -254,7 +252,8 @@ SCENARIO("validate checks sink groups built in code",
          "[sink_group][topology]") {
   std::vector<diagnostic> problems;
   std::string text{prefix};
-  auto spec = parse_topology(text, "t.toml", registry(), problems);
+  auto spec =
+      parse_topology(text, "t.toml", test::builtin_connectors(), problems);
   REQUIRE(spec);
   sink_group_spec g;
   g.name = "g";
@@ -263,7 +262,7 @@ SCENARIO("validate checks sink groups built in code",
   g.priorities = {{"a", 1}};
   g.where = {"t.toml", 40, 1};
   spec->sink_groups.push_back(g);
-  auto found = validate(*spec, registry());
+  auto found = validate(*spec, test::builtin_connectors());
   std::vector<std::string> messages;
   for (auto& p : found)
     messages.push_back(p.message);
@@ -274,7 +273,7 @@ SCENARIO("validate checks sink groups built in code",
     spec->sink_groups[0].sinks = {"a", "b"};
     spec->sink_groups[0].priorities = {{"a", 2}, {"b", 1}};
     spec->sinks[1].node = "east";
-    auto again = validate(*spec, registry());
+    auto again = validate(*spec, test::builtin_connectors());
     // Placement says 'east' is not declared; the group says why it cannot
     // be split.
     auto split = std::find_if(again.begin(), again.end(), [](auto& d) {

@@ -8,35 +8,11 @@
 #include "config/topology.hpp"
 #include "connectors/registry.hpp"
 #include "runtime/errors.hpp"
+#include "tests/support/topology_parse.hpp"
 
 using namespace sluice;
-
-namespace {
-
-const connector_registry& registry() {
-  static auto r = connector_registry::builtin();
-  return r;
-}
-
-std::vector<std::string> parse_errors(std::string_view text) {
-  std::vector<diagnostic> problems;
-  auto spec = parse_topology(text, "t.toml", registry(), problems);
-  std::vector<std::string> result;
-  for (auto& p : problems)
-    result.push_back(to_string(p));
-  if (spec)
-    REQUIRE(result.empty());
-  return result;
-}
-
-bool has(const std::vector<std::string>& xs, const std::string& needle) {
-  for (auto& x : xs)
-    if (x.find(needle) != std::string::npos)
-      return true;
-  return false;
-}
-
-} // namespace
+using sluice::test::has;
+using sluice::test::parse_errors;
 
 SCENARIO("a valid topology parses into its spec", "[topology]") {
   std::vector<diagnostic> problems;
@@ -73,7 +49,7 @@ batch_size = 500
 directory = "/tmp/out"
 roll_interval = "1h"
 )",
-                             "t.toml", registry(), problems);
+                             "t.toml", test::builtin_connectors(), problems);
   for (auto& p : problems)
     UNSCOPED_INFO(to_string(p));
   REQUIRE(spec);
@@ -263,13 +239,13 @@ SCENARIO("validate checks a topology built in code", "[topology]") {
   ch.type = "memory";
   spec.channels.push_back(ch);
   WHEN("the channel has no sink") {
-    auto problems = validate(spec, registry());
+    auto problems = validate(spec, test::builtin_connectors());
     REQUIRE(problems.size() == 1);
     CHECK_THAT(problems[0].message, Catch::Contains("no sink"));
   }
   WHEN("an actor added in code drains it") {
     spec.attached_channels.push_back("mem");
-    CHECK(validate(spec, registry()).empty());
+    CHECK(validate(spec, test::builtin_connectors()).empty());
     THEN("fallbacks were filled in") {
       CHECK(spec.sources[0].opts.get_int("line_size") == 100);
       CHECK(spec.channels[0].opts.get_int("capacity") == 10'000);
@@ -283,7 +259,8 @@ SCENARIO("the example topologies are valid", "[topology]") {
   for (auto& e : fs::directory_iterator{fs::path{SLUICE_SOURCE_DIR} /
                                         "examples/topologies"}) {
     std::vector<diagnostic> problems;
-    auto spec = load_topology(e.path().string(), registry(), problems);
+    auto spec =
+        load_topology(e.path().string(), test::builtin_connectors(), problems);
     for (auto& p : problems)
       UNSCOPED_INFO(to_string(p));
     CHECK(spec);
@@ -294,7 +271,8 @@ SCENARIO("the example topologies are valid", "[topology]") {
 
 SCENARIO("a missing topology file is one clear error", "[topology]") {
   std::vector<diagnostic> problems;
-  auto spec = load_topology("/nonexistent/t.toml", registry(), problems);
+  auto spec = load_topology("/nonexistent/t.toml", test::builtin_connectors(),
+                            problems);
   CHECK_FALSE(spec);
   REQUIRE(problems.size() == 1);
   CHECK(to_string(problems[0]) == "/nonexistent/t.toml: error: cannot read "
@@ -414,7 +392,7 @@ SCENARIO("only a regular file of bounded size is read as a topology",
   fs::create_directories(dir);
   auto load_error = [&](const std::string& path) {
     std::vector<diagnostic> problems;
-    auto spec = load_topology(path, registry(), problems);
+    auto spec = load_topology(path, test::builtin_connectors(), problems);
     CHECK_FALSE(spec);
     REQUIRE(problems.size() == 1);
     return to_string(problems[0]);
@@ -558,7 +536,7 @@ SCENARIO("validate reports a spec built in code without a type or channel",
   source_spec src;
   src.name = "s";
   spec.sources.push_back(src);
-  auto problems = validate(spec, registry());
+  auto problems = validate(spec, test::builtin_connectors());
   std::vector<std::string> text;
   for (auto& p : problems)
     text.push_back(to_string(p));
