@@ -112,7 +112,11 @@ using sink_actor = caf::typed_actor<caf::replies_to<probe_atom>::with<bool>,
 ///   `topic_errc::bad_request`, logged and counted in `protocol_errors`. A full
 ///   disk (the shard's `max_disk_bytes` or the file system's `min_free_space`)
 ///   is answered `topic_errc::disk_full` with the reason, nothing written: the
-///   writer backs off and retries (backpressure). A shard whose log broke (a
+///   writer backs off and retries (backpressure). So that a producer's
+///   batches keep their order, its later batches (a higher seq) are refused
+///   `topic_errc::disk_full` too while the refused one has not been
+///   appended, even when they would fit (for at most
+///   `shard_config::held_order_ms`). A shard whose log broke (a
 ///   failed sync) answers `topic_errc::io_error` and ends with it; its topic
 ///   restarts it.
 /// - `(fetch_atom, uint64_t offset, uint64_t max_bytes, int64_t wait_ms)` ->

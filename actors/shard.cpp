@@ -92,6 +92,13 @@ struct shard_state {
   std::chrono::steady_clock::time_point sync_started;
   bool flush_scheduled = false;
   bool stopping = false;
+  /// A producer's batch refused for a full disk: its seq and when. Later
+  /// batches of the producer wait behind it (`held_order_ms`).
+  struct held_batch {
+    uint64_t seq = 0;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::map<std::string, held_batch> held; ///< by producer
   /// This shard's share of the topic's gauges, as last added.
   uint64_t shown_records = 0;
   uint64_t shown_bytes = 0;
@@ -159,6 +166,10 @@ struct shard_state {
 };
 
 using shard_ptr = shard_impl_actor::stateful_pointer<shard_state>;
+
+/// Producers whose refused batch a shard remembers before it forgets the
+/// ones held longer than `held_order_ms`.
+constexpr size_t max_held_producers = 4096;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -368,6 +379,21 @@ caf::result<append_result> on_append(shard_ptr self,
         self, fmt::format("an append's batch names an origin producer of {} "
                           "bytes (at most {})",
                           batch.origin_producer().size(), max_origin_bytes));
+  // A later batch of a producer whose batch the full disk refused waits
+  // behind that one, even when it would fit: the producer's order holds.
+  auto now = std::chrono::steady_clock::now();
+  if (auto h = st.held.find(producer); h != st.held.end()) {
+    if (now - h->second.since > std::chrono::milliseconds{st.cfg.held_order_ms})
+      st.held.erase(h);
+    else if (seq > h->second.seq) {
+      st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+      return make_error(
+          topic_errc::disk_full,
+          fmt::format("shard {}: batch {} of producer {} waits behind its "
+                      "batch {}, which the full disk refused",
+                      st.cfg.name, seq, producer, h->second.seq));
+    }
+  }
   // What a duplicate whose first copy is unknown waits for: everything
   // appended so far.
   auto end_before = st.log->end_offset();
@@ -376,6 +402,15 @@ caf::result<append_result> on_append(shard_ptr self,
     auto err = std::move(r.error());
     if (is_disk_full(err)) {
       st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
+      auto [h, fresh] = st.held.try_emplace(producer);
+      if (fresh || seq < h->second.seq)
+        h->second = {seq, now};
+      // A producer that never comes back is not remembered for ever.
+      if (st.held.size() > max_held_producers)
+        std::erase_if(st.held, [&](auto& x) {
+          return now - x.second.since >
+                 std::chrono::milliseconds{st.cfg.held_order_ms};
+        });
       if (err != make_error(topic_errc::disk_full))
         err = make_error(topic_errc::disk_full,
                          "shard " + st.cfg.name + ": " + describe(err));
@@ -388,6 +423,9 @@ caf::result<append_result> on_append(shard_ptr self,
     st.log_error("append failed", err);
     return err;
   }
+  if (auto h = st.held.find(producer);
+      h != st.held.end() && seq >= h->second.seq)
+    st.held.erase(h);
   auto need = r->base_offset + r->count;
   if (r->duplicate) {
     st.cfg.metrics->duplicates_dropped.fetch_add(batch.size(),

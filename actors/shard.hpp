@@ -28,6 +28,10 @@ struct shard_config {
   int64_t offsets_flush_ms = 100;
   /// Fetches held (long polls) at most at once; more are answered busy.
   size_t max_waiting_fetches = 1024;
+  /// After a producer's batch was refused for a full disk, its later
+  /// batches are refused too until that one is appended (so that a smaller
+  /// later batch cannot overtake it), for at most this long.
+  int64_t held_order_ms = 60'000;
   /// Shared by the topic's shards (kind "topic"): appends, duplicates, and
   /// gauges summed over the shards.
   std::shared_ptr<component_metrics> metrics;

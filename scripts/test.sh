@@ -52,10 +52,8 @@ else
   timeout=300
 fi
 
-# Most end-to-end tests wait on processes, sockets and a database more than
-# they compute, so twice as many run as there are cores.
 phase "tests"
-(cd "$test_dir" && ctest --output-on-failure -j "$((jobs * 2))" --timeout "$timeout")
+(cd "$test_dir" && ctest --output-on-failure -j "$jobs" --timeout "$timeout")
 
 phase "benchmarks, briefly"
 for b in "$test_dir"/benchmarks/*_benchmark; do

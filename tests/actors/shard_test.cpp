@@ -500,6 +500,44 @@ TEST_CASE("a shard over its disk limit refuses appends with the reason",
   bench.stop(s);
 }
 
+TEST_CASE("a producer's later batches wait behind one the full disk refused",
+          "[shard]") {
+  shard_bench bench;
+  auto sc = bench.config();
+  sc.log.segment_bytes = 4096;
+  sc.log.max_disk_bytes = 16 * 1024;
+  sc.held_order_ms = 300;
+  auto s = bench.spawn(sc);
+  bool full = false;
+  for (int i = 0; i < 100 && !full; ++i)
+    full = !bench.append(s, "fill", static_cast<uint64_t>(i + 1),
+                         numbered(i * 4, 4, 300));
+  REQUIRE(full);
+  // p's big batch does not fit; its small next one would, but waits.
+  auto big = bench.append(s, "p", 1, numbered(1000, 4, 300));
+  REQUIRE_FALSE(big);
+  CHECK(big.error() == make_error(topic_errc::disk_full));
+  auto held = bench.append(s, "p", 2, numbered(1004, 1));
+  REQUIRE_FALSE(held);
+  CHECK(held.error() == make_error(topic_errc::disk_full));
+  CHECK_THAT(describe(held.error()),
+             Catch::Contains("batch 2 of producer p waits behind its batch 1, "
+                             "which the full disk refused"));
+  // Another producer's batch of the same size fits.
+  auto other = bench.append(s, "q", 1, numbered(2000, 1));
+  REQUIRE(other);
+  CHECK_FALSE(other->duplicate);
+  // A producer that does not come back is forgotten after held_order_ms.
+  auto since = std::chrono::steady_clock::now();
+  caf::expected<append_result> later = make_error(topic_errc::disk_full);
+  uint64_t seq = 2;
+  while (!later && std::chrono::steady_clock::now() - since < 10s)
+    later = bench.append(s, "p", seq++, numbered(1004, 1));
+  REQUIRE(later);
+  CHECK(std::chrono::steady_clock::now() - since >= 250ms);
+  bench.stop(s);
+}
+
 TEST_CASE("a duplicate whose first copy the shard forgot waits for the sync",
           "[shard]") {
   shard_bench bench;

@@ -158,7 +158,8 @@ SCENARIO("sluice under GNU timeout stops cleanly", "[e2e][signals]") {
   std::ofstream{topo} << durable_topology(dir);
   append_lines(dir, 0, 1000);
   // timeout signals sluice and then its own process group, sluice included.
-  auto [code, out] = run_command({"/usr/bin/timeout", "--preserve-status", "3",
+  // Long enough for a sanitizer build on a loaded machine to have started.
+  auto [code, out] = run_command({"/usr/bin/timeout", "--preserve-status", "8",
                                   SLUICE_BINARY, "run", topo},
                                  60s);
   INFO(out);
