@@ -593,7 +593,10 @@ caf::error engine::start() {
     return std::move(selected.error());
   d.spec = std::move(*selected);
   if (!d.spec.jobs.empty()) {
-    auto jobs = compile_topology_jobs(d.spec, *d.tables, *d.functions);
+    // This node's jobs, checked against every topic of the topology.
+    auto mine = d.spec;
+    mine.topics = d.all_topics;
+    auto jobs = compile_topology_jobs(mine, *d.tables, *d.functions);
     if (!jobs)
       return std::move(jobs.error());
     d.jobs = std::move(*jobs);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <variant>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
@@ -35,8 +36,33 @@ std::string at_key(const sql_job_spec& decl) {
   return fmt::format("{}:{}:{}", w.file, w.line, w.column);
 }
 
+/// The `topic` tables without `address` of `j` that name a topic
+/// `topics` does not declare, as "table 'T' names topic 'X'".
+std::vector<std::string>
+undeclared_topics(const job_spec& j, const std::vector<topic_spec>& topics) {
+  std::vector<std::string> result;
+  auto check = [&](const table_spec& t) {
+    auto topic = t.options.find("topic");
+    if (t.connector != "topic" || topic == t.options.end() ||
+        t.options.count("address") > 0)
+      return;
+    if (std::none_of(topics.begin(), topics.end(),
+                     [&](auto& x) { return x.name == topic->second; }))
+      result.push_back(
+          fmt::format("table '{}' names topic '{}'", t.name, topic->second));
+  };
+  for (auto& s : j.stages) {
+    if (auto* x = std::get_if<scan_stage>(&s.core))
+      check(x->table);
+    else if (auto* x = std::get_if<sink_stage>(&s.core))
+      check(x->table);
+  }
+  return result;
+}
+
 /// Compiles one declaration; every problem is appended to `text`.
 std::optional<topology_job> compile_one(const sql_job_spec& decl,
+                                        const std::vector<topic_spec>& topics,
                                         const table_registry& tables,
                                         const expr::function_registry& fns,
                                         std::string& text) {
@@ -89,6 +115,18 @@ std::optional<topology_job> compile_one(const sql_job_spec& decl,
       problem(fmt::format("{}: error: job '{}': {}", decl.script, j.name, p));
       ok = false;
     }
+    for (auto& t : undeclared_topics(j, topics)) {
+      std::string names;
+      for (auto& x : topics)
+        names += (names.empty() ? "" : ", ") + x.name;
+      problem(fmt::format("{}: error: job '{}': {} without 'address', and the "
+                          "topology declares no such topic ({}); declare it "
+                          "as [topics.NAME] or give the table 'address'",
+                          at_key(decl), j.name, t,
+                          names.empty() ? "it declares none"
+                                        : "its topics: " + names));
+      ok = false;
+    }
   }
   if (!ok)
     return std::nullopt;
@@ -103,7 +141,7 @@ compile_topology_jobs(const topology_spec& spec, const table_registry& tables,
   std::vector<topology_job> result;
   std::string text;
   for (auto& decl : spec.jobs)
-    if (auto job = compile_one(decl, tables, fns, text))
+    if (auto job = compile_one(decl, spec.topics, tables, fns, text))
       result.push_back(std::move(*job));
   if (!text.empty())
     return make_error(config_errc::invalid, std::move(text));

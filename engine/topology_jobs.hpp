@@ -41,7 +41,9 @@ struct topology_job {
 };
 
 /// Reads and compiles the script of every job of `spec` with its
-/// `parallelism` and `set`, and checks each plan against `tables`. With
+/// `parallelism` and `set`, and checks each plan against `tables` and each
+/// `topic` table without `address` against the topics `spec` declares
+/// (pass the whole topology's spec, not one node's part). With
 /// any problem, none is returned: the error's text holds every one, a
 /// line "FILE:LINE:COLUMN: error: ..." each (the script's position for
 /// SQL, the topology's `script` key for a file that cannot be read), SQL

@@ -283,6 +283,27 @@ INSERT INTO dst SELECT a + 1 FROM src;
                                     "': cannot read the SQL script: No "
                                     "such file or directory"));
   }
+  WHEN("a topic table without address names a topic the topology does not "
+       "declare") {
+    write_file(dir / "topic.sql",
+               "CREATE TABLE src (line STRING) WITH ('connector' = 'topic', "
+               "'topic' = 'ordres', 'format' = 'raw', "
+               "'properties.group.id' = 'g');\n"
+               "CREATE TABLE dst (line STRING) WITH ('connector' = "
+               "'blackhole');\n"
+               "INSERT INTO dst SELECT line FROM src;\n");
+    auto [code, out] =
+        check(fmt::format("[topics.orders]\ndirectory = "
+                          "\"{}\"\n\n[jobs.t]\nscript = \"{}\"\n",
+                          dir / "orders", dir / "topic.sql"));
+    INFO(out);
+    CHECK(code == 2);
+    CHECK_THAT(out, Catch::Contains(
+                        dir / "t.toml" +
+                        ":5:10: error: job 't': table 'src' names topic "
+                        "'ordres' without 'address', and the topology declares "
+                        "no such topic (its topics: orders)"));
+  }
   WHEN("the script has no INSERT INTO") {
     write_file(dir / "none.sql",
                "CREATE TABLE src (a BIGINT)\n"
