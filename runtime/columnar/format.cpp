@@ -15,13 +15,6 @@ namespace {
 
 constexpr int64_t ms_per_day = 86'400'000;
 
-int64_t floor_div(int64_t a, int64_t b) noexcept {
-  auto q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0)))
-    --q;
-  return q;
-}
-
 bool blank(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
@@ -104,8 +97,14 @@ int64_t days_from_civil(int64_t y, uint32_t m, uint32_t d) noexcept {
 }
 
 civil_time to_civil(int64_t ms) noexcept {
-  auto days = floor_div(ms, ms_per_day);
-  auto rem = static_cast<uint64_t>(ms - days * ms_per_day);
+  // Division first: days * ms_per_day would overflow near INT64_MIN.
+  auto days = ms / ms_per_day;
+  auto r = ms % ms_per_day;
+  if (r < 0) {
+    r += ms_per_day;
+    --days;
+  }
+  auto rem = static_cast<uint64_t>(r);
   auto z = days + 719468;
   auto era = (z >= 0 ? z : z - 146096) / 146097;
   auto doe = static_cast<uint64_t>(z - era * 146097);

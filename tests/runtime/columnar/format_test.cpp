@@ -67,6 +67,34 @@ TEST_CASE("timestamps render and parse as UTC calendar times", "[format]") {
   }
 }
 
+TEST_CASE("timestamps at the ends of the range render without overflow",
+          "[format]") {
+  // What a row batch from the wire may hold (found by the row batch
+  // fuzzer): the calendar of any int64 millisecond count.
+  for (auto ms : {std::numeric_limits<int64_t>::min(),
+                  std::numeric_limits<int64_t>::min() + 1,
+                  std::numeric_limits<int64_t>::max(), int64_t{-1},
+                  int64_t{-86'400'000}, int64_t{-86'400'001}}) {
+    INFO(ms);
+    auto c = to_civil(ms);
+    CHECK(c.hour < 24);
+    CHECK(c.minute < 60);
+    CHECK(c.second < 60);
+    CHECK(c.millis < 1000);
+    CHECK(c.month >= 1);
+    CHECK(c.month <= 12);
+    CHECK(c.day >= 1);
+    CHECK(c.day <= 31);
+    CHECK_FALSE(ts(ms).empty());
+  }
+  auto c = to_civil(-1);
+  CHECK(c.year == 1969);
+  CHECK(c.month == 12);
+  CHECK(c.day == 31);
+  CHECK(c.hour == 23);
+  CHECK(c.millis == 999);
+}
+
 TEST_CASE("decimals keep their scale", "[format]") {
   CHECK(dec(0, 0) == "0");
   CHECK(dec(0, 3) == "0.000");
