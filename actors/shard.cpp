@@ -381,9 +381,11 @@ caf::result<append_result> on_append(shard_ptr self,
                           batch.origin_producer().size(), max_origin_bytes));
   // A later batch of a producer whose batch the full disk refused waits
   // behind that one, even when it would fit: the producer's order holds.
-  auto now = std::chrono::steady_clock::now();
-  if (auto h = st.held.find(producer); h != st.held.end()) {
-    if (now - h->second.since > std::chrono::milliseconds{st.cfg.held_order_ms})
+  // Empty but for a full disk: the common append does no lookup.
+  auto h = st.held.empty() ? st.held.end() : st.held.find(producer);
+  if (h != st.held.end()) {
+    if (std::chrono::steady_clock::now() - h->second.since >
+        std::chrono::milliseconds{st.cfg.held_order_ms})
       st.held.erase(h);
     else if (seq > h->second.seq) {
       st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
@@ -402,9 +404,10 @@ caf::result<append_result> on_append(shard_ptr self,
     auto err = std::move(r.error());
     if (is_disk_full(err)) {
       st.cfg.metrics->errors.fetch_add(1, std::memory_order_relaxed);
-      auto [h, fresh] = st.held.try_emplace(producer);
-      if (fresh || seq < h->second.seq)
-        h->second = {seq, now};
+      auto now = std::chrono::steady_clock::now();
+      auto [held, fresh] = st.held.try_emplace(producer);
+      if (fresh || seq < held->second.seq)
+        held->second = {seq, now};
       // A producer that never comes back is not remembered for ever.
       if (st.held.size() > max_held_producers)
         std::erase_if(st.held, [&](auto& x) {
@@ -423,9 +426,10 @@ caf::result<append_result> on_append(shard_ptr self,
     st.log_error("append failed", err);
     return err;
   }
-  if (auto h = st.held.find(producer);
-      h != st.held.end() && seq >= h->second.seq)
-    st.held.erase(h);
+  if (!st.held.empty())
+    if (auto appended = st.held.find(producer);
+        appended != st.held.end() && seq >= appended->second.seq)
+      st.held.erase(appended);
   auto need = r->base_offset + r->count;
   if (r->duplicate) {
     st.cfg.metrics->duplicates_dropped.fetch_add(batch.size(),

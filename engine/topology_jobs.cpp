@@ -105,7 +105,6 @@ std::optional<topology_job> compile_one(const sql_job_spec& decl,
     log().info("{}: {}", decl.script, note);
   topology_job result;
   result.name = decl.name;
-  result.node = decl.node;
   result.jobs = std::move(script->jobs);
   bool several = result.jobs.size() > 1;
   bool ok = true;

@@ -34,7 +34,6 @@ inline constexpr size_t max_script_bytes = size_t{4} << 20;
 /// One `[jobs.NAME]`, compiled.
 struct topology_job {
   std::string name; ///< NAME
-  std::string node; ///< where it runs; empty: the only node
   /// One per INSERT INTO, in script order: named NAME when there is one,
   /// NAME.TABLE (the planner's name) when there are several.
   std::vector<job_spec> jobs;
