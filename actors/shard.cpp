@@ -320,7 +320,10 @@ void start_sync(shard_ptr self) {
     st.syncer = self->spawn<caf::detached>(syncer_impl, st.cfg.log.sync_data);
   st.sync_started = std::chrono::steady_clock::now();
   auto ticket = **s;
-  self->request(st.syncer, caf::infinite, sync_atom::value, ticket.files.fd)
+  // Urgent, like the tick that started it: the answer overtakes the appends
+  // queued meanwhile, so they wait for one sync instead of two.
+  self->request<caf::message_priority::high>(st.syncer, caf::infinite,
+                                             sync_atom::value, ticket.files.fd)
       .then([self, ticket](int rc) { sync_done(self, ticket, rc); },
             [self, ticket](caf::error& err) {
               // The syncer is gone: whether the data reached the disk is
@@ -340,15 +343,24 @@ void schedule_sync(shard_ptr self) {
     st.sync_scheduled = false;
     return;
   }
-  // After every message already in the mailbox: one sync for the run. With
-  // an interval, syncs start at most that often.
+  // Without an interval: after every message already in the mailbox, one
+  // sync for the run. With one, syncs start that often, ahead of the
+  // appends queued by then (urgent): a writer's appends keep arriving while
+  // a sync runs, and a tick behind all of them would make the next sync
+  // wait for the whole window to be appended first, leaving the disk idle
+  // meanwhile.
+  if (st.cfg.fsync_interval_ms <= 0) {
+    self->send(self, sync_atom::value);
+    return;
+  }
   auto wait = std::chrono::milliseconds{st.cfg.fsync_interval_ms} -
               std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - st.sync_started);
   if (wait.count() <= 0)
-    self->send(self, sync_atom::value);
+    self->send<caf::message_priority::high>(self, sync_atom::value);
   else
-    self->delayed_send(self, wait, sync_atom::value);
+    self->delayed_send<caf::message_priority::high>(self, wait,
+                                                    sync_atom::value);
 }
 
 void schedule_flush(shard_ptr self) {

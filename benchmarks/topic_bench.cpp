@@ -250,6 +250,8 @@ struct writer_result {
   int64_t acked_bytes = 0;
   double seconds = 0;
   std::string error;
+  /// Each append's time from its request to its acknowledgement, in µs.
+  std::vector<int64_t> latencies_us;
 };
 
 /// Keeps `window` appends in flight to `shard` until `total` record bytes
@@ -263,6 +265,7 @@ caf::behavior writer(caf::event_based_actor* self, shard_actor shard,
     int64_t acked = 0;
     clock_type::time_point start = clock_type::now();
     bool over = false;
+    std::vector<int64_t> latencies_us;
   };
   auto st = std::make_shared<state_t>();
   auto bytes = static_cast<int64_t>(batch.size() * record_bytes);
@@ -271,14 +274,22 @@ caf::behavior writer(caf::event_based_actor* self, shard_actor shard,
     if (st->over || st->sent >= total)
       return;
     st->sent += bytes;
+    auto sent_at = clock_type::now();
     self->request(shard, caf::infinite, append_atom::value,
                   std::string{"bench"}, ++st->seq, batch)
         .then(
             [=](const append_result&) {
               st->acked += bytes;
+              st->latencies_us.push_back(
+                  std::chrono::duration_cast<std::chrono::microseconds>(
+                      clock_type::now() - sent_at)
+                      .count());
               if (st->acked >= total && !st->over) {
                 st->over = true;
-                done->set_value({st->acked, seconds_since(st->start), {}});
+                done->set_value({st->acked,
+                                 seconds_since(st->start),
+                                 {},
+                                 std::move(st->latencies_us)});
                 *send_one = nullptr; // it holds itself: breaks the cycle
                 self->quit();
                 return;
@@ -338,6 +349,15 @@ int append_actor(const std::string& dir, size_t record_bytes, int64_t total,
              record_bytes, batch.size(), window, static_cast<int64_t>(records),
              r.seconds, records / r.seconds,
              r.acked_bytes / r.seconds / (1 << 20));
+  auto& lat = r.latencies_us;
+  std::sort(lat.begin(), lat.end());
+  auto at = [&](double q) {
+    return lat[std::min(lat.size() - 1, static_cast<size_t>(q * lat.size()))] /
+           1000.0;
+  };
+  fmt::print("append to acknowledgement: p50 {:.1f} ms, p99 {:.1f} ms, max "
+             "{:.1f} ms\n",
+             at(0.5), at(0.99), lat.back() / 1000.0);
   return 0;
 }
 

@@ -94,6 +94,10 @@ int64_t segment_files::size_of(const std::string& name) const {
   return i == sizes_.end() ? 0 : i->second;
 }
 
+int start_writeback(int fd, int64_t offset, int64_t length) {
+  return ::sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
+}
+
 caf::error segment_files::activate(const std::string& name) {
   auto path = path_of(name);
   std::error_code ec;
@@ -124,7 +128,7 @@ caf::error segment_files::activate(const std::string& name) {
   active_ = name;
   ++epoch_;
   adopt(name, size);
-  active_size_ = synced_size_ = size;
+  active_size_ = synced_size_ = writeback_from_ = size;
   dirty_ = false;
   return {};
 }
@@ -157,7 +161,18 @@ caf::error segment_files::append(const iovec* parts, int n) {
   disk_bytes_ += static_cast<int64_t>(length);
   appended_since_check_ += static_cast<int64_t>(length);
   dirty_ = true;
+  start_write_behind();
   return {};
+}
+
+void segment_files::start_write_behind() {
+  if (cfg_.writeback_bytes <= 0 ||
+      active_size_ - writeback_from_ < cfg_.writeback_bytes)
+    return;
+  // Only a hint: the next fdatasync writes what this did not and reports
+  // any error, so a failure here changes nothing.
+  (void)cfg_.write_behind(fd_, writeback_from_, active_size_ - writeback_from_);
+  writeback_from_ = active_size_;
 }
 
 void segment_files::cut_partial_record(const fs::path& path, ssize_t written) {

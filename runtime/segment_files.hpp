@@ -20,6 +20,11 @@ namespace sluice {
 /// does not exist; answers the descriptor or -1 with errno set.
 int open_for_append(const char* path);
 
+/// Asks the kernel to start writing a file's range to the disk without
+/// waiting for it (`sync_file_range` with `SYNC_FILE_RANGE_WRITE`); answers
+/// 0, or -1 with errno set.
+int start_writeback(int fd, int64_t offset, int64_t length);
+
 /// Settings of a `segment_files` directory.
 struct segment_files_config {
   std::filesystem::path directory;
@@ -36,6 +41,16 @@ struct segment_files_config {
   /// this many bytes were appended since it last asked, or sooner when the
   /// room above `min_free_space` it found then runs out; 0: at every call.
   int64_t free_space_check_bytes = 0;
+  /// Write-behind: once this many bytes were appended since the last
+  /// start, the active segment's new bytes are handed to the disk
+  /// (`sync_file_range` with `SYNC_FILE_RANGE_WRITE`, which waits for
+  /// nothing), so the next fdatasync finds most of them written already and
+  /// the disk works while the owner appends; 0: the fdatasync writes all.
+  int64_t writeback_bytes = 0;
+  /// Starts the write-back of a file's range; `start_writeback` (the
+  /// kernel's `sync_file_range` with `SYNC_FILE_RANGE_WRITE`) unless a test
+  /// watches it.
+  int (*write_behind)(int fd, int64_t offset, int64_t length) = start_writeback;
   /// Reads the file system's free space; `::statvfs` unless a test injects
   /// it.
   int (*stat_fs)(const char* path, struct statvfs* out) = ::statvfs;
@@ -191,6 +206,7 @@ class segment_files {
 
  private:
   caf::error sync_failed();
+  void start_write_behind();
   void cut_partial_record(const std::filesystem::path& path, ssize_t written);
 
   segment_files_config cfg_;
@@ -208,6 +224,9 @@ class segment_files {
   mutable int64_t free_space_budget_ = -1;
   mutable int64_t appended_since_check_ = 0;
   mutable uint64_t free_space_checks_ = 0;
+  /// Where the active segment's bytes not yet handed to the disk by
+  /// write-behind begin.
+  int64_t writeback_from_ = 0;
   bool dirty_ = false;
   bool broken_ = false;
   std::string broken_why_; ///< what broke it, for `broken_error`

@@ -67,6 +67,7 @@ shard_log::shard_log(shard_log_config cfg)
         f.min_free_space = cfg_.min_free_space;
         f.max_request = cfg_.segment_bytes;
         f.free_space_check_bytes = cfg_.free_space_check_bytes;
+        f.writeback_bytes = cfg_.writeback_bytes;
         f.stat_fs = cfg_.stat_fs;
         f.sync_data = cfg_.sync_data;
         f.write = cfg_.write;

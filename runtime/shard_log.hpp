@@ -45,6 +45,10 @@ struct shard_log_config {
   /// (sooner when the room above `min_free_space` runs out); 0: a look
   /// before every append.
   int64_t free_space_check_bytes = int64_t{16} << 20;
+  /// Write-behind: appended bytes after which they are handed to the disk
+  /// without waiting (see `segment_files_config::writeback_bytes`); 0: the
+  /// group commit's fdatasync writes them all.
+  int64_t writeback_bytes = int64_t{1} << 20;
   /// Producers whose batches are remembered for dedup (the one unused
   /// longest is forgotten first).
   size_t max_producers = 1024;

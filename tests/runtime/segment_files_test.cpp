@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "runtime/errors.hpp"
 #include "runtime/segment_files.hpp"
@@ -306,4 +307,67 @@ TEST_CASE("segment files: the free space is looked at once per interval, "
       CHECK(t.has_room(rec.size(), why));
     CHECK(t.free_space_checks() == 10);
   }
+}
+
+namespace {
+
+struct writeback_call {
+  int64_t offset;
+  int64_t length;
+  bool operator==(const writeback_call&) const = default;
+};
+
+std::vector<writeback_call> writeback_calls;
+std::atomic<bool> fail_writeback{false};
+
+int watched_writeback(int fd, int64_t offset, int64_t length) {
+  writeback_calls.push_back({offset, length});
+  if (fail_writeback.load()) {
+    errno = EIO;
+    return -1;
+  }
+  return start_writeback(fd, offset, length);
+}
+
+} // namespace
+
+TEST_CASE("segment files: write-behind hands each run of appended bytes to "
+          "the disk once",
+          "[segment_files]") {
+  test::temp_dir dir;
+  auto cfg = config(dir.path());
+  cfg.writeback_bytes = 10;
+  cfg.write_behind = watched_writeback;
+  writeback_calls.clear();
+  segment_files s{cfg};
+  REQUIRE(!s.lock());
+  REQUIRE(!s.activate("a.log"));
+  REQUIRE(!put(s, "abcd"));
+  REQUIRE(!put(s, "efgh"));
+  CHECK(writeback_calls.empty()); // 8 bytes: below the threshold
+  REQUIRE(!put(s, "ijkl"));
+  CHECK(writeback_calls == std::vector<writeback_call>{{0, 12}});
+  REQUIRE(!put(s, "mnopq"));
+  CHECK(writeback_calls.size() == 1);
+  // A failing hint changes nothing: the append stands, the next sync writes.
+  fail_writeback = true;
+  REQUIRE(!put(s, "rstuvw"));
+  fail_writeback = false;
+  CHECK(writeback_calls.back() == writeback_call{12, 11});
+  REQUIRE(!s.sync());
+  CHECK(s.synced_size() == 23);
+  CHECK(test::read_file(dir / "a.log") == "abcdefghijklmnopqrstuvw");
+  // A new segment starts counting from its own beginning.
+  REQUIRE(!s.roll("b.log"));
+  REQUIRE(!put(s, "0123456789"));
+  CHECK(writeback_calls.back() == writeback_call{0, 10});
+  CHECK(writeback_calls.size() == 3);
+
+  // Without a threshold the fdatasync writes everything.
+  segment_files quiet{config(dir.path() + "/quiet")};
+  writeback_calls.clear();
+  REQUIRE(!quiet.lock());
+  REQUIRE(!quiet.activate("a.log"));
+  REQUIRE(!put(quiet, std::string(4096, 'x')));
+  CHECK(writeback_calls.empty());
 }
