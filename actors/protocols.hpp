@@ -143,6 +143,8 @@ using sink_actor = caf::typed_actor<caf::replies_to<probe_atom>::with<bool>,
 ///   `topic_errc::bad_request`.
 /// - `(committed_atom, std::string group)` -> `uint64_t`: the group's
 ///   committed position; `topic_errc::no_committed_offset` when it has none.
+/// - `(groups_atom)` -> `group_offsets`: every group with a committed
+///   position in the shard, and that position (`sluice topic describe`).
 /// - `(stop_atom)`: syncs, answers the appends it made durable and the held
 ///   fetches with what is durable, writes the groups' positions (answering
 ///   the commits waiting for it), closes the log and quits normally.
@@ -157,6 +159,7 @@ using shard_actor = caf::typed_actor<
     caf::replies_to<offset_for_time_atom, int64_t>::with<uint64_t>,
     caf::replies_to<commit_atom, std::string, uint64_t>::with<bool>,
     caf::replies_to<committed_atom, std::string>::with<uint64_t>,
+    caf::replies_to<groups_atom>::with<group_offsets>,
     caf::reacts_to<stop_atom>>; // the same type as runtime/topic_types.hpp's
 
 /// A topic: N shards in one directory, on one node (see actors/topic.hpp).

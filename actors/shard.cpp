@@ -622,6 +622,9 @@ shard_impl_actor::behavior_type shard_impl(shard_ptr self, shard_config cfg) {
                               "shard " +
                               st.cfg.name);
       },
+      [self](groups_atom) {
+        return group_offsets{self->state.offsets.entries()};
+      },
       [self](stop_atom) { stop(self); },
       [self](sync_atom) { start_sync(self); },
       [self](wake_atom, uint64_t id) {

@@ -168,16 +168,17 @@ class remote_topic final : public topic_backend {
         return std::move(off.error());
       v.shard_views.push_back({i, off->start, off->end, {}, {}});
     }
-    for (auto& g : groups) {
-      auto& per_shard = v.groups[g];
-      per_shard.resize(meta_.shards);
-      for (uint32_t i = 0; i < meta_.shards; ++i) {
-        auto c = s_->ask<uint64_t>(shard(i), 0, committed_atom::value, g);
-        if (c)
-          per_shard[i] = *c;
-        else if (c.error() != make_error(topic_errc::no_committed_offset))
-          return std::move(c.error());
-      }
+    // The groups asked for (shown even without a position) and every group
+    // a shard holds a position of, as offline.
+    auto none = std::vector<std::optional<uint64_t>>(meta_.shards);
+    for (auto& g : groups)
+      v.groups.emplace(g, none);
+    for (uint32_t i = 0; i < meta_.shards; ++i) {
+      auto held = s_->ask<group_offsets>(shard(i), 0, groups_atom::value);
+      if (!held)
+        return std::move(held.error());
+      for (auto& [group, offset] : held->committed)
+        v.groups.emplace(group, none).first->second[i] = offset;
     }
     if (auto st = s_->ask<node_status>(s_->node(), 0, status_atom::value))
       for (auto& m : st->components)

@@ -39,6 +39,7 @@ using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using offsets_atom = caf::atom_constant<caf::atom("offsets")>;
 using offset_for_time_atom = caf::atom_constant<caf::atom("offset_ts")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
+using groups_atom = caf::atom_constant<caf::atom("groups")>;
 using metadata_atom = caf::atom_constant<caf::atom("metadata")>;
 using topic_atom = caf::atom_constant<caf::atom("topic")>;
 using retention_atom = caf::atom_constant<caf::atom("retention")>;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,16 @@ typename Inspector::result_type inspect(Inspector& f, shard_offsets& x) {
            x.durable_end);
 }
 
+/// The committed positions of every consumer group of a shard.
+struct group_offsets {
+  std::map<std::string, uint64_t> committed; ///< by group
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_offsets& x) {
+  return f(caf::meta::type_name("group_offsets"), x.committed);
+}
+
 /// One shard of a topic (actors/protocols.hpp describes the messages).
 using shard_actor = caf::typed_actor<
     caf::replies_to<append_atom, std::string, uint64_t,
@@ -72,6 +83,7 @@ using shard_actor = caf::typed_actor<
     caf::replies_to<offset_for_time_atom, int64_t>::with<uint64_t>,
     caf::replies_to<commit_atom, std::string, uint64_t>::with<bool>,
     caf::replies_to<committed_atom, std::string>::with<uint64_t>,
+    caf::replies_to<groups_atom>::with<group_offsets>,
     caf::reacts_to<stop_atom>>;
 
 /// What a topic says of itself.

@@ -31,6 +31,7 @@ void register_types(caf::actor_system_config& cfg) {
       "std::vector<sluice::read_batch>");
   cfg.add_message_type<fetch_result>("sluice::fetch_result");
   cfg.add_message_type<shard_offsets>("sluice::shard_offsets");
+  cfg.add_message_type<group_offsets>("sluice::group_offsets");
   cfg.add_message_type<shard_actor>("sluice::shard_actor");
   cfg.add_message_type<std::vector<shard_actor>>(
       "std::vector<sluice::shard_actor>");

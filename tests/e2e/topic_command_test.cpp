@@ -314,6 +314,23 @@ retention_time = "1h"
                                 "committed", "--group", "g", "--count", "3"});
     CHECK(tcode == 0);
     CHECK(tout == "s0-4\ns0-5\ns0-6\n");
+    // Without --group, describe lists every group a shard holds.
+    auto [dcode, dout] =
+        topic({"describe", "orders", "--node", address, "--json"});
+    INFO(dout);
+    CHECK(dcode == 0);
+    auto j = parse(dout);
+    REQUIRE(j["groups"].size() == 1);
+    CHECK(j["groups"][0]["group"] == "g");
+    CHECK(j["groups"][0]["shards"][0]["committed"] == 4);
+    CHECK(j["groups"][0]["shards"][0]["lag"] == 6);
+    CHECK(j["groups"][0]["shards"][1]["committed"].is_null());
+    auto [xcode, xout] =
+        topic({"describe", "orders", "--node", address, "--group", "other"});
+    INFO(xout);
+    CHECK(xcode == 0);
+    CHECK(has_line(xout, "^    g +0 +4"));
+    CHECK(has_line(xout, "^    other +0 +-"));
   }
   THEN("offline use of its directory is refused, naming --node") {
     auto [code, out] = topic({"describe", "orders", "--dir", dir});
