@@ -65,8 +65,9 @@ void unpublish(fs_ptr self) {
   auto& st = self->state;
   if (st.port == 0)
     return;
-  caf::anon_send(self->system().middleman().actor_handle(),
-                 caf::unpublish_atom::value, self->address(), st.port);
+  // Through the actor that published it (the OpenSSL module's under TLS;
+  // both share the middleman's broker, which closes the port).
+  unpublish_self(self, st.port);
   st.port = 0;
 }
 

@@ -106,6 +106,11 @@ void publish_self(caf::event_based_actor* self, uint16_t port,
             });
 }
 
+void unpublish_self(caf::event_based_actor* self, uint16_t port) {
+  caf::anon_send(link_manager(self->system()), caf::unpublish_atom::value,
+                 self->address(), port);
+}
+
 void unpublish_actor(caf::actor_system& sys, const caf::actor& whom,
                      uint16_t port) {
   // caf/openssl/unpublish.hpp does not compile in 0.17.6 (it leaves the

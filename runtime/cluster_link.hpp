@@ -56,6 +56,10 @@ void publish_self(caf::event_based_actor* self, uint16_t port,
                   const std::string& bind,
                   std::function<void(caf::expected<uint16_t>)> done);
 
+/// Stops publishing `self` on `port` without blocking it, through the same
+/// actor as `publish_self` (the OpenSSL module's under TLS).
+void unpublish_self(caf::event_based_actor* self, uint16_t port);
+
 /// Stops publishing `whom` on `port`.
 void unpublish_actor(caf::actor_system& sys, const caf::actor& whom,
                      uint16_t port);
