@@ -20,6 +20,7 @@
 //       a child process appends (a sync every 10 ms) until the shard holds
 //       TOTAL_BYTES and goes on appending; it is killed with SIGKILL; the
 //       parent times opening (recovering) the shard
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -315,41 +316,60 @@ caf::behavior writer(caf::event_based_actor* self, shard_actor shard,
 // The actor path: a writer keeps `window_bytes` of appends in flight to a
 // shard actor with `fsync = "10ms"`; a batch counts once acknowledged
 // (durable). An append waits for the sync after it, so one writer gets at
-// most about `window_bytes` per sync interval and fdatasync.
+// most about `window_bytes` per sync interval and fdatasync. With several
+// shards (a topic's, each in its own directory `DIR/shard-K` and on its own
+// thread), each gets a writer of its own and `total / shards` bytes.
 int append_actor(const std::string& dir, size_t record_bytes, int64_t total,
-                 size_t batch_bytes, size_t window_bytes) {
+                 size_t batch_bytes, size_t window_bytes, size_t shards) {
   keep_freed_heap();
   caf::actor_system_config cfg;
   register_types(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
-  shard_config sc;
-  sc.name = "bench/shard-0000";
-  sc.log.directory = dir;
-  sc.log.min_free_space = 0;
-  sc.fsync_interval_ms = 10;
-  sc.metrics = std::make_shared<component_metrics>("bench", "topic");
-  auto shard = spawn_shard(sys, sc);
   auto batch = make_batch(record_bytes, batch_bytes);
   size_t window = std::max<size_t>(2, window_bytes / batch_bytes);
-  std::promise<writer_result> done;
-  auto result = done.get_future();
-  sys.spawn(writer, shard, batch, record_bytes, total, window, &done);
-  auto r = result.get();
-  caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
-  if (!r.error.empty()) {
-    fmt::print(stderr, "append: {}\n", r.error);
+  std::vector<shard_actor> shard_actors;
+  std::vector<std::promise<writer_result>> done(shards);
+  std::vector<std::future<writer_result>> results;
+  for (size_t k = 0; k < shards; ++k) {
+    shard_config sc;
+    sc.name = fmt::format("bench/shard-{:04}", k);
+    sc.log.directory =
+        shards == 1 ? dir : fmt::format("{}/shard-{:04}", dir, k);
+    sc.log.min_free_space = 0;
+    sc.fsync_interval_ms = 10;
+    sc.metrics = std::make_shared<component_metrics>("bench", "topic");
+    shard_actors.push_back(spawn_shard(sys, sc));
+    results.push_back(done[k].get_future());
+  }
+  for (size_t k = 0; k < shards; ++k)
+    sys.spawn(writer, shard_actors[k], batch, record_bytes,
+              total / static_cast<int64_t>(shards), window, &done[k]);
+  writer_result all;
+  for (auto& f : results) {
+    auto r = f.get();
+    all.acked_bytes += r.acked_bytes;
+    all.seconds = std::max(all.seconds, r.seconds);
+    if (all.error.empty())
+      all.error = std::move(r.error);
+    all.latencies_us.insert(all.latencies_us.end(), r.latencies_us.begin(),
+                            r.latencies_us.end());
+  }
+  for (auto& shard : shard_actors)
+    caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+  if (!all.error.empty()) {
+    fmt::print(stderr, "append: {}\n", all.error);
     return 1;
   }
-  auto records = static_cast<double>(r.acked_bytes) / record_bytes;
-  fmt::print("append {} B records ({} per batch, {} batches in flight) "
-             "through a shard actor, fsync every 10 ms, pipelined: {} records "
-             "acknowledged in {:.2f} s: {:.0f} records/s, {:.1f} MiB/s of "
-             "records\n",
-             record_bytes, batch.size(), window, static_cast<int64_t>(records),
-             r.seconds, records / r.seconds,
-             r.acked_bytes / r.seconds / (1 << 20));
-  auto& lat = r.latencies_us;
+  auto records = static_cast<double>(all.acked_bytes) / record_bytes;
+  fmt::print("append {} B records ({} per batch, {} batches in flight per "
+             "writer) through {} shard actor(s), fsync every 10 ms, "
+             "pipelined: {} records acknowledged in {:.2f} s: {:.0f} "
+             "records/s, {:.1f} MiB/s of records\n",
+             record_bytes, batch.size(), window, shards,
+             static_cast<int64_t>(records), all.seconds, records / all.seconds,
+             all.acked_bytes / all.seconds / (1 << 20));
+  auto& lat = all.latencies_us;
   std::sort(lat.begin(), lat.end());
   auto at = [&](double q) {
     return lat[std::min(lat.size() - 1, static_cast<size_t>(q * lat.size()))] /
@@ -401,7 +421,8 @@ int main(int argc, char** argv) {
   if (mode == "append" && argc >= 5)
     return append_actor(argv[2], std::stoul(argv[3]), std::stoll(argv[4]),
                         argc > 5 ? std::stoul(argv[5]) : 64 << 10,
-                        argc > 6 ? std::stoul(argv[6]) : 8 << 20);
+                        argc > 6 ? std::stoul(argv[6]) : 8 << 20,
+                        argc > 7 ? std::max(1ul, std::stoul(argv[7])) : 1);
   if (mode == "append-log" && argc >= 5) {
     auto log = open_or_die(argv[2]);
     size_t batch_bytes = argc > 5 ? std::stoul(argv[5]) : 64 << 10;
@@ -418,7 +439,7 @@ int main(int argc, char** argv) {
     return recovery(argv[2], std::stoll(argv[3]), std::stoul(argv[4]));
   fmt::print(stderr,
              "usage: topic_bench append DIR RECORD_BYTES TOTAL_BYTES "
-             "[BATCH_BYTES [WINDOW_BYTES]]\n"
+             "[BATCH_BYTES [WINDOW_BYTES [SHARDS]]]\n"
              "       topic_bench append-log DIR RECORD_BYTES TOTAL_BYTES "
              "[BATCH_BYTES]\n"
              "       topic_bench read DIR\n"
