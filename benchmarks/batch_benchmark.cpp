@@ -85,7 +85,11 @@ void BM_crc32c(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() *
                           static_cast<int64_t>(data.size()));
 }
-BENCHMARK(BM_crc32c)->Args({1024, 0})->Args({1024, 1})->Args({65536, 0})->Args({65536, 1});
+BENCHMARK(BM_crc32c)
+    ->Args({1024, 0})
+    ->Args({1024, 1})
+    ->Args({65536, 0})
+    ->Args({65536, 1});
 
 } // namespace
 
