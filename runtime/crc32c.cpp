@@ -109,13 +109,10 @@ struct shift_tables {
   }
 };
 
-const shift_tables& long_shift() {
-  static const shift_tables s{long_block};
-  return s;
-}
-
-const shift_tables& short_shift() {
-  static const shift_tables s{short_block};
+/// The tables for `block` zero bytes, made at first use.
+template <size_t block>
+const shift_tables& shift_over() {
+  static const shift_tables s{block};
   return s;
 }
 
@@ -126,20 +123,28 @@ word_at(const unsigned char* p) noexcept {
   return v;
 }
 
-/// One round over three blocks of `block` bytes from `p`.
+/// Rounds over three blocks of `block` bytes while `n` holds three;
+/// advances `p` and `n` past them.
 template <size_t block>
 __attribute__((target("sse4.2"))) uint64_t
-three_blocks(uint64_t c, const unsigned char* p,
-             const shift_tables& shift) noexcept {
-  uint64_t c1 = 0;
-  uint64_t c2 = 0;
-  for (size_t i = 0; i < block; i += 8) {
-    c = _mm_crc32_u64(c, word_at(p + i));
-    c1 = _mm_crc32_u64(c1, word_at(p + block + i));
-    c2 = _mm_crc32_u64(c2, word_at(p + 2 * block + i));
-  }
-  c = shift(static_cast<uint32_t>(c)) ^ c1;
-  return shift(static_cast<uint32_t>(c)) ^ c2;
+three_block_rounds(uint64_t c, const unsigned char*& p, size_t& n) noexcept {
+  if (n < 3 * block)
+    return c;
+  auto& shift = shift_over<block>();
+  do {
+    uint64_t c1 = 0;
+    uint64_t c2 = 0;
+    for (size_t i = 0; i < block; i += 8) {
+      c = _mm_crc32_u64(c, word_at(p + i));
+      c1 = _mm_crc32_u64(c1, word_at(p + block + i));
+      c2 = _mm_crc32_u64(c2, word_at(p + 2 * block + i));
+    }
+    c = shift(static_cast<uint32_t>(c)) ^ c1;
+    c = shift(static_cast<uint32_t>(c)) ^ c2;
+    p += 3 * block;
+    n -= 3 * block;
+  } while (n >= 3 * block);
+  return c;
 }
 
 } // namespace
@@ -148,22 +153,8 @@ __attribute__((target("sse4.2"))) uint32_t
 extend_hardware(uint32_t crc, const void* data, size_t n) noexcept {
   auto p = static_cast<const unsigned char*>(data);
   uint64_t c = ~crc;
-  if (n >= 3 * long_block) {
-    auto& shift = long_shift();
-    do {
-      c = three_blocks<long_block>(c, p, shift);
-      p += 3 * long_block;
-      n -= 3 * long_block;
-    } while (n >= 3 * long_block);
-  }
-  if (n >= 3 * short_block) {
-    auto& shift = short_shift();
-    do {
-      c = three_blocks<short_block>(c, p, shift);
-      p += 3 * short_block;
-      n -= 3 * short_block;
-    } while (n >= 3 * short_block);
-  }
+  c = three_block_rounds<long_block>(c, p, n);
+  c = three_block_rounds<short_block>(c, p, n);
   while (n >= 8) {
     c = _mm_crc32_u64(c, word_at(p));
     p += 8;
