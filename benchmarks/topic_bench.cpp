@@ -46,6 +46,7 @@
 #include "runtime/errors.hpp"
 #include "runtime/malloc_tuning.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/scheduler_config.hpp"
 #include "runtime/shard_log.hpp"
 #include "runtime/topic_types.hpp"
 #include "runtime/type_ids.hpp"
@@ -200,6 +201,7 @@ int fetch_all(const std::string& dir) {
   caf::actor_system_config cfg;
   register_types(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  configure_scheduler(cfg, 0); // as a node's engine does
   caf::actor_system sys{cfg};
   shard_config sc;
   sc.name = "bench/shard-0000";
@@ -325,6 +327,7 @@ int append_actor(const std::string& dir, size_t record_bytes, int64_t total,
   caf::actor_system_config cfg;
   register_types(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  configure_scheduler(cfg, 0); // as a node's engine does
   caf::actor_system sys{cfg};
   auto batch = make_batch(record_bytes, batch_bytes);
   size_t window = std::max<size_t>(2, window_bytes / batch_bytes);

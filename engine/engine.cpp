@@ -5,7 +5,6 @@
 #include <chrono>
 #include <map>
 #include <mutex>
-#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -30,6 +29,7 @@
 #include "runtime/log.hpp"
 #include "runtime/memory_store.hpp"
 #include "runtime/paths.hpp"
+#include "runtime/scheduler_config.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace sluice {
@@ -605,10 +605,7 @@ caf::error engine::start() {
   register_types(*d.sys_cfg);
   if (needs_cluster(d.spec))
     configure_cluster(*d.sys_cfg, d.spec.cluster);
-  auto threads = d.opts.threads > 0
-                     ? d.opts.threads
-                     : std::max<size_t>(2, std::thread::hardware_concurrency());
-  d.sys_cfg->set("scheduler.max-threads", threads);
+  configure_scheduler(*d.sys_cfg, d.opts.threads);
   // A job's scan that keeps sending itself polls would otherwise starve
   // the actors that share its thread (jobs.cpp says more).
   if (!d.jobs.empty())

@@ -20,6 +20,7 @@
 #include "runtime/errors.hpp"
 #include "runtime/expr/program.hpp"
 #include "runtime/log.hpp"
+#include "runtime/scheduler_config.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace sluice {
@@ -133,10 +134,7 @@ void job_runner::impl::run(std::promise<caf::error>& started) {
   // The `topic` table connector reaches the topics of nodes through their
   // control ports (plain links, heartbeats on).
   configure_cluster(cfg, cluster_link_settings{});
-  auto threads = opts.threads > 0
-                     ? opts.threads
-                     : std::max<size_t>(2, std::thread::hardware_concurrency());
-  cfg.set("scheduler.max-threads", threads);
+  configure_scheduler(cfg, opts.threads);
   // CAF 0.17 lets an actor run as long as its mailbox holds messages; a
   // scan that keeps sending itself polls would starve the job actor, the
   // stats and the stop path on one thread.
