@@ -49,12 +49,14 @@ pair() { # kind, then topic_bench's append arguments after the directory
   rm -rf "$work/shard-pair"
 }
 
-kinds=("1 KiB, 8 MiB in flight" "1 KiB, 32 MiB in flight" "100 B, 8 MiB in flight")
+kinds=("1 KiB, 8 MiB in flight" "1 KiB, 32 MiB in flight" "100 B, 8 MiB in flight"
+  "100 B, 32 MiB in flight")
 for ((i = 1; i <= rounds; ++i)); do
   echo "== round $i of $rounds: append (each after its own dd)"
   pair "${kinds[0]}" 1024 "$gib"
   pair "${kinds[1]}" 1024 "$gib" 65536 $((32 << 20))
   pair "${kinds[2]}" 100 "$gib"
+  pair "${kinds[3]}" 100 "$gib" 65536 $((32 << 20))
 done
 echo "== append, summed over the rounds"
 for kind in "${kinds[@]}"; do
