@@ -231,6 +231,9 @@ class shard_log {
   void close();
 
  private:
+  /// The file `close` leaves and a later `open` trusts instead of scanning.
+  static constexpr const char* clean_marker_name = "clean_shutdown";
+
   /// What the log knows of one segment file.
   struct segment {
     uint64_t base = 0;
