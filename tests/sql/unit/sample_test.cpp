@@ -51,9 +51,9 @@ outcome compile_with(std::string_view text, std::vector<sample_table> samples,
   compile_options opts;
   opts.sample = sample_options{std::move(samples)};
   opts.settings = std::move(settings);
-  out.script =
-      compile_script(out.text, "shop.sql", expr::function_registry::builtin(),
-                     infos, opts, out.diags);
+  out.script = compile_script(out.text, "shop.sql",
+                              sluice::expr::function_registry::builtin(), infos,
+                              opts, out.diags);
   return out;
 }
 
