@@ -258,11 +258,14 @@ SCENARIO("exec restarts do not leak descriptors", "[exec]") {
     auto r = test::drain_n(*src, 2);
     REQUIRE(r.lines.size() >= 2);
     auto before = open_fds();
-    WHEN("it restarts five more times") {
-      auto more = test::drain_n(*src, 5);
-      REQUIRE(more.lines.size() >= 5);
-      THEN("the number of open descriptors stays the same") {
-        CHECK(open_fds() <= before);
+    WHEN("it restarts ten more times") {
+      auto more = test::drain_n(*src, 10);
+      REQUIRE(more.lines.size() >= 10);
+      THEN("the number of open descriptors does not grow with them") {
+        // Either count may catch a start in progress (its pipes open, the
+        // old ones not yet closed): two at most. A descriptor leaked per
+        // restart would add ten.
+        CHECK(open_fds() <= before + 2);
       }
     }
     src->close();
