@@ -22,6 +22,7 @@
 #include "runtime/cluster_link.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/scheduler_config.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace sluice {
@@ -488,7 +489,7 @@ int status_command(const status_options& opts,
   configure_cluster(cfg, cluster);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   cfg.set("logger.console", caf::atom("none"));
-  cfg.set("scheduler.max-threads", size_t{2});
+  configure_scheduler(cfg, 2);
   caf::actor_system sys{cfg};
   auto answers = ask(sys, targets, opts.timeout_ms);
   size_t unreachable = 0;

@@ -15,6 +15,7 @@
 #include "runtime/cluster_link.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/scheduler_config.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace sluice {
@@ -30,7 +31,7 @@ class node_session {
     configure_cluster(cfg_, node.cluster);
     cfg_.set("logger.verbosity", caf::atom("quiet"));
     cfg_.set("logger.console", caf::atom("none"));
-    cfg_.set("scheduler.max-threads", size_t{2});
+    configure_scheduler(cfg_, 2);
     sys_.emplace(cfg_);
     self_.emplace(*sys_);
   }

@@ -40,10 +40,10 @@ if [[ "${SLUICE_SANITIZERS:-1}" == 1 ]]; then
   # build from cold 1,618 s (GCC, another compile beside it for four of
   # those minutes) against 891 s, and GCC's test binary was 728 MB (279 MB
   # of it UBSan's data, which LeakSanitizer scans at every exit) against
-  # clang's 188 MB. Executables are linked without PIE:
-  # a PIE binary of that size spends most of a second relocating itself at
-  # every start, and the tests start about 640 test processes and many more
-  # sluice ones. A trivial test took 1.9 s with GCC and PIE, 0.35 s now.
+  # clang's 188 MB. Executables are linked without PIE: a PIE binary of
+  # that size spends most of a second relocating itself at every start, and
+  # the tests start about 640 test processes and many more sluice ones. A
+  # trivial test took 1.9 s with GCC and PIE, 0.35 s now.
   phase "build with AddressSanitizer + UndefinedBehaviorSanitizer"
   CC=clang CXX=clang++ BUILD_DIR="$root/build-asan-clang" "$root/scripts/build.sh" \
     -DSLUICE_SANITIZE=address,undefined "${common_flags[@]}" \
